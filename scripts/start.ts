@@ -1,0 +1,72 @@
+/**
+ * npm start: the whole system on one machine — the database (MONGODB_URI, or an embedded FerretDB
+ * keeping its files in DATA_DIR), the four subgraphs on their ports (each over its own database,
+ * seeded when empty) and the gateway. Ctrl-C stops everything.
+ */
+import { loadConfig, subgraphDbName, subgraphPort, subgraphUrlOverride, SUBGRAPH_NAMES } from '../lib/config.ts';
+import { startDbServer } from '../lib/dbServer.ts';
+import { createLogger } from '../lib/log.ts';
+import { connect, detectCapabilities } from '../lib/mongo.ts';
+import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
+import { readSupergraph, startGateway, type RunningGateway } from '../gateway/server.ts';
+import { subgraphModules } from '../subgraphs/index.ts';
+
+const cfg = loadConfig();
+const log = createLogger('start', cfg.LOG_LEVEL);
+const production = cfg.NODE_ENV === 'production';
+const limits = { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX };
+
+const server = await startDbServer({
+  uri: cfg.MONGODB_URI,
+  dataDir: cfg.DATA_DIR,
+  ferretdbBin: cfg.FERRETDB_BIN,
+  log: (line) => log.info(line),
+});
+const client = await connect(server.uri);
+const subgraphs: RunningSubgraph[] = [];
+let gateway: RunningGateway | undefined;
+
+async function stop(code: number): Promise<never> {
+  log.info('stopping');
+  await gateway?.stop().catch(() => {});
+  for (const s of subgraphs) await s.stop().catch(() => {});
+  await client.close().catch(() => {});
+  await server.stop().catch(() => {});
+  process.exit(code);
+}
+process.once('SIGINT', () => void stop(0));
+process.once('SIGTERM', () => void stop(0));
+
+try {
+  const caps = await detectCapabilities(client.db(subgraphDbName(cfg, 'alliances')));
+  log.info({ capabilities: caps }, `database server: ${caps.server} ${caps.version}`);
+  for (const name of SUBGRAPH_NAMES) {
+    subgraphs.push(
+      await startSubgraph(subgraphModules[name], {
+        db: client.db(subgraphDbName(cfg, name)),
+        limits,
+        production,
+        port: subgraphPort(cfg, name),
+        host: cfg.HOST,
+        seedIfEmpty: cfg.SEED_ON_START,
+        log: (line) => log.info(line),
+      }),
+    );
+  }
+  gateway = await startGateway({
+    supergraphSdl: readSupergraph(cfg.SUPERGRAPH_PATH),
+    urlOverrides: Object.fromEntries(subgraphs.map((s) => [s.name, subgraphUrlOverride(cfg, s.name) ?? `${s.url}graphql`])),
+    production,
+    port: cfg.GATEWAY_PORT,
+    host: cfg.HOST,
+  });
+  const lines = [
+    `gateway     ${gateway.url}graphql`,
+    ...subgraphs.map((s) => `${s.name.padEnd(11)} ${s.url}graphql`),
+    `database    ${server.description}`,
+  ];
+  console.log(`\nALI Graph is up (Ctrl-C stops it):\n  ${lines.join('\n  ')}\n`);
+} catch (err) {
+  log.error({ err }, 'start-up failed');
+  await stop(1);
+}

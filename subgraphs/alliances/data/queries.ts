@@ -1,0 +1,211 @@
+/**
+ * Named data functions of the alliances subgraph: every MongoDB query it runs lives here.
+ */
+import type { Db, Document, Filter } from 'mongodb';
+import { badInput } from '../../../lib/errors.ts';
+import { projectionOf } from '../../../lib/loaders.ts';
+import {
+  findPage,
+  findPagesByParent,
+  ordering,
+  type Connection,
+  type Ordering,
+  type PageArgs,
+  type PageLimits,
+} from '../../../lib/pagination.ts';
+import { PROVINCES as PROVINCE_REFS } from '../../../lib/domain/registry.ts';
+import type { MemberFilter, MunicipalityFilter, MunicipalityOrder } from '../__generated__/types.ts';
+import { ALLIANCES, MUNICIPALITIES, PROVINCES, type AllianceDoc, type MunicipalityDoc, type ProvinceDoc } from './collections.ts';
+
+export const ORDERINGS: Readonly<Record<MunicipalityOrder, Ordering>> = {
+  NAME_ASC: ordering('NAME_ASC', ['nameKey', 1], ['_id', 1]),
+  NAME_DESC: ordering('NAME_DESC', ['nameKey', -1], ['_id', -1]),
+  POPULATION_ASC: ordering('POPULATION_ASC', ['population', 1], ['_id', 1]),
+  POPULATION_DESC: ordering('POPULATION_DESC', ['population', -1], ['_id', -1]),
+  ISTAT_CODE_ASC: ordering('ISTAT_CODE_ASC', ['_id', 1]),
+};
+
+const ISTAT_CODE_RE = /^\d{6}$/;
+const ALLIANCE_IDS = new Set(PROVINCE_REFS.map((p) => p.allianceId));
+const PROVINCE_CODES = new Set(PROVINCE_REFS.map((p) => p.code));
+
+/** Sort and search key of a name: lower case, accents removed ("Mondovì" → "mondovi"). */
+export function nameKey(name: string): string {
+  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+export function checkIstatCode(code: string, argument = 'istatCode'): string {
+  if (!ISTAT_CODE_RE.test(code)) throw badInput(argument, `"${code}" is not an ISTAT municipality code (six digits)`);
+  return code;
+}
+
+export function checkProvinceCode(code: string, argument = 'provinceCode'): string {
+  if (!PROVINCE_CODES.has(code)) {
+    throw badInput(argument, `"${code}" is not the ISTAT code of a Piedmont province (${[...PROVINCE_CODES].join(', ')})`);
+  }
+  return code;
+}
+
+export function checkAllianceId(id: string, argument = 'allianceId'): string {
+  if (!ALLIANCE_IDS.has(id)) throw badInput(argument, `"${id}" is not an ALI id (${[...ALLIANCE_IDS].join(', ')})`);
+  return id;
+}
+
+function namePrefix(prefix: string): Filter<Document> {
+  if (prefix.length > 100) throw badInput('filter.nameStartsWith', 'nameStartsWith is longer than 100 characters');
+  const escaped = nameKey(prefix).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Anchored, case-sensitive regex on the normalised key: uses the nameKey index.
+  return { nameKey: { $regex: `^${escaped}` } };
+}
+
+/** The MongoDB filter of a municipality list filter, validating every value. */
+export function municipalityFilter(filter: MunicipalityFilter | MemberFilter | null | undefined): Filter<Document> {
+  const parts: Filter<Document>[] = [];
+  if (!filter) return {};
+  if ('provinceCode' in filter && filter.provinceCode != null) {
+    parts.push({ provinceCode: checkProvinceCode(filter.provinceCode, 'filter.provinceCode') });
+  }
+  if ('allianceId' in filter && filter.allianceId != null) {
+    parts.push({ allianceId: checkAllianceId(filter.allianceId, 'filter.allianceId') });
+  }
+  if ('member' in filter && filter.member != null) parts.push({ allianceId: filter.member ? { $ne: null } : null });
+  if (filter.small != null) parts.push({ small: filter.small });
+  if (filter.nameStartsWith != null) parts.push(namePrefix(filter.nameStartsWith));
+  return parts.length === 0 ? {} : parts.length === 1 ? parts[0]! : { $and: parts };
+}
+
+export interface ListArgs extends PageArgs {
+  readonly filter?: MunicipalityFilter | MemberFilter | null;
+  readonly orderBy?: MunicipalityOrder | null;
+}
+
+/** A page of municipalities, projected to `fields`. */
+export function findMunicipalities(
+  db: Db,
+  limits: PageLimits,
+  args: ListArgs,
+  fields: readonly string[],
+): Promise<Connection<MunicipalityDoc>> {
+  return findPage(db.collection<MunicipalityDoc>(MUNICIPALITIES), {
+    filter: municipalityFilter(args.filter),
+    order: ORDERINGS[args.orderBy ?? 'NAME_ASC'],
+    args,
+    limits,
+    projection: projectionOf(fields),
+  });
+}
+
+/** Key of one parent's page in a batch: the parent and everything that shapes the page. */
+export interface ParentPageKey {
+  readonly parentField: 'allianceId' | 'provinceCode';
+  readonly parentId: string;
+  readonly args: ListArgs;
+  readonly fields: readonly string[];
+}
+
+/** Pages for many parents: one `find` per distinct (parent field, arguments, fields). */
+export async function pagesByParent(
+  db: Db,
+  limits: PageLimits,
+  keys: readonly ParentPageKey[],
+): Promise<(Connection<MunicipalityDoc> | Error)[]> {
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const g = JSON.stringify([k.parentField, k.args, k.fields]);
+    groups.set(g, [...(groups.get(g) ?? []), i]);
+  });
+  const out: (Connection<MunicipalityDoc> | Error)[] = new Array(keys.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const first = keys[indexes[0]!]!;
+      try {
+        const pages = await findPagesByParent(
+          db.collection<MunicipalityDoc>(MUNICIPALITIES),
+          first.parentField,
+          indexes.map((i) => keys[i]!.parentId),
+          {
+            filter: municipalityFilter(first.args.filter),
+            order: ORDERINGS[first.args.orderBy ?? 'NAME_ASC'],
+            args: first.args,
+            limits,
+            projection: projectionOf(first.fields),
+          },
+        );
+        indexes.forEach((i, j) => (out[i] = pages[j]!));
+      } catch (err) {
+        for (const i of indexes) out[i] = err as Error;
+      }
+    }),
+  );
+  return out;
+}
+
+export interface MemberCounts {
+  readonly total: number;
+  readonly small: number;
+}
+
+/**
+ * Member totals of many alliances in one aggregation. One accumulator on a compound key, because
+ * FerretDB 1.24 computes only the first accumulator of a `$group` (later ones come back 0).
+ */
+export async function countMembers(db: Db, allianceIds: readonly string[]): Promise<MemberCounts[]> {
+  const rows = await db
+    .collection(MUNICIPALITIES)
+    .aggregate<{ _id: { a: string; s: boolean }; n: number | bigint }>([
+      { $match: { allianceId: { $in: [...allianceIds] } } },
+      { $group: { _id: { a: '$allianceId', s: '$small' }, n: { $sum: 1 } } },
+    ])
+    .toArray();
+  return allianceIds.map((id) => {
+    let total = 0;
+    let small = 0;
+    for (const r of rows) {
+      if (r._id.a !== id) continue;
+      total += Number(r.n);
+      if (r._id.s) small += Number(r.n);
+    }
+    return { total, small };
+  });
+}
+
+export interface NetworkTotals {
+  readonly municipalityCount: number;
+  readonly smallMunicipalityCount: number;
+  readonly memberCount: number;
+  readonly smallMemberCount: number;
+}
+
+/** Registry and membership totals in one aggregation (grouped by membership and size). */
+export async function networkTotals(db: Db): Promise<NetworkTotals> {
+  const rows = await db
+    .collection(MUNICIPALITIES)
+    .aggregate<{ _id: { a: string | null; s: boolean }; n: number | bigint }>([
+      { $group: { _id: { a: '$allianceId', s: '$small' }, n: { $sum: 1 } } },
+    ])
+    .toArray();
+  const t = { municipalityCount: 0, smallMunicipalityCount: 0, memberCount: 0, smallMemberCount: 0 };
+  for (const r of rows) {
+    const n = Number(r.n);
+    t.municipalityCount += n;
+    if (r._id.s) t.smallMunicipalityCount += n;
+    if (r._id.a != null) {
+      t.memberCount += n;
+      if (r._id.s) t.smallMemberCount += n;
+    }
+  }
+  return t;
+}
+
+/** All provinces in ISTAT order. */
+export function listProvinces(db: Db, fields: readonly string[]): Promise<ProvinceDoc[]> {
+  return db.collection<ProvinceDoc>(PROVINCES).find({}, { projection: projectionOf(fields), sort: { _id: 1 } }).toArray();
+}
+
+/** All alliances in the ISTAT order of their province. */
+export function listAlliances(db: Db, fields: readonly string[]): Promise<AllianceDoc[]> {
+  return db
+    .collection<AllianceDoc>(ALLIANCES)
+    .find({}, { projection: projectionOf(fields), sort: { provinceCode: 1 } })
+    .toArray();
+}

@@ -1,0 +1,112 @@
+/**
+ * Resolvers of the alliances subgraph: read arguments, call a loader or a named data function,
+ * shape the result. No MongoDB access here.
+ */
+import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
+import { notFound } from '../../../lib/errors.ts';
+import type { Resolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/loaders.ts';
+import {
+  checkAllianceId,
+  checkIstatCode,
+  checkProvinceCode,
+  findMunicipalities,
+  listAlliances,
+  listProvinces,
+  networkTotals,
+} from '../data/queries.ts';
+import { PROVINCES as PROVINCE_REFS } from '../../../lib/domain/registry.ts';
+
+/** GraphQL field → document fields, for projections. */
+const PROVINCE: FieldMap = { name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'] };
+const ALLIANCE: FieldMap = { name: ['name'], province: ['provinceCode'], tasks: ['tasks'], provenance: ['provenance'] };
+const MUNICIPALITY: FieldMap = {
+  name: ['name'],
+  province: ['provinceCode'],
+  population: ['population'],
+  isSmall: ['small'],
+  cadastralCode: ['cadastralCode'],
+  postcodes: ['postcodes'],
+  membership: ['allianceId', 'membershipProvenance', 'membershipNote'],
+  provenance: ['provenance'],
+};
+
+function present<T>(value: T | null | undefined, what: string, id: string): T {
+  // A reference inside our own database that names nothing is a data fault, not a client error.
+  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
+  return value;
+}
+
+export const resolvers: Resolvers<Context> = {
+  Query: {
+    provinces: (_p, _a, ctx, info) => listProvinces(ctx.db, fieldsFor(info, 'Province', PROVINCE)),
+    province: async (_p, { code }, ctx, info) => {
+      checkProvinceCode(code, 'code');
+      return (await ctx.loaders.province.load({ id: code, fields: fieldsFor(info, 'Province', PROVINCE) })) ?? Promise.reject(notFound('province', code));
+    },
+    alliances: (_p, _a, ctx, info) => listAlliances(ctx.db, fieldsFor(info, 'Alliance', ALLIANCE)),
+    alliance: async (_p, { id }, ctx, info) =>
+      (await ctx.loaders.alliance.load({ id, fields: fieldsFor(info, 'Alliance', ALLIANCE) })) ?? Promise.reject(notFound('alliance', id)),
+    municipality: async (_p, { istatCode }, ctx, info) => {
+      checkIstatCode(istatCode);
+      const doc = await ctx.loaders.municipality.load({ id: istatCode, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) });
+      return doc ?? Promise.reject(notFound('municipality', istatCode));
+    },
+    municipalities: (_p, args, ctx, info) =>
+      findMunicipalities(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY)),
+    networkSummary: async (_p, _a, ctx) => ({
+      allianceCount: PROVINCE_REFS.length,
+      ...(await networkTotals(ctx.db)),
+      provenance: 'DERIVED',
+    }),
+  },
+
+  Province: {
+    __resolveReference: (ref, ctx, info) => ctx.loaders.province.load({ id: ref.code!, fields: fieldsFor(info, 'Province', PROVINCE) }),
+    code: (p) => p._id,
+    alliance: async (p, _a, ctx, info) =>
+      present(await ctx.loaders.alliance.load({ id: p.allianceId!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', p.allianceId!),
+    municipalities: (p, args, ctx, info) =>
+      ctx.loaders.municipalityPages.load({
+        parentField: 'provinceCode',
+        parentId: p._id,
+        args: { first: args.first, after: args.after, filter: args.filter, orderBy: args.orderBy },
+        fields: nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY),
+      }),
+  },
+
+  Alliance: {
+    __resolveReference: (ref, ctx, info) => ctx.loaders.alliance.load({ id: ref.id!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }),
+    id: (a) => a._id,
+    province: async (a, _args, ctx, info) =>
+      present(await ctx.loaders.province.load({ id: a.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', a.provinceCode!),
+    members: (a, args, ctx, info) => {
+      if (args.filter && 'allianceId' in args.filter) checkAllianceId(a._id);
+      return ctx.loaders.municipalityPages.load({
+        parentField: 'allianceId',
+        parentId: a._id,
+        args: { first: args.first, after: args.after, filter: args.filter, orderBy: args.orderBy },
+        fields: nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY),
+      });
+    },
+    memberCount: async (a, _args, ctx) => (await ctx.loaders.memberCounts.load(a._id)).total,
+    smallMemberCount: async (a, _args, ctx) => (await ctx.loaders.memberCounts.load(a._id)).small,
+  },
+
+  Municipality: {
+    __resolveReference: (ref, ctx, info) =>
+      ctx.loaders.municipality.load({ id: ref.istatCode!, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) }),
+    istatCode: (m) => m._id,
+    isSmall: (m) => m.small!,
+    province: async (m, _a, ctx, info) =>
+      present(await ctx.loaders.province.load({ id: m.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', m.provinceCode!),
+    membership: (m) =>
+      m.allianceId ? { allianceId: m.allianceId, provenance: m.membershipProvenance ?? 'DERIVED', note: m.membershipNote ?? null } : null,
+  },
+
+  Membership: {
+    alliance: async (ms, _a, ctx, info) =>
+      present(await ctx.loaders.alliance.load({ id: ms.allianceId, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', ms.allianceId),
+    provenanceNote: (ms) => ms.note,
+  },
+};

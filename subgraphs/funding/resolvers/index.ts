@@ -1,0 +1,192 @@
+/**
+ * Resolvers of the funding subgraph. Amounts leave as bigint cents and are written as exact
+ * decimal strings by the Money scalar; rates are computed from the amounts with integer
+ * arithmetic, never from a rounded label.
+ */
+import { badInput, notFound } from '../../../lib/errors.ts';
+import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
+import { fromStored, percent } from '../../../lib/money.ts';
+import { DateScalar, DecimalScalar, MoneyScalar } from '../../../lib/scalars.ts';
+import type { Resolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/loaders.ts';
+import { checkId, findProjects, listAgreements, listCalls, listFundingSources, totalsOf, TOTALS_FIELDS } from '../data/queries.ts';
+
+const SOURCE: FieldMap = {
+  name: ['name'],
+  italianName: ['italianName'],
+  legalBasis: ['legalBasis'],
+  amount: ['amount'],
+  providedBy: ['providedBy'],
+  purpose: ['purpose'],
+  channel: ['channelAgreementId'],
+  provenance: ['provenance'],
+};
+const AGREEMENT: FieldMap = {
+  kind: ['kind'],
+  title: ['title'],
+  italianTitle: ['italianTitle'],
+  ordinal: ['ordinal'],
+  signedOn: ['signedOn'],
+  signatories: ['signatoryIds'],
+  approvedBy: ['approvedBy'],
+  framework: ['frameworkId'],
+  statedTotalLabel: ['statedTotalLabel'],
+  statedTotalLowerBound: ['statedTotalLowerBound'],
+  respondsTo: ['respondsToCallIds'],
+  provenance: ['provenance'],
+};
+const CALL: FieldMap = {
+  kind: ['kind'],
+  title: ['title'],
+  italianTitle: ['italianTitle'],
+  issuedBy: ['issuedBy'],
+  year: ['year'],
+  fundingSource: ['fundingSourceId'],
+  submissions: ['submissions'],
+  publishedTotals: ['publishedTotals'],
+  provenance: ['provenance'],
+  provenanceNote: ['provenanceNote'],
+};
+const PROJECT: FieldMap = {
+  title: ['title'],
+  agreement: ['agreementId'],
+  call: ['callId'],
+  beneficiary: ['beneficiaryType', 'allianceId', 'reuseSolutionId'],
+  totalValue: ['totalValue'],
+  cofinancing: ['cofinancing'],
+  cofinancedBy: ['cofinancedBy'],
+  otherFunding: ['totalValue', 'cofinancing'],
+  cofinancingPercent: ['totalValue', 'cofinancing'],
+  statedRateLabel: ['statedRateLabel'],
+  provenance: ['provenance'],
+  provenanceNote: ['provenanceNote'],
+};
+
+function cents(value: unknown): bigint {
+  const c = fromStored(value);
+  if (c === null) throw new Error('missing amount');
+  return c;
+}
+
+function percentOf(part: bigint, whole: bigint, decimals: number): string {
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 6) throw badInput('decimals', 'decimals must be between 0 and 6');
+  return percent(part, whole, decimals);
+}
+
+const ref = (id: string) => ({ id });
+const pf = (info: Parameters<typeof fieldsFor>[0]) => fieldsFor(info, 'FundedProject', PROJECT);
+
+function present<T>(value: T | null | undefined, what: string, id: string): T {
+  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
+  return value;
+}
+
+export const resolvers: Resolvers<Context> = {
+  Money: MoneyScalar,
+  Decimal: DecimalScalar,
+  Date: DateScalar,
+
+  Query: {
+    fundingSources: (_p, _a, ctx, info) => listFundingSources(ctx.db, fieldsFor(info, 'FundingSource', SOURCE)),
+    fundingSource: async (_p, { id }, ctx, info) =>
+      (await ctx.loaders.fundingSource.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'FundingSource', SOURCE) })) ??
+      Promise.reject(notFound('funding source', id)),
+    agreements: (_p, _a, ctx, info) => listAgreements(ctx.db, fieldsFor(info, 'Agreement', AGREEMENT)),
+    agreement: async (_p, { id }, ctx, info) =>
+      (await ctx.loaders.agreement.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'Agreement', AGREEMENT) })) ??
+      Promise.reject(notFound('agreement', id)),
+    calls: (_p, _a, ctx, info) => listCalls(ctx.db, fieldsFor(info, 'Call', CALL)),
+    call: async (_p, { id }, ctx, info) =>
+      (await ctx.loaders.call.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'Call', CALL) })) ??
+      Promise.reject(notFound('call', id)),
+    fundedProjects: (_p, args, ctx, info) =>
+      findProjects(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'FundedProjectConnection', 'FundedProject', PROJECT)),
+    fundedProject: async (_p, { id }, ctx, info) =>
+      (await ctx.loaders.project.load({ id: checkId(id, 'id'), fields: pf(info) })) ?? Promise.reject(notFound('funded project', id)),
+  },
+
+  FundingSource: {
+    __resolveReference: (r, ctx, info) => ctx.loaders.fundingSource.load({ id: r.id!, fields: fieldsFor(info, 'FundingSource', SOURCE) }),
+    id: (s) => s._id,
+    amount: (s) => fromStored(s.amount),
+    providedBy: (s) => ref(s.providedBy!),
+    channel: (s, _a, ctx, info) =>
+      s.channelAgreementId ? ctx.loaders.agreement.load({ id: s.channelAgreementId, fields: fieldsFor(info, 'Agreement', AGREEMENT) }) : null,
+    calls: (s, _a, ctx, info) => ctx.loaders.callsByFundingSource.load({ id: s._id, fields: fieldsFor(info, 'Call', CALL) }),
+  },
+
+  Agreement: {
+    __resolveReference: (r, ctx, info) => ctx.loaders.agreement.load({ id: r.id!, fields: fieldsFor(info, 'Agreement', AGREEMENT) }),
+    id: (a) => a._id,
+    signatories: (a) => (a.signatoryIds ?? []).map(ref),
+    approvedBy: (a) => a.approvedBy ?? null,
+    framework: (a, _args, ctx, info) =>
+      a.frameworkId ? ctx.loaders.agreement.load({ id: a.frameworkId, fields: fieldsFor(info, 'Agreement', AGREEMENT) }) : null,
+    supplementaryActs: (a, _args, ctx, info) => ctx.loaders.actsByFramework.load({ id: a._id, fields: fieldsFor(info, 'Agreement', AGREEMENT) }),
+    statedTotalLowerBound: (a) => fromStored(a.statedTotalLowerBound),
+    respondsTo: (a, _args, ctx, info) => {
+      const fields = fieldsFor(info, 'Call', CALL);
+      return Promise.all((a.respondsToCallIds ?? []).map(async (id) => present(await ctx.loaders.call.load({ id, fields }), 'call', id)));
+    },
+    projects: (a, _args, ctx, info) => ctx.loaders.projectsByAgreement.load({ id: a._id, fields: pf(info) }),
+    projectTotals: async (a, _args, ctx) =>
+      totalsOf(await ctx.loaders.projectsByAgreement.load({ id: a._id, fields: [...TOTALS_FIELDS] })),
+  },
+
+  Resolution: {
+    issuedBy: (r) => ref(r.issuedBy),
+  },
+
+  Call: {
+    __resolveReference: (r, ctx, info) => ctx.loaders.call.load({ id: r.id!, fields: fieldsFor(info, 'Call', CALL) }),
+    id: (c) => c._id,
+    issuedBy: (c) => ref(c.issuedBy!),
+    fundingSource: (c, _a, ctx, info) =>
+      c.fundingSourceId ? ctx.loaders.fundingSource.load({ id: c.fundingSourceId, fields: fieldsFor(info, 'FundingSource', SOURCE) }) : null,
+    submissions: (c) => c.submissions ?? [],
+    projects: (c, _a, ctx, info) => ctx.loaders.projectsByCall.load({ id: c._id, fields: pf(info) }),
+    publishedTotals: (c) => c.publishedTotals ?? null,
+  },
+
+  CallSubmission: {
+    submittedBy: (s) => ref(s.submittedBy),
+    totalValueLowerBound: (s) => cents(s.totalValueLowerBound),
+  },
+
+  FundingTotals: {
+    totalValue: (t) => cents(t.totalValue),
+    cofinancing: (t) => cents(t.cofinancing),
+    cofinancingPercent: (t, { decimals }) => percentOf(cents(t.cofinancing), cents(t.totalValue), decimals ?? 3),
+  },
+
+  FundedProject: {
+    __resolveReference: (r, ctx, info) => ctx.loaders.project.load({ id: r.id!, fields: pf(info) }),
+    id: (p) => p._id,
+    agreement: async (p, _a, ctx, info) =>
+      present(await ctx.loaders.agreement.load({ id: p.agreementId!, fields: fieldsFor(info, 'Agreement', AGREEMENT) }), 'agreement', p.agreementId!),
+    call: async (p, _a, ctx, info) =>
+      present(await ctx.loaders.call.load({ id: p.callId!, fields: fieldsFor(info, 'Call', CALL) }), 'call', p.callId!),
+    beneficiary: (p) =>
+      p.beneficiaryType === 'Alliance'
+        ? { __typename: 'Alliance' as const, id: p.allianceId! }
+        : { __typename: 'ReuseSolution' as const, id: p.reuseSolutionId! },
+    totalValue: (p) => cents(p.totalValue),
+    cofinancing: (p) => cents(p.cofinancing),
+    cofinancedBy: (p) => ref(p.cofinancedBy!),
+    otherFunding: (p) => cents(p.totalValue) - cents(p.cofinancing),
+    cofinancingPercent: (p, { decimals }) => percentOf(cents(p.cofinancing), cents(p.totalValue), decimals ?? 3),
+  },
+
+  Beneficiary: {
+    __resolveType: (b) => b.__typename ?? 'Alliance',
+  },
+
+  Alliance: {
+    fundedProjects: (a, _args, ctx, info) => ctx.loaders.projectsByAlliance.load({ id: a.id, fields: pf(info) }),
+  },
+
+  ReuseSolution: {
+    fundedProjects: (s, _args, ctx, info) => ctx.loaders.projectsByReuseSolution.load({ id: s.id, fields: pf(info) }),
+  },
+};
+

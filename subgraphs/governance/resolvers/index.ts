@@ -1,0 +1,121 @@
+/**
+ * Resolvers of the governance subgraph: read arguments, call a loader or a named data function,
+ * shape the result. No MongoDB access here.
+ */
+import { notFound } from '../../../lib/errors.ts';
+import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
+import { DateScalar } from '../../../lib/scalars.ts';
+import type { Resolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/loaders.ts';
+import { checkSlug, findFacilitators, listCommittees, listInstitutions } from '../data/queries.ts';
+
+/** GraphQL field → document fields, for projections. */
+const INSTITUTION: FieldMap = {
+  name: ['name'],
+  italianName: ['italianName'],
+  acronym: ['acronym'],
+  kind: ['kind'],
+  role: ['role'],
+  provenance: ['provenance'],
+};
+const COMMITTEE: FieldMap = {
+  kind: ['kind'],
+  name: ['name'],
+  italianName: ['italianName'],
+  mandate: ['mandate'],
+  provenance: ['provenance'],
+};
+const MEETING: FieldMap = {
+  committee: ['committeeId'],
+  date: ['date'],
+  title: ['title'],
+  decisions: ['decisions'],
+  provenance: ['provenance'],
+};
+const FACILITATOR: FieldMap = { name: ['name'], alliances: ['allianceIds'], provenance: ['provenance'] };
+
+function present<T>(value: T | null | undefined, what: string, id: string): T {
+  // A reference inside our own database that names nothing is a data fault, not a client error.
+  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
+  return value;
+}
+
+export const resolvers: Resolvers<Context> = {
+  Date: DateScalar,
+
+  Query: {
+    institutions: (_p, _a, ctx, info) => listInstitutions(ctx.db, fieldsFor(info, 'Institution', INSTITUTION)),
+    institution: async (_p, { id }, ctx, info) => {
+      checkSlug(id);
+      const doc = await ctx.loaders.institution.load({ id, fields: fieldsFor(info, 'Institution', INSTITUTION) });
+      return doc ?? Promise.reject(notFound('institution', id));
+    },
+    committees: (_p, _a, ctx, info) => listCommittees(ctx.db, fieldsFor(info, 'Committee', COMMITTEE)),
+    committee: async (_p, { id }, ctx, info) => {
+      checkSlug(id);
+      const doc = await ctx.loaders.committee.load({ id, fields: fieldsFor(info, 'Committee', COMMITTEE) });
+      return doc ?? Promise.reject(notFound('committee', id));
+    },
+    facilitators: (_p, args, ctx, info) =>
+      findFacilitators(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'FacilitatorConnection', 'Facilitator', FACILITATOR)),
+  },
+
+  Institution: {
+    __resolveReference: (ref, ctx, info) =>
+      ctx.loaders.institution.load({ id: ref.id, fields: fieldsFor(info, 'Institution', INSTITUTION) }),
+    id: (i) => i._id,
+  },
+
+  Committee: {
+    __resolveReference: (ref, ctx, info) => ctx.loaders.committee.load({ id: ref.id, fields: fieldsFor(info, 'Committee', COMMITTEE) }),
+    id: (c) => c._id,
+    members: (c, _a, ctx) => ctx.loaders.membersByCommittee.load(c._id),
+    meetings: (c, args, ctx, info) =>
+      ctx.loaders.meetingPages.load({
+        committeeId: c._id,
+        args: { first: args.first ?? null, after: args.after ?? null },
+        fields: nodeFieldsFor(info, 'MeetingConnection', 'Meeting', MEETING),
+      }),
+  },
+
+  CommitteeMember: {
+    id: (m) => m._id,
+    committee: async (m, _a, ctx, info) =>
+      present(await ctx.loaders.committee.load({ id: m.committeeId, fields: fieldsFor(info, 'Committee', COMMITTEE) }), 'committee', m.committeeId),
+    member: async (m, _a, ctx, info) => {
+      // A Comune is only a key here: the gateway completes it from the alliances subgraph.
+      if (m.memberType === 'Municipality') return { istatCode: m.memberId };
+      const doc = await ctx.loaders.institution.load({ id: m.memberId, fields: fieldsFor(info, 'Institution', INSTITUTION) });
+      return present(doc, 'institution', m.memberId);
+    },
+  },
+
+  CommitteeMemberEntity: {
+    __resolveType: (entity) => ('istatCode' in entity ? 'Municipality' : 'Institution'),
+  },
+
+  Meeting: {
+    id: (m) => m._id,
+    committee: async (m, _a, ctx, info) =>
+      present(await ctx.loaders.committee.load({ id: m.committeeId!, fields: fieldsFor(info, 'Committee', COMMITTEE) }), 'committee', m.committeeId!),
+  },
+
+  Facilitator: {
+    __resolveReference: (ref, ctx, info) =>
+      ctx.loaders.facilitator.load({ id: ref.id, fields: fieldsFor(info, 'Facilitator', FACILITATOR) }),
+    id: (f) => f._id,
+    alliances: (f) => (f.allianceIds ?? []).map((id) => ({ id })),
+  },
+
+  // Entities owned by the alliances subgraph: the key is all this subgraph needs.
+  Alliance: {
+    __resolveReference: (ref) => ({ id: ref.id }),
+    facilitators: (a, _args, ctx, info) =>
+      ctx.loaders.facilitatorsByAlliance.load({ id: a.id, fields: fieldsFor(info, 'Facilitator', FACILITATOR) }),
+  },
+
+  Municipality: {
+    __resolveReference: (ref) => ({ istatCode: ref.istatCode }),
+    committeeSeats: (m, _a, ctx) => ctx.loaders.seatsByMunicipality.load(m.istatCode),
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * Resolvers of the reuse subgraph: read arguments, call a loader or a named data function, shape
+ * the result. No MongoDB access here.
+ */
+import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
+import { notFound } from '../../../lib/errors.ts';
+import { DateScalar } from '../../../lib/scalars.ts';
+import type { Resolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/loaders.ts';
+import { checkSolutionIdFormat, findAdoptions, listSolutions } from '../data/queries.ts';
+
+/** GraphQL field → document fields, for projections. */
+const SOLUTION: FieldMap = {
+  name: ['name'],
+  description: ['description'],
+  builtBy: ['builtById'],
+  legalBasis: ['legalBasis'],
+  provenance: ['provenance'],
+};
+const ADOPTION: FieldMap = {
+  solution: ['solutionId'],
+  municipality: ['istatCode'],
+  status: ['status'],
+  startedOn: ['startedOn'],
+  provenance: ['provenance'],
+};
+
+function present<T>(value: T | null | undefined, what: string, id: string): T {
+  // A reference inside our own database that names nothing is a data fault, not a client error.
+  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
+  return value;
+}
+
+export const resolvers: Resolvers<Context> = {
+  Date: DateScalar,
+
+  Query: {
+    reuseSolutions: (_p, _a, ctx, info) => listSolutions(ctx.db, fieldsFor(info, 'ReuseSolution', SOLUTION)),
+    reuseSolution: async (_p, { id }, ctx, info) => {
+      checkSolutionIdFormat(id);
+      const doc = await ctx.loaders.solution.load({ id, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) });
+      return doc ?? Promise.reject(notFound('reuse solution', id));
+    },
+    adoptions: (_p, args, ctx, info) =>
+      findAdoptions(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION)),
+  },
+
+  ReuseSolution: {
+    __resolveReference: (ref, ctx, info) =>
+      ctx.loaders.solution.load({ id: ref.id!, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
+    id: (s) => s._id,
+    builtBy: (s) => (s.builtById ? { id: s.builtById } : null),
+    adoptions: (s, args, ctx, info) =>
+      ctx.loaders.adoptionPages.load({
+        solutionId: s._id,
+        args: { first: args.first, after: args.after, filter: args.filter },
+        fields: nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION),
+      }),
+  },
+
+  Adoption: {
+    __resolveReference: (ref, ctx, info) =>
+      ctx.loaders.adoption.load({ id: ref.id!, fields: fieldsFor(info, 'Adoption', ADOPTION) }),
+    id: (a) => a._id,
+    solution: async (a, _args, ctx, info) =>
+      present(
+        await ctx.loaders.solution.load({ id: a.solutionId!, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
+        'reuse solution',
+        a.solutionId!,
+      ),
+    municipality: (a) => ({ istatCode: a.istatCode! }),
+  },
+
+  Municipality: {
+    // The key is all this subgraph knows of a Comune; `adoptions` is resolved from it.
+    __resolveReference: (ref) => ({ istatCode: ref.istatCode! }),
+    adoptions: (m, _args, ctx, info) =>
+      ctx.loaders.adoptionsByMunicipality.load({ id: m.istatCode, fields: fieldsFor(info, 'Adoption', ADOPTION) }),
+  },
+};

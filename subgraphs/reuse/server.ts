@@ -1,0 +1,14 @@
+/** The reuse subgraph as a module: built by lib/subgraph.ts, never listening here. */
+import type { SubgraphModule } from '../../lib/subgraph.ts';
+import { collections } from './data/collections.ts';
+import { createLoaders, type Loaders } from './data/loaders.ts';
+import { seed } from './data/seed.ts';
+import { resolvers } from './resolvers/index.ts';
+
+export const reuse: SubgraphModule<Loaders> = {
+  name: 'reuse',
+  collections,
+  resolvers,
+  createLoaders,
+  seed,
+};
