@@ -38,6 +38,10 @@ class SubgraphDataSource extends RemoteGraphQLDataSource {
 }
 
 export function buildGateway(opts: GatewayOptions): ApolloServer {
+  // @apollo/gateway otherwise sends usage metrics to Apollo and, to label them, probes the cloud
+  // metadata addresses of AWS, GCP, Azure and Alibaba (169.254.169.254): unwanted on a public
+  // administration network, and seen failing here. Opt in with APOLLO_TELEMETRY_DISABLED=false.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     buildService: ({ name, url }) => {

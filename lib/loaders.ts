@@ -7,6 +7,7 @@ import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
 import { parseResolveInfo, type ResolveTree } from 'graphql-parse-resolve-info';
 import type { Collection, Document, Filter } from 'mongodb';
+import { ONE_BATCH } from './pagination.ts';
 
 /** Puts `items` back in the order of `keys`, `null` where no item has that key. */
 export function orderByKeys<K, T>(keys: readonly K[], items: readonly T[], keyOf: (item: T) => K): (T | null)[] {
@@ -59,7 +60,7 @@ export function entityLoader<T extends Document, K extends string | number = str
       const ids = [...new Set(keys.map((k) => k.id))];
       const projection = unionProjection(field, keys);
       const docs = await collection
-        .find({ [field]: { $in: ids } } as Filter<T>, projection ? { projection } : {})
+        .find({ [field]: { $in: ids } } as Filter<T>, { ...(projection ? { projection } : {}), batchSize: ids.length + 1 })
         .toArray();
       return orderByKeys(
         keys.map((k) => k.id),
@@ -85,7 +86,7 @@ export function groupLoader<T extends Document, K extends string | number = stri
       const ids = [...new Set(keys.map((k) => k.id))];
       const projection = unionProjection(field, keys);
       const docs = await collection
-        .find({ [field]: { $in: ids } } as Filter<T>, { ...(projection ? { projection } : {}), sort })
+        .find({ [field]: { $in: ids } } as Filter<T>, { ...(projection ? { projection } : {}), sort, batchSize: ONE_BATCH })
         .toArray();
       return groupByKeys(
         keys.map((k) => k.id),

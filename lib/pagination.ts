@@ -30,6 +30,9 @@ export interface Connection<T> {
   readonly totalCount: () => Promise<number>;
 }
 
+/** A batch size no list of ours exceeds: the whole result in the first reply, no getMore. */
+export const ONE_BATCH = 100_000;
+
 type CursorValue = string | number | boolean | bigint | null;
 
 export function ordering(name: string, ...fields: (readonly [string, 1 | -1])[]): Ordering {
@@ -137,7 +140,7 @@ function pagedFilter(q: PageQuery): { size: number; filter: Filter<Document> } {
 /** One page of `collection`: one `find` (plus one `count` only if `totalCount` is selected). */
 export async function findPage<T extends Document>(collection: Collection<T>, q: PageQuery): Promise<Connection<T>> {
   const { size, filter } = pagedFilter(q);
-  const options: FindOptions = { sort: sortOf(q.order), limit: size + 1 };
+  const options: FindOptions = { sort: sortOf(q.order), limit: size + 1, batchSize: size + 1 };
   if (q.projection) options.projection = withOrderFields(q.projection, q.order);
   const docs = (await collection.find(filter as Filter<T>, options).toArray()) as T[];
   return toConnection(docs, size, q.order, Boolean(q.args.after), () => collection.countDocuments(q.filter as Filter<T>));
@@ -155,7 +158,9 @@ export async function findPagesByParent<T extends Document>(
 ): Promise<Connection<T>[]> {
   const { size, filter } = pagedFilter(q);
   const all = { $and: [{ [parentField]: { $in: [...new Set(parents)] } }, filter] };
-  const options: FindOptions = { sort: sortOf(q.order) };
+  // Every parent's documents are read (a per-parent limit needs $group/$push, which FerretDB
+  // lacks); they come back in one batch, so this stays one round trip.
+  const options: FindOptions = { sort: sortOf(q.order), batchSize: ONE_BATCH };
   if (q.projection) options.projection = withOrderFields({ ...q.projection, [parentField]: 1 }, q.order);
   const docs = (await collection.find(all as Filter<T>, options).toArray()) as T[];
   const byParent = new Map<unknown, T[]>();

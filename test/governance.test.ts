@@ -211,9 +211,9 @@ describe('RUPAR facilitators (F14, SAMPLE)', () => {
     let after: string | null = null;
     const pages: any[] = [];
     do {
-      const res = await stack.query(op('facilitators'), { first: 4, after });
+      const res: { body: { data?: any; errors?: unknown[] } } = await stack.query(op('facilitators'), { first: 4, after });
       expect(res.body.errors).toBeUndefined();
-      const page = res.body.data.facilitators;
+      const page: any = res.body.data.facilitators;
       pages.push(page);
       names.push(...page.nodes.map((n: any) => n.name));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -290,8 +290,9 @@ describe('batching', () => {
 
   it('resolves every seat, Comune and institution of both committees in a bounded number of finds', async () => {
     const cmds = await governanceCommands(op('committees'));
-    // First request: committees, their seats, the seats' committees, the institutions seated.
-    // Second request (_entities of all eight Comuni at once): their seats, those seats' committees.
+    // One request (committeeSeats resolves here, next to the seat): one find per collection per
+    // depth: committees, their seats, the seats' committees and institutions, the Comuni's seats,
+    // and those seats' committees.
     expect(cmds).toEqual([
       'find committeeMembers',
       'find committeeMembers',
@@ -300,7 +301,7 @@ describe('batching', () => {
       'find committees',
       'find institutions',
     ]);
-    expect(stack.subgraphCalls.filter((c) => c.subgraph === 'governance')).toHaveLength(2);
+    expect(stack.subgraphCalls.filter((c) => c.subgraph === 'governance')).toHaveLength(1);
     const alliancesFinds = stack.commands.filter((c) => c.subgraph === 'alliances');
     expect(alliancesFinds.every((c) => c.commandName === 'find')).toBe(true);
     expect(alliancesFinds.length).toBeLessThanOrEqual(3);

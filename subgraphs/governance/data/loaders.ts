@@ -4,7 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
-import { entityLoader, type EntityKey } from '../../../lib/loaders.ts';
+import { entityLoader, groupLoader, type EntityKey } from '../../../lib/loaders.ts';
 import type { Connection, PageLimits } from '../../../lib/pagination.ts';
 import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import {
@@ -30,11 +30,9 @@ export function createLoaders(db: Db, limits: PageLimits) {
     institution: entityLoader<InstitutionDoc>(db.collection(INSTITUTIONS)),
     committee: entityLoader<CommitteeDoc>(db.collection(COMMITTEES)),
     facilitator: entityLoader<FacilitatorDoc>(db.collection(FACILITATORS)),
-    /** Seats of many committees in one find (seats are small: whole documents). */
-    membersByCommittee: new DataLoader<string, CommitteeMemberDoc[]>((ids) =>
-      findGrouped(members, 'committeeId', ids.map((id) => ({ id, fields: null })), { sort: { _id: 1 } }),
-    ),
-    /** Seats held by many Comuni (by ISTAT code) in one find. */
+    /** Seats of many committees in one find, by id (seats are small: load with `fields: null`). */
+    membersByCommittee: groupLoader<CommitteeMemberDoc>(members, 'committeeId'),
+    /** Seats held by many Comuni (by ISTAT code) in one find; institutions' seats never match. */
     seatsByMunicipality: new DataLoader<string, CommitteeMemberDoc[]>((codes) =>
       findGrouped(members, 'memberId', codes.map((id) => ({ id, fields: null })), {
         filter: { memberType: 'Municipality' },

@@ -4,7 +4,16 @@
 import type { Collection, Db, Document, Filter } from 'mongodb';
 import { badInput } from '../../../lib/errors.ts';
 import { projectionOf, type EntityKey } from '../../../lib/loaders.ts';
-import { findPage, findPagesByParent, ordering, type Connection, type Ordering, type PageArgs, type PageLimits } from '../../../lib/pagination.ts';
+import {
+  ONE_BATCH,
+  findPage,
+  findPagesByParent,
+  ordering,
+  type Connection,
+  type Ordering,
+  type PageArgs,
+  type PageLimits,
+} from '../../../lib/pagination.ts';
 import { PROVINCES } from '../../../lib/domain/registry.ts';
 import {
   COMMITTEES,
@@ -68,7 +77,8 @@ export function findFacilitators(
 
 /**
  * Documents of many parents in one `find({field: {$in: ids}})`, grouped by parent in key order.
- * `field` may hold an array (a multikey field): a document then belongs to every parent it lists.
+ * Like `groupLoader` (lib/loaders.ts), plus what that one cannot do: a fixed base `filter`, and a
+ * `field` holding an array (multikey), where a document belongs to every parent it lists.
  * The projection is the union of the fields the batch asked for.
  */
 export async function findGrouped<T extends Document>(
@@ -81,7 +91,7 @@ export async function findGrouped<T extends Document>(
   const whole = keys.some((k) => k.fields === null);
   const projection = whole ? undefined : projectionOf([field, ...Object.keys(options.sort), ...keys.flatMap((k) => k.fields ?? [])]);
   const docs = (await collection
-    .find({ ...options.filter, [field]: { $in: ids } } as Filter<T>, { sort: options.sort, ...(projection ? { projection } : {}) })
+    .find({ ...options.filter, [field]: { $in: ids } } as Filter<T>, { sort: options.sort, batchSize: ONE_BATCH, ...(projection ? { projection } : {}) })
     .toArray()) as T[];
   const byId = new Map<string, T[]>(ids.map((id) => [id, []]));
   for (const doc of docs) {

@@ -69,7 +69,7 @@ export const resolvers: Resolvers<Context> = {
   Committee: {
     __resolveReference: (ref, ctx, info) => ctx.loaders.committee.load({ id: ref.id, fields: fieldsFor(info, 'Committee', COMMITTEE) }),
     id: (c) => c._id,
-    members: (c, _a, ctx) => ctx.loaders.membersByCommittee.load(c._id),
+    members: (c, _a, ctx) => ctx.loaders.membersByCommittee.load({ id: c._id, fields: null }),
     meetings: (c, args, ctx, info) =>
       ctx.loaders.meetingPages.load({
         committeeId: c._id,
