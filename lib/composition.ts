@@ -14,14 +14,18 @@ export function defaultSubgraphUrl(name: SubgraphName): string {
 
 export type CompositionResult = { ok: true; supergraphSdl: string } | { ok: false; errors: string[] };
 
-export function composeSupergraph(urls: Partial<Record<SubgraphName, string>> = {}): CompositionResult {
-  const result = composeServices(
-    SUBGRAPH_NAMES.map((name) => ({
-      name,
-      url: urls[name] ?? defaultSubgraphUrl(name),
-      typeDefs: parse(subgraphSdl(name)),
-    })),
-  );
+/** Composes the subgraph SDLs (by default the files in schema/) into a supergraph. */
+export function composeSupergraph(
+  urls: Partial<Record<SubgraphName, string>> = {},
+  sdlOf: (name: SubgraphName) => string = subgraphSdl,
+): CompositionResult {
+  let services;
+  try {
+    services = SUBGRAPH_NAMES.map((name) => ({ name, url: urls[name] ?? defaultSubgraphUrl(name), typeDefs: parse(sdlOf(name)) }));
+  } catch (err) {
+    return { ok: false, errors: [(err as Error).message] };
+  }
+  const result = composeServices(services);
   if (result.errors) return { ok: false, errors: result.errors.map((e) => e.message) };
   return { ok: true, supergraphSdl: result.supergraphSdl };
 }

@@ -4,7 +4,7 @@
  * .cache/ferretdb); `mongodb-memory-server` (a real mongod, where it can be downloaded).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -160,6 +160,8 @@ async function startFerretdb(bin: string, dataDir: string, wantedPort: number, l
   const dir = path.resolve(dataDir, 'ferretdb');
   await mkdir(dir, { recursive: true });
   const port = wantedPort || (await freePort());
+  const logPath = path.join(dir, 'ferretdb.log');
+  const logFile = openSync(logPath, 'a');
   const child = spawn(
     bin,
     [
@@ -168,16 +170,18 @@ async function startFerretdb(bin: string, dataDir: string, wantedPort: number, l
       `--state-dir=${dir}`,
       `--listen-addr=127.0.0.1:${port}`,
       '--telemetry=disable',
-      '--log-level=error',
+      '--log-level=warn',
       '--debug-addr=-',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // FerretDB's own log goes to a file beside its data, not into our output.
+    { stdio: ['ignore', logFile, logFile] },
   );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+  const stderr = () => readFileSync(logPath, 'utf8').slice(-4000);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`database: FerretDB exited unexpectedly (code ${code}, signal ${signal}); see ${logPath}`);
   });
-  await waitForPort(port, child, 20_000, () => stderr);
+  await waitForPort(port, child, 20_000, stderr);
   const uri = `mongodb://127.0.0.1:${port}/`;
   log(`database: embedded FerretDB ${FERRETDB_VERSION} (SQLite files in ${dir}) at ${uri}`);
   return {
@@ -186,6 +190,7 @@ async function startFerretdb(bin: string, dataDir: string, wantedPort: number, l
     description: `FerretDB ${FERRETDB_VERSION} at ${uri}, data in ${dir}`,
     stop: () =>
       new Promise<void>((resolve) => {
+        stopping = true;
         if (child.exitCode !== null) return resolve();
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', () => (clearTimeout(timer), resolve()));

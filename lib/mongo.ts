@@ -48,10 +48,23 @@ export async function detectCapabilities(db: Db): Promise<Capabilities> {
   };
 }
 
-/** Creates the declared indexes; a no-op when they exist (createIndexes is idempotent). */
+/**
+ * Creates the declared indexes that do not exist yet, one per command. Existing indexes are not
+ * re-declared: FerretDB 1.24 panics on a createIndexes naming several existing indexes, and a
+ * createIndexes of an existing index can leave its SQLite backend waiting on a lock so that the
+ * next write to that database never returns (both seen here on every restart).
+ */
 export async function ensureIndexes(db: Db, specs: readonly CollectionSpec[]): Promise<void> {
   for (const spec of specs) {
-    if (spec.indexes.length > 0) await db.collection(spec.name).createIndexes([...spec.indexes]);
+    if (spec.indexes.length === 0) continue;
+    const collection = db.collection(spec.name);
+    const existing = new Set(
+      (await collection.listIndexes().toArray().catch(() => [] as { name?: string }[])).map((i) => i.name),
+    );
+    for (const index of spec.indexes) {
+      if (!index.name) throw new Error(`index on ${spec.name} needs a name`);
+      if (!existing.has(index.name)) await collection.createIndexes([index]);
+    }
   }
 }
 
@@ -64,15 +77,27 @@ export interface SeedCount {
 
 /**
  * Inserts the documents whose `_id` is not there yet and leaves existing ones untouched, so a
- * second run changes nothing and never overwrites records edited through the API.
+ * second run changes nothing and never overwrites records edited through the API. Reads the
+ * existing ids, then inserts the rest: a bulk of upserts that match existing documents hangs
+ * FerretDB 1.24 past a couple of hundred documents (seen here).
  */
 export async function insertMissing<T extends { _id: string }>(db: Db, collection: string, docs: readonly T[]): Promise<SeedCount> {
   if (docs.length === 0) return { collection, inserted: 0, existing: 0 };
-  const res = await db.collection<T>(collection).bulkWrite(
-    docs.map((doc) => ({
-      updateOne: { filter: { _id: doc._id } as never, update: { $setOnInsert: doc } as never, upsert: true },
-    })),
-    { ordered: false },
-  );
-  return { collection, inserted: res.upsertedCount, existing: docs.length - res.upsertedCount };
+  const coll = db.collection<T>(collection);
+  const ids = docs.map((d) => d._id);
+  const found = await coll.find({ _id: { $in: ids } } as never, { projection: { _id: 1 }, batchSize: ids.length + 1 }).toArray();
+  const present = new Set<unknown>(found.map((d) => d._id));
+  const missing = docs.filter((d) => !present.has(d._id));
+  let inserted = 0;
+  if (missing.length > 0) {
+    try {
+      inserted = (await coll.insertMany(missing as never[], { ordered: false })).insertedCount;
+    } catch (err) {
+      // A concurrent seed inserted some of them first: those count as existing.
+      const e = err as { code?: number; insertedCount?: number; result?: { insertedCount?: number } };
+      if (e.code !== 11000) throw err;
+      inserted = e.result?.insertedCount ?? e.insertedCount ?? 0;
+    }
+  }
+  return { collection, inserted, existing: docs.length - inserted };
 }

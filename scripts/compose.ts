@@ -1,26 +1,37 @@
 /**
- * npm run compose            writes schema/supergraph.graphql from the subgraph SDLs
- * npm run compose -- --check exits 1 with the composition errors, or if the file is out of date
+ * npm run compose                  writes schema/supergraph.graphql from the SDL files in schema/
+ * npm run compose -- --check       exits 1 with the composition errors, or if the file is out of date
+ *   --schema-dir DIR               read <subgraph>.graphql from DIR instead of schema/
+ *   --out FILE                     write or check FILE instead of schema/supergraph.graphql
  */
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { composeSupergraph } from '../lib/composition.ts';
 
-const target = new URL('../schema/supergraph.graphql', import.meta.url);
-const check = process.argv.includes('--check');
-const result = composeSupergraph();
+const root = path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: { check: { type: 'boolean', default: false }, 'schema-dir': { type: 'string' }, out: { type: 'string' } },
+});
+const schemaDir = values['schema-dir'] ? path.resolve(values['schema-dir']) : undefined;
+const target = path.resolve(values.out ?? path.join(root, 'schema', 'supergraph.graphql'));
+
+const result = composeSupergraph({}, schemaDir ? (name) => readFileSync(path.join(schemaDir, `${name}.graphql`), 'utf8') : undefined);
 if (!result.ok) {
   console.error(`Composition failed with ${result.errors.length} error(s):`);
   for (const e of result.errors) console.error(`  - ${e}`);
   process.exit(1);
 }
 const current = await readFile(target, 'utf8').catch(() => '');
-if (check) {
+const shown = path.relative(process.cwd(), target);
+if (values.check) {
   if (current !== result.supergraphSdl) {
-    console.error('schema/supergraph.graphql is out of date: run `npm run compose` and commit it.');
+    console.error(`${shown} is out of date: run \`npm run compose\` and commit it.`);
     process.exit(1);
   }
-  console.log('schema/supergraph.graphql is up to date.');
+  console.log(`${shown} is up to date.`);
 } else {
   await writeFile(target, result.supergraphSdl);
-  console.log(current === result.supergraphSdl ? 'schema/supergraph.graphql unchanged.' : 'Wrote schema/supergraph.graphql.');
+  console.log(current === result.supergraphSdl ? `${shown} unchanged.` : `Wrote ${shown}.`);
 }

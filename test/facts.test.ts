@@ -122,7 +122,7 @@ describe('published facts through the gateway', () => {
     );
     const solutions = d.reuseSolutions as { id: string; name: string; builtBy: { id: string; name: string } | null; provenance: string }[];
     expect(solutions.map((s) => s.name).sort()).toEqual(['ATOC Comune Facile', 'Acquisti On Line Piemonte', 'SIGMA TER Piemonte']);
-    expect(solutions.find((s) => s.id === 'atoc-comune-facile')!.builtBy).toEqual({ id: 'citta-di-torino', name: 'Città di Torino' });
+    expect(solutions.find((s) => s.id === 'atoc-comune-facile')!.builtBy).toEqual({ id: 'citta-di-torino', name: 'City of Turin', italianName: 'Città di Torino' });
     expect(solutions.every((s) => s.provenance === 'PUBLISHED')).toBe(true);
   });
 });

@@ -41,7 +41,7 @@ describe('funding', () => {
     const ids: string[] = [];
     let after: string | null = null;
     for (let i = 0; i < 10; i++) {
-      const { body } = await stack.query(q, { after });
+      const { body }: { body: { data?: any; errors?: unknown[] } } = await stack.query(q, { after });
       expect(body.errors).toBeUndefined();
       ids.push(...body.data.fundedProjects.nodes.map((n: { id: string }) => n.id));
       if (!body.data.fundedProjects.pageInfo.hasNextPage) break;

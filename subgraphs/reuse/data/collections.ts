@@ -39,7 +39,7 @@ export type AdoptionEdgeParent = { cursor: string; node: AdoptionParent };
 /** The alliances' Municipality as this subgraph knows it: its key only. */
 export type MunicipalityParent = { istatCode: string };
 
-export const REUSE_SOLUTIONS = 'reuseSolutions';
+export const REUSE_SOLUTIONS = 'reuse_solutions';
 export const ADOPTIONS = 'adoptions';
 
 export const collections: readonly CollectionSpec[] = [
