@@ -4,26 +4,31 @@
  */
 import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
-import { entityLoader, type EntityKey } from '../../../lib/loaders.ts';
+import { entityLoader, groupLoader } from '../../../lib/loaders.ts';
 import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import type { Connection, PageLimits } from '../../../lib/pagination.ts';
 import { ADOPTIONS, REUSE_SOLUTIONS, type AdoptionDoc, type ReuseSolutionDoc } from './collections.ts';
-import { adoptionPagesBySolution, adoptionsOfMunicipalities, type SolutionPageKey } from './queries.ts';
+import { adoptionPagesBySolution, countAdoptionsBySolution, type SolutionCountKey, type SolutionPageKey } from './queries.ts';
 
 export function createLoaders(db: Db, limits: PageLimits) {
+  const adoptionCounts = new DataLoader<SolutionCountKey, number, string>((keys) => countAdoptionsBySolution(db, keys), {
+    cacheKeyFn: (k) => JSON.stringify(k),
+  });
   return {
     solution: entityLoader<ReuseSolutionDoc>(db.collection(REUSE_SOLUTIONS)),
     adoption: entityLoader<AdoptionDoc>(db.collection(ADOPTIONS)),
-    /** Adoptions of many Comuni (keyed by ISTAT code) in one find. */
-    adoptionsByMunicipality: new DataLoader<EntityKey<string>, AdoptionDoc[], string>(
-      (keys) => adoptionsOfMunicipalities(db, keys),
-      { cacheKeyFn: (k) => `${k.id}|${k.fields === null ? '*' : [...k.fields].sort().join(',')}` },
-    ),
+    /**
+     * Adoptions of many Comuni, keyed by ISTAT code: one `find({istatCode: {$in}})` for a whole
+     * `_entities` fetch of Municipality representations, in the list ordering (Comune, then id).
+     */
+    adoptionsByMunicipality: groupLoader<AdoptionDoc>(db.collection(ADOPTIONS), 'istatCode', { istatCode: 1, _id: 1 }),
     /** Pages of adoptions of many solutions in one find per argument set. */
     adoptionPages: new DataLoader<SolutionPageKey, Connection<AdoptionDoc>, string>(
-      (keys) => adoptionPagesBySolution(db, limits, keys),
+      (keys) => adoptionPagesBySolution(db, limits, keys, (k) => adoptionCounts.load(k)),
       { cacheKeyFn: (k) => JSON.stringify(k) },
     ),
+    /** Adoption totals of many solutions in one aggregation per filter. */
+    adoptionCounts,
   };
 }
 

@@ -3,7 +3,7 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { badInput } from '../../../lib/errors.ts';
-import { groupByKeys, projectionOf, type EntityKey } from '../../../lib/loaders.ts';
+import { projectionOf } from '../../../lib/loaders.ts';
 import {
   findPage,
   findPagesByParent,
@@ -93,12 +93,13 @@ export interface SolutionPageKey {
 
 /**
  * Pages of adoptions of many solutions: per distinct (arguments, fields), one `find` — a plain
- * page query for a single solution, `findPagesByParent` for several.
+ * page query for a single solution, `findPagesByParent` for several. `totalCount` goes to `count`.
  */
 export async function adoptionPagesBySolution(
   db: Db,
   limits: PageLimits,
   keys: readonly SolutionPageKey[],
+  count: (key: SolutionCountKey) => Promise<number>,
 ): Promise<(Connection<AdoptionDoc> | Error)[]> {
   const collection = db.collection<AdoptionDoc>(ADOPTIONS);
   const groups = new Map<string, number[]>();
@@ -123,7 +124,11 @@ export async function adoptionPagesBySolution(
           solutionIds.length === 1
             ? [await findPage(collection, { ...query, filter: { $and: [{ solutionId: solutionIds[0] }, query.filter] } })]
             : await findPagesByParent(collection, 'solutionId', solutionIds, query);
-        for (const i of indexes) out[i] = pages[solutionIds.indexOf(keys[i]!.solutionId)]!;
+        for (const i of indexes) {
+          const { solutionId, args } = keys[i]!;
+          // totalCount through the batched counter: one aggregation for all solutions, not one count each.
+          out[i] = { ...pages[solutionIds.indexOf(solutionId)]!, totalCount: () => count({ solutionId, filter: args.filter ?? null }) };
+        }
       } catch (err) {
         for (const i of indexes) out[i] = err as Error;
       }
@@ -132,28 +137,42 @@ export async function adoptionPagesBySolution(
   return out;
 }
 
+/** Key of one solution's adoption count in a batch. */
+export interface SolutionCountKey {
+  readonly solutionId: string;
+  readonly filter: AdoptionFilter | null;
+}
+
 /**
- * Adoptions of many Comuni (Municipality.adoptions for a whole `_entities` fetch): one `find`
- * with `istatCode: {$in}` whose projection is the union of the fields asked, grouped back per Comune.
+ * Adoption counts of many solutions: one aggregation per distinct filter, a single `$sum`
+ * accumulator grouped by solution (FerretDB 1.24 computes only the first accumulator).
  */
-export async function adoptionsOfMunicipalities(db: Db, keys: readonly EntityKey<string>[]): Promise<AdoptionDoc[][]> {
-  const codes = [...new Set(keys.map((k) => k.id))];
-  const whole = keys.some((k) => k.fields === null);
-  const docs = await db
-    .collection<AdoptionDoc>(ADOPTIONS)
-    .find(
-      { istatCode: { $in: codes } },
-      {
-        sort: { istatCode: 1, _id: 1 },
-        ...(whole ? {} : { projection: projectionOf(['istatCode', ...keys.flatMap((k) => k.fields ?? [])]) }),
-      },
-    )
-    .toArray();
-  return groupByKeys(
-    keys.map((k) => k.id),
-    docs,
-    (d) => d.istatCode,
+export async function countAdoptionsBySolution(db: Db, keys: readonly SolutionCountKey[]): Promise<(number | Error)[]> {
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const g = JSON.stringify(k.filter);
+    groups.set(g, [...(groups.get(g) ?? []), i]);
+  });
+  const out: (number | Error)[] = new Array(keys.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      try {
+        const ids = [...new Set(indexes.map((i) => keys[i]!.solutionId))];
+        const rows = await db
+          .collection(ADOPTIONS)
+          .aggregate<{ _id: string; n: number | bigint }>([
+            { $match: { $and: [{ solutionId: { $in: ids } }, adoptionFilter(keys[indexes[0]!]!.filter)] } },
+            { $group: { _id: '$solutionId', n: { $sum: 1 } } },
+          ])
+          .toArray();
+        const bySolution = new Map(rows.map((r) => [r._id, Number(r.n)]));
+        for (const i of indexes) out[i] = bySolution.get(keys[i]!.solutionId) ?? 0;
+      } catch (err) {
+        for (const i of indexes) out[i] = err as Error;
+      }
+    }),
   );
+  return out;
 }
 
 /** The whole catalogue, in id order. */
