@@ -27,3 +27,9 @@ export function badInput(argument: string, message: string): GraphQLError {
 export function notFound(what: string, id: string): GraphQLError {
   return userError(ErrorCode.NOT_FOUND, `No ${what} with id "${id}"`, { id });
 }
+
+/** A reference inside our own database that names nothing is a data fault, not a client error. */
+export function present<T>(value: T | null | undefined, what: string, id: string): T {
+  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
+  return value;
+}

@@ -28,6 +28,37 @@ export function groupByKeys<K, T>(keys: readonly K[], items: readonly T[], keyOf
   return keys.map((k) => byKey.get(k) ?? []);
 }
 
+/**
+ * Batch function helper: runs `load` once for each group of keys with the same `groupOf(key)`
+ * (for example the same page arguments), and gives each key its result, or its group's error,
+ * so one bad argument set fails only the fields that used it.
+ */
+export async function batchByGroup<K, R>(
+  keys: readonly K[],
+  groupOf: (key: K) => unknown,
+  load: (group: readonly K[]) => Promise<readonly R[]>,
+): Promise<(R | Error)[]> {
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const g = JSON.stringify(groupOf(k));
+    const list = groups.get(g);
+    if (list) list.push(i);
+    else groups.set(g, [i]);
+  });
+  const out: (R | Error)[] = new Array(keys.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      try {
+        const results = await load(indexes.map((i) => keys[i]!));
+        indexes.forEach((i, j) => (out[i] = results[j]!));
+      } catch (err) {
+        for (const i of indexes) out[i] = err as Error;
+      }
+    }),
+  );
+  return out;
+}
+
 /** GraphQL field name → the document fields it is computed from. Unlisted fields need none. */
 export type FieldMap = Readonly<Record<string, readonly string[]>>;
 
@@ -38,12 +69,13 @@ export interface EntityKey<K> {
 }
 
 /** The projection covering every key's fields (undefined: some key wants the whole document). */
-function unionProjection<K>(field: string, keys: readonly EntityKey<K>[]): Document | undefined {
+function unionProjection<K>(field: string, keys: readonly EntityKey<K>[], extra: readonly string[] = []): Document | undefined {
   if (keys.some((k) => k.fields === null)) return undefined;
-  return Object.fromEntries([field, ...keys.flatMap((k) => k.fields ?? [])].map((f) => [f, 1]));
+  return Object.fromEntries([field, ...extra, ...keys.flatMap((k) => k.fields ?? [])].map((f) => [f, 1]));
 }
 
-function entityCacheKey<K>(k: EntityKey<K>): string {
+/** DataLoader cache key of an {@link EntityKey}: the id and the (sorted) fields. */
+export function entityCacheKey<K>(k: EntityKey<K>): string {
   return `${String(k.id)}|${k.fields === null ? '*' : [...k.fields].sort().join(',')}`;
 }
 
@@ -72,27 +104,37 @@ export function entityLoader<T extends Document, K extends string | number = str
   );
 }
 
+export interface GroupLoaderOptions {
+  /** Order of each group's documents (default `_id`). */
+  readonly sort?: Document;
+  /** A fixed condition every loaded document must also meet. */
+  readonly filter?: Filter<Document>;
+}
+
 /**
  * Loads the documents of one collection whose `field` equals each key (a one-to-many hop):
- * one `find({field: {$in: keys}})` per tick, results grouped in key order, `[]` for none.
+ * one `find({field: {$in: keys}})` per tick, results grouped in key order, `[]` for none. A
+ * `field` holding an array (multikey) puts the document in the group of every key it lists.
  */
 export function groupLoader<T extends Document, K extends string | number = string>(
   collection: Collection<T>,
   field: string,
-  sort: Document = { _id: 1 },
+  options: GroupLoaderOptions = {},
 ): DataLoader<EntityKey<K>, T[], string> {
+  const sort = options.sort ?? { _id: 1 };
   return new DataLoader<EntityKey<K>, T[], string>(
     async (keys) => {
       const ids = [...new Set(keys.map((k) => k.id))];
-      const projection = unionProjection(field, keys);
+      const projection = unionProjection(field, keys, Object.keys(sort));
       const docs = await collection
-        .find({ [field]: { $in: ids } } as Filter<T>, { ...(projection ? { projection } : {}), sort, batchSize: ONE_BATCH })
+        .find({ ...options.filter, [field]: { $in: ids } } as Filter<T>, { ...(projection ? { projection } : {}), sort, batchSize: ONE_BATCH })
         .toArray();
-      return groupByKeys(
-        keys.map((k) => k.id),
-        docs as T[],
-        (d) => (d as Document)[field] as K,
-      );
+      const byKey = new Map<unknown, T[]>(ids.map((id) => [id, []]));
+      for (const doc of docs as T[]) {
+        const value = (doc as Document)[field] as unknown;
+        for (const id of Array.isArray(value) ? value : [value]) byKey.get(id)?.push(doc);
+      }
+      return keys.map((k) => byKey.get(k.id) ?? []);
     },
     { cacheKeyFn: entityCacheKey },
   );

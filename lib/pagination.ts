@@ -148,7 +148,10 @@ export async function findPage<T extends Document>(collection: Collection<T>, q:
 
 /**
  * Pages of the same connection field for many parents at once (the list-to-entity hop of a
- * DataLoader): one `find` with `parentField: {$in: parents}`, split and cut per parent.
+ * DataLoader): one `find`. With one parent it is a plain limited page query; with several,
+ * `parentField: {$in: parents}` reads every parent's documents (a per-parent limit needs
+ * `$group`/`$push`, which FerretDB lacks) in one batch, split and cut per parent. The parents'
+ * `totalCount`s, when selected, cost one aggregation for all of them.
  */
 export async function findPagesByParent<T extends Document>(
   collection: Collection<T>,
@@ -156,28 +159,36 @@ export async function findPagesByParent<T extends Document>(
   parents: readonly (string | number)[],
   q: PageQuery,
 ): Promise<Connection<T>[]> {
+  const distinct = [...new Set(parents)];
+  const ofParents = (filter: Filter<Document>) => ({ $and: [{ [parentField]: distinct.length === 1 ? distinct[0] : { $in: distinct } }, filter] });
+  let counts: Promise<Map<unknown, number>> | undefined;
+  const countOf = (parent: string | number) => async () => {
+    counts ??= collection
+      .aggregate<{ _id: unknown; n: number | bigint }>([
+        { $match: ofParents(q.filter) },
+        // A single accumulator: FerretDB 1.24 computes only the first one of a $group.
+        { $group: { _id: `$${parentField}`, n: { $sum: 1 } } },
+      ])
+      .toArray()
+      .then((rows) => new Map(rows.map((r) => [r._id, Number(r.n)])));
+    return (await counts).get(parent) ?? 0;
+  };
+  if (distinct.length === 1) {
+    const page = await findPage(collection, { ...q, filter: ofParents(q.filter) });
+    return parents.map((p) => ({ ...page, totalCount: countOf(p) }));
+  }
   const { size, filter } = pagedFilter(q);
-  const all = { $and: [{ [parentField]: { $in: [...new Set(parents)] } }, filter] };
-  // Every parent's documents are read (a per-parent limit needs $group/$push, which FerretDB
-  // lacks); they come back in one batch, so this stays one round trip.
   const options: FindOptions = { sort: sortOf(q.order), batchSize: ONE_BATCH };
   if (q.projection) options.projection = withOrderFields({ ...q.projection, [parentField]: 1 }, q.order);
-  const docs = (await collection.find(all as Filter<T>, options).toArray()) as T[];
+  const docs = (await collection.find(ofParents(filter) as Filter<T>, options).toArray()) as T[];
   const byParent = new Map<unknown, T[]>();
   for (const doc of docs) {
     const key = (doc as Document)[parentField];
     const list = byParent.get(key);
-    if (list) {
-      if (list.length <= size) list.push(doc);
-    } else byParent.set(key, [doc]);
+    if (!list) byParent.set(key, [doc]);
+    else if (list.length <= size) list.push(doc);
   }
-  // Counts per parent come from the same documents when the page is the whole list;
-  // otherwise one count per parent, only when selected.
-  return parents.map((p) =>
-    toConnection(byParent.get(p) ?? [], size, q.order, Boolean(q.args.after), () =>
-      collection.countDocuments({ $and: [{ [parentField]: p }, q.filter] } as Filter<T>),
-    ),
-  );
+  return parents.map((p) => toConnection(byParent.get(p) ?? [], size, q.order, Boolean(q.args.after), countOf(p)));
 }
 
 function withOrderFields(projection: Document, order: Ordering): Document {

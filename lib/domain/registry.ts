@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { badInput } from '../errors.ts';
 
 export const PUBLISHED_MEMBER_COUNT = 1072;
 export const PUBLISHED_SMALL_MEMBER_COUNT = 1004;
@@ -102,4 +103,28 @@ export function memberCounts(): Map<string, number> {
   const counts = new Map(PROVINCES.map((p) => [p.allianceId, 0]));
   for (const m of piedmontMunicipalities()) if (m.allianceId) counts.set(m.allianceId, counts.get(m.allianceId)! + 1);
   return counts;
+}
+
+const ISTAT_CODE_RE = /^\d{6}$/;
+const PROVINCE_CODES = new Set(PROVINCES.map((p) => p.code));
+const ALLIANCE_IDS = new Set(PROVINCES.map((p) => p.allianceId));
+
+/** A six-digit ISTAT municipality code; BAD_USER_INPUT naming `argument` otherwise. */
+export function checkIstatCode(code: string, argument = 'istatCode'): string {
+  if (!ISTAT_CODE_RE.test(code)) throw badInput(argument, `"${code}" is not an ISTAT municipality code (six digits)`);
+  return code;
+}
+
+/** The ISTAT code of one of the 8 provinces; BAD_USER_INPUT naming `argument` otherwise. */
+export function checkProvinceCode(code: string, argument = 'provinceCode'): string {
+  if (!PROVINCE_CODES.has(code)) {
+    throw badInput(argument, `"${code}" is not the ISTAT code of a Piedmont province (${[...PROVINCE_CODES].join(', ')})`);
+  }
+  return code;
+}
+
+/** The id of one of the 8 ALI; BAD_USER_INPUT naming `argument` otherwise. */
+export function checkAllianceId(id: string, argument = 'allianceId'): string {
+  if (!ALLIANCE_IDS.has(id)) throw badInput(argument, `"${id}" is not an ALI id (${[...ALLIANCE_IDS].join(', ')})`);
+  return id;
 }

@@ -3,7 +3,7 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { badInput } from '../../../lib/errors.ts';
-import { projectionOf } from '../../../lib/loaders.ts';
+import { batchByGroup, projectionOf } from '../../../lib/loaders.ts';
 import {
   findPage,
   findPagesByParent,
@@ -13,9 +13,11 @@ import {
   type PageArgs,
   type PageLimits,
 } from '../../../lib/pagination.ts';
-import { PROVINCES as PROVINCE_REFS } from '../../../lib/domain/registry.ts';
 import type { MemberFilter, MunicipalityFilter, MunicipalityOrder } from '../__generated__/types.ts';
 import { ALLIANCES, MUNICIPALITIES, PROVINCES, type AllianceDoc, type MunicipalityDoc, type ProvinceDoc } from './collections.ts';
+import { checkIstatCode, checkProvinceCode, checkAllianceId } from '../../../lib/domain/registry.ts';
+
+export { checkIstatCode, checkProvinceCode, checkAllianceId };
 
 export const ORDERINGS: Readonly<Record<MunicipalityOrder, Ordering>> = {
   NAME_ASC: ordering('NAME_ASC', ['nameKey', 1], ['_id', 1]),
@@ -25,30 +27,10 @@ export const ORDERINGS: Readonly<Record<MunicipalityOrder, Ordering>> = {
   ISTAT_CODE_ASC: ordering('ISTAT_CODE_ASC', ['_id', 1]),
 };
 
-const ISTAT_CODE_RE = /^\d{6}$/;
-const ALLIANCE_IDS = new Set(PROVINCE_REFS.map((p) => p.allianceId));
-const PROVINCE_CODES = new Set(PROVINCE_REFS.map((p) => p.code));
 
 /** Sort and search key of a name: lower case, accents removed ("Mondovì" → "mondovi"). */
 export function nameKey(name: string): string {
   return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
-
-export function checkIstatCode(code: string, argument = 'istatCode'): string {
-  if (!ISTAT_CODE_RE.test(code)) throw badInput(argument, `"${code}" is not an ISTAT municipality code (six digits)`);
-  return code;
-}
-
-export function checkProvinceCode(code: string, argument = 'provinceCode'): string {
-  if (!PROVINCE_CODES.has(code)) {
-    throw badInput(argument, `"${code}" is not the ISTAT code of a Piedmont province (${[...PROVINCE_CODES].join(', ')})`);
-  }
-  return code;
-}
-
-export function checkAllianceId(id: string, argument = 'allianceId'): string {
-  if (!ALLIANCE_IDS.has(id)) throw badInput(argument, `"${id}" is not an ALI id (${[...ALLIANCE_IDS].join(', ')})`);
-  return id;
 }
 
 function namePrefix(prefix: string): Filter<Document> {
@@ -104,40 +86,28 @@ export interface ParentPageKey {
 }
 
 /** Pages for many parents: one `find` per distinct (parent field, arguments, fields). */
-export async function pagesByParent(
+export function pagesByParent(
   db: Db,
   limits: PageLimits,
   keys: readonly ParentPageKey[],
 ): Promise<(Connection<MunicipalityDoc> | Error)[]> {
-  const groups = new Map<string, number[]>();
-  keys.forEach((k, i) => {
-    const g = JSON.stringify([k.parentField, k.args, k.fields]);
-    groups.set(g, [...(groups.get(g) ?? []), i]);
-  });
-  const out: (Connection<MunicipalityDoc> | Error)[] = new Array(keys.length);
-  await Promise.all(
-    [...groups.values()].map(async (indexes) => {
-      const first = keys[indexes[0]!]!;
-      try {
-        const pages = await findPagesByParent(
-          db.collection<MunicipalityDoc>(MUNICIPALITIES),
-          first.parentField,
-          indexes.map((i) => keys[i]!.parentId),
-          {
-            filter: municipalityFilter(first.args.filter),
-            order: ORDERINGS[first.args.orderBy ?? 'NAME_ASC'],
-            args: first.args,
-            limits,
-            projection: projectionOf(first.fields),
-          },
-        );
-        indexes.forEach((i, j) => (out[i] = pages[j]!));
-      } catch (err) {
-        for (const i of indexes) out[i] = err as Error;
-      }
-    }),
+  return batchByGroup(
+    keys,
+    (k) => [k.parentField, k.args, k.fields],
+    (group) =>
+      findPagesByParent(
+        db.collection<MunicipalityDoc>(MUNICIPALITIES),
+        group[0]!.parentField,
+        group.map((k) => k.parentId),
+        {
+          filter: municipalityFilter(group[0]!.args.filter),
+          order: ORDERINGS[group[0]!.args.orderBy ?? 'NAME_ASC'],
+          args: group[0]!.args,
+          limits,
+          projection: projectionOf(group[0]!.fields),
+        },
+      ),
   );
-  return out;
 }
 
 export interface MemberCounts {

@@ -3,7 +3,7 @@
  * shape the result. No MongoDB access here.
  */
 import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
-import { notFound } from '../../../lib/errors.ts';
+import { notFound, present } from '../../../lib/errors.ts';
 import type { Resolvers } from '../__generated__/types.ts';
 import type { Context } from '../data/loaders.ts';
 import {
@@ -30,12 +30,6 @@ const MUNICIPALITY: FieldMap = {
   membership: ['allianceId', 'membershipProvenance', 'membershipNote'],
   provenance: ['provenance'],
 };
-
-function present<T>(value: T | null | undefined, what: string, id: string): T {
-  // A reference inside our own database that names nothing is a data fault, not a client error.
-  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
-  return value;
-}
 
 export const resolvers: Resolvers<Context> = {
   Query: {

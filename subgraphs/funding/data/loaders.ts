@@ -24,12 +24,12 @@ export function createLoaders(db: Db, _limits: PageLimits) {
     agreement: entityLoader<AgreementDoc>(db.collection(AGREEMENTS)),
     call: entityLoader<CallDoc>(db.collection(CALLS)),
     project: entityLoader<FundedProjectDoc>(projects),
-    projectsByAlliance: groupLoader<FundedProjectDoc>(projects, 'allianceId', byTitle),
-    projectsByReuseSolution: groupLoader<FundedProjectDoc>(projects, 'reuseSolutionId', byTitle),
-    projectsByAgreement: groupLoader<FundedProjectDoc>(projects, 'agreementId', byTitle),
-    projectsByCall: groupLoader<FundedProjectDoc>(projects, 'callId', byTitle),
+    projectsByAlliance: groupLoader<FundedProjectDoc>(projects, 'allianceId', { sort: byTitle }),
+    projectsByReuseSolution: groupLoader<FundedProjectDoc>(projects, 'reuseSolutionId', { sort: byTitle }),
+    projectsByAgreement: groupLoader<FundedProjectDoc>(projects, 'agreementId', { sort: byTitle }),
+    projectsByCall: groupLoader<FundedProjectDoc>(projects, 'callId', { sort: byTitle }),
     callsByFundingSource: groupLoader<CallDoc>(db.collection(CALLS), 'fundingSourceId'),
-    actsByFramework: groupLoader<AgreementDoc>(db.collection(AGREEMENTS), 'frameworkId', { ordinal: 1, _id: 1 }),
+    actsByFramework: groupLoader<AgreementDoc>(db.collection(AGREEMENTS), 'frameworkId', { sort: { ordinal: 1, _id: 1 } }),
   };
 }
 

@@ -3,7 +3,7 @@
  * decimal strings by the Money scalar; rates are computed from the amounts with integer
  * arithmetic, never from a rounded label.
  */
-import { badInput, notFound } from '../../../lib/errors.ts';
+import { badInput, notFound, present } from '../../../lib/errors.ts';
 import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
 import { fromStored, percent } from '../../../lib/money.ts';
 import { DateScalar, DecimalScalar, MoneyScalar } from '../../../lib/scalars.ts';
@@ -75,11 +75,6 @@ function percentOf(part: bigint, whole: bigint, decimals: number): string {
 
 const ref = (id: string) => ({ id });
 const pf = (info: Parameters<typeof fieldsFor>[0]) => fieldsFor(info, 'FundedProject', PROJECT);
-
-function present<T>(value: T | null | undefined, what: string, id: string): T {
-  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
-  return value;
-}
 
 export const resolvers: Resolvers<Context> = {
   Money: MoneyScalar,

@@ -4,7 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
-import { entityLoader, groupLoader, type EntityKey } from '../../../lib/loaders.ts';
+import { entityLoader, groupLoader } from '../../../lib/loaders.ts';
 import type { Connection, PageLimits } from '../../../lib/pagination.ts';
 import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import {
@@ -18,14 +18,10 @@ import {
   type InstitutionDoc,
   type MeetingDoc,
 } from './collections.ts';
-import { countMeetings, findGrouped, meetingPagesByCommittee, type MeetingPageKey } from './queries.ts';
-
-const entityKey = (k: EntityKey<string>) => `${k.id}|${k.fields === null ? '*' : [...k.fields].sort().join(',')}`;
+import { meetingPagesByCommittee, type MeetingPageKey } from './queries.ts';
 
 export function createLoaders(db: Db, limits: PageLimits) {
   const members = db.collection<CommitteeMemberDoc>(COMMITTEE_MEMBERS);
-  /** Meeting totals of many committees in one aggregation. */
-  const meetingCounts = new DataLoader<string, number>((ids) => countMeetings(db, ids));
   return {
     institution: entityLoader<InstitutionDoc>(db.collection(INSTITUTIONS)),
     committee: entityLoader<CommitteeDoc>(db.collection(COMMITTEES)),
@@ -33,29 +29,13 @@ export function createLoaders(db: Db, limits: PageLimits) {
     /** Seats of many committees in one find, by id (seats are small: load with `fields: null`). */
     membersByCommittee: groupLoader<CommitteeMemberDoc>(members, 'committeeId'),
     /** Seats held by many Comuni (by ISTAT code) in one find; institutions' seats never match. */
-    seatsByMunicipality: new DataLoader<string, CommitteeMemberDoc[]>((codes) =>
-      findGrouped(members, 'memberId', codes.map((id) => ({ id, fields: null })), {
-        filter: { memberType: 'Municipality' },
-        sort: { _id: 1 },
-      }),
-    ),
+    seatsByMunicipality: groupLoader<CommitteeMemberDoc>(members, 'memberId', { filter: { memberType: 'Municipality' } }),
     /** Facilitators of many ALI in one find on the multikey `allianceIds`, by name. */
-    facilitatorsByAlliance: new DataLoader<EntityKey<string>, FacilitatorDoc[], string>(
-      (keys) => findGrouped(db.collection<FacilitatorDoc>(FACILITATORS), 'allianceIds', keys, { sort: { name: 1, _id: 1 } }),
-      { cacheKeyFn: entityKey },
-    ),
-    meetingCounts,
-    /**
-     * Meeting pages of many committees in one find per argument set; `totalCount`, when
-     * selected, comes from one aggregation for all of them instead of a count per committee.
-     */
-    meetingPages: new DataLoader<MeetingPageKey, Connection<MeetingDoc>, string>(
-      async (keys) =>
-        (await meetingPagesByCommittee(db, limits, keys)).map((page, i) =>
-          page instanceof Error ? page : { ...page, totalCount: () => meetingCounts.load(keys[i]!.committeeId) },
-        ),
-      { cacheKeyFn: (k) => JSON.stringify(k) },
-    ),
+    facilitatorsByAlliance: groupLoader<FacilitatorDoc>(db.collection(FACILITATORS), 'allianceIds', { sort: { name: 1, _id: 1 } }),
+    /** Meeting pages of many committees in one find per argument set (totals: one aggregation). */
+    meetingPages: new DataLoader<MeetingPageKey, Connection<MeetingDoc>, string>((keys) => meetingPagesByCommittee(db, limits, keys), {
+      cacheKeyFn: (k) => JSON.stringify(k),
+    }),
   };
 }
 

@@ -2,7 +2,7 @@
  * Resolvers of the governance subgraph: read arguments, call a loader or a named data function,
  * shape the result. No MongoDB access here.
  */
-import { notFound } from '../../../lib/errors.ts';
+import { notFound, present } from '../../../lib/errors.ts';
 import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
 import { DateScalar } from '../../../lib/scalars.ts';
 import type { Resolvers } from '../__generated__/types.ts';
@@ -33,12 +33,6 @@ const MEETING: FieldMap = {
   provenance: ['provenance'],
 };
 const FACILITATOR: FieldMap = { name: ['name'], alliances: ['allianceIds'], provenance: ['provenance'] };
-
-function present<T>(value: T | null | undefined, what: string, id: string): T {
-  // A reference inside our own database that names nothing is a data fault, not a client error.
-  if (value == null) throw new Error(`dangling reference: ${what} "${id}"`);
-  return value;
-}
 
 export const resolvers: Resolvers<Context> = {
   Date: DateScalar,
@@ -116,6 +110,6 @@ export const resolvers: Resolvers<Context> = {
 
   Municipality: {
     __resolveReference: (ref) => ({ istatCode: ref.istatCode }),
-    committeeSeats: (m, _a, ctx) => ctx.loaders.seatsByMunicipality.load(m.istatCode),
+    committeeSeats: (m, _a, ctx) => ctx.loaders.seatsByMunicipality.load({ id: m.istatCode, fields: null }),
   },
 };
