@@ -83,6 +83,58 @@ export const configSpec = {
   SUBGRAPH_GOVERNANCE_URL: { schema: optionalUrl, description: 'Override the governance URL of the supergraph' },
   SUBGRAPH_FUNDING_URL: { schema: optionalUrl, description: 'Override the funding URL of the supergraph' },
   SUBGRAPH_REUSE_URL: { schema: optionalUrl, description: 'Override the reuse URL of the supergraph' },
+  SUPERGRAPH_WATCH: {
+    schema: bool,
+    default: 'true',
+    description: 'Watch SUPERGRAPH_PATH and swap in a valid new supergraph without a restart',
+  },
+  SUBGRAPH_TIMEOUT_MS: {
+    schema: z.coerce.number().int().min(1),
+    default: '30000',
+    description: 'Timeout of one gateway request to a subgraph',
+  },
+  SUBGRAPH_TIMEOUTS: {
+    schema: z
+      .string()
+      .regex(/^([a-z0-9_-]+=\d+)?(,[a-z0-9_-]+=\d+)*$/, 'expected name=ms,name=ms')
+      .transform((v) => Object.fromEntries(v.split(',').filter(Boolean).map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]))),
+    default: '',
+    description: 'Per-subgraph timeouts overriding SUBGRAPH_TIMEOUT_MS, e.g. funding=5000,reuse=2000',
+  },
+  CIRCUIT_FAILURE_THRESHOLD: {
+    schema: z.coerce.number().int().min(1),
+    default: '5',
+    description: 'Consecutive failures of a subgraph that open its circuit (fail fast)',
+  },
+  CIRCUIT_RESET_MS: {
+    schema: z.coerce.number().int().min(100),
+    default: '5000',
+    description: 'Time an open circuit waits before letting one probe request through',
+  },
+  DEDUPE_SUBGRAPH_QUERIES: {
+    schema: bool,
+    default: 'true',
+    description: 'Share one subgraph request between identical concurrent queries (never mutations)',
+  },
+  CORS_ORIGINS: {
+    schema: z.string(),
+    default: '*',
+    description: 'Allowed browser origins: * (any), a comma-separated list, or empty for none',
+  },
+  BODY_LIMIT_BYTES: {
+    schema: z.coerce.number().int().min(1024),
+    default: '1048576',
+    description: 'Largest accepted request body; larger requests get 413',
+  },
+  SHUTDOWN_GRACE_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '10000',
+    description: 'On SIGTERM, how long in-flight requests may take to finish',
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    schema: optionalUrl,
+    description: 'OTLP/HTTP endpoint for OpenTelemetry traces; unset: tracing off',
+  },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
