@@ -1,21 +1,45 @@
-/** Runs the gateway as its own service over SUPERGRAPH_PATH. */
-import { loadConfig, subgraphUrlOverride, SUBGRAPH_NAMES } from '../lib/config.ts';
+/**
+ * The gateway as a service: `npm run gateway -- [--supergraph FILE] [--port N]` (also the
+ * `ali-gateway` bin). Serves any Federation 2 supergraph; subgraph URLs come from its
+ * join__graph definitions unless overridden by SUBGRAPH_<NAME>_URL. Configuration: lib/config.ts.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig, subgraphUrlOverride } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
-import { readSupergraph, startGateway } from './server.ts';
+import { startTracing } from '../lib/tracing.ts';
+import { inspectSupergraph } from './supergraph.ts';
+import { gatewayOptionsFromConfig, startGateway } from './server.ts';
+import { readFileSync } from 'node:fs';
 
-const cfg = loadConfig();
+const { values } = parseArgs({ options: { supergraph: { type: 'string' }, port: { type: 'string' } } });
+const cfg = loadConfig({
+  ...process.env,
+  ...(values.supergraph ? { SUPERGRAPH_PATH: values.supergraph } : {}),
+  ...(values.port ? { GATEWAY_PORT: values.port } : {}),
+});
 const log = createLogger('gateway', cfg.LOG_LEVEL);
+const tracing = await startTracing({ serviceName: 'ali-gateway', otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });
+let subgraphs: string[];
+try {
+  subgraphs = inspectSupergraph(readFileSync(cfg.SUPERGRAPH_PATH, 'utf8')).map((s) => s.name);
+} catch (err) {
+  log.fatal({ path: cfg.SUPERGRAPH_PATH, reason: (err as Error).message }, 'cannot serve this supergraph');
+  process.exit(1);
+}
 const running = await startGateway({
-  supergraphSdl: readSupergraph(cfg.SUPERGRAPH_PATH),
-  urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphUrlOverride(cfg, n)])),
-  production: cfg.NODE_ENV === 'production',
+  supergraph: { path: cfg.SUPERGRAPH_PATH, watch: cfg.SUPERGRAPH_WATCH },
+  urlOverrides: Object.fromEntries(subgraphs.map((n) => [n, subgraphUrlOverride(cfg, n)])),
+  ...gatewayOptionsFromConfig(cfg),
+  logger: log,
   port: cfg.GATEWAY_PORT,
   host: cfg.HOST,
 });
-log.info({ url: running.url }, 'gateway ready');
-const stop = async () => {
-  await running.stop();
+log.info({ url: `${running.url}graphql`, subgraphs }, 'gateway ready');
+const stop = async (signal: string) => {
+  log.info({ signal, graceMs: cfg.SHUTDOWN_GRACE_MS }, 'shutting down');
+  await running.stop(cfg.SHUTDOWN_GRACE_MS);
+  await tracing.stop();
   process.exit(0);
 };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));

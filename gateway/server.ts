@@ -1,70 +1,379 @@
 /**
- * The gateway: Apollo Gateway over the composed supergraph, with subgraph URLs taken from the
- * supergraph's join__graph definitions unless overridden by configuration. Builds, never listens.
+ * The gateway service: Apollo Gateway inside Apollo Server, behind a small node:http front that
+ * adds what an operations team needs — /health, /ready, /metrics, request ids, CORS, a body
+ * limit, compression, masked errors in production, graceful shutdown. Builds and listens; the
+ * CLI (gateway/index.ts) reads the configuration.
  */
-import { readFileSync } from 'node:fs';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { startStandaloneServer } from '@apollo/server/standalone';
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
+import type { GraphQLFormattedError } from 'graphql';
+import { pino, type Logger } from 'pino';
+import { request as undiciRequest } from 'undici';
+import type { Config } from '../lib/config.ts';
+import type { GatewayContext } from './context.ts';
+import { REQUEST_ID_HEADER } from './context.ts';
+import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
+import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
+import { supergraphManager, type SupergraphSource, type SupergraphSourceManager } from './supergraph.ts';
 
 export interface GatewayOptions {
-  /** Supergraph SDL (composed by `npm run compose`). */
-  readonly supergraphSdl: string;
-  /** Subgraph name → URL, replacing the supergraph's URL for that subgraph. */
+  /** The supergraph: its SDL, or a file (watched for changes when `watch`). */
+  readonly supergraph: SupergraphSource;
+  /** Subgraph name → URL, replacing the supergraph's `join__graph` URL for that subgraph. */
   readonly urlOverrides?: Readonly<Record<string, string | undefined>>;
+  /** Masks internal errors and hides schema details; default: NODE_ENV === 'production'. */
   readonly production?: boolean;
-  readonly plugins?: ApolloServerPlugin[];
+  /** Per-request subgraph timeout in ms (default 30 s), and per-subgraph overrides. */
+  readonly timeoutMs?: number;
+  readonly subgraphTimeouts?: Readonly<Record<string, number>>;
+  /** Circuit breaker (default: open after 5 consecutive failures, probe after 5 s). */
+  readonly circuit?: { readonly failureThreshold: number; readonly resetMs: number };
+  /** Share one subgraph request between identical concurrent queries (default true). */
+  readonly dedupe?: boolean;
+  /** `*`, a comma-separated list of origins, or '' for no CORS (default `*`). */
+  readonly corsOrigins?: string;
+  /** Largest request body in bytes (default 1 MiB). */
+  readonly bodyLimitBytes?: number;
+  readonly logger?: Logger;
+  readonly plugins?: ApolloServerPlugin<GatewayContext>[];
   /** Called for every request the gateway sends to a subgraph (tests and logs). */
   readonly onSubgraphRequest?: (subgraph: string, query: string, variables: Record<string, unknown> | undefined) => void;
 }
 
-export function readSupergraph(path: string): string {
-  return readFileSync(path, 'utf8');
+export interface RunningGateway {
+  /** Base URL, ending in `/`; GraphQL is at `${url}graphql`. */
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: GatewayMetrics;
+  readonly supergraph: SupergraphSourceManager;
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
+  stop(graceMs?: number): Promise<void>;
 }
 
-class SubgraphDataSource extends RemoteGraphQLDataSource {
-  constructor(
-    readonly subgraph: string,
-    url: string,
-    private readonly observe?: GatewayOptions['onSubgraphRequest'],
-  ) {
-    super({ url });
-  }
-
-  override willSendRequest({ request }: GraphQLDataSourceProcessOptions): void {
-    this.observe?.(this.subgraph, request.query ?? '', request.variables as Record<string, unknown> | undefined);
-  }
+/** The runtime options that come from configuration (lib/config.ts). */
+export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'supergraph' | 'urlOverrides' | 'logger'> {
+  return {
+    production: cfg.NODE_ENV === 'production',
+    timeoutMs: cfg.SUBGRAPH_TIMEOUT_MS,
+    subgraphTimeouts: cfg.SUBGRAPH_TIMEOUTS,
+    circuit: { failureThreshold: cfg.CIRCUIT_FAILURE_THRESHOLD, resetMs: cfg.CIRCUIT_RESET_MS },
+    dedupe: cfg.DEDUPE_SUBGRAPH_QUERIES,
+    corsOrigins: cfg.CORS_ORIGINS,
+    bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
+  };
 }
 
-export function buildGateway(opts: GatewayOptions): ApolloServer {
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Error codes a client can act on: shown as they are even in production. */
+const CLIENT_CODES = new Set([
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'NOT_FOUND',
+  'INVALID_CURSOR',
+  'PAGE_SIZE_OUT_OF_RANGE',
+  'SUBGRAPH_UNAVAILABLE',
+  'SUBGRAPH_TIMEOUT',
+  'SUBGRAPH_CIRCUIT_OPEN',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+]);
+
+/** In production, anything that is not a client-actionable error loses its message and internals. */
+export function maskError(formatted: GraphQLFormattedError, production: boolean): GraphQLFormattedError {
+  if (!production) return formatted;
+  const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : 'INTERNAL_SERVER_ERROR';
+  const serviceName = formatted.extensions?.serviceName;
+  if (CLIENT_CODES.has(code)) {
+    const { stacktrace: _s, exception: _e, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+    return { ...formatted, extensions };
+  }
+  return {
+    message: 'Internal server error',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: 'INTERNAL_SERVER_ERROR', ...(serviceName ? { serviceName } : {}) },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function httpError(res: ServerResponse, status: number, code: string, message: string): void {
+  json(res, status, { errors: [{ message, extensions: { code } }] });
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const gzip = promisify(zlib.gzip);
+const brotli = promisify(zlib.brotliCompress);
+
+/** Compresses bodies worth it for clients that accept it (br, then gzip). */
+async function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string): Promise<void> {
+  const accept = String(req.headers['accept-encoding'] ?? '');
+  let payload: Buffer | string = body;
+  if (Buffer.byteLength(body) >= 1024) {
+    if (/\bbr\b/.test(accept)) {
+      payload = await brotli(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
+      headers['content-encoding'] = 'br';
+    } else if (/\bgzip\b/.test(accept)) {
+      payload = await gzip(body, { level: 6 });
+      headers['content-encoding'] = 'gzip';
+    }
+    headers.vary = headers.vary ? `${headers.vary}, Accept-Encoding` : 'Accept-Encoding';
+  }
+  headers['content-length'] = String(Buffer.byteLength(payload));
+  res.writeHead(status, headers);
+  res.end(payload);
+}
+
+function corsHeaders(req: IncomingMessage, origins: string): Record<string, string> {
+  const origin = req.headers.origin;
+  if (!origin || origins.trim() === '') return {};
+  if (origins.trim() === '*') return { 'access-control-allow-origin': '*' };
+  const allowed = origins.split(',').map((o) => o.trim());
+  return allowed.includes(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
+}
+
+export async function startGateway(opts: GatewayOptions & { port: number; host: string }): Promise<RunningGateway> {
   // @apollo/gateway otherwise sends usage metrics to Apollo and, to label them, probes the cloud
   // metadata addresses of AWS, GCP, Azure and Alibaba (169.254.169.254): unwanted on a public
   // administration network, and seen failing here. Opt in with APOLLO_TELEMETRY_DISABLED=false.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const production = opts.production ?? process.env.NODE_ENV === 'production';
+  const log = opts.logger ?? pino({ level: 'silent' });
+  const metrics = createMetrics();
+  const hooks: DataSourceHooks = {
+    onFetch: (subgraph, seconds, outcome) => metrics.subgraphFetch(subgraph, seconds, outcome),
+    onCircuitState: (subgraph, state) => {
+      metrics.circuitState(subgraph, state);
+      log.warn({ subgraph, state }, 'circuit state changed');
+    },
+    ...(opts.onSubgraphRequest ? { onRequest: opts.onSubgraphRequest } : {}),
+  };
+  const manager = supergraphManager(opts.supergraph, log);
   const gateway = new ApolloGateway({
-    supergraphSdl: opts.supergraphSdl,
+    supergraphSdl: manager,
+    // Refuse an invalid supergraph in every environment (stock skips validation in production).
+    validateSupergraph: true,
+    queryPlannerConfig: {
+      cache: metrics.wrapQueryPlanCache(new InMemoryLRUCache<QueryPlan>()),
+    },
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`subgraph ${name} has no URL in the supergraph and no override`);
-      return new SubgraphDataSource(name, target, opts.onSubgraphRequest);
+      return new SubgraphDataSource({
+        name,
+        url: target,
+        timeoutMs: opts.subgraphTimeouts?.[name] ?? opts.timeoutMs ?? 30_000,
+        circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 5000 },
+        dedupe: opts.dedupe ?? true,
+        hooks,
+      });
     },
   });
-  return new ApolloServer({
+  const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    includeStacktraceInErrorResponses: !opts.production,
+    includeStacktraceInErrorResponses: !production,
+    hideSchemaDetailsFromClientErrors: production,
+    formatError: (formatted) => maskError(formatted, production),
     // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ...(opts.plugins ?? [])],
+    plugins: [ApolloServerPluginLandingPageDisabled(), metrics.plugin, ...(opts.plugins ?? [])],
   });
-}
+  await apollo.start();
 
-export interface RunningGateway {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+  const subgraphUrls = () => {
+    const s = manager.state();
+    return s.phase === 'loaded' ? s.subgraphs.map((g) => ({ name: g.name, url: opts.urlOverrides?.[g.name] ?? g.url })) : [];
+  };
 
-export async function startGateway(opts: GatewayOptions & { port: number; host: string }): Promise<RunningGateway> {
-  const server = buildGateway(opts);
-  const { url } = await startStandaloneServer(server, { listen: { port: opts.port, host: opts.host } });
-  return { url, stop: () => server.stop() };
+  let inFlight = 0;
+  let draining = false;
+  const idle: (() => void)[] = [];
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const incomingId = req.headers[REQUEST_ID_HEADER];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
+    const reqLog = log.child({ requestId });
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const cors = corsHeaders(req, opts.corsOrigins ?? '*');
+    for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    res.on('finish', () => {
+      reqLog.info(
+        { method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      );
+    });
+    if (draining) {
+      res.setHeader('connection', 'close');
+      return httpError(res, 503, 'SHUTTING_DOWN', 'The gateway is shutting down');
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': 'content-type, authorization, x-api-key, x-request-id, apollo-require-preflight',
+        'access-control-max-age': '600',
+      });
+      return void res.end();
+    }
+    switch (url.pathname) {
+      case '/health': {
+        const s = manager.state();
+        return s.phase === 'loaded'
+          ? json(res, 200, { status: 'ok', subgraphs: s.subgraphs.map((g) => g.name), loadedAt: s.loadedAt, swaps: s.swaps })
+          : json(res, 503, { status: s.phase });
+      }
+      case '/ready':
+        return ready(res);
+      case '/metrics': {
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType });
+        return void res.end(body);
+      }
+      case '/graphql':
+        return graphql(req, res, url, requestId, reqLog);
+      default:
+        return httpError(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is at /graphql`);
+    }
+  }
+
+  async function ready(res: ServerResponse): Promise<void> {
+    const subgraphs = subgraphUrls();
+    if (subgraphs.length === 0) return json(res, 503, { status: 'no supergraph loaded' });
+    const checks = await Promise.all(
+      subgraphs.map(async ({ name, url }) => {
+        try {
+          const r = await undiciRequest(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"query":"{ __typename }"}',
+            headersTimeout: 2000,
+            bodyTimeout: 2000,
+          });
+          const body = (await r.body.json()) as { data?: { __typename?: string } };
+          return { name, ok: r.statusCode === 200 && body.data?.__typename === 'Query' };
+        } catch {
+          return { name, ok: false };
+        }
+      }),
+    );
+    const ok = checks.every((c) => c.ok);
+    json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'degraded', subgraphs: Object.fromEntries(checks.map((c) => [c.name, c.ok ? 'up' : 'down'])) });
+  }
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, reqLog: Logger): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST, OPTIONS');
+      return httpError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET or POST');
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, opts.bodyLimitBytes ?? 1_048_576);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          res.setHeader('connection', 'close');
+          return httpError(res, 413, 'PAYLOAD_TOO_LARGE', `Request body larger than ${opts.bodyLimitBytes ?? 1_048_576} bytes`);
+        }
+        throw err;
+      }
+      const type = String(req.headers['content-type'] ?? '');
+      if (type.startsWith('application/json') || type.startsWith('application/graphql-response+json')) {
+        try {
+          body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+        } catch {
+          return httpError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON');
+        }
+      } else {
+        body = raw.toString('utf8');
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    // Identities will come from verified API keys (issue #4); until then every caller is anonymous.
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
+      context: async () => ({ requestId, identity: null, log: reqLog }),
+    });
+    const out: Record<string, string> = {};
+    for (const [k, v] of result.headers) out[k] = v;
+    if (result.body.kind === 'complete') return send(req, res, result.status ?? 200, out, result.body.string);
+    res.writeHead(result.status ?? 200, out);
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) for (const done of idle.splice(0)) done();
+    });
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'unhandled gateway error');
+      if (!res.headersSent) httpError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${port}/`,
+    port,
+    metrics,
+    supergraph: manager,
+    stop: (graceMs = 10_000) =>
+      (stopped ??= (async () => {
+        draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          await Promise.race([new Promise<void>((resolve) => idle.push(resolve)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+        }
+        server.closeAllConnections();
+        await closed;
+        await apollo.stop();
+        await closeDataSources();
+        metrics.stop();
+      })()),
+  };
 }

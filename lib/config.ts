@@ -173,10 +173,17 @@ export function subgraphPort(cfg: Config, name: SubgraphName): number {
   return cfg[key];
 }
 
-/** URL override of a subgraph, if configured. */
-export function subgraphUrlOverride(cfg: Config, name: string): string | undefined {
-  const key = `SUBGRAPH_${name.toUpperCase()}_URL`;
-  return key in cfg ? (cfg[key as 'SUBGRAPH_ALLIANCES_URL'] ?? undefined) : undefined;
+/**
+ * URL override of a subgraph, if configured: SUBGRAPH_<NAME>_URL, for our four subgraphs and for
+ * those of any other supergraph the gateway serves (read from `env`, checked to be an http(s) URL).
+ */
+export function subgraphUrlOverride(cfg: Config, name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const key = `SUBGRAPH_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
+  if (key in cfg) return cfg[key as 'SUBGRAPH_ALLIANCES_URL'] ?? undefined;
+  const value = env[key]?.trim();
+  if (!value) return undefined;
+  if (!/^https?:\/\/\S+$/.test(value)) throw new ConfigError(`Invalid configuration:\n  ${key}=${JSON.stringify(value)}: not an http(s) URL`);
+  return value;
 }
 
 /** Database of a subgraph: each subgraph owns exactly one database and reads no other. */

@@ -11,6 +11,7 @@ import { parse, type DocumentNode } from 'graphql';
 import type { Db } from 'mongodb';
 import { loadConfig, subgraphDbName, subgraphPort, type SubgraphName } from './config.ts';
 import { createLogger } from './log.ts';
+import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
 import type { PageLimits } from './pagination.ts';
 
@@ -97,6 +98,7 @@ async function isEmpty(db: Db, collections: readonly CollectionSpec[]): Promise<
 export async function runSubgraph<L>(mod: SubgraphModule<L>): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(mod.name, cfg.LOG_LEVEL);
+  const tracing = await startTracing({ serviceName: `ali-${mod.name}`, otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });
   if (!cfg.MONGODB_URI) {
     log.fatal('MONGODB_URI is required to run a subgraph on its own (npm start provides one)');
     process.exit(1);
@@ -118,6 +120,7 @@ export async function runSubgraph<L>(mod: SubgraphModule<L>): Promise<void> {
   const stop = async () => {
     await running.stop();
     await client.close();
+    await tracing.stop();
     process.exit(0);
   };
   process.once('SIGTERM', stop);

@@ -6,15 +6,17 @@
 import { loadConfig, subgraphDbName, subgraphPort, subgraphUrlOverride, SUBGRAPH_NAMES } from '../lib/config.ts';
 import { startDbServer } from '../lib/dbServer.ts';
 import { createLogger } from '../lib/log.ts';
+import { startTracing } from '../lib/tracing.ts';
 import { connect, detectCapabilities } from '../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
-import { readSupergraph, startGateway, type RunningGateway } from '../gateway/server.ts';
+import { gatewayOptionsFromConfig, startGateway, type RunningGateway } from '../gateway/server.ts';
 import { subgraphModules } from '../subgraphs/index.ts';
 
 const cfg = loadConfig();
 const log = createLogger('start', cfg.LOG_LEVEL);
 const production = cfg.NODE_ENV === 'production';
 const limits = { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX };
+const tracing = await startTracing({ serviceName: 'ali-graph', otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });
 
 const server = await startDbServer({
   uri: cfg.MONGODB_URI,
@@ -28,10 +30,11 @@ let gateway: RunningGateway | undefined;
 
 async function stop(code: number): Promise<never> {
   log.info('stopping');
-  await gateway?.stop().catch(() => {});
+  await gateway?.stop(cfg.SHUTDOWN_GRACE_MS).catch(() => {});
   for (const s of subgraphs) await s.stop().catch(() => {});
   await client.close().catch(() => {});
   await server.stop().catch(() => {});
+  await tracing.stop().catch(() => {});
   process.exit(code);
 }
 process.once('SIGINT', () => void stop(0));
@@ -54,14 +57,15 @@ try {
     );
   }
   gateway = await startGateway({
-    supergraphSdl: readSupergraph(cfg.SUPERGRAPH_PATH),
+    ...gatewayOptionsFromConfig(cfg),
+    supergraph: { path: cfg.SUPERGRAPH_PATH, watch: cfg.SUPERGRAPH_WATCH },
     urlOverrides: Object.fromEntries(subgraphs.map((s) => [s.name, subgraphUrlOverride(cfg, s.name) ?? `${s.url}graphql`])),
-    production,
+    logger: createLogger('gateway', cfg.LOG_LEVEL),
     port: cfg.GATEWAY_PORT,
     host: cfg.HOST,
   });
   const lines = [
-    `gateway     ${gateway.url}graphql`,
+    `gateway     ${gateway.url}graphql  (health: ${gateway.url}health, metrics: ${gateway.url}metrics)`,
     ...subgraphs.map((s) => `${s.name.padEnd(11)} ${s.url}graphql`),
     `database    ${server.description}`,
   ];

@@ -64,7 +64,7 @@ describe('npm start', () => {
       for (const name of ['GATEWAY', 'ALLIANCES', 'GOVERNANCE', 'FUNDING', 'REUSE']) env[`${name}_PORT`] = String(await freePort());
       const first = await startOnce(env);
       expect(first.output).toContain('database: embedded FerretDB');
-      expect(first.output).toContain(`gateway     http://127.0.0.1:${env.GATEWAY_PORT}/graphql`);
+      expect(first.output).toContain(`gateway     http://127.0.0.1:${env.GATEWAY_PORT}/graphql `);
       expect(first.output).toContain('alliances: seeded');
       expect(first.answer).toEqual({
         data: {

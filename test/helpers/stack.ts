@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../lib/config.ts';
 import { connect } from '../../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../../lib/subgraph.ts';
-import { readSupergraph, startGateway, type RunningGateway } from '../../gateway/server.ts';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../gateway/server.ts';
 import { subgraphModules } from '../../subgraphs/index.ts';
 
 export interface GraphQLResponseError {
@@ -39,6 +39,8 @@ export interface Stack {
   readonly commands: RecordedCommand[];
   query<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<QueryResult<T>>;
   resetCounters(): void;
+  /** Another gateway over the same subgraphs, with other options (stopped by `stop`). */
+  startGateway(options?: Partial<GatewayOptions>): Promise<RunningGateway>;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,8 @@ export async function startStack(): Promise<Stack> {
   });
 
   const running: RunningSubgraph[] = [];
+  const extraGateways: RunningGateway[] = [];
+  const supergraphPath = new URL('../../schema/supergraph.graphql', import.meta.url).pathname;
   let gateway: RunningGateway | undefined;
   try {
     for (const name of SUBGRAPH_NAMES) {
@@ -78,7 +82,7 @@ export async function startStack(): Promise<Stack> {
     }
     const subgraphUrls = Object.fromEntries(running.map((s) => [s.name, s.url])) as Record<SubgraphName, string>;
     gateway = await startGateway({
-      supergraphSdl: readSupergraph(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
+      supergraph: { path: supergraphPath, watch: false },
       urlOverrides: subgraphUrls,
       port: 0,
       host: '127.0.0.1',
@@ -95,12 +99,23 @@ export async function startStack(): Promise<Stack> {
       subgraphCalls,
       commands,
       async query<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
-        const res = await fetch(gatewayUrl, {
+        const res = await fetch(`${gatewayUrl}graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify({ query, variables }),
         });
         return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
+      },
+      async startGateway(options = {}) {
+        const extra = await startGateway({
+          supergraph: { path: supergraphPath, watch: false },
+          urlOverrides: subgraphUrls,
+          port: 0,
+          host: '127.0.0.1',
+          ...options,
+        });
+        extraGateways.push(extra);
+        return extra;
       },
       resetCounters() {
         commands.length = 0;
@@ -108,6 +123,7 @@ export async function startStack(): Promise<Stack> {
       },
       async stop() {
         recording = false;
+        for (const g of extraGateways) await g.stop(0);
         await gateway?.stop();
         for (const s of running) await s.stop();
         for (const db of Object.values(dbs)) await db.dropDatabase().catch(() => {});

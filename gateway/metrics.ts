@@ -1,0 +1,281 @@
+/**
+ * Prometheus metrics of the gateway, on a registry of its own (never prom-client's global one, so
+ * several gateways in one process, as in the tests, do not collide). Served as text at GET /metrics.
+ *
+ * | series | type | labels |
+ * |---|---|---|
+ * | `<prefix>requests_total` | counter | `operation`, `outcome` |
+ * | `<prefix>request_duration_seconds` | histogram | `operation` |
+ * | `<prefix>requests_in_flight` | gauge | – |
+ * | `<prefix>subgraph_fetch_duration_seconds` | histogram | `subgraph`, `outcome` |
+ * | `<prefix>subgraph_fetch_errors_total` | counter | `subgraph`, `outcome` (not `ok`) |
+ * | `<prefix>subgraph_circuit_state` | gauge (0 closed, 1 half_open, 2 open) | `subgraph` |
+ * | `<prefix>query_plan_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
+ * | `process_*`, `nodejs_*` (prom-client defaults, e.g. `nodejs_eventloop_lag_seconds`) | various | – |
+ *
+ * `<prefix>` is `ali_gateway_` unless {@link MetricsOptions.prefix} says otherwise.
+ */
+import perfHooks, { type IntervalHistogram } from 'node:perf_hooks';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@apollo/server';
+import type { GatewayConfig } from '@apollo/gateway';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** How one gateway → subgraph fetch ended (same literals as gateway/dataSource.ts). */
+export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
+/** State of a subgraph's circuit breaker (same literals as gateway/dataSource.ts). */
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+/**
+ * How a GraphQL request ended, the `outcome` label of `requests_total`:
+ * - `success`: no errors;
+ * - `partial`: errors, and `data` with at least some fields (e.g. one subgraph failed);
+ * - `error`: errors and no `data` (null or absent) after execution started, or an unexpected
+ *   server error; the caller did nothing wrong (subgraph down on a non-null field, timeout, bug);
+ * - `invalid`: the request was rejected before execution (malformed HTTP request, syntax or
+ *   validation error, unknown operation name, persisted-query miss, a plugin refusing the
+ *   operation) or answered 4xx with no `data` (bad variable values).
+ */
+export type RequestOutcome = 'success' | 'partial' | 'error' | 'invalid';
+
+/**
+ * The cache `@apollo/gateway` takes as `queryPlannerConfig.cache` (its `QueryPlanCache`): a
+ * `KeyValueCache` of query-plan *objects* (not strings) plus `clear()`, which the gateway calls on
+ * every supergraph (re)load, so a cache without it fails the gateway's first load.
+ */
+export type QueryPlanCache = NonNullable<NonNullable<GatewayConfig['queryPlannerConfig']>['cache']>;
+/** What the gateway stores in its {@link QueryPlanCache}: `new InMemoryLRUCache<QueryPlan>()`. */
+export type QueryPlan = Parameters<QueryPlanCache['set']>[1];
+
+export interface MetricsOptions {
+  /** Prefix of this module's series (not of prom-client's `process_*`/`nodejs_*`). Default `ali_gateway_`. */
+  readonly prefix?: string;
+  /**
+   * Distinct operation names that get their own `operation` label value; later new names are
+   * counted as `other`. Bounds the series an anonymous caller can create. Default 100.
+   */
+  readonly maxOperationNames?: number;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /**
+   * Apollo Server plugin: `requests_total` by operation and {@link RequestOutcome},
+   * `request_duration_seconds` (from the start of GraphQL processing to the response),
+   * `requests_in_flight`. `operation` is the resolved operation's name, `anonymous` for an
+   * unnamed operation, `other` when no operation was resolved or the name budget is spent.
+   */
+  readonly plugin: ApolloServerPlugin<BaseContext>;
+  /** Wraps the gateway's query-plan cache to count hits and misses; pass the result as `queryPlannerConfig.cache`. */
+  wrapQueryPlanCache(cache: QueryPlanCache): QueryPlanCache;
+  /** One gateway → subgraph fetch: duration by subgraph and outcome; anything but `ok` also counts as an error. */
+  subgraphFetch(subgraph: string, seconds: number, outcome: FetchOutcome): void;
+  /** A subgraph's circuit changed state: gauge 0 closed, 1 half_open, 2 open. */
+  circuitState(subgraph: string, state: CircuitState): void;
+  /** Text exposition for GET /metrics. */
+  render(): Promise<{ contentType: string; body: string }>;
+  /** Stops the event-loop delay monitor and GC observer of the default metrics. Idempotent. */
+  stop(): void;
+}
+
+/** Label value of requests with no resolved operation, and of names beyond the budget. */
+export const OTHER_OPERATION = 'other';
+/** Label value of an operation without a name (`{ alliances { … } }`). */
+export const ANONYMOUS_OPERATION = 'anonymous';
+
+const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, half_open: 1, open: 2 };
+const FETCH_ERROR_OUTCOMES: readonly Exclude<FetchOutcome, 'ok'>[] = ['error', 'timeout', 'circuit_open'];
+/** Seconds; up to the default subgraph timeout (SUBGRAPH_TIMEOUT_MS, 30 s) so timeouts land in a bucket. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+interface RequestState {
+  readonly startedAt: number;
+  executionStarted: boolean;
+  finished: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
+  const prefix = options.prefix ?? 'ali_gateway_';
+  const maxOperationNames = options.maxOperationNames ?? 100;
+  const registry = new Registry();
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: `${prefix}requests_total`,
+    help: 'GraphQL requests by operation name and outcome (success | partial | error | invalid)',
+    labelNames: ['operation', 'outcome'] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: `${prefix}request_duration_seconds`,
+    help: 'Time from the start of GraphQL processing to the response, by operation name',
+    labelNames: ['operation'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: `${prefix}requests_in_flight`,
+    help: 'GraphQL requests being processed',
+    registers,
+  });
+  const fetchDuration = new Histogram({
+    name: `${prefix}subgraph_fetch_duration_seconds`,
+    help: 'Duration of gateway requests to a subgraph, by subgraph and outcome (ok | error | timeout | circuit_open)',
+    labelNames: ['subgraph', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const fetchErrors = new Counter({
+    name: `${prefix}subgraph_fetch_errors_total`,
+    help: 'Failed gateway requests to a subgraph, by subgraph and outcome (error | timeout | circuit_open)',
+    labelNames: ['subgraph', 'outcome'] as const,
+    registers,
+  });
+  const circuit = new Gauge({
+    name: `${prefix}subgraph_circuit_state`,
+    help: 'Circuit breaker state of a subgraph: 0 closed, 1 half_open, 2 open',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
+  const planCacheLookups = new Counter({
+    name: `${prefix}query_plan_cache_lookups_total`,
+    help: 'Query-plan cache lookups by result (hit | miss)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  planCacheLookups.inc({ result: 'hit' }, 0);
+  planCacheLookups.inc({ result: 'miss' }, 0);
+
+  const stopDefaultMetrics = collectStoppableDefaultMetrics(registry);
+
+  const knownOperations = new Set<string>();
+  function operationLabel(ctx: GraphQLRequestContext<BaseContext>): string {
+    if (!ctx.operation) return OTHER_OPERATION;
+    const name = ctx.operationName ?? ANONYMOUS_OPERATION;
+    if (knownOperations.has(name)) return name;
+    if (knownOperations.size >= maxOperationNames) return OTHER_OPERATION;
+    knownOperations.add(name);
+    return name;
+  }
+
+  // Keyed by the request context, which Apollo Server passes unchanged to every hook, including
+  // the server-level unexpectedErrorProcessingRequest.
+  const states = new WeakMap<GraphQLRequestContext<BaseContext>, RequestState>();
+  function finish(ctx: GraphQLRequestContext<BaseContext>, outcome: RequestOutcome): void {
+    const state = states.get(ctx);
+    if (!state || state.finished) return;
+    state.finished = true;
+    const operation = operationLabel(ctx);
+    requests.inc({ operation, outcome });
+    requestDuration.observe({ operation }, (performance.now() - state.startedAt) / 1000);
+    inFlight.dec();
+  }
+
+  const plugin: ApolloServerPlugin<BaseContext> = {
+    async requestDidStart(ctx) {
+      const state: RequestState = { startedAt: performance.now(), executionStarted: false, finished: false };
+      states.set(ctx, state);
+      inFlight.inc();
+      return {
+        async executionDidStart() {
+          state.executionStarted = true;
+        },
+        async willSendResponse() {
+          finish(ctx, classify(ctx, state.executionStarted));
+        },
+      };
+    },
+    async unexpectedErrorProcessingRequest({ requestContext }) {
+      finish(requestContext, 'error');
+    },
+    // Rejected before the GraphQL pipeline starts (no requestDidStart): counted, not timed.
+    async invalidRequestWasReceived() {
+      requests.inc({ operation: OTHER_OPERATION, outcome: 'invalid' });
+    },
+    async contextCreationDidFail() {
+      requests.inc({ operation: OTHER_OPERATION, outcome: 'error' });
+    },
+  };
+
+  const seenSubgraphs = new Set<string>();
+  function ensureSubgraph(subgraph: string): void {
+    if (seenSubgraphs.has(subgraph)) return;
+    seenSubgraphs.add(subgraph);
+    // Zero series from the first sighting, so rate() and alerts see an increase from 0.
+    for (const outcome of FETCH_ERROR_OUTCOMES) fetchErrors.inc({ subgraph, outcome }, 0);
+  }
+
+  return {
+    registry,
+    plugin,
+    wrapQueryPlanCache(cache) {
+      return {
+        async get(key) {
+          const plan = await cache.get(key);
+          planCacheLookups.inc({ result: plan === undefined ? 'miss' : 'hit' });
+          return plan;
+        },
+        set: (key, value, opts) => cache.set(key, value, opts),
+        delete: (key) => cache.delete(key),
+        clear: () => cache.clear(),
+      };
+    },
+    subgraphFetch(subgraph, seconds, outcome) {
+      ensureSubgraph(subgraph);
+      fetchDuration.observe({ subgraph, outcome }, Math.max(0, seconds));
+      if (outcome !== 'ok') fetchErrors.inc({ subgraph, outcome });
+    },
+    circuitState(subgraph, state) {
+      ensureSubgraph(subgraph);
+      circuit.set({ subgraph }, CIRCUIT_STATE_VALUE[state]);
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    stop: stopDefaultMetrics,
+  };
+}
+
+function classify(ctx: GraphQLRequestContext<BaseContext>, executionStarted: boolean): RequestOutcome {
+  const body = ctx.response.body;
+  const result = body?.kind === 'incremental' ? body.initialResult : body?.singleResult;
+  if (!result?.errors?.length) return 'success';
+  if (result.data !== null && result.data !== undefined) return 'partial';
+  if (!executionStarted) return 'invalid';
+  const status = ctx.response.http.status;
+  return status !== undefined && status >= 400 && status < 500 ? 'invalid' : 'error';
+}
+
+/**
+ * prom-client's collectDefaultMetrics keeps an event-loop delay monitor (a 10 ms libuv timer) and
+ * a GC PerformanceObserver running for the life of the process, with no way to stop them. To stop
+ * them with the gateway, capture the two objects as prom-client creates them: it looks both up on
+ * the shared `perf_hooks` module object during this synchronous call, so they are wrapped for
+ * exactly its duration and restored before any other code runs.
+ */
+function collectStoppableDefaultMetrics(registry: Registry): () => void {
+  const { monitorEventLoopDelay, PerformanceObserver } = perfHooks;
+  const monitors: IntervalHistogram[] = [];
+  const observers: InstanceType<typeof PerformanceObserver>[] = [];
+  const hooks = perfHooks as { -readonly [K in keyof typeof perfHooks]: (typeof perfHooks)[K] };
+  hooks.monitorEventLoopDelay = (opts) => {
+    const monitor = monitorEventLoopDelay(opts);
+    monitors.push(monitor);
+    return monitor;
+  };
+  hooks.PerformanceObserver = class extends PerformanceObserver {
+    constructor(callback: ConstructorParameters<typeof PerformanceObserver>[0]) {
+      super(callback);
+      observers.push(this);
+    }
+  };
+  try {
+    collectDefaultMetrics({ register: registry });
+  } finally {
+    hooks.monitorEventLoopDelay = monitorEventLoopDelay;
+    hooks.PerformanceObserver = PerformanceObserver;
+  }
+  return () => {
+    for (const monitor of monitors.splice(0)) monitor.disable();
+    for (const observer of observers.splice(0)) observer.disconnect();
+  };
+}
