@@ -427,6 +427,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private readonly breaker: CircuitBreaker;
   /** HTTP requests in flight that identical queries may join, by body and forwarded headers. */
   private readonly inFlight = new Map<string, Promise<RawResponse>>();
+  private readonly failedHooks = new Set<keyof DataSourceHooks>();
 
   constructor(options: SubgraphDataSourceOptions) {
     super({ url: options.url });
@@ -608,12 +609,18 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     }
   }
 
-  /** Calls a hook; a failing hook (metrics, logs) is reported as a process warning, never fails a fetch. */
+  /**
+   * Calls a hook. A failing hook (metrics, logs) never fails a fetch: it is reported once per hook
+   * as a process warning (code ALI_DATASOURCE_HOOK).
+   */
   private notify<K extends keyof DataSourceHooks>(hook: K, ...args: HookArguments<DataSourceHooks[K]>): void {
     try {
       (this.hooks[hook] as ((subgraph: string, ...rest: unknown[]) => void) | undefined)?.(this.name, ...args);
     } catch (err) {
-      process.emitWarning(err instanceof Error ? err : String(err), { code: 'ALI_DATASOURCE_HOOK', detail: `hook ${hook} of ${this.name}` });
+      if (this.failedHooks.has(hook)) return;
+      this.failedHooks.add(hook);
+      const reason = err instanceof Error ? err.message : String(err);
+      process.emitWarning(`hook ${hook} of subgraph data source "${this.name}" threw: ${reason}`, { code: 'ALI_DATASOURCE_HOOK' });
     }
   }
 

@@ -439,6 +439,40 @@ describe('_entities representations', () => {
   });
 });
 
+describe('hooks', () => {
+  it('a throwing hook is reported as a process warning and never fails a fetch or wedges the circuit', async () => {
+    const sg = await scriptedServer(() => ok({ fundingSources: [] }));
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? '');
+    process.on('warning', onWarning);
+    try {
+      const boom = () => {
+        throw new Error('metrics backend down');
+      };
+      const ds = new SubgraphDataSource({
+        name: 'funding',
+        url: sg.url,
+        timeoutMs: 1000,
+        circuit: { failureThreshold: 1, resetMs: 100 },
+        dedupe: true,
+        hooks: { onRequest: boom, onFetch: boom, onCircuitState: boom },
+      });
+      expect(await ds.process(incoming('{ fundingSources }'))).toMatchObject({ data: { fundingSources: [] } });
+      sg.reply = () => ({ status: 500, text: 'boom' });
+      await ds.process(incoming('{ fundingSources }'));
+      expect(ds.circuitState).toBe('open');
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      sg.reply = () => ok({ fundingSources: [] });
+      expect(await ds.process(incoming('{ fundingSources }'))).toMatchObject({ data: { fundingSources: [] } });
+      expect(ds.circuitState).toBe('closed');
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings).toEqual(['ALI_DATASOURCE_HOOK', 'ALI_DATASOURCE_HOOK', 'ALI_DATASOURCE_HOOK']); // once per hook
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('connection pools', () => {
   it('keeps connections alive between requests and reopens after closeDataSources', async () => {
     const sg = await scriptedServer(() => ok({ fundingSources: [] }));

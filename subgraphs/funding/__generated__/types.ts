@@ -14,7 +14,7 @@ export type Scalars = {
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
   Date: { input: string; output: string; }
-  /** An exact decimal number as a string, e.g. "39.994". */
+  /** An exact decimal number as a string, e.g. "93.3". */
   Decimal: { input: string; output: string; }
   /** An exact amount in euro as a decimal string with two decimals, e.g. "3890700.00". */
   Money: { input: bigint; output: bigint; }
@@ -160,6 +160,52 @@ export type FundedProjectOrder =
   | 'TOTAL_VALUE_ASC'
   | 'TOTAL_VALUE_DESC';
 
+export type FundingBreakdown = {
+  __typename?: 'FundingBreakdown';
+  dimension: FundingDimension;
+  rows: Array<FundingBreakdownRow>;
+  /** All projects together (reconciles with F10–F12: €8,350,550 and €5,019,177). */
+  total: FundingBreakdownRow;
+};
+
+/** Exact funding totals of the projects in one group. */
+export type FundingBreakdownRow = {
+  __typename?: 'FundingBreakdownRow';
+  cofinancing: Scalars['Money']['output'];
+  cofinancingPercent?: Maybe<Scalars['Decimal']['output']>;
+  /** Id of the group (alliance id, province code, funding source id, agreement id, call id) or "none". */
+  key: Scalars['ID']['output'];
+  label: Scalars['String']['output'];
+  /** totalValue − cofinancing. */
+  otherFunding: Scalars['Money']['output'];
+  projectCount: Scalars['Int']['output'];
+  /** DERIVED from published amounts; ESTIMATED when the row includes part of an estimated split; PUBLISHED never (a sum is computed). */
+  provenance: Provenance;
+  provenanceNote?: Maybe<Scalars['String']['output']>;
+  /** For FUNDING_SOURCE rows: the amount the source made available, null where it is not published (F6). */
+  sourceAmount?: Maybe<Scalars['Money']['output']>;
+  totalValue: Scalars['Money']['output'];
+};
+
+
+/** Exact funding totals of the projects in one group. */
+export type FundingBreakdownRowCofinancingPercentArgs = {
+  decimals?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** How to break funding totals down. */
+export type FundingDimension =
+  /** One row per agreement act. */
+  | 'AGREEMENT'
+  /** One row per ALI (its project); reuse projects in a row of their own. */
+  | 'ALLIANCE'
+  /** One row per call. */
+  | 'CALL'
+  /** One row per funding source (through the call a project answered); projects of calls with no known source in an "unattributed" row. */
+  | 'FUNDING_SOURCE'
+  /** One row per province (through the ALI); reuse projects in a region-wide row. */
+  | 'PROVINCE';
+
 /** A source of funds for the ALI programme. */
 export type FundingSource = {
   __typename?: 'FundingSource';
@@ -231,6 +277,8 @@ export type Query = {
   /** Fails with NOT_FOUND for an unknown id. */
   fundedProject?: Maybe<FundedProject>;
   fundedProjects: FundedProjectConnection;
+  /** Funding totals and co-financing rates, exact to the cent, computed with MongoDB aggregation. */
+  fundingBreakdown: FundingBreakdown;
   /** Fails with NOT_FOUND for an unknown id. */
   fundingSource?: Maybe<FundingSource>;
   fundingSources: Array<FundingSource>;
@@ -257,6 +305,11 @@ export type QueryFundedProjectsArgs = {
   filter?: InputMaybe<FundedProjectFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   orderBy?: InputMaybe<FundedProjectOrder>;
+};
+
+
+export type QueryFundingBreakdownArgs = {
+  by: FundingDimension;
 };
 
 
@@ -419,6 +472,9 @@ export type ResolversTypes = {
   FundedProjectEdge: ResolverTypeWrapper<FundedProjectEdgeParentModel>;
   FundedProjectFilter: FundedProjectFilter;
   FundedProjectOrder: FundedProjectOrder;
+  FundingBreakdown: ResolverTypeWrapper<FundingBreakdown>;
+  FundingBreakdownRow: ResolverTypeWrapper<FundingBreakdownRow>;
+  FundingDimension: FundingDimension;
   FundingSource: ResolverTypeWrapper<FundingSourceParentModel>;
   FundingTotals: ResolverTypeWrapper<FundingTotalsParentModel>;
   Institution: ResolverTypeWrapper<Institution>;
@@ -447,6 +503,8 @@ export type ResolversParentTypes = {
   FundedProjectConnection: FundedProjectConnectionParentModel;
   FundedProjectEdge: FundedProjectEdgeParentModel;
   FundedProjectFilter: FundedProjectFilter;
+  FundingBreakdown: FundingBreakdown;
+  FundingBreakdownRow: FundingBreakdownRow;
   FundingSource: FundingSourceParentModel;
   FundingTotals: FundingTotalsParentModel;
   Institution: Institution;
@@ -551,6 +609,25 @@ export type FundedProjectEdgeResolvers<ContextType = Context, ParentType extends
   node?: Resolver<ResolversTypes['FundedProject'], ParentType, ContextType>;
 };
 
+export type FundingBreakdownResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundingBreakdown'] = ResolversParentTypes['FundingBreakdown']> = {
+  dimension?: Resolver<ResolversTypes['FundingDimension'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['FundingBreakdownRow']>, ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['FundingBreakdownRow'], ParentType, ContextType>;
+};
+
+export type FundingBreakdownRowResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundingBreakdownRow'] = ResolversParentTypes['FundingBreakdownRow']> = {
+  cofinancing?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  cofinancingPercent?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType, RequireFields<FundingBreakdownRowCofinancingPercentArgs, 'decimals'>>;
+  key?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  otherFunding?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  projectCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
+  provenanceNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceAmount?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  totalValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
 export type FundingSourceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundingSource'] = ResolversParentTypes['FundingSource'], FederationReferenceType extends FederationReferenceTypes['FundingSource'] = FederationReferenceTypes['FundingSource']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['FundingSource']> | FederationReferenceType, FederationReferenceType, ContextType>;
   amount?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
@@ -595,6 +672,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   calls?: Resolver<Array<ResolversTypes['Call']>, ParentType, ContextType>;
   fundedProject?: Resolver<Maybe<ResolversTypes['FundedProject']>, ParentType, ContextType, RequireFields<QueryFundedProjectArgs, 'id'>>;
   fundedProjects?: Resolver<ResolversTypes['FundedProjectConnection'], ParentType, ContextType, RequireFields<QueryFundedProjectsArgs, 'orderBy'>>;
+  fundingBreakdown?: Resolver<ResolversTypes['FundingBreakdown'], ParentType, ContextType, RequireFields<QueryFundingBreakdownArgs, 'by'>>;
   fundingSource?: Resolver<Maybe<ResolversTypes['FundingSource']>, ParentType, ContextType, RequireFields<QueryFundingSourceArgs, 'id'>>;
   fundingSources?: Resolver<Array<ResolversTypes['FundingSource']>, ParentType, ContextType>;
 };
@@ -623,6 +701,8 @@ export type Resolvers<ContextType = Context> = {
   FundedProject?: FundedProjectResolvers<ContextType>;
   FundedProjectConnection?: FundedProjectConnectionResolvers<ContextType>;
   FundedProjectEdge?: FundedProjectEdgeResolvers<ContextType>;
+  FundingBreakdown?: FundingBreakdownResolvers<ContextType>;
+  FundingBreakdownRow?: FundingBreakdownRowResolvers<ContextType>;
   FundingSource?: FundingSourceResolvers<ContextType>;
   FundingTotals?: FundingTotalsResolvers<ContextType>;
   Institution?: InstitutionResolvers<ContextType>;

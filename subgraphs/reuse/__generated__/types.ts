@@ -5,6 +5,7 @@ import type { ReuseSolutionParent as ReuseSolutionParentModel, AdoptionParent as
 import type { Context } from '../data/loaders.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -36,6 +37,22 @@ export type AdoptionConnection = {
   pageInfo: PageInfo;
   totalCount: Scalars['Int']['output'];
 };
+
+/** The number of adoptions in one group; the fields not grouped by are null. */
+export type AdoptionCountRow = {
+  __typename?: 'AdoptionCountRow';
+  count: Scalars['Int']['output'];
+  /** SAMPLE while the adoptions are sample data. */
+  provenance: Provenance;
+  provinceCode?: Maybe<Scalars['ID']['output']>;
+  solution?: Maybe<ReuseSolution>;
+  status?: Maybe<AdoptionStatus>;
+};
+
+export type AdoptionDimension =
+  | 'PROVINCE'
+  | 'SOLUTION'
+  | 'STATUS';
 
 export type AdoptionEdge = {
   __typename?: 'AdoptionEdge';
@@ -88,11 +105,18 @@ export type Provenance =
 
 export type Query = {
   __typename?: 'Query';
+  /** Adoptions counted by any combination of solution, province and status (MongoDB aggregation). */
+  adoptionStats: Array<AdoptionCountRow>;
   /** Adoptions ordered by Comune then solution. */
   adoptions: AdoptionConnection;
   /** Fails with NOT_FOUND for an unknown id. */
   reuseSolution?: Maybe<ReuseSolution>;
   reuseSolutions: Array<ReuseSolution>;
+};
+
+
+export type QueryAdoptionStatsArgs = {
+  groupBy?: Array<AdoptionDimension>;
 };
 
 
@@ -235,6 +259,8 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   AdoptionConnection: ResolverTypeWrapper<AdoptionConnectionParentModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  AdoptionCountRow: ResolverTypeWrapper<Omit<AdoptionCountRow, 'solution'> & { solution?: Maybe<ResolversTypes['ReuseSolution']> }>;
+  AdoptionDimension: AdoptionDimension;
   AdoptionEdge: ResolverTypeWrapper<AdoptionEdgeParentModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   AdoptionFilter: AdoptionFilter;
@@ -255,6 +281,7 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   AdoptionConnection: AdoptionConnectionParentModel;
   Int: Scalars['Int']['output'];
+  AdoptionCountRow: Omit<AdoptionCountRow, 'solution'> & { solution?: Maybe<ResolversParentTypes['ReuseSolution']> };
   AdoptionEdge: AdoptionEdgeParentModel;
   String: Scalars['String']['output'];
   AdoptionFilter: AdoptionFilter;
@@ -284,6 +311,14 @@ export type AdoptionConnectionResolvers<ContextType = Context, ParentType extend
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type AdoptionCountRowResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionCountRow'] = ResolversParentTypes['AdoptionCountRow']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
+  provinceCode?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  solution?: Resolver<Maybe<ResolversTypes['ReuseSolution']>, ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['AdoptionStatus']>, ParentType, ContextType>;
+};
+
 export type AdoptionEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionEdge'] = ResolversParentTypes['AdoptionEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Adoption'], ParentType, ContextType>;
@@ -311,6 +346,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  adoptionStats?: Resolver<Array<ResolversTypes['AdoptionCountRow']>, ParentType, ContextType, RequireFields<QueryAdoptionStatsArgs, 'groupBy'>>;
   adoptions?: Resolver<ResolversTypes['AdoptionConnection'], ParentType, ContextType, Partial<QueryAdoptionsArgs>>;
   reuseSolution?: Resolver<Maybe<ResolversTypes['ReuseSolution']>, ParentType, ContextType, RequireFields<QueryReuseSolutionArgs, 'id'>>;
   reuseSolutions?: Resolver<Array<ResolversTypes['ReuseSolution']>, ParentType, ContextType>;
@@ -330,6 +366,7 @@ export type ReuseSolutionResolvers<ContextType = Context, ParentType extends Res
 export type Resolvers<ContextType = Context> = {
   Adoption?: AdoptionResolvers<ContextType>;
   AdoptionConnection?: AdoptionConnectionResolvers<ContextType>;
+  AdoptionCountRow?: AdoptionCountRowResolvers<ContextType>;
   AdoptionEdge?: AdoptionEdgeResolvers<ContextType>;
   Date?: GraphQLScalarType;
   Institution?: InstitutionResolvers<ContextType>;
