@@ -21,6 +21,8 @@ import type { GatewayContext } from './context.ts';
 import { REQUEST_ID_HEADER } from './context.ts';
 import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
+import { serveUi } from './ui.ts';
+import { handleExport, type Execute } from './exports.ts';
 import { supergraphManager, type SupergraphSource, type SupergraphSourceManager } from './supergraph.ts';
 
 export interface GatewayOptions {
@@ -87,6 +89,7 @@ const CLIENT_CODES = new Set([
   'SUBGRAPH_UNAVAILABLE',
   'SUBGRAPH_TIMEOUT',
   'SUBGRAPH_CIRCUIT_OPEN',
+  'SUBGRAPH_BAD_RESPONSE',
   'UNAUTHENTICATED',
   'FORBIDDEN',
 ]);
@@ -97,7 +100,8 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
   const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : 'INTERNAL_SERVER_ERROR';
   const serviceName = formatted.extensions?.serviceName;
   if (CLIENT_CODES.has(code)) {
-    const { stacktrace: _s, exception: _e, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+    // `response` (a failed subgraph's URL and body) is internal detail too.
+    const { stacktrace: _s, exception: _e, response: _r, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     return { ...formatted, extensions };
   }
   return {
@@ -262,6 +266,18 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
       case '/graphql':
         return graphql(req, res, url, requestId, reqLog);
       default:
+        if (url.pathname.startsWith('/analytics/')) {
+          const execute: Execute = async (query, variables) => {
+            const r = await apollo.executeOperation<Record<string, unknown>>(
+              { query, ...(variables ? { variables } : {}) },
+              { contextValue: { requestId, identity: null, log: reqLog } },
+            );
+            if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported for exports');
+            return { data: r.body.singleResult.data ?? null, ...(r.body.singleResult.errors ? { errors: r.body.singleResult.errors } : {}) };
+          };
+          return handleExport(req, res, url, execute);
+        }
+        if (await serveUi(req, res, url.pathname)) return;
         return httpError(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is at /graphql`);
     }
   }
