@@ -1,16 +1,253 @@
 /**
- * Analytics exports: GET /analytics/<report>.csv or .json runs a named analytics operation through
- * the gateway and returns its result as CSV or JSON. (Being written for issue #6.)
+ * Analytics exports: `GET /analytics/<report>.json` and `GET /analytics/<report>.csv` run a named
+ * analytics operation through the gateway and return its rows as JSON or as CSV (RFC 4180: a
+ * header row, fields quoted where needed, CRLF line ends, UTF-8). `GET /analytics/` (or
+ * `/analytics/index.json`) lists the reports.
+ *
+ * A report is one file `gateway/analytics/<report>.graphql`, read and checked once when this
+ * module loads: a single query without required variables, whose leading `#` lines describe it.
+ * Its one root field answers either a list (the rows) or an object with `rows` and an optional
+ * `total`. The columns are the leaf fields the operation selects under a row, in order, named by
+ * their path (`solution.name`), so the operation alone defines the report. Values are written as
+ * the graph answers them: amounts stay exact decimal strings, null becomes an empty CSV field.
+ * In CSV the total, when there is one, is the last line.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GraphQLFormattedError } from 'graphql';
+import {
+  Kind,
+  OperationTypeNode,
+  parse,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLFormattedError,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 
 export type Execute = (
   query: string,
   variables?: Record<string, unknown>,
 ) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] }>;
 
-export async function handleExport(_req: IncomingMessage, res: ServerResponse, url: URL, _execute: Execute): Promise<void> {
-  res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify({ errors: [{ message: `No analytics report at ${url.pathname}`, extensions: { code: 'NOT_FOUND' } }] }));
+/** A named report: its operation and the shape of its answer. */
+export interface Report {
+  readonly name: string;
+  readonly description: string;
+  readonly query: string;
+  /** Response key of the operation's one root field. */
+  readonly rootKey: string;
+  /** true: the root field answers `{ rows, total? }`; false: it answers the list of rows. */
+  readonly wrapped: boolean;
+  readonly hasTotal: boolean;
+  /** Column name → path of response keys under a row. */
+  readonly columns: readonly { readonly name: string; readonly path: readonly string[] }[];
+}
+
+export const REPORTS_DIR = new URL('./analytics/', import.meta.url);
+const NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+function leafPaths(
+  set: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  prefix: readonly string[],
+  out: Map<string, readonly string[]>,
+): void {
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) {
+      const path = [...prefix, sel.alias?.value ?? sel.name.value];
+      if (sel.selectionSet) leafPaths(sel.selectionSet, fragments, path, out);
+      else out.set(path.join('.'), path);
+    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+      leafPaths(sel.selectionSet, fragments, prefix, out);
+    } else {
+      const fragment = fragments.get(sel.name.value);
+      if (!fragment) throw new Error(`unknown fragment ${sel.name.value}`);
+      leafPaths(fragment.selectionSet, fragments, prefix, out);
+    }
+  }
+}
+
+function fieldsOf(set: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): FieldNode[] {
+  return set.selections.flatMap((sel) =>
+    sel.kind === Kind.FIELD
+      ? [sel]
+      : sel.kind === Kind.INLINE_FRAGMENT
+        ? fieldsOf(sel.selectionSet, fragments)
+        : fieldsOf(fragments.get(sel.name.value)?.selectionSet ?? { kind: Kind.SELECTION_SET, selections: [] }, fragments),
+  );
+}
+
+/** Reads and checks one report operation; throws with the file name on any problem. */
+export function parseReport(name: string, source: string): Report {
+  const fail = (why: string): never => {
+    throw new Error(`analytics report ${name}.graphql: ${why}`);
+  };
+  if (!NAME_RE.test(name)) fail('the file name must be lower-case words joined by dashes');
+  const doc = parse(source);
+  const operations = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const fragments = new Map(
+    doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+  );
+  if (operations.length !== 1 || operations[0]!.operation !== OperationTypeNode.QUERY) fail('it must hold exactly one query');
+  const op = operations[0]!;
+  if (op.variableDefinitions?.some((v) => v.type.kind === Kind.NON_NULL_TYPE && !v.defaultValue)) fail('it must need no variables');
+  const roots = fieldsOf(op.selectionSet, fragments);
+  if (roots.length !== 1 || !roots[0]!.selectionSet) fail('it must select one root field with sub-fields');
+  const root = roots[0]!;
+  const subfields = fieldsOf(root.selectionSet!, fragments);
+  const rowsField = subfields.find((f) => (f.alias?.value ?? f.name.value) === 'rows' && f.selectionSet);
+  const totalField = subfields.find((f) => (f.alias?.value ?? f.name.value) === 'total' && f.selectionSet);
+  const columns = new Map<string, readonly string[]>();
+  leafPaths((rowsField ?? root).selectionSet!, fragments, [], columns);
+  if (columns.size === 0) fail('it selects no columns');
+  const description = source
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith('#'))
+    .map((l) => l.replace(/^#\s?/, ''))
+    .join(' ')
+    .trim();
+  return {
+    name,
+    description,
+    query: source,
+    rootKey: root.alias?.value ?? root.name.value,
+    wrapped: rowsField !== undefined,
+    hasTotal: totalField !== undefined,
+    columns: [...columns].map(([name, path]) => ({ name, path })),
+  };
+}
+
+/** Every report of `dir`, by name. */
+export function loadReports(dir: URL = REPORTS_DIR): ReadonlyMap<string, Report> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort();
+  return new Map(
+    files.map((f) => {
+      const name = f.slice(0, -'.graphql'.length);
+      return [name, parseReport(name, readFileSync(new URL(f, dir), 'utf8'))];
+    }),
+  );
+}
+
+// Read once, when the gateway starts.
+const REPORTS = loadReports();
+
+// ---------------------------------------------------------------------------------------------
+// Rows and CSV
+
+export type Cell = string | number | boolean | null;
+export type FlatRow = Record<string, Cell>;
+
+function valueAt(obj: unknown, path: readonly string[]): Cell {
+  let v: unknown = obj;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return null;
+    v = (v as Record<string, unknown>)[key];
+  }
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return v.map((x) => String(x)).join('; ');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return v as Cell;
+}
+
+function flatten(report: Report, row: unknown): FlatRow {
+  return Object.fromEntries(report.columns.map((c) => [c.name, valueAt(row, c.path)]));
+}
+
+/** The flat rows (and total) of a report's answer; throws when the answer has another shape. */
+export function tabulate(report: Report, data: Record<string, unknown>): { rows: FlatRow[]; total: FlatRow | null } {
+  const root = data[report.rootKey];
+  const list = report.wrapped ? (root as { rows?: unknown } | null)?.rows : root;
+  if (!Array.isArray(list)) throw new Error(`the answer of report ${report.name} has no rows`);
+  const total = report.hasTotal ? ((root as { total?: unknown } | null)?.total ?? null) : null;
+  return { rows: list.map((r) => flatten(report, r)), total: total === null ? null : flatten(report, total) };
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF; quotes doubled. */
+export function csvField(value: Cell): string {
+  const text = value === null ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A CSV document: the header, then each record, every line ended by CRLF. */
+export function toCsv(header: readonly string[], records: readonly (readonly Cell[])[]): string {
+  return [header, ...records].map((r) => `${r.map(csvField).join(',')}\r\n`).join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-cache',
+    ...headers,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(req, res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
+}
+
+function error(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+  sendJson(req, res, status, { errors: [{ message, extensions: { code, ...extra } }] });
+}
+
+function index(): { reports: { name: string; description: string; json: string; csv: string }[] } {
+  return {
+    reports: [...REPORTS.values()].map((r) => ({
+      name: r.name,
+      description: r.description,
+      json: `/analytics/${r.name}.json`,
+      csv: `/analytics/${r.name}.csv`,
+    })),
+  };
+}
+
+const REPORT_PATH = /^\/analytics\/([^/]+)\.(csv|json)$/;
+
+/**
+ * Serves `/analytics/...`. 404 REPORT_NOT_FOUND for an unknown report or format, 405 for a
+ * method other than GET or HEAD, 502 REPORT_FAILED (with the GraphQL errors) when the operation
+ * fails.
+ */
+export async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL, execute: Execute): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return error(req, res, 405, 'METHOD_NOT_ALLOWED', 'Analytics exports answer GET and HEAD');
+  }
+  if (url.pathname === '/analytics/' || url.pathname === '/analytics/index.json') return sendJson(req, res, 200, index());
+  const match = REPORT_PATH.exec(url.pathname);
+  const report = match ? REPORTS.get(match[1]!) : undefined;
+  if (!match || !report) {
+    return error(req, res, 404, 'REPORT_NOT_FOUND', `No analytics report at ${url.pathname}; see /analytics/ for the list`, {
+      reports: [...REPORTS.keys()],
+    });
+  }
+  const format = match[2] as 'csv' | 'json';
+  let table: { rows: FlatRow[]; total: FlatRow | null };
+  try {
+    const result = await execute(report.query);
+    if (result.errors?.length || !result.data) {
+      return sendJson(req, res, 502, {
+        errors: [
+          { message: `The analytics report ${report.name} failed`, extensions: { code: 'REPORT_FAILED' } },
+          ...(result.errors ?? []),
+        ],
+      });
+    }
+    table = tabulate(report, result.data);
+  } catch (err) {
+    return error(req, res, 502, 'REPORT_FAILED', `The analytics report ${report.name} failed: ${(err as Error).message}`);
+  }
+  const columns = report.columns.map((c) => c.name);
+  if (format === 'json') {
+    return sendJson(req, res, 200, { report: report.name, description: report.description, columns, rows: table.rows, total: table.total });
+  }
+  const records = [...table.rows, ...(table.total ? [table.total] : [])].map((r) => columns.map((c) => r[c] ?? null));
+  return send(req, res, 200, 'text/csv; charset=utf-8; header=present', toCsv(columns, records), {
+    'content-disposition': `attachment; filename="${report.name}.csv"`,
+  });
 }

@@ -1,10 +1,13 @@
 /**
  * npm run build:ui — bundles every page under ui/<page>/ (index.html + main.tsx) with esbuild
- * into ui/dist/<page>/, so the gateway serves the explorer and the dashboard with no request to
- * any other host. Runs on `npm install` (prepare) and before `npm start`/`npm test` when stale.
+ * into ui/dist/<page>/ (index.html, main.js and, when the page imports CSS, main.css), so the
+ * gateway serves the explorer and the dashboard with no request to any other host: fonts and
+ * images referenced by CSS are inlined as data: URLs, `.graphql` files are imported as text.
+ * Runs on `npm install` (prepare) and before `npm start`/`npm test` when stale.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -17,13 +20,18 @@ export const pages = (): string[] =>
     ? readdirSync(uiDir).filter((d) => d !== 'dist' && existsSync(path.join(uiDir, d, 'index.html')) && existsSync(path.join(uiDir, d, 'main.tsx')))
     : [];
 
+/**
+ * Builds every page. Safe to run while a gateway serves ui/dist and while another build runs (two
+ * browser test files build in parallel): every file is written to a temporary name and renamed
+ * into place, so a reader sees either the old or the new file, never none; files no longer
+ * produced are removed afterwards.
+ */
 export async function buildUi(): Promise<string[]> {
-  await rm(outRoot, { recursive: true, force: true });
   const built: string[] = [];
   for (const page of pages()) {
     const out = path.join(outRoot, page);
     await mkdir(out, { recursive: true });
-    await build({
+    const result = await build({
       entryPoints: [path.join(uiDir, page, 'main.tsx')],
       bundle: true,
       minify: true,
@@ -31,15 +39,36 @@ export async function buildUi(): Promise<string[]> {
       format: 'esm',
       target: 'es2020',
       outfile: path.join(out, 'main.js'),
-      loader: { '.svg': 'dataurl', '.woff': 'dataurl', '.woff2': 'dataurl', '.ttf': 'dataurl', '.png': 'dataurl' },
+      write: false,
+      loader: { '.svg': 'dataurl', '.woff': 'dataurl', '.woff2': 'dataurl', '.ttf': 'dataurl', '.png': 'dataurl', '.graphql': 'text' },
+      charset: 'utf8',
       define: { 'process.env.NODE_ENV': '"production"' },
       jsx: 'automatic',
       logLevel: 'warning',
     });
-    await copyFile(path.join(uiDir, page, 'index.html'), path.join(out, 'index.html'));
+    const files = [
+      ...result.outputFiles.map((f) => ({ file: f.path, contents: f.contents })),
+      { file: path.join(out, 'index.html'), contents: await readFile(path.join(uiDir, page, 'index.html')) },
+    ];
+    for (const { file, contents } of files) await writeAtomically(file, contents);
+    const produced = new Set(files.map((f) => path.basename(f.file)));
+    for (const name of await readdir(out)) {
+      if (!produced.has(name) && !name.includes(TMP_MARK)) await rm(path.join(out, name), { recursive: true, force: true });
+    }
     built.push(page);
   }
+  for (const name of existsSync(outRoot) ? await readdir(outRoot) : []) {
+    if (!built.includes(name)) await rm(path.join(outRoot, name), { recursive: true, force: true });
+  }
   return built;
+}
+
+const TMP_MARK = '.tmp-';
+
+async function writeAtomically(file: string, contents: Uint8Array): Promise<void> {
+  const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, contents);
+  await rename(tmp, file);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

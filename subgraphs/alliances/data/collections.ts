@@ -45,6 +45,22 @@ export type MunicipalityParent = Partial<MunicipalityDoc> & { _id: string };
 export type MembershipParent = { allianceId: string; provenance: Provenance; note: string | null };
 export type MunicipalityConnectionParent = Connection<MunicipalityParent>;
 export type MunicipalityEdgeParent = { cursor: string; node: MunicipalityParent };
+/** Membership coverage of a province or of the region (data/analytics.ts); shares are computed by resolvers. */
+export interface CoverageRowParent {
+  provinceCode: string;
+  label: string;
+  municipalityCount: number;
+  memberCount: number;
+  smallMunicipalityCount: number;
+  smallMemberCount: number;
+  population: number;
+  memberPopulation: number;
+  provenance: Provenance;
+}
+export interface CoverageParent {
+  rows: CoverageRowParent[];
+  total: CoverageRowParent;
+}
 
 export const PROVINCES = 'provinces';
 export const ALLIANCES = 'alliances';

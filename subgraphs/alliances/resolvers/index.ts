@@ -16,6 +16,8 @@ import {
   networkTotals,
 } from '../data/queries.ts';
 import { PROVINCES as PROVINCE_REFS } from '../../../lib/domain/registry.ts';
+import { DecimalScalar } from '../../../lib/scalars.ts';
+import { membershipCoverage, shareOf } from '../data/analytics.ts';
 
 /** GraphQL field → document fields, for projections. */
 const PROVINCE: FieldMap = { name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'] };
@@ -32,6 +34,8 @@ const MUNICIPALITY: FieldMap = {
 };
 
 export const resolvers: Resolvers<Context> = {
+  Decimal: DecimalScalar,
+
   Query: {
     provinces: (_p, _a, ctx, info) => listProvinces(ctx.db, fieldsFor(info, 'Province', PROVINCE)),
     province: async (_p, { code }, ctx, info) => {
@@ -53,6 +57,13 @@ export const resolvers: Resolvers<Context> = {
       ...(await networkTotals(ctx.db)),
       provenance: 'DERIVED',
     }),
+    membershipCoverage: (_p, _a, ctx) => membershipCoverage(ctx.db),
+  },
+
+  CoverageRow: {
+    memberShare: (r, { decimals }) => shareOf(r.memberCount, r.municipalityCount, decimals ?? 1),
+    smallMemberShare: (r, { decimals }) => shareOf(r.smallMemberCount, r.smallMunicipalityCount, decimals ?? 1),
+    populationShare: (r, { decimals }) => shareOf(r.memberPopulation, r.population, decimals ?? 1),
   },
 
   Province: {

@@ -173,7 +173,11 @@ export type FundingBreakdownRow = {
   __typename?: 'FundingBreakdownRow';
   cofinancing: Scalars['Money']['output'];
   cofinancingPercent?: Maybe<Scalars['Decimal']['output']>;
-  /** Id of the group (alliance id, province code, funding source id, agreement id, call id) or "none". */
+  /**
+   * Id of the group: alliance id (or reuse solution id), province code, funding source id, agreement id or
+   * call id; "region" for the region-wide row of the reuse projects, "unattributed" for projects whose call has
+   * no known funding source, "total" for the total.
+   */
   key: Scalars['ID']['output'];
   label: Scalars['String']['output'];
   /** totalValue − cofinancing. */
@@ -181,6 +185,7 @@ export type FundingBreakdownRow = {
   projectCount: Scalars['Int']['output'];
   /** DERIVED from published amounts; ESTIMATED when the row includes part of an estimated split; PUBLISHED never (a sum is computed). */
   provenance: Provenance;
+  /** Why the row has its provenance (which estimated parts it includes, if any). */
   provenanceNote?: Maybe<Scalars['String']['output']>;
   /** For FUNDING_SOURCE rows: the amount the source made available, null where it is not published (F6). */
   sourceAmount?: Maybe<Scalars['Money']['output']>;
@@ -197,7 +202,7 @@ export type FundingBreakdownRowCofinancingPercentArgs = {
 export type FundingDimension =
   /** One row per agreement act. */
   | 'AGREEMENT'
-  /** One row per ALI (its project); reuse projects in a row of their own. */
+  /** One row per ALI (its project); each reuse project in a row of its own, keyed by its reuse solution. */
   | 'ALLIANCE'
   /** One row per call. */
   | 'CALL'

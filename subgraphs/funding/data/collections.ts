@@ -4,7 +4,7 @@
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
 import type { Connection } from '../../../lib/pagination.ts';
-import type { Provenance } from '../__generated__/types.ts';
+import type { FundingDimension, Provenance } from '../__generated__/types.ts';
 
 /** Int64 cents in the database; bigint in the program (driver option useBigInt64). */
 export type StoredCents = bigint;
@@ -112,6 +112,24 @@ export type FundedProjectEdgeParent = { cursor: string; node: FundedProjectParen
 export type FundingTotalsParent = TotalsDoc;
 export type AllianceParent = { id: string; __typename?: 'Alliance' };
 export type ReuseSolutionParent = { id: string; __typename?: 'ReuseSolution' };
+/** One row of a funding breakdown (data/analytics.ts), amounts in bigint cents. */
+export interface FundingBreakdownRowParent {
+  key: string;
+  label: string;
+  projectCount: number;
+  totalValue: StoredCents;
+  cofinancing: StoredCents;
+  otherFunding: StoredCents;
+  /** FUNDING_SOURCE rows: the source's published amount; null where unpublished (F6) and in other dimensions. */
+  sourceAmount: StoredCents | null;
+  provenance: Provenance;
+  provenanceNote: string | null;
+}
+export interface FundingBreakdownParent {
+  dimension: FundingDimension;
+  rows: FundingBreakdownRowParent[];
+  total: FundingBreakdownRowParent;
+}
 
 export const FUNDING_SOURCES = 'funding_sources';
 export const AGREEMENTS = 'agreements';

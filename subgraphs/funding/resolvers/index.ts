@@ -10,6 +10,7 @@ import { DateScalar, DecimalScalar, MoneyScalar } from '../../../lib/scalars.ts'
 import type { Resolvers } from '../__generated__/types.ts';
 import type { Context } from '../data/loaders.ts';
 import { checkId, findProjects, listAgreements, listCalls, listFundingSources, totalsOf, TOTALS_FIELDS } from '../data/queries.ts';
+import { cofinancingRate, fundingBreakdown } from '../data/analytics.ts';
 
 const SOURCE: FieldMap = {
   name: ['name'],
@@ -98,6 +99,11 @@ export const resolvers: Resolvers<Context> = {
       findProjects(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'FundedProjectConnection', 'FundedProject', PROJECT)),
     fundedProject: async (_p, { id }, ctx, info) =>
       (await ctx.loaders.project.load({ id: checkId(id, 'id'), fields: pf(info) })) ?? Promise.reject(notFound('funded project', id)),
+    fundingBreakdown: (_p, { by }, ctx) => fundingBreakdown(ctx.db, by),
+  },
+
+  FundingBreakdownRow: {
+    cofinancingPercent: (r, { decimals }) => cofinancingRate(r.cofinancing, r.totalValue, decimals ?? 3),
   },
 
   FundingSource: {

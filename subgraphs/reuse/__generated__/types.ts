@@ -44,6 +44,8 @@ export type AdoptionCountRow = {
   count: Scalars['Int']['output'];
   /** SAMPLE while the adoptions are sample data. */
   provenance: Provenance;
+  /** The province (resolved by the alliances subgraph), when grouped by PROVINCE. */
+  province?: Maybe<Province>;
   provinceCode?: Maybe<Scalars['ID']['output']>;
   solution?: Maybe<ReuseSolution>;
   status?: Maybe<AdoptionStatus>;
@@ -102,6 +104,12 @@ export type Provenance =
   | 'ESTIMATED'
   | 'PUBLISHED'
   | 'SAMPLE';
+
+/** A province, owned by the alliances subgraph. */
+export type Province = {
+  __typename?: 'Province';
+  code: Scalars['ID']['output'];
+};
 
 export type Query = {
   __typename?: 'Query';
@@ -271,6 +279,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Provenance: Provenance;
+  Province: ResolverTypeWrapper<Province>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReuseSolution: ResolverTypeWrapper<ReuseSolutionParentModel>;
 };
@@ -290,6 +299,7 @@ export type ResolversParentTypes = {
   Municipality: MunicipalityParentModel;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  Province: Province;
   Query: Record<PropertyKey, never>;
   ReuseSolution: ReuseSolutionParentModel;
 };
@@ -314,6 +324,7 @@ export type AdoptionConnectionResolvers<ContextType = Context, ParentType extend
 export type AdoptionCountRowResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionCountRow'] = ResolversParentTypes['AdoptionCountRow']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
+  province?: Resolver<Maybe<ResolversTypes['Province']>, ParentType, ContextType>;
   provinceCode?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   solution?: Resolver<Maybe<ResolversTypes['ReuseSolution']>, ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['AdoptionStatus']>, ParentType, ContextType>;
@@ -345,6 +356,10 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ProvinceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Province'] = ResolversParentTypes['Province']> = {
+  code?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   adoptionStats?: Resolver<Array<ResolversTypes['AdoptionCountRow']>, ParentType, ContextType, RequireFields<QueryAdoptionStatsArgs, 'groupBy'>>;
   adoptions?: Resolver<ResolversTypes['AdoptionConnection'], ParentType, ContextType, Partial<QueryAdoptionsArgs>>;
@@ -372,6 +387,7 @@ export type Resolvers<ContextType = Context> = {
   Institution?: InstitutionResolvers<ContextType>;
   Municipality?: MunicipalityResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Province?: ProvinceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReuseSolution?: ReuseSolutionResolvers<ContextType>;
 };

@@ -38,6 +38,17 @@ export type AdoptionConnectionParent = Connection<AdoptionParent>;
 export type AdoptionEdgeParent = { cursor: string; node: AdoptionParent };
 /** The alliances' Municipality as this subgraph knows it: its key only. */
 export type MunicipalityParent = { istatCode: string };
+/** One row of the adoption statistics (data/analytics.ts); the dimensions not grouped by are null. */
+export interface AdoptionCountRowParent {
+  /** The solution's key, resolved by the solution loader when selected. */
+  solution: ReuseSolutionParent | null;
+  provinceCode: string | null;
+  /** The alliances subgraph's Province, by its key. */
+  province: { code: string } | null;
+  status: AdoptionStatus | null;
+  count: number;
+  provenance: Provenance;
+}
 
 export const REUSE_SOLUTIONS = 'reuse_solutions';
 export const ADOPTIONS = 'adoptions';

@@ -8,6 +8,7 @@ import { DateScalar } from '../../../lib/scalars.ts';
 import type { Resolvers } from '../__generated__/types.ts';
 import type { Context } from '../data/loaders.ts';
 import { checkSolutionIdFormat, findAdoptions, listSolutions } from '../data/queries.ts';
+import { adoptionStats } from '../data/analytics.ts';
 
 /** GraphQL field → document fields, for projections. */
 const SOLUTION: FieldMap = {
@@ -37,6 +38,18 @@ export const resolvers: Resolvers<Context> = {
     },
     adoptions: (_p, args, ctx, info) =>
       findAdoptions(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION)),
+    adoptionStats: (_p, { groupBy }, ctx) => adoptionStats(ctx.db, groupBy),
+  },
+
+  AdoptionCountRow: {
+    solution: async (row, _args, ctx, info) =>
+      row.solution
+        ? present(
+            await ctx.loaders.solution.load({ id: row.solution._id, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
+            'reuse solution',
+            row.solution._id,
+          )
+        : null,
   },
 
   ReuseSolution: {

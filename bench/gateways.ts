@@ -1,0 +1,176 @@
+/**
+ * The gateways under test, each started as one process (no cluster workers) on the same
+ * supergraph file, optionally pinned to a core with taskset, and measured from the outside:
+ * CPU time from /proc/<pid>/stat, peak RSS from /proc/<pid>/status.
+ *
+ *   ours            gateway/index.ts (node --import tsx, so the pid is the gateway itself),
+ *                   NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
+ *                   DEDUPE_SUBGRAPH_QUERIES=false (no sharing of subgraph requests between
+ *                   concurrent client requests: issue #7 counts no merging of requests)
+ *   apollo-gateway  stock @apollo/gateway in @apollo/server, defaults (bench/gateways/apollo.ts)
+ *   hive-gateway    `hive-gateway supergraph FILE --fork 1`, defaults except in-flight
+ *                   de-duplication off (bench/gateways/hive.config.ts)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../lib/dbServer.ts';
+import type { GatewayName } from './types.ts';
+
+export const GATEWAY_NAMES: readonly GatewayName[] = ['ours', 'apollo-gateway', 'hive-gateway'];
+
+const root = path.resolve(import.meta.dirname, '..');
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** What each gateway is, for the report. */
+export function describeGateways(): Record<GatewayName, string> {
+  return {
+    ours: `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=false`,
+    'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone, default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
+    'hive-gateway': `@graphql-hive/gateway ${packageVersion('@graphql-hive/gateway')} CLI, --fork 1, NODE_ENV=production, in-flight de-duplication off, no usage reporting`,
+  };
+}
+
+/** A minimal environment: nothing of the caller's (OTEL_*, MONGODB_URI, HIVE_*, APOLLO_KEY…) leaks in. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'TZ'];
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  env.NODE_ENV = 'production';
+  env.APOLLO_TELEMETRY_DISABLED = 'true';
+  return env;
+}
+
+function command(name: GatewayName, supergraphFile: string, port: number, subgraphUrls: Record<string, string>): { args: string[]; env: NodeJS.ProcessEnv } {
+  const env = baseEnv();
+  switch (name) {
+    case 'ours':
+      env.LOG_LEVEL = 'silent';
+      env.DEDUPE_SUBGRAPH_QUERIES = 'false';
+      env.HOST = '127.0.0.1';
+      for (const [subgraph, url] of Object.entries(subgraphUrls)) env[`SUBGRAPH_${subgraph.toUpperCase()}_URL`] = url;
+      return { args: ['--import', 'tsx', path.join(root, 'gateway/index.ts'), '--supergraph', supergraphFile, '--port', String(port)], env };
+    case 'apollo-gateway':
+      return { args: ['--import', 'tsx', path.join(root, 'bench/gateways/apollo.ts'), '--supergraph', supergraphFile, '--port', String(port)], env };
+    case 'hive-gateway':
+      return {
+        args: [
+          path.join(root, 'node_modules/@graphql-hive/gateway/dist/bin.js'),
+          'supergraph',
+          supergraphFile,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--fork',
+          '1',
+          '--config-path',
+          path.join(root, 'bench/gateways/hive.config.ts'),
+        ],
+        env,
+      };
+  }
+}
+
+let clockTicks: number | undefined;
+/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`). */
+export function clkTck(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** utime + stime of a process, all threads, in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start with the state (field 3).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
+  return (ticks * 1000) / clkTck();
+}
+
+/** Peak resident set (VmHWM) in MB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+export interface GatewayProcess {
+  readonly name: GatewayName;
+  readonly pid: number;
+  /** The GraphQL endpoint. */
+  readonly url: string;
+  /** The last lines the process printed. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly supergraphFile: string;
+  readonly subgraphUrls: Record<string, string>;
+  /** taskset CPU list for the gateway, or undefined not to pin. */
+  readonly cpus: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+/** Starts one gateway and waits until it answers `{ __typename }`. */
+export async function startGatewayProcess(name: GatewayName, opts: StartOptions): Promise<GatewayProcess> {
+  const port = await freePort();
+  const { args, env } = command(name, opts.supergraphFile, port, opts.subgraphUrls);
+  // taskset execs node: the pid stays the gateway's.
+  const child: ChildProcess = opts.cpus
+    ? spawn('taskset', ['-c', opts.cpus, process.execPath, ...args], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited (code ${child.exitCode}, signal ${child.signalCode}) before answering:\n${tail.trim()}`);
+    }
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ __typename }"}',
+        signal: AbortSignal.timeout(2000),
+      });
+      const body = (await res.json()) as { data?: { __typename?: string } };
+      if (res.status === 200 && body.data?.__typename === 'Query') break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} did not answer { __typename } within ${opts.timeoutMs ?? 60_000} ms:\n${tail.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { name, pid: child.pid!, url, output: () => tail, stop };
+}

@@ -1,0 +1,185 @@
+/**
+ * Load generation with autocannon (programmatic, in the bench process) and the check of every
+ * response against the expected answer.
+ *
+ * Checking every response stays cheap: a gateway serialises the same answer to the same bytes, so
+ * a response is first compared byte for byte with the bodies already found correct, and only a
+ * body not seen before is parsed, normalised (object keys sorted) and compared with the expected
+ * answer. autocannon keeps bodies as strings decoded chunk by chunk, which can split a UTF-8
+ * character (Comuni names have accents) and corrupt a correct answer; `keepRawBodies` makes its
+ * clients keep the raw bytes instead (autocannon 8 internals, checked at start).
+ */
+import { createHash } from 'node:crypto';
+import autocannon from 'autocannon';
+
+/** JSON with object keys sorted at every level: the normal form answers are compared in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const key of Object.keys(obj).sort()) {
+      if (obj[key] !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(obj[key])}`);
+    }
+    return `{${parts.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export type Verdict = 'ok' | 'error' | 'wrong';
+
+/** Compares responses with one expected answer (a canonical JSON string). */
+export class AnswerChecker {
+  private readonly known: Buffer[] = [];
+  checked = 0;
+  ok = 0;
+  errors = 0;
+  wrong = 0;
+  firstProblem: string | null = null;
+
+  constructor(private readonly expected: string) {}
+
+  check(status: number, body: Buffer): Verdict {
+    this.checked++;
+    const verdict = this.judge(status, body);
+    if (verdict === 'ok') this.ok++;
+    else if (verdict === 'error') this.errors++;
+    else this.wrong++;
+    return verdict;
+  }
+
+  /** Counts a failure that produced no response (connection error, timeout). */
+  transportErrors(n: number, what: string): void {
+    if (n <= 0) return;
+    this.errors += n;
+    this.firstProblem ??= `${n} ${what}`;
+  }
+
+  private judge(status: number, body: Buffer): Verdict {
+    if (status === 200) for (const good of this.known) if (good.equals(body)) return 'ok';
+    let parsed: { data?: unknown; errors?: unknown[] };
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+    } catch {
+      this.firstProblem ??= `HTTP ${status}, not JSON: ${body.toString('utf8').slice(0, 200)}`;
+      return status === 200 ? 'wrong' : 'error';
+    }
+    if (status !== 200 || (Array.isArray(parsed.errors) && parsed.errors.length > 0)) {
+      this.firstProblem ??= `HTTP ${status}, errors: ${JSON.stringify(parsed.errors ?? parsed).slice(0, 300)}`;
+      return 'error';
+    }
+    if (canonicalJson(parsed) !== this.expected) {
+      this.firstProblem ??= `wrong answer (${body.length} bytes, sha256 of normal form ${sha256(canonicalJson(parsed)).slice(0, 12)})`;
+      return 'wrong';
+    }
+    // Bounded: a gateway that varies its bytes (it should not) is still checked, just slower.
+    if (this.known.length < 16) this.known.push(Buffer.from(body));
+    return 'ok';
+  }
+}
+
+interface QueueEntry {
+  body: unknown;
+  chunks?: Buffer[];
+}
+interface PipelinedQueue {
+  peek(): QueueEntry | undefined;
+  addBody(data: Buffer): void;
+  terminateRequest(): QueueEntry | undefined;
+}
+
+/** Makes an autocannon client hand raw response bytes (a Buffer) to `onResponse`. */
+function keepRawBodies(client: unknown): void {
+  const queue = (client as { pipelinedRequests?: PipelinedQueue }).pipelinedRequests;
+  if (!queue || typeof queue.addBody !== 'function' || typeof queue.terminateRequest !== 'function') {
+    throw new Error('autocannon internals changed (no pipelinedRequests queue): cannot check raw response bodies');
+  }
+  queue.addBody = function addBody(this: PipelinedQueue, data: Buffer) {
+    const entry = this.peek();
+    if (entry) (entry.chunks ??= []).push(data);
+  };
+  const terminate = queue.terminateRequest.bind(queue);
+  queue.terminateRequest = () => {
+    const entry = terminate();
+    if (entry) entry.body = entry.chunks ? Buffer.concat(entry.chunks) : Buffer.alloc(0);
+    return entry;
+  };
+}
+
+export interface LoadOptions {
+  readonly url: string;
+  /** The JSON request body. */
+  readonly body: string;
+  readonly connections: number;
+  readonly durationSec: number;
+  readonly checker: AnswerChecker;
+  /** Per-request timeout (s). */
+  readonly timeoutSec?: number;
+}
+
+export interface LoadResult {
+  /** Responses received (any status). */
+  readonly responses: number;
+  readonly elapsedMs: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  /** Connection errors and timeouts (responses never received). */
+  readonly transportErrors: number;
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** Runs one autocannon window and checks every response. */
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const instance = autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: opts.durationSec,
+    pipelining: 1,
+    timeout: opts.timeoutSec ?? 30,
+    setupClient: keepRawBodies,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: opts.body,
+        onResponse: (status: number, body: unknown) => {
+          opts.checker.check(status, Buffer.isBuffer(body) ? body : Buffer.from(String(body)));
+        },
+      },
+    ],
+  } as autocannon.Options);
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    latencies.push(responseTime);
+  });
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    instance.once('done', resolve);
+    instance.once('error', reject);
+  });
+  const elapsedMs = performance.now() - started;
+  const transportErrors = result.errors;
+  opts.checker.transportErrors(transportErrors, `connection errors or timeouts (${result.timeouts} timeouts)`);
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    responses: latencies.length,
+    elapsedMs,
+    rps: latencies.length / (elapsedMs / 1000),
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    p99Ms: percentile(sorted, 99),
+    transportErrors,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The subgraphs of one workload, in a process of their own that bench/run.ts starts (pinned to
+ * the load generator's core, away from the gateway's) and talks to over the IPC channel.
+ *
+ *   ali            a database server (MONGODB_URI, else an embedded FerretDB in a temp dir, as
+ *                  lib/dbServer.ts chooses), fresh databases seeded the way scripts/seed.ts
+ *                  does, the four real subgraphs on port 0 in production mode; MongoDB commands
+ *                  counted with the driver's command monitoring
+ *   gateway-bound  the four in-memory subgraphs of bench/subgraphs/
+ *
+ * Both count the fetches every subgraph answers. Messages: parent → `{type:'reset'}` |
+ * `{type:'counters'}` | `{type:'stop'}`; child → `{type:'ready', ...}` | `{type:'counters', ...}`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { CommandStartedEvent, MongoClient } from 'mongodb';
+import { SUBGRAPH_NAMES } from '../lib/config.ts';
+import { composeSupergraph } from '../lib/composition.ts';
+import { startDbServer, type DbServer } from '../lib/dbServer.ts';
+import { connect, ensureIndexes } from '../lib/mongo.ts';
+import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
+import { subgraphModules } from '../subgraphs/index.ts';
+import { composeBenchSupergraph, startBenchSubgraphs, type FetchCounter } from './subgraphs/index.ts';
+import type { HostCounters, HostMessage, HostReady, WorkloadName } from './types.ts';
+
+const workload = process.argv[2] as WorkloadName;
+const supergraphFile = process.argv[3];
+if ((workload !== 'ali' && workload !== 'gateway-bound') || !supergraphFile) {
+  console.error('usage: subgraphHost.ts ali|gateway-bound SUPERGRAPH_OUT_FILE');
+  process.exit(2);
+}
+const root = path.resolve(import.meta.dirname, '..');
+
+// Commands the driver sends on its own (handshakes, heartbeats, sessions), not for a query.
+const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
+
+interface Host {
+  readonly ready: Omit<HostReady, 'type'>;
+  readonly supergraphSdl: string;
+  readonly fetches: Record<string, FetchCounter>;
+  readonly commands: Record<string, number> | undefined;
+  stop(): Promise<void>;
+}
+
+function send(message: HostReady | HostCounters | { type: 'error'; message: string }): void {
+  process.send?.(message);
+}
+
+async function startAli(): Promise<Host> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ali-bench-db-'));
+  const log = (line: string) => console.error(`[subgraphs] ${line}`);
+  let server: DbServer | undefined;
+  let client: MongoClient | undefined;
+  const running: RunningSubgraph[] = [];
+  const prefix = `bench_${randomBytes(4).toString('hex')}`;
+  const stop = async () => {
+    for (const s of running) await s.stop().catch(() => {});
+    if (client && server?.kind === 'external') {
+      for (const name of SUBGRAPH_NAMES) await client.db(`${prefix}_${name}`).dropDatabase().catch(() => {});
+    }
+    await client?.close().catch(() => {});
+    await server?.stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    server = await startDbServer({ uri: process.env.MONGODB_URI, dataDir: dir, ferretdbBin: process.env.FERRETDB_BIN, root, log });
+    client = await connect(server.uri, { monitorCommands: true });
+    const commands: Record<string, number> = {};
+    const byDb = new Map<string, string>(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
+    let counting = false;
+    client.on('commandStarted', (e: CommandStartedEvent) => {
+      const subgraph = byDb.get(e.databaseName);
+      if (!counting || !subgraph || HOUSEKEEPING.has(e.commandName)) return;
+      const target = e.command[e.commandName];
+      const key = `${subgraph}.${e.commandName}${typeof target === 'string' ? `:${target}` : ''}`;
+      commands[key] = (commands[key] ?? 0) + 1;
+    });
+    const fetches: Record<string, FetchCounter> = {};
+    const seeded: string[] = [];
+    for (const name of SUBGRAPH_NAMES) {
+      const mod = subgraphModules[name];
+      const db = client.db(`${prefix}_${name}`);
+      // As scripts/seed.ts: indexes, then the idempotent seed.
+      await ensureIndexes(db, mod.collections);
+      const counts = await mod.seed(db);
+      seeded.push(`${name}: ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
+      const counter: FetchCounter = (fetches[name] = { requests: 0, entityRequests: 0, memoHits: 0 });
+      const countFetches: ApolloServerPlugin = {
+        async requestDidStart({ request }) {
+          counter.requests++;
+          if (Array.isArray(request.variables?.['representations'])) counter.entityRequests++;
+        },
+      };
+      running.push(
+        await startSubgraph(mod, {
+          db,
+          limits: { defaultSize: 20, maxSize: 500 },
+          production: true,
+          port: 0,
+          host: '127.0.0.1',
+          plugins: [countFetches],
+        }),
+      );
+    }
+    counting = true;
+    const urls = Object.fromEntries(running.map((s) => [s.name, `${s.url}graphql`.replace('//localhost:', '//127.0.0.1:')]));
+    const composed = composeSupergraph(urls);
+    if (!composed.ok) throw new Error(`the subgraphs in schema/ do not compose:\n${composed.errors.join('\n')}`);
+    return {
+      ready: { urls, supergraphFile, database: server.description, seeded },
+      supergraphSdl: composed.supergraphSdl,
+      fetches,
+      commands,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startGatewayBound(): Promise<Host> {
+  const running = await startBenchSubgraphs();
+  return {
+    ready: { urls: running.urls, supergraphFile, database: 'none (in-memory subgraphs)', seeded: [] },
+    supergraphSdl: composeBenchSupergraph(running.urls),
+    fetches: running.counters as Record<string, FetchCounter>,
+    commands: undefined,
+    stop: () => running.stop(),
+  };
+}
+
+function reset(host: Host): void {
+  for (const c of Object.values(host.fetches)) {
+    c.requests = 0;
+    c.entityRequests = 0;
+    c.memoHits = 0;
+  }
+  if (host.commands) for (const k of Object.keys(host.commands)) delete host.commands[k];
+}
+
+try {
+  const host = workload === 'ali' ? await startAli() : await startGatewayBound();
+  await writeFile(supergraphFile, host.supergraphSdl);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await host.stop();
+    process.exit(0);
+  };
+  process.on('message', (message: HostMessage) => {
+    if (message.type === 'reset') {
+      reset(host);
+      send({ type: 'counters', fetches: {}, commands: host.commands ? {} : null });
+    } else if (message.type === 'counters') {
+      send({ type: 'counters', fetches: structuredClone(host.fetches), commands: host.commands ? { ...host.commands } : null });
+    } else if (message.type === 'stop') {
+      void stop();
+    }
+  });
+  // The parent went away: stop too, never leave a database server behind.
+  process.on('disconnect', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  send({ type: 'ready', ...host.ready });
+} catch (err) {
+  send({ type: 'error', message: (err as Error).stack ?? String(err) });
+  console.error(err);
+  process.exit(1);
+}

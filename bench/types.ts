@@ -1,0 +1,129 @@
+/** Types shared by the benchmark's modules: the result file's shape and the subgraph host's messages. */
+
+export type WorkloadName = 'ali' | 'gateway-bound';
+export type GatewayName = 'ours' | 'apollo-gateway' | 'hive-gateway';
+
+/** Fetches one subgraph answered since the last reset. */
+export interface SubgraphFetches {
+  requests: number;
+  entityRequests: number;
+  memoHits: number;
+}
+
+/** Parent → subgraph host. */
+export type HostMessage = { type: 'reset' } | { type: 'counters' } | { type: 'stop' };
+
+/** Subgraph host → parent, once the subgraphs listen and the supergraph file is written. */
+export interface HostReady {
+  type: 'ready';
+  urls: Record<string, string>;
+  supergraphFile: string;
+  database: string;
+  seeded: string[];
+}
+
+/** Subgraph host → parent: the counters since the last reset (`commands` only for `ali`). */
+export interface HostCounters {
+  type: 'counters';
+  fetches: Record<string, SubgraphFetches>;
+  commands: Record<string, number> | null;
+}
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGb: number;
+  node: string;
+  os: string;
+  /** How processes were pinned to cores, or why they were not. */
+  pinning: string;
+}
+
+/** One gateway × workload × operation: medians over the rounds. */
+export interface Run {
+  workload: WorkloadName;
+  operation: string;
+  gateway: GatewayName;
+  rps: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  /** Gateway process CPU time (user + system, all threads) per completed request. */
+  cpuMsPerRequest: number;
+  /** Peak resident set of the gateway process (VmHWM), median over the rounds. */
+  peakRssMb: number;
+  /** Transport errors, timeouts, non-200 answers and answers with GraphQL errors, over all rounds. */
+  errors: number;
+  /** Every response of every round (warm-up included) equal to the expected answer, and no error. */
+  correct: boolean;
+  // ---- added fields ----
+  /** rps / stock @apollo/gateway's rps on the same operation in the same run. */
+  rpsVsApollo: number | null;
+  /** cpuMsPerRequest / stock @apollo/gateway's. */
+  cpuVsApollo: number | null;
+  /** Gateway CPU time / wall time in the measured windows (1 = one core busy). */
+  gatewayCpuShare: number;
+  /** Subgraph requests per operation (sequential probe after the measured window). */
+  subgraphFetchesPerOperation: number;
+  /** `ali` only: MongoDB commands per operation, sequential probe and under load. */
+  mongoCommandsPerOperation: number | null;
+  mongoCommandsPerOperationUnderLoad: number | null;
+  /** Responses compared with the expected answer, and those that differed. */
+  responsesChecked: number;
+  wrongAnswers: number;
+  /** First problem seen, for a failed cell. */
+  failure: string | null;
+  rounds: RoundSample[];
+}
+
+/** One measured window of one gateway process. */
+export interface RoundSample {
+  round: number;
+  rps: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  cpuMsPerRequest: number;
+  gatewayCpuShare: number;
+  peakRssMb: number;
+  requests: number;
+  errors: number;
+  warmupErrors: number;
+  responsesChecked: number;
+  wrongAnswers: number;
+  subgraphFetchesPerOperation: number;
+  mongoCommandsPerOperation: number | null;
+  mongoCommandsPerOperationUnderLoad: number | null;
+  failure: string | null;
+}
+
+export interface OperationInfo {
+  workload: WorkloadName;
+  operation: string;
+  file: string;
+  variables: Record<string, unknown>;
+  /** SHA-256 of the expected answer after key-order normalisation, and its size as stock serialises it. */
+  expectedSha256: string;
+  responseBytes: number;
+  /** Why this operation was chosen, when there was a choice (the analytics fallback). */
+  note?: string;
+}
+
+export interface Results {
+  machine: Machine;
+  settings: {
+    command: string;
+    quick: boolean;
+    rounds: number;
+    durationSec: number;
+    warmupSec: number;
+    connections: number;
+    startedAt: string;
+    finishedAt: string;
+    gateways: Record<GatewayName, string>;
+  };
+  operations: OperationInfo[];
+  runs: Run[];
+  /** Problems that stopped a gateway or workload from being measured at all. */
+  failures: string[];
+}

@@ -1,0 +1,142 @@
+/**
+ * The offline explorer in a real browser over the real gateway and subgraphs: GraphiQL renders
+ * from the gateway alone, every example operation runs without errors, answers are the published
+ * figures, the docs and the headers editor work, and no request leaves this machine.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildUi } from '../../scripts/build-ui.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { foreignRequests, launchBrowser, screenshot, watchedPage, type WatchedPage } from './browser.ts';
+
+let stack: Stack;
+let browser: Browser;
+let watched: WatchedPage;
+
+beforeAll(async () => {
+  [, stack, browser] = await Promise.all([buildUi(), startStack(), launchBrowser()]);
+  watched = await watchedPage(browser);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+interface GraphQLBody {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string }[];
+}
+
+/** Clicks the run button and returns the gateway's answer to that operation. */
+async function run(operationName: string): Promise<GraphQLBody> {
+  const { page } = watched;
+  const sent = new RegExp(`query ${operationName}\\b`);
+  const answered = page.waitForResponse(
+    (r) => r.url().endsWith('/graphql') && r.request().method() === 'POST' && sent.test(r.request().postData() ?? ''),
+    { timeout: 10_000 },
+  );
+  await page.getByRole('button', { name: /^Execute query/ }).click();
+  return (await (await answered).json()) as GraphQLBody;
+}
+
+describe('explorer', () => {
+  it('serves GraphiQL from the gateway alone, with the examples panel open', async () => {
+    const { page } = watched;
+    const response = await page.goto(stack.gatewayUrl, { waitUntil: 'load' });
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await page.locator('.graphiql-container').waitFor({ timeout: 15_000 });
+    // The schema arrived by introspection through the gateway.
+    await page.locator('.graphiql-query-editor .cm-property').first().waitFor({ timeout: 15_000 });
+    await expect(page.locator('#ali-examples-title').textContent()).resolves.toBe('Examples');
+    expect(await page.locator('[data-example]').count()).toBe(8);
+  });
+
+  it('runs the small Comuni example and shows the published figures', async () => {
+    const { page } = watched;
+    await page.locator('[data-example="small-comuni-ali-cuneo"]').click();
+    const body = await run('SmallComuniInAliCuneo');
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toMatchObject({
+      alliance: { name: expect.any(String), smallMemberCount: 210, memberCount: 222 },
+      networkSummary: { allianceCount: 8, memberCount: 1072, smallMemberCount: 1004 },
+    });
+    // What the analyst sees: the response editor shows the answer.
+    await page.locator('.graphiql-response', { hasText: '"smallMemberCount": 210' }).waitFor({ timeout: 10_000 });
+    await screenshot(page, 'explorer.png');
+  });
+
+  it('runs every example operation without errors', async () => {
+    const { page } = watched;
+    const ids = await page.locator('[data-example]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-example') ?? ''));
+    const names: Record<string, string> = {
+      'small-comuni-ali-cuneo': 'SmallComuniInAliCuneo',
+      'cnipa-cofinanced-projects': 'CnipaCofinancedProjects',
+      'funding-by-alliance': 'FundingByAlliance',
+      'funding-by-province': 'FundingByProvince',
+      'funding-by-source': 'FundingBySource',
+      'small-comuni-coverage': 'SmallComuniCoverage',
+      'reuse-adoption': 'ReuseAdoption',
+      'fourth-supplementary-act': 'FourthSupplementaryAct',
+    };
+    expect([...ids].sort()).toEqual(Object.keys(names).sort());
+    const answers: Record<string, GraphQLBody> = {};
+    for (const id of ids) {
+      await page.locator(`[data-example="${id}"]`).click();
+      const body = await run(names[id]!);
+      expect(body.errors, id).toBeUndefined();
+      expect(body.data, id).toBeTruthy();
+      answers[id] = body;
+    }
+    // Spot checks against the published facts (F8, F10–F12) and the analytics.
+    expect(answers['fourth-supplementary-act']!.data).toMatchObject({
+      agreement: {
+        signedOn: '2009-12-22',
+        approvedBy: { reference: 'D.G.R. n. 46-12881', date: '2009-12-21' },
+        projectTotals: { totalValue: '8350550.00', cofinancing: '5019177.00' },
+      },
+    });
+    for (const id of ['funding-by-alliance', 'funding-by-province', 'funding-by-source']) {
+      expect(answers[id]!.data, id).toMatchObject({ fundingBreakdown: { total: { totalValue: '8350550.00', cofinancing: '5019177.00' } } });
+    }
+    const sources = (answers['funding-by-source']!.data as { fundingBreakdown: { rows: { sourceAmount: string | null }[] } }).fundingBreakdown.rows;
+    expect(sources.map((r) => r.sourceAmount)).toContain('3890700.00'); // F4, CIPE resolution no. 19/2004
+    expect(answers['small-comuni-coverage']!.data).toMatchObject({
+      membershipCoverage: { total: { smallMemberCount: 1004, memberCount: 1072 } },
+    });
+    // Each example opened in a tab of its own, named after its operation.
+    await page.locator('.graphiql-tab', { hasText: 'FourthSupplementaryAct' }).waitFor();
+    await page.locator('.graphiql-response', { hasText: '"signedOn": "2009-12-22"' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('sends the headers typed in the headers editor (an API key)', async () => {
+    const { page } = watched;
+    await page.locator('[data-example="small-comuni-ali-cuneo"]').click();
+    await page.getByRole('button', { name: 'Headers' }).click();
+    await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').click();
+    await page.keyboard.insertText('{"x-api-key": "explorer-test-key"}');
+    const sent = page.waitForRequest((r) => r.url().endsWith('/graphql') && (r.postData() ?? '').includes('SmallComuniInAliCuneo'));
+    await run('SmallComuniInAliCuneo');
+    expect((await sent).headers()['x-api-key']).toBe('explorer-test-key');
+  });
+
+  it('documents the schema in the docs explorer', async () => {
+    const { page } = watched;
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    const docs = page.locator('.graphiql-doc-explorer');
+    await docs.getByText('Root Types').waitFor({ timeout: 10_000 });
+    await docs.getByRole('link', { name: 'Query' }).first().click();
+    await docs.getByText('fundingBreakdown').first().waitFor({ timeout: 10_000 });
+    await docs.getByText('membershipCoverage').first().waitFor();
+    await docs.getByText('adoptionStats').first().waitFor();
+  });
+
+  it('logged no error and sent no request beyond this machine', () => {
+    expect(watched.errors).toEqual([]);
+    expect(foreignRequests(watched)).toEqual([]);
+    // It did talk to the gateway: the page, its bundle and GraphQL.
+    expect(watched.requests.some((u) => u.endsWith('/ui/explorer/main.js'))).toBe(true);
+    expect(watched.requests.some((u) => u.endsWith('/ui/explorer/main.css'))).toBe(true);
+  });
+});
