@@ -1,7 +1,7 @@
 /**
  * The gateways under test, each started as one process (no cluster workers) on the same
- * supergraph file, optionally pinned to a core with taskset, and measured from the outside:
- * CPU time from /proc/<pid>/stat, peak RSS from /proc/<pid>/status.
+ * supergraph file, optionally pinned to a core with taskset, and measured from the outside
+ * (bench/proc.ts).
  *
  *   ours            gateway/index.ts (node --import tsx, so the pid is the gateway itself),
  *                   NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
@@ -11,7 +11,7 @@
  *   hive-gateway    `hive-gateway supergraph FILE --fork 1`, defaults except in-flight
  *                   de-duplication off (bench/gateways/hive.config.ts)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib/dbServer.ts';
@@ -77,35 +77,6 @@ function command(name: GatewayName, supergraphFile: string, port: number, subgra
         env,
       };
   }
-}
-
-let clockTicks: number | undefined;
-/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`). */
-export function clkTck(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
-
-/** utime + stime of a process, all threads, in ms. */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start with the state (field 3).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
-  return (ticks * 1000) / clkTck();
-}
-
-/** Peak resident set (VmHWM) in MB. */
-export function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
 }
 
 export interface GatewayProcess {

@@ -115,7 +115,9 @@ export interface LoadOptions {
   /** The JSON request body. */
   readonly body: string;
   readonly connections: number;
-  readonly durationSec: number;
+  /** Either a duration (s) or a number of requests, after which the window closes. */
+  readonly durationSec?: number;
+  readonly amount?: number;
   readonly checker: AnswerChecker;
   /** Per-request timeout (s). */
   readonly timeoutSec?: number;
@@ -147,7 +149,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const instance = autocannon({
     url: opts.url,
     connections: opts.connections,
-    duration: opts.durationSec,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.durationSec ?? 10 }),
     pipelining: 1,
     timeout: opts.timeoutSec ?? 30,
     setupClient: keepRawBodies,
@@ -165,10 +167,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     latencies.push(responseTime);
   });
+  // A window of N requests ends when all are answered or time out; never wait forever.
+  const guard = setTimeout(() => instance.stop(), 10 * 60_000);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     instance.once('done', resolve);
     instance.once('error', reject);
-  });
+  }).finally(() => clearTimeout(guard));
   const elapsedMs = performance.now() - started;
   const transportErrors = result.errors;
   opts.checker.transportErrors(transportErrors, `connection errors or timeouts (${result.timeouts} timeouts)`);

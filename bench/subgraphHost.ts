@@ -27,7 +27,7 @@ import { composeBenchSupergraph, startBenchSubgraphs, type FetchCounter } from '
 import type { HostCounters, HostMessage, HostReady, WorkloadName } from './types.ts';
 
 const workload = process.argv[2] as WorkloadName;
-const supergraphFile = process.argv[3];
+const supergraphFile = process.argv[3] ?? '';
 if ((workload !== 'ali' && workload !== 'gateway-bound') || !supergraphFile) {
   console.error('usage: subgraphHost.ts ali|gateway-bound SUPERGRAPH_OUT_FILE');
   process.exit(2);

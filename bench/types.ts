@@ -63,12 +63,14 @@ export interface Run {
   cpuVsApollo: number | null;
   /** Gateway CPU time / wall time in the measured windows (1 = one core busy). */
   gatewayCpuShare: number;
-  /** Subgraph requests per operation (sequential probe after the measured window). */
+  /** Busy share of the load generator's cores (autocannon, subgraphs, database) in the windows, when pinned. */
+  loadCoresBusy: number | null;
+  /** Subgraph requests per operation in the measured windows (every request counted by the subgraphs). */
   subgraphFetchesPerOperation: number;
-  /** `ali` only: MongoDB commands per operation, sequential probe and under load. */
+  /** `ali` only: MongoDB commands per operation in the measured windows, and by subgraph.command:collection. */
   mongoCommandsPerOperation: number | null;
-  mongoCommandsPerOperationUnderLoad: number | null;
-  /** Responses compared with the expected answer, and those that differed. */
+  mongoCommandsByKind: Record<string, number> | null;
+  /** Responses compared with the expected answer (warm-up included), and those that differed. */
   responsesChecked: number;
   wrongAnswers: number;
   /** First problem seen, for a failed cell. */
@@ -85,15 +87,20 @@ export interface RoundSample {
   p99Ms: number;
   cpuMsPerRequest: number;
   gatewayCpuShare: number;
+  /** Busy share of the gateway's core and of the other cores (all processes), when pinned. */
+  gatewayCoreBusy: number | null;
+  loadCoresBusy: number | null;
   peakRssMb: number;
+  /** Requests in the measured window (all answered before it closed). */
   requests: number;
+  elapsedMs: number;
   errors: number;
   warmupErrors: number;
   responsesChecked: number;
   wrongAnswers: number;
   subgraphFetchesPerOperation: number;
   mongoCommandsPerOperation: number | null;
-  mongoCommandsPerOperationUnderLoad: number | null;
+  mongoCommandsByKind: Record<string, number> | null;
   failure: string | null;
 }
 
@@ -105,6 +112,8 @@ export interface OperationInfo {
   /** SHA-256 of the expected answer after key-order normalisation, and its size as stock serialises it. */
   expectedSha256: string;
   responseBytes: number;
+  /** Fetch nodes in @apollo/query-planner's plan for the operation. */
+  planFetches: number;
   /** Why this operation was chosen, when there was a choice (the analytics fallback). */
   note?: string;
 }

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   readonly dedupe?: boolean;
   /** `*`, a comma-separated list of origins, or '' for no CORS (default `*`). */
   readonly corsOrigins?: string;
+  /** Answer introspection queries (default true: the explorer needs them; issue #4 will scope them by role). */
+  readonly introspection?: boolean;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimitBytes?: number;
   readonly logger?: Logger;
@@ -69,6 +71,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     dedupe: cfg.DEDUPE_SUBGRAPH_QUERIES,
     corsOrigins: cfg.CORS_ORIGINS,
     bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
+    introspection: cfg.GRAPHQL_INTROSPECTION,
   };
 }
 
@@ -207,6 +210,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     gateway,
     includeStacktraceInErrorResponses: !production,
     hideSchemaDetailsFromClientErrors: production,
+    introspection: opts.introspection ?? true,
     formatError: (formatted) => maskError(formatted, production),
     // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
     plugins: [ApolloServerPluginLandingPageDisabled(), metrics.plugin, ...(opts.plugins ?? [])],

@@ -88,6 +88,11 @@ export const configSpec = {
     default: 'true',
     description: 'Watch SUPERGRAPH_PATH and swap in a valid new supergraph without a restart',
   },
+  GRAPHQL_INTROSPECTION: {
+    schema: bool,
+    default: 'true',
+    description: 'Answer introspection (the explorer needs it), also in production',
+  },
   SUBGRAPH_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(1),
     default: '30000',

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -50,6 +52,10 @@ export async function buildUi(): Promise<string[]> {
       ...result.outputFiles.map((f) => ({ file: f.path, contents: f.contents })),
       { file: path.join(out, 'index.html'), contents: await readFile(path.join(uiDir, page, 'index.html')) },
     ];
+    // A gzip copy of every large file, which gateway/ui.ts sends to browsers that accept it.
+    for (const { file, contents } of [...files]) {
+      if (contents.length >= GZIP_MIN_BYTES) files.push({ file: `${file}.gz`, contents: await gzip(contents, { level: 9 }) });
+    }
     for (const { file, contents } of files) await writeAtomically(file, contents);
     const produced = new Set(files.map((f) => path.basename(f.file)));
     for (const name of await readdir(out)) {
@@ -64,6 +70,8 @@ export async function buildUi(): Promise<string[]> {
 }
 
 const TMP_MARK = '.tmp-';
+const GZIP_MIN_BYTES = 1024;
+const gzip = promisify(zlib.gzip);
 
 async function writeAtomically(file: string, contents: Uint8Array): Promise<void> {
   const tmp = `${file}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -74,6 +82,14 @@ async function writeAtomically(file: string, contents: Uint8Array): Promise<void
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const t = Date.now();
   const built = await buildUi();
-  const size = (p: string) => readdirSync(path.join(outRoot, p)).reduce((n, f) => n + statSync(path.join(outRoot, p, f)).size, 0);
-  console.log(`built ui/dist: ${built.map((p) => `${p} (${Math.round(size(p) / 1024)} KiB)`).join(', ') || 'no pages'} in ${Date.now() - t} ms`);
+  // Bytes a browser receives: every file as is, and with the gzip copy where there is one.
+  const size = (p: string, gzipped: boolean) =>
+    readdirSync(path.join(outRoot, p))
+      .filter((f) => !f.endsWith('.gz'))
+      .map((f) => path.join(outRoot, p, f))
+      .reduce((n, f) => n + statSync(gzipped && existsSync(`${f}.gz`) ? `${f}.gz` : f).size, 0);
+  const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+  console.log(
+    `built ui/dist: ${built.map((p) => `${p} (${kib(size(p, false))}, ${kib(size(p, true))} gzipped)`).join(', ') || 'no pages'} in ${Date.now() - t} ms`,
+  );
 }

@@ -3,6 +3,7 @@
  * downloaded browser), with a page that records every request and console error and refuses
  * any request that would leave this machine.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -12,6 +13,9 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(import.meta.dirname, '..', 'artifacts');
 
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`);
+  }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -36,6 +40,8 @@ export interface WatchedPage {
   readonly blocked: string[];
   /** Console messages of type error and uncaught page errors. */
   readonly errors: string[];
+  /** WebSockets the page opened. */
+  readonly sockets: string[];
 }
 
 const isLocal = (url: string): boolean => {
@@ -55,7 +61,9 @@ export async function watchedPage(browser: Browser): Promise<WatchedPage> {
   const requests: string[] = [];
   const blocked: string[] = [];
   const errors: string[] = [];
+  const sockets: string[] = [];
   page.on('request', (request) => requests.push(request.url()));
+  page.on('websocket', (socket) => sockets.push(socket.url()));
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
@@ -66,11 +74,15 @@ export async function watchedPage(browser: Browser): Promise<WatchedPage> {
     blocked.push(url);
     return route.abort('blockedbyclient');
   });
-  return { context, page, requests, blocked, errors };
+  return { context, page, requests, blocked, errors, sockets };
 }
 
 /** Requests that went (or tried to go) anywhere but this machine. */
-export const foreignRequests = (watched: WatchedPage): string[] => [...watched.blocked, ...watched.requests.filter((u) => !isLocal(u))];
+export const foreignRequests = (watched: WatchedPage): string[] => [
+  ...watched.blocked,
+  ...watched.requests.filter((u) => !isLocal(u)),
+  ...watched.sockets.filter((u) => !isLocal(u)),
+];
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(ARTIFACTS, { recursive: true });

@@ -40,6 +40,35 @@ async function run(operationName: string): Promise<GraphQLBody> {
   return (await (await answered).json()) as GraphQLBody;
 }
 
+describe('pages served by the gateway', () => {
+  it('sends the built pages with a strict policy, compressed and revalidated', async () => {
+    const page = await fetch(stack.gatewayUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toMatch(/connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+;/);
+    expect(csp).not.toMatch(/https?:/);
+    const html = await page.text();
+    expect(html).toContain('src="/ui/explorer/main.js"');
+    expect(html).toContain('href="/ui/explorer/main.css"');
+
+    const script = await fetch(`${stack.gatewayUrl}ui/explorer/main.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-encoding')).toBe('gzip');
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const etag = script.headers.get('etag')!;
+    await script.arrayBuffer();
+    const again = await fetch(`${stack.gatewayUrl}ui/explorer/main.js`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+
+    expect((await fetch(`${stack.gatewayUrl}dashboard/`)).status).toBe(200);
+    expect((await fetch(`${stack.gatewayUrl}ui/explorer/`)).status).toBe(404);
+    expect((await fetch(`${stack.gatewayUrl}ui/explorer/missing.js`)).status).toBe(404);
+  });
+});
+
 describe('explorer', () => {
   it('serves GraphiQL from the gateway alone, with the examples panel open', async () => {
     const { page } = watched;
@@ -121,6 +150,14 @@ describe('explorer', () => {
     expect((await sent).headers()['x-api-key']).toBe('explorer-test-key');
   });
 
+  it('keeps a history of the operations run', async () => {
+    const { page } = watched;
+    await page.getByRole('button', { name: 'Show History' }).click();
+    const history = page.locator('.graphiql-history');
+    await history.getByText('SmallComuniInAliCuneo').first().waitFor({ timeout: 5_000 });
+    await history.getByText('FourthSupplementaryAct').first().waitFor();
+  });
+
   it('documents the schema in the docs explorer', async () => {
     const { page } = watched;
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
@@ -135,6 +172,8 @@ describe('explorer', () => {
   it('logged no error and sent no request beyond this machine', () => {
     expect(watched.errors).toEqual([]);
     expect(foreignRequests(watched)).toEqual([]);
+    // Subscriptions are not served yet: queries must not open the subscription socket.
+    expect(watched.sockets).toEqual([]);
     // It did talk to the gateway: the page, its bundle and GraphQL.
     expect(watched.requests.some((u) => u.endsWith('/ui/explorer/main.js'))).toBe(true);
     expect(watched.requests.some((u) => u.endsWith('/ui/explorer/main.css'))).toBe(true);

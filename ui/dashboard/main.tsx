@@ -200,6 +200,7 @@ function Card({ spec }: { spec: CardSpec }) {
           <div className="actions">
             <button
               type="button"
+              aria-describedby={titleId}
               onClick={() =>
                 downloadCsv(
                   spec.csvFile,

@@ -1,7 +1,7 @@
 /**
  * Ready example operations answering the analysts' main questions. Each is a `.graphql` file in
- * examples/ (also run through the gateway by test/browser/explorer.test.ts), opened in a tab of
- * its own from the Examples panel.
+ * examples/, opened in a tab of its own from the Examples panel (test/browser/explorer.test.ts
+ * runs every one through the gateway).
  */
 import smallComuniInAliCuneo from './examples/smallComuniInAliCuneo.graphql';
 import cnipaCofinancedProjects from './examples/cnipaCofinancedProjects.graphql';
@@ -18,8 +18,8 @@ export interface Example {
   readonly title: string;
   /** The question it answers, shown under the title. */
   readonly question: string;
+  /** The operation; its variables have defaults, shown in its comments. */
   readonly query: string;
-  readonly variables?: Readonly<Record<string, unknown>>;
 }
 
 export const EXAMPLES: readonly Example[] = [
@@ -28,7 +28,6 @@ export const EXAMPLES: readonly Example[] = [
     title: 'Small Comuni in ALI Cuneo',
     question: 'How many small Comuni are members of ALI Cuneo, and which are the largest?',
     query: smallComuniInAliCuneo,
-    variables: { allianceId: 'ali-cn', first: 10 },
   },
   {
     id: 'cnipa-cofinanced-projects',
@@ -73,6 +72,3 @@ export const EXAMPLES: readonly Example[] = [
     query: fourthSupplementaryAct,
   },
 ];
-
-/** The variables editor's text for an example. */
-export const variablesText = (example: Example): string => (example.variables ? JSON.stringify(example.variables, null, 2) : '');

@@ -10,7 +10,7 @@ import { useEditorContext, type GraphiQLPlugin } from '@graphiql/react';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import 'graphiql/graphiql.css';
 import './explorer.css';
-import { EXAMPLES, variablesText, type Example } from './examples.ts';
+import { EXAMPLES, type Example } from './examples.ts';
 
 // Queries and mutations go over HTTP; subscriptions over graphql-ws on the same path. The
 // WebSocket client is created lazily, on the first subscription, so the explorer works the same
@@ -47,11 +47,8 @@ function ExamplesPanel() {
    * gateway run the document's only operation until GraphiQL catches up.
    */
   function show(example: Example, fill: boolean): void {
-    const { queryEditor, variableEditor } = editor;
-    if (fill) {
-      queryEditor?.setValue(example.query);
-      variableEditor?.setValue(variablesText(example));
-    }
+    const { queryEditor } = editor;
+    if (fill) queryEditor?.setValue(example.query);
     if (queryEditor) {
       queryEditor.operationName = null;
       queryEditor.documentAST = null;
@@ -66,10 +63,7 @@ function ExamplesPanel() {
   }, [editor.tabs.length, editor.activeTabIndex]);
 
   function open(example: Example): void {
-    const variables = variablesText(example);
-    const existing = editor.tabs.findIndex(
-      (tab) => (tab.query ?? '').trim() === example.query.trim() && (tab.variables ?? '').trim() === variables,
-    );
+    const existing = editor.tabs.findIndex((tab) => (tab.query ?? '').trim() === example.query.trim());
     if (existing === editor.activeTabIndex) return;
     if (existing >= 0) {
       pending.current = { example, fill: false };
@@ -144,7 +138,7 @@ function Explorer() {
       fetcher={fetcher}
       plugins={[examplesPlugin]}
       defaultQuery={DEFAULT_QUERY}
-      defaultTabs={[{ query: first.query, variables: variablesText(first) }]}
+      defaultTabs={[{ query: first.query }]}
       defaultEditorToolsVisibility="variables"
       isHeadersEditorEnabled
       shouldPersistHeaders={false}

@@ -1,0 +1,149 @@
+/**
+ * From the per-round samples to the results: medians over the rounds per gateway × workload ×
+ * operation, ratios against stock @apollo/gateway from the same run, latest.json and latest.md.
+ */
+import os from 'node:os';
+import type { GatewayName, Machine, OperationInfo, Results, RoundSample, Run, WorkloadName } from './types.ts';
+
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : 0);
+
+export interface Cell {
+  readonly workload: WorkloadName;
+  readonly operation: string;
+  readonly gateway: GatewayName;
+  readonly samples: RoundSample[];
+}
+
+/** One run per cell: medians of the rounds that produced a measurement; errors summed; correct only if every round was. */
+export function summarise(cells: readonly Cell[]): Run[] {
+  const runs: Run[] = cells.map((cell) => {
+    const s = cell.samples;
+    const measured = s.filter((x) => x.requests > 0);
+    const errors = s.reduce((n, x) => n + x.errors + x.warmupErrors, 0);
+    const wrong = s.reduce((n, x) => n + x.wrongAnswers, 0);
+    const failure = s.find((x) => x.failure)?.failure ?? null;
+    const correct = s.length > 0 && measured.length === s.length && errors === 0 && wrong === 0 && failure === null;
+    const mongo = measured.map((x) => x.mongoCommandsPerOperation).filter((x): x is number => x !== null);
+    const last = measured.at(-1);
+    return {
+      workload: cell.workload,
+      operation: cell.operation,
+      gateway: cell.gateway,
+      rps: round(median(measured.map((x) => x.rps)), 1),
+      p50Ms: round(median(measured.map((x) => x.p50Ms))),
+      p95Ms: round(median(measured.map((x) => x.p95Ms))),
+      p99Ms: round(median(measured.map((x) => x.p99Ms))),
+      cpuMsPerRequest: round(median(measured.map((x) => x.cpuMsPerRequest)), 3),
+      peakRssMb: round(median(measured.map((x) => x.peakRssMb)), 1),
+      errors,
+      correct,
+      rpsVsApollo: null,
+      cpuVsApollo: null,
+      gatewayCpuShare: round(median(measured.map((x) => x.gatewayCpuShare)), 2),
+      loadCoresBusy: measured.some((x) => x.loadCoresBusy !== null) ? round(median(measured.map((x) => x.loadCoresBusy ?? NaN)), 2) : null,
+      subgraphFetchesPerOperation: round(median(measured.map((x) => x.subgraphFetchesPerOperation))),
+      mongoCommandsPerOperation: mongo.length ? round(median(mongo)) : null,
+      mongoCommandsByKind: last?.mongoCommandsByKind ?? null,
+      responsesChecked: s.reduce((n, x) => n + x.responsesChecked, 0),
+      wrongAnswers: wrong,
+      failure,
+      rounds: s,
+    };
+  });
+  for (const run of runs) {
+    const stock = runs.find((r) => r.workload === run.workload && r.operation === run.operation && r.gateway === 'apollo-gateway');
+    if (!stock || !stock.correct || !run.correct || stock.rps <= 0 || stock.cpuMsPerRequest <= 0) continue;
+    run.rpsVsApollo = round(run.rps / stock.rps, 2);
+    run.cpuVsApollo = round(run.cpuMsPerRequest / stock.cpuMsPerRequest, 2);
+  }
+  return runs;
+}
+
+export function describeMachine(pinning: string): Machine {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    pinning,
+  };
+}
+
+const fmt = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
+
+/** latest.md: the machine, how to reproduce, one table per workload × operation. */
+export function renderMarkdown(results: Results): string {
+  const { machine, settings } = results;
+  const lines: string[] = [];
+  lines.push(`# Gateway benchmark (issue #7)`);
+  lines.push('');
+  lines.push(
+    `${settings.quick ? '**Quick smoke run: too short for the numbers to mean anything.** ' : ''}` +
+      `Run ${settings.startedAt} – ${settings.finishedAt}.`,
+  );
+  lines.push('');
+  lines.push(`- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB memory, Node ${machine.node}, ${machine.os}`);
+  lines.push(`- **Pinning:** ${machine.pinning}`);
+  lines.push(
+    `- **Method:** each gateway is one process started fresh per round on the same supergraph; rounds alternate ` +
+      `ours → apollo-gateway → hive-gateway, ${settings.rounds} round(s); per operation a ${settings.warmupSec} s warm-up, then a ` +
+      `measured window of a fixed number of requests sized from the warm-up rate to last about ${settings.durationSec} s, ` +
+      `${settings.connections} concurrent connections (autocannon, in the bench process). Medians over the rounds. ` +
+      `CPU ms/request is the gateway process's own CPU time (utime + stime from /proc) over the window divided by its requests; ` +
+      `"gateway CPU" is that CPU time over the wall time (1.00 = one core busy: the gateway is the bottleneck); ` +
+      `"load cores busy" is how busy the other core(s) were (load generator, subgraphs, database: near 1.00 means they, not the gateway, limit req/s, ` +
+      `and CPU ms/request is the number to compare).`,
+  );
+  lines.push(
+    `- **Correctness:** every response (warm-up included) is compared with stock @apollo/gateway's answer after ` +
+      `key-order normalisation; any error or different answer makes the cell fail ("correct" no), never fast.`,
+  );
+  lines.push(`- **Reproduce:** \`${settings.command}\``);
+  lines.push('');
+  lines.push('Gateways:');
+  lines.push('');
+  for (const [name, what] of Object.entries(settings.gateways)) lines.push(`- \`${name}\`: ${what}`);
+  lines.push('');
+  for (const op of results.operations) {
+    const runs = results.runs.filter((r) => r.workload === op.workload && r.operation === op.operation);
+    lines.push(`## ${op.workload} — ${op.operation}`);
+    lines.push('');
+    lines.push(
+      `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
+        `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer.` +
+        (op.note ? ` ${op.note}.` : ''),
+    );
+    lines.push('');
+    const ali = op.workload === 'ali';
+    lines.push(
+      `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | subgraph fetches/op |${ali ? ' MongoDB cmds/op |' : ''} errors | correct |`,
+    );
+    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|' : ''}---:|---|`);
+    for (const r of runs) {
+      lines.push(
+        `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ` +
+          `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ` +
+          `${fmt(r.subgraphFetchesPerOperation)} |${ali ? ` ${fmt(r.mongoCommandsPerOperation)} |` : ''} ${r.errors} | ` +
+          `${r.correct ? 'yes' : `**no**${r.failure ? `: ${r.failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)}` : ''}`} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (results.failures.length) {
+    lines.push('## Failures');
+    lines.push('');
+    for (const f of results.failures) lines.push(`- ${f.replace(/\s+/g, ' ').slice(0, 1000)}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

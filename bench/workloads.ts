@@ -1,0 +1,127 @@
+/**
+ * The operations of each workload, and their expected answers: each is sent once to stock
+ * @apollo/gateway (the reference implementation) before any measurement; its answer, without
+ * errors, normalised (object keys sorted) is what every response of every gateway must equal.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
+import { QueryPlanner, prettyFormatQueryPlan } from '@apollo/query-planner';
+import { parse } from 'graphql';
+import { canonicalJson, sha256 } from './load.ts';
+import type { OperationInfo, WorkloadName } from './types.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+export interface OperationSpec {
+  readonly name: string;
+  /** Path from the project root. */
+  readonly file: string;
+  readonly variables: Readonly<Record<string, unknown>>;
+  /** Used instead when this operation does not answer with data on stock @apollo/gateway. */
+  readonly fallback?: OperationSpec;
+}
+
+export const WORKLOADS: Readonly<Record<WorkloadName, readonly OperationSpec[]>> = {
+  ali: [
+    // Every ALI with all its members (1,072 Comuni), their adoptions, funded projects, facilitators.
+    { name: 'dashboard', file: 'test/operations/batching/dashboard.graphql', variables: { first: 500 } },
+    { name: 'municipalities', file: 'bench/operations/ali-municipalities.graphql', variables: { first: 400 } },
+    {
+      name: 'fundingBreakdown',
+      file: 'bench/operations/ali-analytics.graphql',
+      variables: {},
+      fallback: { name: 'agreementTotals', file: 'bench/operations/ali-analytics-fallback.graphql', variables: {} },
+    },
+  ],
+  'gateway-bound': [{ name: 'heavyNested', file: 'bench/operations/gateway-bound.graphql', variables: {} }],
+};
+
+export interface PreparedOperation {
+  readonly spec: OperationSpec;
+  /** The JSON request body every gateway receives. */
+  readonly body: string;
+  /** The expected answer in normal form. */
+  readonly expected: string;
+  readonly info: OperationInfo;
+}
+
+export function requestBody(spec: OperationSpec): string {
+  return JSON.stringify({ query: readFileSync(path.join(root, spec.file), 'utf8'), variables: spec.variables });
+}
+
+/** Fetch nodes in @apollo/query-planner's plan of the operation over the supergraph. */
+export function planFetchCount(supergraphSdl: string, spec: OperationSpec): number {
+  const supergraph = Supergraph.build(supergraphSdl);
+  const operation = operationFromDocument(supergraph.schema, parse(readFileSync(path.join(root, spec.file), 'utf8')));
+  const plan = new QueryPlanner(supergraph).buildQueryPlan(operation);
+  return (prettyFormatQueryPlan(plan).match(/\bFetch\(/g) ?? []).length;
+}
+
+type Reference = { ok: true; expected: string; bytes: number } | { ok: false; reason: string };
+
+/** The answer of the reference gateway at `url`, refused when it has errors or no data. */
+export async function referenceAnswer(url: string, spec: OperationSpec): Promise<Reference> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: requestBody(spec),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    const body = JSON.parse(text) as { data?: unknown; errors?: unknown[] };
+    if (res.status !== 200 || body.errors?.length || body.data === null || body.data === undefined) {
+      return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.errors ?? body).slice(0, 400)}` };
+    }
+    return { ok: true, expected: canonicalJson(body), bytes: Buffer.byteLength(text) };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
+/**
+ * The workload's operations with their expected answers from the reference gateway; an operation
+ * with a `fallback` is replaced by it when it does not answer with data. An operation with no
+ * usable reference is returned with `expected: undefined` and the reason.
+ */
+export async function prepareOperations(
+  workload: WorkloadName,
+  referenceUrl: string,
+  supergraphSdl: string,
+): Promise<({ ok: true; op: PreparedOperation } | { ok: false; spec: OperationSpec; reason: string })[]> {
+  const out: ({ ok: true; op: PreparedOperation } | { ok: false; spec: OperationSpec; reason: string })[] = [];
+  for (const primary of WORKLOADS[workload]) {
+    let spec = primary;
+    let ref = await referenceAnswer(referenceUrl, spec);
+    let note: string | undefined;
+    if (!ref.ok && primary.fallback) {
+      note = `${primary.name} did not answer with data on stock @apollo/gateway (${ref.reason}); measured ${primary.fallback.name} instead`;
+      spec = primary.fallback;
+      ref = await referenceAnswer(referenceUrl, spec);
+    }
+    if (!ref.ok) {
+      out.push({ ok: false, spec, reason: `no reference answer from stock @apollo/gateway: ${ref.reason}` });
+      continue;
+    }
+    out.push({
+      ok: true,
+      op: {
+        spec,
+        body: requestBody(spec),
+        expected: ref.expected,
+        info: {
+          workload,
+          operation: spec.name,
+          file: spec.file,
+          variables: { ...spec.variables },
+          expectedSha256: sha256(ref.expected),
+          responseBytes: ref.bytes,
+          planFetches: planFetchCount(supergraphSdl, spec),
+          ...(note ? { note } : {}),
+        },
+      },
+    });
+  }
+  return out;
+}
