@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
 import { parseResolveInfo, type ResolveTree } from 'graphql-parse-resolve-info';
 import type { Collection, Document, Filter } from 'mongodb';
-import { ONE_BATCH } from './pagination.ts';
+import { findPagesByParent, ONE_BATCH, type Connection, type Ordering, type PageArgs, type PageLimits } from './pagination.ts';
 
 /** Puts `items` back in the order of `keys`, `null` where no item has that key. */
 export function orderByKeys<K, T>(keys: readonly K[], items: readonly T[], keyOf: (item: T) => K): (T | null)[] {
@@ -177,4 +177,41 @@ export function nodeFieldsFor(
 /** A projection document for `fields` (always includes `_id`). */
 export function projectionOf(fields: readonly string[]): Document {
   return Object.fromEntries(['_id', ...fields].map((f) => [f, 1]));
+}
+
+/** Key of one parent's page of a connection field: the parent and everything that shapes the page. */
+export interface ParentPageKey<A extends PageArgs> {
+  readonly parentId: string;
+  readonly args: A;
+  /** Document fields the selected node fields need (see {@link nodeFieldsFor}). */
+  readonly fields: readonly string[];
+}
+
+/**
+ * The list-to-entity hop of a connection field (Alliance.members, Committee.meetings, …): pages
+ * of many parents in one `find` per distinct (arguments, fields), through
+ * {@link findPagesByParent}. `shape` turns the field's arguments into the filter and ordering,
+ * validating them (a bad argument fails only the fields that used it).
+ */
+export function parentPageLoader<T extends Document, A extends PageArgs>(
+  collection: Collection<T>,
+  parentField: string,
+  limits: PageLimits,
+  shape: (args: A) => { filter: Filter<Document>; order: Ordering },
+): DataLoader<ParentPageKey<A>, Connection<T>, string> {
+  return new DataLoader<ParentPageKey<A>, Connection<T>, string>(
+    (keys) =>
+      batchByGroup(
+        keys,
+        (k) => [k.args, k.fields],
+        (group) =>
+          findPagesByParent(collection, parentField, group.map((k) => k.parentId), {
+            ...shape(group[0]!.args),
+            args: group[0]!.args,
+            limits,
+            projection: projectionOf(group[0]!.fields),
+          }),
+      ),
+    { cacheKeyFn: (k) => JSON.stringify([k.parentId, k.args, k.fields]) },
+  );
 }

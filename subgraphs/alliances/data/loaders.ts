@@ -4,24 +4,23 @@
  */
 import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
-import { entityLoader } from '../../../lib/loaders.ts';
+import { entityLoader, parentPageLoader } from '../../../lib/loaders.ts';
 import type { SubgraphContext } from '../../../lib/subgraph.ts';
-import type { Connection, PageLimits } from '../../../lib/pagination.ts';
+import type { PageLimits } from '../../../lib/pagination.ts';
 import { ALLIANCES, MUNICIPALITIES, PROVINCES, type AllianceDoc, type MunicipalityDoc, type ProvinceDoc } from './collections.ts';
-import { countMembers, pagesByParent, type MemberCounts, type ParentPageKey } from './queries.ts';
+import { countMembers, municipalityList, type ListArgs, type MemberCounts } from './queries.ts';
 
 export function createLoaders(db: Db, limits: PageLimits) {
+  const municipalities = db.collection<MunicipalityDoc>(MUNICIPALITIES);
   return {
     province: entityLoader<ProvinceDoc>(db.collection(PROVINCES)),
     alliance: entityLoader<AllianceDoc>(db.collection(ALLIANCES)),
-    municipality: entityLoader<MunicipalityDoc>(db.collection(MUNICIPALITIES)),
+    municipality: entityLoader<MunicipalityDoc>(municipalities),
     /** Member totals of many alliances in one aggregation. */
     memberCounts: new DataLoader<string, MemberCounts>((ids) => countMembers(db, ids)),
-    /** Pages of municipalities of many parents (alliances or provinces) in one find per argument set. */
-    municipalityPages: new DataLoader<ParentPageKey, Connection<MunicipalityDoc>, string>(
-      (keys) => pagesByParent(db, limits, keys),
-      { cacheKeyFn: (k) => JSON.stringify(k) },
-    ),
+    /** Members of many alliances, and Comuni of many provinces: one find per argument set. */
+    membersPages: parentPageLoader<MunicipalityDoc, ListArgs>(municipalities, 'allianceId', limits, municipalityList),
+    provinceMunicipalityPages: parentPageLoader<MunicipalityDoc, ListArgs>(municipalities, 'provinceCode', limits, municipalityList),
   };
 }
 

@@ -3,10 +3,9 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { badInput } from '../../../lib/errors.ts';
-import { batchByGroup, projectionOf } from '../../../lib/loaders.ts';
+import { projectionOf } from '../../../lib/loaders.ts';
 import {
   findPage,
-  findPagesByParent,
   ordering,
   type Connection,
   type Ordering,
@@ -61,6 +60,11 @@ export interface ListArgs extends PageArgs {
   readonly orderBy?: MunicipalityOrder | null;
 }
 
+/** Filter and ordering of a municipality list from its arguments (validated). */
+export function municipalityList(args: ListArgs): { filter: Filter<Document>; order: Ordering } {
+  return { filter: municipalityFilter(args.filter), order: ORDERINGS[args.orderBy ?? 'NAME_ASC'] };
+}
+
 /** A page of municipalities, projected to `fields`. */
 export function findMunicipalities(
   db: Db,
@@ -69,45 +73,11 @@ export function findMunicipalities(
   fields: readonly string[],
 ): Promise<Connection<MunicipalityDoc>> {
   return findPage(db.collection<MunicipalityDoc>(MUNICIPALITIES), {
-    filter: municipalityFilter(args.filter),
-    order: ORDERINGS[args.orderBy ?? 'NAME_ASC'],
+    ...municipalityList(args),
     args,
     limits,
     projection: projectionOf(fields),
   });
-}
-
-/** Key of one parent's page in a batch: the parent and everything that shapes the page. */
-export interface ParentPageKey {
-  readonly parentField: 'allianceId' | 'provinceCode';
-  readonly parentId: string;
-  readonly args: ListArgs;
-  readonly fields: readonly string[];
-}
-
-/** Pages for many parents: one `find` per distinct (parent field, arguments, fields). */
-export function pagesByParent(
-  db: Db,
-  limits: PageLimits,
-  keys: readonly ParentPageKey[],
-): Promise<(Connection<MunicipalityDoc> | Error)[]> {
-  return batchByGroup(
-    keys,
-    (k) => [k.parentField, k.args, k.fields],
-    (group) =>
-      findPagesByParent(
-        db.collection<MunicipalityDoc>(MUNICIPALITIES),
-        group[0]!.parentField,
-        group.map((k) => k.parentId),
-        {
-          filter: municipalityFilter(group[0]!.args.filter),
-          order: ORDERINGS[group[0]!.args.orderBy ?? 'NAME_ASC'],
-          args: group[0]!.args,
-          limits,
-          projection: projectionOf(group[0]!.fields),
-        },
-      ),
-  );
 }
 
 export interface MemberCounts {

@@ -72,8 +72,7 @@ export const resolvers: Resolvers<Context> = {
     alliance: async (p, _a, ctx, info) =>
       present(await ctx.loaders.alliance.load({ id: p.allianceId!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', p.allianceId!),
     municipalities: (p, args, ctx, info) =>
-      ctx.loaders.municipalityPages.load({
-        parentField: 'provinceCode',
+      ctx.loaders.provinceMunicipalityPages.load({
         parentId: p._id,
         args: { first: args.first, after: args.after, filter: args.filter, orderBy: args.orderBy },
         fields: nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY),
@@ -87,8 +86,7 @@ export const resolvers: Resolvers<Context> = {
       present(await ctx.loaders.province.load({ id: a.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', a.provinceCode!),
     members: (a, args, ctx, info) => {
       if (args.filter && 'allianceId' in args.filter) checkAllianceId(a._id);
-      return ctx.loaders.municipalityPages.load({
-        parentField: 'allianceId',
+      return ctx.loaders.membersPages.load({
         parentId: a._id,
         args: { first: args.first, after: args.after, filter: args.filter, orderBy: args.orderBy },
         fields: nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY),

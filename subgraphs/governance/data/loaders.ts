@@ -2,23 +2,23 @@
  * The governance subgraph's per-request DataLoaders and resolver context. `createLoaders` is
  * called by the context factory for every request, never at module scope.
  */
-import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
-import { entityLoader, groupLoader } from '../../../lib/loaders.ts';
-import type { Connection, PageLimits } from '../../../lib/pagination.ts';
+import { entityLoader, groupLoader, parentPageLoader } from '../../../lib/loaders.ts';
+import type { PageArgs, PageLimits } from '../../../lib/pagination.ts';
 import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import {
   COMMITTEE_MEMBERS,
   COMMITTEES,
   FACILITATORS,
   INSTITUTIONS,
+  MEETINGS,
   type CommitteeDoc,
   type CommitteeMemberDoc,
   type FacilitatorDoc,
   type InstitutionDoc,
   type MeetingDoc,
 } from './collections.ts';
-import { meetingPagesByCommittee, type MeetingPageKey } from './queries.ts';
+import { MEETING_ORDER } from './queries.ts';
 
 export function createLoaders(db: Db, limits: PageLimits) {
   const members = db.collection<CommitteeMemberDoc>(COMMITTEE_MEMBERS);
@@ -33,9 +33,10 @@ export function createLoaders(db: Db, limits: PageLimits) {
     /** Facilitators of many ALI in one find on the multikey `allianceIds`, by name. */
     facilitatorsByAlliance: groupLoader<FacilitatorDoc>(db.collection(FACILITATORS), 'allianceIds', { sort: { name: 1, _id: 1 } }),
     /** Meeting pages of many committees in one find per argument set (totals: one aggregation). */
-    meetingPages: new DataLoader<MeetingPageKey, Connection<MeetingDoc>, string>((keys) => meetingPagesByCommittee(db, limits, keys), {
-      cacheKeyFn: (k) => JSON.stringify(k),
-    }),
+    meetingPages: parentPageLoader<MeetingDoc, PageArgs>(db.collection(MEETINGS), 'committeeId', limits, () => ({
+      filter: {},
+      order: MEETING_ORDER,
+    })),
   };
 }
 

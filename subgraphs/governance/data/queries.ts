@@ -3,10 +3,9 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { badInput } from '../../../lib/errors.ts';
-import { batchByGroup, projectionOf } from '../../../lib/loaders.ts';
+import { projectionOf } from '../../../lib/loaders.ts';
 import {
   findPage,
-  findPagesByParent,
   ordering,
   type Connection,
   type Ordering,
@@ -70,28 +69,3 @@ export function findFacilitators(
   });
 }
 
-/** Key of one committee's meetings page in a batch: the committee and everything that shapes the page. */
-export interface MeetingPageKey {
-  readonly committeeId: string;
-  readonly args: PageArgs;
-  readonly fields: readonly string[];
-}
-
-/** Meeting pages of many committees: one `find` per distinct (arguments, fields). */
-export function meetingPagesByCommittee(
-  db: Db,
-  limits: PageLimits,
-  keys: readonly MeetingPageKey[],
-): Promise<(Connection<MeetingDoc> | Error)[]> {
-  return batchByGroup(
-    keys,
-    (k) => [k.args.first ?? null, k.args.after ?? null, k.fields],
-    (group) =>
-      findPagesByParent(
-        db.collection<MeetingDoc>(MEETINGS),
-        'committeeId',
-        group.map((k) => k.committeeId),
-        { filter: {}, order: MEETING_ORDER, args: group[0]!.args, limits, projection: projectionOf(group[0]!.fields) },
-      ),
-  );
-}

@@ -66,7 +66,7 @@ export const resolvers: Resolvers<Context> = {
     members: (c, _a, ctx) => ctx.loaders.membersByCommittee.load({ id: c._id, fields: null }),
     meetings: (c, args, ctx, info) =>
       ctx.loaders.meetingPages.load({
-        committeeId: c._id,
+        parentId: c._id,
         args: { first: args.first ?? null, after: args.after ?? null },
         fields: nodeFieldsFor(info, 'MeetingConnection', 'Meeting', MEETING),
       }),

@@ -2,13 +2,12 @@
  * The reuse subgraph's per-request DataLoaders and resolver context. `createLoaders` is called by
  * the context factory for every request, never at module scope.
  */
-import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
-import { entityLoader, groupLoader } from '../../../lib/loaders.ts';
+import { entityLoader, groupLoader, parentPageLoader } from '../../../lib/loaders.ts';
 import type { SubgraphContext } from '../../../lib/subgraph.ts';
-import type { Connection, PageLimits } from '../../../lib/pagination.ts';
+import type { PageLimits } from '../../../lib/pagination.ts';
 import { ADOPTIONS, REUSE_SOLUTIONS, type AdoptionDoc, type ReuseSolutionDoc } from './collections.ts';
-import { adoptionPagesBySolution, type SolutionPageKey } from './queries.ts';
+import { adoptionFilter, BY_COMUNE, type AdoptionListArgs } from './queries.ts';
 
 export function createLoaders(db: Db, limits: PageLimits) {
   return {
@@ -20,9 +19,10 @@ export function createLoaders(db: Db, limits: PageLimits) {
      */
     adoptionsByMunicipality: groupLoader<AdoptionDoc>(db.collection(ADOPTIONS), 'istatCode', { sort: { istatCode: 1, _id: 1 } }),
     /** Pages of adoptions of many solutions in one find per argument set (totals: one aggregation). */
-    adoptionPages: new DataLoader<SolutionPageKey, Connection<AdoptionDoc>, string>((keys) => adoptionPagesBySolution(db, limits, keys), {
-      cacheKeyFn: (k) => JSON.stringify(k),
-    }),
+    adoptionPages: parentPageLoader<AdoptionDoc, AdoptionListArgs>(db.collection(ADOPTIONS), 'solutionId', limits, (args) => ({
+      filter: adoptionFilter(args.filter),
+      order: BY_COMUNE,
+    })),
   };
 }
 

@@ -3,10 +3,9 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import { badInput } from '../../../lib/errors.ts';
-import { batchByGroup, projectionOf } from '../../../lib/loaders.ts';
+import { projectionOf } from '../../../lib/loaders.ts';
 import {
   findPage,
-  findPagesByParent,
   ordering,
   type Connection,
   type Ordering,
@@ -72,31 +71,6 @@ export function findAdoptions(
   });
 }
 
-/** Key of one solution's page of adoptions in a batch: the solution and everything that shapes the page. */
-export interface SolutionPageKey {
-  readonly solutionId: string;
-  readonly args: AdoptionListArgs;
-  readonly fields: readonly string[];
-}
-
-/** Pages of adoptions of many solutions: one `find` per distinct (arguments, fields). */
-export function adoptionPagesBySolution(
-  db: Db,
-  limits: PageLimits,
-  keys: readonly SolutionPageKey[],
-): Promise<(Connection<AdoptionDoc> | Error)[]> {
-  return batchByGroup(
-    keys,
-    (k) => [k.args, k.fields],
-    (group) =>
-      findPagesByParent(
-        db.collection<AdoptionDoc>(ADOPTIONS),
-        'solutionId',
-        group.map((k) => k.solutionId),
-        { filter: adoptionFilter(group[0]!.args.filter), order: BY_COMUNE, args: group[0]!.args, limits, projection: projectionOf(group[0]!.fields) },
-      ),
-  );
-}
 
 /** The whole catalogue, in id order. */
 export function listSolutions(db: Db, fields: readonly string[]): Promise<ReuseSolutionDoc[]> {

@@ -59,7 +59,7 @@ export const resolvers: Resolvers<Context> = {
     builtBy: (s) => (s.builtById ? { id: s.builtById } : null),
     adoptions: (s, args, ctx, info) =>
       ctx.loaders.adoptionPages.load({
-        solutionId: s._id,
+        parentId: s._id,
         args: { first: args.first, after: args.after, filter: args.filter },
         fields: nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION),
       }),
