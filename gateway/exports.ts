@@ -24,6 +24,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { toCsv, type Cell } from '../lib/csv.ts';
 
 export type Execute = (
   query: string,
@@ -135,7 +136,6 @@ const REPORTS = loadReports();
 // ---------------------------------------------------------------------------------------------
 // Rows and CSV
 
-export type Cell = string | number | boolean | null;
 export type FlatRow = Record<string, Cell>;
 
 function valueAt(obj: unknown, path: readonly string[]): Cell {
@@ -161,17 +161,6 @@ export function tabulate(report: Report, data: Record<string, unknown>): { rows:
   if (!Array.isArray(list)) throw new Error(`the answer of report ${report.name} has no rows`);
   const total = report.hasTotal ? ((root as { total?: unknown } | null)?.total ?? null) : null;
   return { rows: list.map((r) => flatten(report, r)), total: total === null ? null : flatten(report, total) };
-}
-
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF; quotes doubled. */
-export function csvField(value: Cell): string {
-  const text = value === null ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** A CSV document: the header, then each record, every line ended by CRLF. */
-export function toCsv(header: readonly string[], records: readonly (readonly Cell[])[]): string {
-  return [header, ...records].map((r) => `${r.map(csvField).join(',')}\r\n`).join('');
 }
 
 // ---------------------------------------------------------------------------------------------

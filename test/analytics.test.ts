@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type RecordedCommand, type Stack } from './helpers/stack.ts';
+import { parseCsv } from './helpers/csv.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -289,47 +290,6 @@ describe('adoptionStats', () => {
 // ---------------------------------------------------------------------------------------------
 // Exports
 
-/** An RFC 4180 reader written apart from the exporter, so the round trip checks the format. */
-function readCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else field += ch;
-    } else if (ch === '"') {
-      expect(field, 'a quote opens a field').toBe('');
-      quoted = true;
-    } else if (ch === ',') {
-      record.push(field);
-      field = '';
-    } else if (ch === '\r') {
-      expect(text[i + 1], 'CR is followed by LF').toBe('\n');
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i += 1;
-    } else {
-      expect(ch, 'no bare LF outside quotes').not.toBe('\n');
-      field += ch;
-    }
-    i += 1;
-  }
-  expect(quoted, 'quotes are closed').toBe(false);
-  expect(field === '' && record.length === 0, 'the last record ends with CRLF').toBe(true);
-  return records;
-}
 
 const REPORTS = [
   'funding-by-alliance',
@@ -382,7 +342,7 @@ describe('exports at /analytics/', () => {
       expect(csvRes.headers.get('content-disposition')).toBe(`attachment; filename="${name}.csv"`);
       const bytes = Buffer.from(await csvRes.arrayBuffer());
       const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      const [header, ...records] = readCsv(text);
+      const [header, ...records] = parseCsv(text);
       expect(header).toEqual(json.columns);
       const expected = [...json.rows, ...(json.total ? [json.total] : [])].map((r) => json.columns.map((c) => (r[c] == null ? '' : String(r[c]))));
       expect(records, name).toEqual(expected);
@@ -391,7 +351,7 @@ describe('exports at /analytics/', () => {
 
   it('exports exact amounts, provenance and the reconciled totals', async () => {
     const res = await fetch(`${stack.gatewayUrl}analytics/funding-by-call.csv`);
-    const [header, ...records] = readCsv(await res.text());
+    const [header, ...records] = parseCsv(await res.text());
     const at = (row: string[], column: string) => row[header!.indexOf(column)];
     const ali = records.find((r) => at(r, 'key') === 'cnipa-2007-ali-cofinancing')!;
     expect([at(ali, 'totalValue'), at(ali, 'cofinancing'), at(ali, 'provenance')]).toEqual(['3851846.00', '3219879.00', 'DERIVED']);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../scripts/build-ui.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 import { foreignRequests, launchBrowser, screenshot, watchedPage, type WatchedPage } from './browser.ts';
+import { parseCsv } from '../helpers/csv.ts';
 
 const CARD_IDS = ['funding-by-alliance', 'funding-by-source', 'coverage', 'adoption'];
 
@@ -27,28 +28,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** RFC 4180 parser, strict about line ends (CRLF) and quoting. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), (i += 2);
-      else if (c === '"') (quoted = false), i++;
-      else (field += c), i++;
-    } else if (c === '"' && field === '') (quoted = true), i++;
-    else if (c === ',') row.push(field), (field = ''), i++;
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), (i += 2);
-    else if (c === '\n' || c === '\r') throw new Error(`bare line break at ${i}`);
-    else (field += c), i++;
-  }
-  if (field !== '' || row.length > 0) throw new Error('the last record does not end with CRLF');
-  return rows;
-}
 
 /** Pixels a chart's canvas has drawn (not transparent). */
 const DRAWN_PIXELS = `[...document.querySelectorAll('[data-card] canvas')].map((c) => {
