@@ -86,6 +86,7 @@ export interface GatewayProcess {
   readonly url: string;
   /** The last lines the process printed. */
   output(): string;
+  exited(): boolean;
   stop(): Promise<void>;
 }
 
@@ -143,5 +144,5 @@ export async function startGatewayProcess(name: GatewayName, opts: StartOptions)
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { name, pid: child.pid!, url, output: () => tail, stop };
+  return { name, pid: child.pid!, url, output: () => tail, exited: () => child.exitCode !== null || child.signalCode !== null, stop };
 }

@@ -119,13 +119,19 @@ export interface LoadOptions {
   readonly durationSec?: number;
   readonly amount?: number;
   readonly checker: AnswerChecker;
-  /** Per-request timeout (s). */
+  /** Per-request timeout (s), default 60: longer than any gateway's own subgraph timeout. */
   readonly timeoutSec?: number;
+  /** Called when the last of `amount` responses arrives (or when the window ends, if some never did). */
+  readonly atLastResponse?: () => void;
 }
 
 export interface LoadResult {
   /** Responses received (any status). */
   readonly responses: number;
+  /**
+   * From the start to the last response. autocannon notices the end of a window on its 1-second
+   * tick only, so its own duration can be up to a second too long.
+   */
   readonly elapsedMs: number;
   readonly rps: number;
   readonly p50Ms: number;
@@ -146,12 +152,14 @@ export function percentile(sorted: Float64Array, p: number): number {
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   const started = performance.now();
+  let lastResponseAt = started;
+  let atLastCalled = false;
   const instance = autocannon({
     url: opts.url,
     connections: opts.connections,
     ...(opts.amount ? { amount: opts.amount } : { duration: opts.durationSec ?? 10 }),
     pipelining: 1,
-    timeout: opts.timeoutSec ?? 30,
+    timeout: opts.timeoutSec ?? 60,
     setupClient: keepRawBodies,
     requests: [
       {
@@ -165,15 +173,21 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     ],
   } as autocannon.Options);
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    lastResponseAt = performance.now();
     latencies.push(responseTime);
+    if (opts.amount !== undefined && latencies.length === opts.amount && opts.atLastResponse && !atLastCalled) {
+      atLastCalled = true;
+      opts.atLastResponse();
+    }
   });
   // A window of N requests ends when all are answered or time out; never wait forever.
-  const guard = setTimeout(() => instance.stop(), 10 * 60_000);
+  const guard = setTimeout(() => instance.stop(), 5 * 60_000);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     instance.once('done', resolve);
     instance.once('error', reject);
   }).finally(() => clearTimeout(guard));
-  const elapsedMs = performance.now() - started;
+  if (opts.atLastResponse && !atLastCalled) opts.atLastResponse();
+  const elapsedMs = lastResponseAt - started;
   const transportErrors = result.errors;
   opts.checker.transportErrors(transportErrors, `connection errors or timeouts (${result.timeouts} timeouts)`);
   const sorted = Float64Array.from(latencies).sort();

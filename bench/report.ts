@@ -48,7 +48,13 @@ export function summarise(cells: readonly Cell[]): Run[] {
       cpuVsApollo: null,
       gatewayCpuShare: round(median(measured.map((x) => x.gatewayCpuShare)), 2),
       loadCoresBusy: measured.some((x) => x.loadCoresBusy !== null) ? round(median(measured.map((x) => x.loadCoresBusy ?? NaN)), 2) : null,
+      otherLoadOnGatewayCore: measured.some((x) => x.gatewayCoreBusy !== null)
+        ? round(Math.max(0, median(measured.map((x) => (x.gatewayCoreBusy ?? NaN) - x.gatewayCpuShare))), 2)
+        : null,
       subgraphFetchesPerOperation: round(median(measured.map((x) => x.subgraphFetchesPerOperation))),
+      subgraphMemoHitRate: measured.some((x) => x.subgraphMemoHitRate !== null)
+        ? round(median(measured.map((x) => x.subgraphMemoHitRate ?? NaN)), 3)
+        : null,
       mongoCommandsPerOperation: mongo.length ? round(median(mongo)) : null,
       mongoCommandsByKind: last?.mongoCommandsByKind ?? null,
       responsesChecked: s.reduce((n, x) => n + x.responsesChecked, 0),
@@ -78,6 +84,18 @@ export function describeMachine(pinning: string): Machine {
   };
 }
 
+const WORKLOAD_NOTES: Record<WorkloadName, string> = {
+  ali:
+    'Our four subgraphs (schema/, subgraphs/) in one process over fresh databases seeded as `npm run seed` does, on the database ' +
+    'server lib/dbServer.ts picks (an embedded FerretDB unless MONGODB_URI is set), all on the load core. The database limits the ' +
+    'req/s of the heavier operations here ("load cores busy" near 1.00), for every gateway alike: compare CPU ms/request. ' +
+    'MongoDB commands are counted with the driver\'s command monitoring over the measured windows.',
+  'gateway-bound':
+    'Four in-memory subgraphs (bench/subgraphs/: accounts, products, inventory, reviews; 10 users, 10 products, 30 reviews) ' +
+    'served by a bare node:http handler over graphql-js; each memoises its serialised answer per request body, so a fetch costs ' +
+    'the subgraph a lookup and the gateway is the bottleneck. Every fetch still goes over HTTP and is counted.',
+};
+
 const fmt = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
 
@@ -95,20 +113,22 @@ export function renderMarkdown(results: Results): string {
   lines.push(`- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB memory, Node ${machine.node}, ${machine.os}`);
   lines.push(`- **Pinning:** ${machine.pinning}`);
   lines.push(
-    `- **Method:** each gateway is one process started fresh per round on the same supergraph; rounds alternate ` +
-      `ours → apollo-gateway → hive-gateway, ${settings.rounds} round(s); per operation a ${settings.warmupSec} s warm-up, then a ` +
-      `measured window of a fixed number of requests sized from the warm-up rate to last about ${settings.durationSec} s, ` +
-      `${settings.connections} concurrent connections (autocannon, in the bench process). Medians over the rounds. ` +
-      `CPU ms/request is the gateway process's own CPU time (utime + stime from /proc) over the window divided by its requests; ` +
-      `"gateway CPU" is that CPU time over the wall time (1.00 = one core busy: the gateway is the bottleneck); ` +
-      `"load cores busy" is how busy the other core(s) were (load generator, subgraphs, database: near 1.00 means they, not the gateway, limit req/s, ` +
-      `and CPU ms/request is the number to compare).`,
+    `- **Method:** per workload, the subgraphs start in their own process, then the three gateways one after another, ` +
+      `each one process (no cluster workers) on the same supergraph file, kept for the whole workload; only the one under test ` +
+      `receives traffic. ${settings.rounds} round(s) alternating ours → apollo-gateway → hive-gateway. Each gateway × operation ` +
+      `is warmed up in the first round (${settings.warmupSec} s at ${settings.warmupConnections} connections, then drained), then measured in every round over a window of a fixed ` +
+      `number of requests sized to last about ${settings.durationSec} s (at least one per connection), ${settings.connections} concurrent ` +
+      `connections (autocannon, in the bench process); the window opens and closes with the gateway idle. Medians over the rounds. ` +
+      `CPU ms/request is the gateway process's own CPU time (utime + stime of all its threads, /proc/<pid>/stat) over the window ` +
+      `divided by its requests; "gateway CPU" is that CPU time over the wall time (1.00 = one core busy: the gateway is the bottleneck); ` +
+      `"load cores busy" is how busy the other core(s) were (load generator, subgraphs, database: near 1.00 means they, not the gateway, ` +
+      `limit req/s, and CPU ms/request is the number to compare). Peak RSS is the process's VmHWM.`,
   );
   lines.push(
     `- **Correctness:** every response (warm-up included) is compared with stock @apollo/gateway's answer after ` +
       `key-order normalisation; any error or different answer makes the cell fail ("correct" no), never fast.`,
   );
-  lines.push(`- **Reproduce:** \`${settings.command}\``);
+  lines.push(`- **Reproduce:** \`${settings.command}\` (load average at start: ${settings.loadAverageAtStart.join(', ')})`);
   lines.push('');
   lines.push('Gateways:');
   lines.push('');
@@ -116,7 +136,13 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   for (const op of results.operations) {
     const runs = results.runs.filter((r) => r.workload === op.workload && r.operation === op.operation);
-    lines.push(`## ${op.workload} — ${op.operation}`);
+    if (results.operations.find((o) => o.workload === op.workload) === op) {
+      lines.push(`## Workload ${op.workload}`);
+      lines.push('');
+      lines.push(WORKLOAD_NOTES[op.workload]);
+      lines.push('');
+    }
+    lines.push(`### ${op.workload} — ${op.operation}`);
     lines.push('');
     lines.push(
       `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
@@ -137,6 +163,21 @@ export function renderMarkdown(results: Results): string {
           `${r.correct ? 'yes' : `**no**${r.failure ? `: ${r.failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)}` : ''}`} |`,
       );
     }
+    const memo = runs.filter((r) => r.subgraphMemoHitRate !== null);
+    if (memo.length) {
+      lines.push('');
+      lines.push(`Subgraph fetches answered from the memo: ${memo.map((r) => `${r.gateway} ${(100 * r.subgraphMemoHitRate!).toFixed(1)}%`).join(', ')}.`);
+    }
+    lines.push('');
+  }
+  const disturbed = results.runs.filter((r) => (r.otherLoadOnGatewayCore ?? 0) > 0.05);
+  if (disturbed.length) {
+    lines.push(
+      `**Disturbed:** other processes used more than 5% of the gateway's core during ${disturbed.length} cell(s) ` +
+        `(up to ${Math.round(Math.max(...disturbed.map((r) => r.otherLoadOnGatewayCore ?? 0)) * 100)}%): ` +
+        disturbed.map((r) => `${r.workload}/${r.operation}/${r.gateway}`).join(', ') +
+        '. Those numbers are less reliable; rerun on a quiet machine.',
+    );
     lines.push('');
   }
   if (results.failures.length) {

@@ -4,16 +4,18 @@
  *   npm run bench [-- --quick] [--rounds N] [--duration S] [--warmup S] [--connections C]
  *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin]
  *
- * For each workload: starts its subgraphs in a process of their own (bench/subgraphHost.ts),
- * takes the expected answers from stock @apollo/gateway, then for each round starts each gateway
- * under test (bench/gateways.ts) as one process on the same supergraph file, in the order ours →
- * apollo-gateway → hive-gateway, and drives every operation with autocannon: a warm-up, then a
- * measured window of a fixed number of requests (sized from the rate seen so far to last about
- * --duration seconds), so that the window starts and ends with the gateway idle and its CPU time
- * covers exactly those requests. Every response is checked (bench/load.ts). Writes
- * <out>/latest.json and <out>/latest.md; exits 1 when any cell failed.
+ * For each workload: starts its subgraphs in a process of their own (bench/subgraphHost.ts), then
+ * one after another the three gateways under test (bench/gateways.ts), each one process on the
+ * same supergraph file, pinned alone to a core. Stock @apollo/gateway's answers are the expected
+ * ones. Rounds alternate ours → apollo-gateway → hive-gateway; each gateway × operation is warmed
+ * up in the first round, then measured in every round with autocannon over a window of a fixed
+ * number of requests (sized from the rate seen so far to last about --duration seconds), so that
+ * the window opens and closes with the gateway idle and its CPU time covers exactly those
+ * requests. Every response is checked (bench/load.ts). Writes <out>/latest.json and
+ * <out>/latest.md; exits 1 when any cell failed.
  *
- * Default: 3 rounds, 3 s warm-up, ~8 s windows, 50 connections; --quick: 1 round, 1 s, ~2 s.
+ * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores).
+ * --quick: 1 round, 1 s warm-up, ~2 s windows, 5 connections (a smoke run, about a minute).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,9 +56,9 @@ function positive(name: string, value: string | undefined, fallback: number): nu
 
 const quick = flags.quick ?? false;
 const rounds = Math.round(positive('rounds', flags.rounds, quick ? 1 : 3));
-const durationSec = positive('duration', flags.duration, quick ? 2 : 8);
-const warmupSec = positive('warmup', flags.warmup, quick ? 1 : 3);
-const connections = Math.round(positive('connections', flags.connections, 50));
+const durationSec = positive('duration', flags.duration, quick ? 2 : 6);
+const warmupSec = positive('warmup', flags.warmup, quick ? 1 : 5);
+const connections = Math.round(positive('connections', flags.connections, quick ? 5 : 50));
 const outDir = path.resolve(flags.out ?? path.join(root, 'bench', 'results'));
 const workloads = (flags.workload ?? ['ali', 'gateway-bound']) as WorkloadName[];
 for (const w of workloads) {
@@ -190,12 +192,12 @@ class SubgraphHost {
 
 // ---------------------------------------------------------------------------------------------
 
-let currentGateway: GatewayProcess | undefined;
+const runningGateways = new Set<GatewayProcess>();
 let currentHost: SubgraphHost | undefined;
 let tempDir: string | undefined;
 
 async function cleanup(): Promise<void> {
-  await currentGateway?.stop().catch(() => {});
+  for (const proc of runningGateways) await proc.stop().catch(() => {});
   await currentHost?.stop().catch(() => {});
   if (tempDir) rmSync(tempDir, { recursive: true, force: true });
 }
@@ -208,22 +210,34 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until the gateway process uses no CPU for a while (requests of a finished window drained). */
-async function waitIdle(pid: number, maxMs = 15_000): Promise<void> {
+/**
+ * Waits until the gateway uses no CPU and the subgraphs answer no fetch for a while: the requests
+ * of a finished (or abandoned) window have drained.
+ */
+async function waitIdle(pid: number, host: SubgraphHost, maxMs = 60_000): Promise<void> {
   const deadline = Date.now() + maxMs;
   let quiet = 0;
-  let before = cpuMs(pid);
+  let cpuBefore = cpuMs(pid);
+  let fetchesBefore = sumFetches(await host.counters());
   while (Date.now() < deadline) {
     await sleep(100);
-    const now = cpuMs(pid);
-    quiet = now - before <= 10 ? quiet + 1 : 0;
-    before = now;
+    const cpu = cpuMs(pid);
+    const counters = await host.counters();
+    const fetches = sumFetches(counters);
+    const inFlight = Object.values(counters.fetches).reduce((n, f) => n + f.inFlight, 0);
+    quiet = cpu - cpuBefore <= 10 && fetches === fetchesBefore && inFlight === 0 ? quiet + 1 : 0;
+    cpuBefore = cpu;
+    fetchesBefore = fetches;
     if (quiet >= 3) return;
   }
 }
 
 function sumFetches(c: HostCounters): number {
   return Object.values(c.fetches).reduce((n, f) => n + f.requests, 0);
+}
+
+function memoHits(c: HostCounters): number {
+  return Object.values(c.fetches).reduce((n, f) => n + f.memoHits, 0);
 }
 
 function failedSample(roundNo: number, failure: string): RoundSample {
@@ -237,6 +251,7 @@ function failedSample(roundNo: number, failure: string): RoundSample {
     gatewayCpuShare: NaN,
     gatewayCoreBusy: null,
     loadCoresBusy: null,
+    subgraphMemoHitRate: null,
     peakRssMb: NaN,
     requests: 0,
     elapsedMs: 0,
@@ -251,30 +266,49 @@ function failedSample(roundNo: number, failure: string): RoundSample {
   };
 }
 
-/** Warm-up, then one measured window of `op` on a running gateway. */
+/** Warm-up connections: enough to exercise the gateway, few enough that draining them is quick. */
+const WARMUP_CONNECTIONS = Math.min(connections, 5);
+
+/**
+ * One measured window of `op` on a running gateway, after a warm-up when `warmUp`. The window is
+ * a fixed number of requests (about `durationSec` at the rate seen so far, at least one per
+ * connection), so that it opens and closes with the gateway idle and its CPU time and the
+ * subgraphs' counters cover exactly these requests.
+ */
 async function measure(
   gateway: GatewayProcess,
   host: SubgraphHost,
   op: PreparedOperation,
   roundNo: number,
+  warmUp: boolean,
   rateHint: number | undefined,
 ): Promise<RoundSample> {
   const warm = new AnswerChecker(op.expected);
-  const warmLoad = await runLoad({ url: gateway.url, body: op.body, connections, durationSec: warmupSec, checker: warm });
-  await waitIdle(gateway.pid);
-
-  // A fixed number of requests: the window opens and closes with the gateway idle, so its CPU
-  // time and the subgraphs' counters cover exactly these requests.
-  const rate = rateHint ?? warmLoad.rps;
-  const amount = Math.max(connections * 2, Math.round(rate * durationSec));
+  let rate = rateHint;
+  if (warmUp) {
+    const warmLoad = await runLoad({ url: gateway.url, body: op.body, connections: WARMUP_CONNECTIONS, durationSec: warmupSec, checker: warm });
+    rate ??= warmLoad.rps;
+  }
+  await waitIdle(gateway.pid, host);
+  const amount = Math.max(connections, Math.round((rate ?? 0) * durationSec));
   const checker = new AnswerChecker(op.expected);
   await host.reset();
   const coresBefore = coreTimes();
   const cpuBefore = cpuMs(gateway.pid);
-  const load = await runLoad({ url: gateway.url, body: op.body, connections, amount, checker });
-  const cpuAfterLoad = cpuMs(gateway.pid);
-  const coresAfter = coreTimes();
-  await waitIdle(gateway.pid);
+  let cpuAfterLoad = NaN;
+  let coresAfter = coresBefore;
+  const load = await runLoad({
+    url: gateway.url,
+    body: op.body,
+    connections,
+    amount,
+    checker,
+    atLastResponse: () => {
+      cpuAfterLoad = cpuMs(gateway.pid);
+      coresAfter = coreTimes();
+    },
+  });
+  await waitIdle(gateway.pid, host);
   const cpu = cpuMs(gateway.pid) - cpuBefore;
   const counters = await host.counters();
   const answered = Math.max(1, load.responses);
@@ -291,6 +325,7 @@ async function measure(
     gatewayCpuShare: (cpuAfterLoad - cpuBefore) / load.elapsedMs,
     gatewayCoreBusy: pinning.gatewayCores ? busyShare(coresBefore, coresAfter, pinning.gatewayCores) : null,
     loadCoresBusy: pinning.loadCores ? busyShare(coresBefore, coresAfter, pinning.loadCores) : null,
+    subgraphMemoHitRate: commands ? null : memoHits(counters) / Math.max(1, sumFetches(counters)),
     peakRssMb: peakRssMb(gateway.pid),
     requests: load.responses,
     elapsedMs: Math.round(load.elapsedMs),
@@ -307,37 +342,68 @@ async function measure(
   };
 }
 
+function logSample(gateway: GatewayName, op: string, s: RoundSample): void {
+  if (s.requests === 0) {
+    log(`  round ${s.round}/${rounds} ${gateway.padEnd(14)} ${op.padEnd(16)} FAILED: ${s.failure}`);
+    return;
+  }
+  log(
+    `  round ${s.round}/${rounds} ${gateway.padEnd(14)} ${op.padEnd(16)} ` +
+      `${s.rps.toFixed(1).padStart(7)} req/s  p50 ${s.p50Ms.toFixed(1)} ms  p99 ${s.p99Ms.toFixed(1)} ms  ` +
+      `CPU ${s.cpuMsPerRequest.toFixed(2)} ms/req (${(s.gatewayCpuShare * 100).toFixed(0)}% of a core` +
+      (s.loadCoresBusy !== null ? `; load core ${(s.loadCoresBusy * 100).toFixed(0)}% busy` : '') +
+      `)  RSS ${s.peakRssMb.toFixed(0)} MB  fetches/op ${s.subgraphFetchesPerOperation.toFixed(1)}` +
+      (s.mongoCommandsPerOperation !== null ? `  mongo cmds/op ${s.mongoCommandsPerOperation.toFixed(2)}` : '') +
+      `  ${s.requests} req, ${s.responsesChecked} checked  ${s.failure ? `FAILED: ${s.failure}` : 'correct'}`,
+  );
+}
+
+/**
+ * One workload: its subgraphs, then stock @apollo/gateway (whose answers are the expected ones),
+ * ours and Hive Gateway, each one process, all started before the first round and kept for all
+ * rounds (only the one under test receives traffic); rounds alternate ours → apollo → hive.
+ */
 async function runWorkload(workload: WorkloadName, cells: Cell[], operations: OperationInfo[], failures: string[]): Promise<void> {
   const supergraphFile = path.join(tempDir!, `${workload}.supergraph.graphql`);
   log(`\n== ${workload}: starting the subgraphs`);
+  const started = performance.now();
   const host = (currentHost = await SubgraphHost.start(workload, supergraphFile));
   try {
     for (const line of host.ready.seeded) log(`  seeded ${line}`);
-    log(`  database: ${host.ready.database}`);
+    log(`  database: ${host.ready.database} (ready in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
     const supergraphSdl = readFileSync(supergraphFile, 'utf8');
-    const start = (name: GatewayName) =>
-      startGatewayProcess(name, { supergraphFile, subgraphUrls: host.ready.urls, cpus: pinning.gatewayCpus });
-
-    // Expected answers, from stock @apollo/gateway.
-    let prepared: Awaited<ReturnType<typeof prepareOperations>>;
-    try {
-      currentGateway = await start('apollo-gateway');
-      prepared = await prepareOperations(workload, currentGateway.url, supergraphSdl);
-    } catch (err) {
-      const reason = `${workload}: no reference answers, stock @apollo/gateway failed: ${(err as Error).message}`;
-      failures.push(reason);
-      log(`  FAILED ${reason}`);
-      return;
-    } finally {
-      await currentGateway?.stop();
-      currentGateway = undefined;
+    const processes = new Map<GatewayName, GatewayProcess>();
+    const startFailures = new Map<GatewayName, string>();
+    // One after another, so that each starts alone on its core.
+    for (const name of ['apollo-gateway', 'ours', 'hive-gateway'] as const) {
+      const t = performance.now();
+      try {
+        const proc = await startGatewayProcess(name, { supergraphFile, subgraphUrls: host.ready.urls, cpus: pinning.gatewayCpus });
+        processes.set(name, proc);
+        runningGateways.add(proc);
+        log(`  ${name} started (pid ${proc.pid}, ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+      } catch (err) {
+        const reason = `${name} did not start: ${(err as Error).message}`;
+        startFailures.set(name, reason);
+        failures.push(`${workload}: ${reason}`);
+        log(`  FAILED ${reason}`);
+      }
     }
+    const reference = processes.get('apollo-gateway');
+    if (!reference) {
+      failures.push(`${workload}: no expected answers (stock @apollo/gateway did not start), nothing measured`);
+      return;
+    }
+    const prepared = await prepareOperations(workload, reference.url, supergraphSdl);
     const ops: PreparedOperation[] = [];
     for (const p of prepared) {
       if (p.ok) {
         ops.push(p.op);
         operations.push(p.op.info);
-        log(`  ${p.op.spec.name}: ${(p.op.info.responseBytes / 1024).toFixed(1)} KiB answer, ${p.op.info.planFetches} fetches in the plan${p.op.info.note ? ` (${p.op.info.note})` : ''}`);
+        log(
+          `  ${p.op.spec.name}: ${(p.op.info.responseBytes / 1024).toFixed(1)} KiB answer, ${p.op.info.planFetches} fetches in Apollo's plan` +
+            (p.op.info.note ? ` (${p.op.info.note})` : ''),
+        );
       } else {
         failures.push(`${workload} ${p.spec.name}: ${p.reason}`);
         operations.push({ workload, operation: p.spec.name, file: p.spec.file, variables: { ...p.spec.variables }, expectedSha256: '', responseBytes: 0, planFetches: 0, note: p.reason });
@@ -355,45 +421,30 @@ async function runWorkload(workload: WorkloadName, cells: Cell[], operations: Op
     }
     for (let r = 1; r <= rounds; r++) {
       for (const gateway of GATEWAY_NAMES) {
-        let proc: GatewayProcess;
-        try {
-          proc = currentGateway = await start(gateway);
-        } catch (err) {
-          const reason = `${gateway} did not start: ${(err as Error).message}`;
-          if (!failures.includes(`${workload}: ${reason}`)) failures.push(`${workload}: ${reason}`);
-          log(`  round ${r} ${gateway}: FAILED ${reason.split('\n')[0]}`);
-          for (const op of ops) cellOf.get(`${op.spec.name}/${gateway}`)!.samples.push(failedSample(r, reason));
-          continue;
-        }
-        try {
-          for (const op of ops) {
-            const cell = cellOf.get(`${op.spec.name}/${gateway}`)!;
+        const proc = processes.get(gateway);
+        for (const op of ops) {
+          const cell = cellOf.get(`${op.spec.name}/${gateway}`)!;
+          let sample: RoundSample;
+          if (!proc) {
+            sample = failedSample(r, startFailures.get(gateway) ?? `${gateway} is not running`);
+          } else if (proc.exited()) {
+            sample = failedSample(r, `${gateway} exited during the run:\n${proc.output().trim()}`);
+          } else {
             const previous = cell.samples.findLast((s) => s.requests > 0);
-            let sample: RoundSample;
             try {
-              sample = await measure(proc, host, op, r, previous?.rps);
+              sample = await measure(proc, host, op, r, r === 1, previous?.rps);
             } catch (err) {
               sample = failedSample(r, `${gateway} ${op.spec.name}: ${(err as Error).message}`);
             }
-            cell.samples.push(sample);
-            log(
-              `  round ${r}/${rounds} ${gateway.padEnd(14)} ${op.spec.name.padEnd(16)} ` +
-                `${sample.rps.toFixed(1).padStart(7)} req/s  p50 ${sample.p50Ms.toFixed(1)} ms  p99 ${sample.p99Ms.toFixed(1)} ms  ` +
-                `CPU ${sample.cpuMsPerRequest.toFixed(2)} ms/req (${(sample.gatewayCpuShare * 100).toFixed(0)}% of a core` +
-                (sample.loadCoresBusy !== null ? `; load core ${(sample.loadCoresBusy * 100).toFixed(0)}% busy` : '') +
-                `)  ` +
-                `RSS ${sample.peakRssMb.toFixed(0)} MB  fetches/op ${sample.subgraphFetchesPerOperation.toFixed(1)}` +
-                (sample.mongoCommandsPerOperation !== null ? `  mongo cmds/op ${sample.mongoCommandsPerOperation.toFixed(2)}` : '') +
-                `  ${sample.responsesChecked} checked  ${sample.failure ? `FAILED: ${sample.failure}` : 'correct'}`,
-            );
           }
-        } finally {
-          await proc.stop();
-          currentGateway = undefined;
+          cell.samples.push(sample);
+          logSample(gateway, op.spec.name, sample);
         }
       }
     }
   } finally {
+    for (const proc of runningGateways) await proc.stop();
+    runningGateways.clear();
     await host.stop();
     currentHost = undefined;
   }
@@ -403,11 +454,13 @@ async function runWorkload(workload: WorkloadName, cells: Cell[], operations: Op
 
 const pinning = pin();
 const startedAt = new Date().toISOString();
+const loadAverageAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
 tempDir = mkdtempSync(path.join(os.tmpdir(), 'ali-bench-'));
 const machine = describeMachine(pinning.description);
 log(`Gateway benchmark: ${quick ? 'quick smoke run, ' : ''}${rounds} round(s), warm-up ${warmupSec} s, windows of ~${durationSec} s, ${connections} connections`);
 log(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}`);
 log(`Pinning: ${pinning.description}`);
+log(`Load average at start: ${loadAverageAtStart.join(', ')}`);
 
 const cells: Cell[] = [];
 const operations: OperationInfo[] = [];
@@ -433,9 +486,11 @@ const results: Results = {
     rounds,
     durationSec,
     warmupSec,
+    warmupConnections: WARMUP_CONNECTIONS,
     connections,
     startedAt,
     finishedAt: new Date().toISOString(),
+    loadAverageAtStart,
     gateways: describeGateways(),
   },
   operations,

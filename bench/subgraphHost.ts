@@ -87,11 +87,17 @@ async function startAli(): Promise<Host> {
       await ensureIndexes(db, mod.collections);
       const counts = await mod.seed(db);
       seeded.push(`${name}: ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
-      const counter: FetchCounter = (fetches[name] = { requests: 0, entityRequests: 0, memoHits: 0 });
+      const counter: FetchCounter = (fetches[name] = { requests: 0, entityRequests: 0, memoHits: 0, inFlight: 0 });
       const countFetches: ApolloServerPlugin = {
         async requestDidStart({ request }) {
           counter.requests++;
+          counter.inFlight++;
           if (Array.isArray(request.variables?.['representations'])) counter.entityRequests++;
+          return {
+            async willSendResponse() {
+              counter.inFlight--;
+            },
+          };
         },
       };
       running.push(
@@ -137,7 +143,7 @@ function reset(host: Host): void {
   for (const c of Object.values(host.fetches)) {
     c.requests = 0;
     c.entityRequests = 0;
-    c.memoHits = 0;
+    c.memoHits = 0; // inFlight is a gauge, never reset
   }
   if (host.commands) for (const k of Object.keys(host.commands)) delete host.commands[k];
 }

@@ -8,6 +8,8 @@ export interface SubgraphFetches {
   requests: number;
   entityRequests: number;
   memoHits: number;
+  /** Requests being answered at the time of the reading (not reset). */
+  inFlight: number;
 }
 
 /** Parent → subgraph host. */
@@ -65,6 +67,13 @@ export interface Run {
   gatewayCpuShare: number;
   /** Busy share of the load generator's cores (autocannon, subgraphs, database) in the windows, when pinned. */
   loadCoresBusy: number | null;
+  /**
+   * Share of the gateway's core used by other processes during the windows (its busy share minus
+   * the gateway's own): above a few percent, something else on the machine disturbed the run.
+   */
+  otherLoadOnGatewayCore: number | null;
+  /** gateway-bound only: share of the subgraph fetches the in-memory subgraphs answered from their memo. */
+  subgraphMemoHitRate: number | null;
   /** Subgraph requests per operation in the measured windows (every request counted by the subgraphs). */
   subgraphFetchesPerOperation: number;
   /** `ali` only: MongoDB commands per operation in the measured windows, and by subgraph.command:collection. */
@@ -90,6 +99,8 @@ export interface RoundSample {
   /** Busy share of the gateway's core and of the other cores (all processes), when pinned. */
   gatewayCoreBusy: number | null;
   loadCoresBusy: number | null;
+  /** gateway-bound only: share of subgraph fetches answered from the subgraphs' memo. */
+  subgraphMemoHitRate: number | null;
   peakRssMb: number;
   /** Requests in the measured window (all answered before it closed). */
   requests: number;
@@ -126,9 +137,12 @@ export interface Results {
     rounds: number;
     durationSec: number;
     warmupSec: number;
+    warmupConnections: number;
     connections: number;
     startedAt: string;
     finishedAt: string;
+    /** 1, 5 and 15 minute load averages when the run started (other work on the machine). */
+    loadAverageAtStart: number[];
     gateways: Record<GatewayName, string>;
   };
   operations: OperationInfo[];

@@ -87,6 +87,8 @@ export interface FetchCounter {
   entityRequests: number;
   /** Answers served from the memo. */
   memoHits: number;
+  /** Requests being answered now (never reset). */
+  inFlight: number;
 }
 
 export interface RunningBenchSubgraphs {
@@ -137,18 +139,21 @@ function serve(name: BenchSubgraphName, schema: GraphQLSchema, counter: FetchCou
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       counter.requests++;
+      counter.inFlight++;
       if (body.includes('"representations"')) counter.entityRequests++;
-      answer(body).then(
-        (out) => {
-          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': out.length });
-          res.end(out);
-        },
-        (err: unknown) => {
-          const out = JSON.stringify({ errors: [{ message: `${name}: ${(err as Error).message}` }] });
-          res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-          res.end(out);
-        },
-      );
+      answer(body)
+        .then(
+          (out) => {
+            res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': out.length });
+            res.end(out);
+          },
+          (err: unknown) => {
+            const out = JSON.stringify({ errors: [{ message: `${name}: ${(err as Error).message}` }] });
+            res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+            res.end(out);
+          },
+        )
+        .finally(() => counter.inFlight--);
     });
   });
 }
@@ -160,7 +165,7 @@ export async function startBenchSubgraphs(): Promise<RunningBenchSubgraphs> {
   const counters = {} as Record<BenchSubgraphName, FetchCounter>;
   for (const name of BENCH_SUBGRAPH_NAMES) {
     const schema = buildSubgraphSchema([{ typeDefs: parse(benchSubgraphSdl(name)), resolvers: resolvers[name] as never }]);
-    const counter: FetchCounter = { requests: 0, entityRequests: 0, memoHits: 0 };
+    const counter: FetchCounter = { requests: 0, entityRequests: 0, memoHits: 0, inFlight: 0 };
     const server = serve(name, schema, counter);
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
