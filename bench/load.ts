@@ -129,8 +129,9 @@ export interface LoadResult {
   /** Responses received (any status). */
   readonly responses: number;
   /**
-   * From the start to the last response. autocannon notices the end of a window on its 1-second
-   * tick only, so its own duration can be up to a second too long.
+   * From the start to the last response (at least the duration of a timed window). autocannon
+   * notices the end of a window on its 1-second tick only, so its own duration can be up to a
+   * second too long.
    */
   readonly elapsedMs: number;
   readonly rps: number;
@@ -187,7 +188,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     instance.once('error', reject);
   }).finally(() => clearTimeout(guard));
   if (opts.atLastResponse && !atLastCalled) opts.atLastResponse();
-  const elapsedMs = lastResponseAt - started;
+  // A timed window lasts its duration whenever its responses came; a counted one ends with its last response.
+  const elapsedMs = opts.amount === undefined ? Math.max(lastResponseAt - started, (opts.durationSec ?? 10) * 1000) : lastResponseAt - started;
   const transportErrors = result.errors;
   opts.checker.transportErrors(transportErrors, `connection errors or timeouts (${result.timeouts} timeouts)`);
   const sorted = Float64Array.from(latencies).sort();

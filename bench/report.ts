@@ -14,6 +14,13 @@ export function median(values: readonly number[]): number {
 
 const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : 0);
 
+/** A sample with its measurements rounded for reading (3 decimals). */
+function roundSample(s: RoundSample): RoundSample {
+  const out = { ...s } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (typeof v === 'number' && !Number.isInteger(v)) out[k] = round(v, 3);
+  return out as unknown as RoundSample;
+}
+
 export interface Cell {
   readonly workload: WorkloadName;
   readonly operation: string;
@@ -60,14 +67,21 @@ export function summarise(cells: readonly Cell[]): Run[] {
       responsesChecked: s.reduce((n, x) => n + x.responsesChecked, 0),
       wrongAnswers: wrong,
       failure,
-      rounds: s,
+      rounds: s.map(roundSample),
     };
   });
+  // Paired by round: gateways are measured one after another within a round, so a drift of the
+  // machine over the run (seen here between rounds) cancels out in each round's ratio.
   for (const run of runs) {
     const stock = runs.find((r) => r.workload === run.workload && r.operation === run.operation && r.gateway === 'apollo-gateway');
-    if (!stock || !stock.correct || !run.correct || stock.rps <= 0 || stock.cpuMsPerRequest <= 0) continue;
-    run.rpsVsApollo = round(run.rps / stock.rps, 2);
-    run.cpuVsApollo = round(run.cpuMsPerRequest / stock.cpuMsPerRequest, 2);
+    if (!stock || !stock.correct || !run.correct) continue;
+    const pairs = run.rounds.flatMap((x) => {
+      const y = stock.rounds.find((z) => z.round === x.round);
+      return y && x.requests > 0 && y.requests > 0 ? [{ rps: x.rps / y.rps, cpu: x.cpuMsPerRequest / y.cpuMsPerRequest }] : [];
+    });
+    if (pairs.length === 0) continue;
+    run.rpsVsApollo = round(median(pairs.map((p) => p.rps)), 2);
+    run.cpuVsApollo = round(median(pairs.map((p) => p.cpu)), 2);
   }
   return runs;
 }
@@ -122,7 +136,9 @@ export function renderMarkdown(results: Results): string {
       `CPU ms/request is the gateway process's own CPU time (utime + stime of all its threads, /proc/<pid>/stat) over the window ` +
       `divided by its requests; "gateway CPU" is that CPU time over the wall time (1.00 = one core busy: the gateway is the bottleneck); ` +
       `"load cores busy" is how busy the other core(s) were (load generator, subgraphs, database: near 1.00 means they, not the gateway, ` +
-      `limit req/s, and CPU ms/request is the number to compare). Peak RSS is the process's VmHWM.`,
+      `limit req/s, and CPU ms/request is the number to compare). Peak RSS is the process's VmHWM. ` +
+      `"vs stock" columns are the median over the rounds of each round's ratio to stock @apollo/gateway (paired by round, ` +
+      `so that a drift of the machine during the run cancels out); shown only when both cells are correct.`,
   );
   lines.push(
     `- **Correctness:** every response (warm-up included) is compared with stock @apollo/gateway's answer after ` +
@@ -146,7 +162,9 @@ export function renderMarkdown(results: Results): string {
     lines.push('');
     lines.push(
       `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
-        `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer.` +
+        `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer, ` +
+        `${fmt(median(runs.flatMap((r) => r.rounds.map((x) => x.requests)).filter((n) => n > 0)), 0)} requests per measured window` +
+        `${runs.some((r) => r.rounds.some((x) => x.requests > 0 && x.requests <= settings.connections)) ? ' (one per connection: each window is a single burst of concurrent requests)' : ''}.` +
         (op.note ? ` ${op.note}.` : ''),
     );
     lines.push('');
@@ -156,6 +174,11 @@ export function renderMarkdown(results: Results): string {
     );
     lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|' : ''}---:|---|`);
     for (const r of runs) {
+      if (!r.rounds.some((x) => x.requests > 0)) {
+        const why = (r.failure ?? 'not measured').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300);
+        lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 12 : 11)} ${r.errors} | **no**: ${why} |`);
+        continue;
+      }
       lines.push(
         `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ` +
           `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ` +

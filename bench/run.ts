@@ -27,7 +27,7 @@ import { busyShare, coreTimes, cpuMs, peakRssMb } from './proc.ts';
 import { AnswerChecker, runLoad } from './load.ts';
 import { describeMachine, renderMarkdown, summarise, type Cell } from './report.ts';
 import type { GatewayName, HostCounters, HostMessage, HostReady, OperationInfo, Results, RoundSample, WorkloadName } from './types.ts';
-import { prepareOperations, type PreparedOperation } from './workloads.ts';
+import { prepareOperations, WORKLOADS, type PreparedOperation } from './workloads.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -129,15 +129,20 @@ function pin(): Pinning {
 // The subgraph host process.
 
 class SubgraphHost {
-  private waiting: ((m: HostCounters) => void)[] = [];
-  private stderrTail = '';
+  private readonly waiting: { resolve: (m: HostCounters) => void; reject: (e: Error) => void }[] = [];
+  private exitError: Error | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly ready: HostReady,
+    tail: () => string,
   ) {
     child.on('message', (m: HostCounters | HostReady) => {
-      if (m.type === 'counters') this.waiting.shift()?.(m);
+      if (m.type === 'counters') this.waiting.shift()?.resolve(m);
+    });
+    child.once('exit', (code, signal) => {
+      this.exitError = new Error(`the subgraph host exited (code ${code}, signal ${signal}):\n${tail()}`);
+      for (const w of this.waiting.splice(0)) w.reject(this.exitError);
     });
   }
 
@@ -160,14 +165,13 @@ class SubgraphHost {
       });
       child.once('exit', (code) => reject(new Error(`the ${workload} subgraph host exited (code ${code}) before it was ready:\n${tail}`)));
     });
-    const host = new SubgraphHost(child, ready);
-    host.stderrTail = tail;
-    return host;
+    return new SubgraphHost(child, ready, () => tail);
   }
 
   private ask(message: HostMessage): Promise<HostCounters> {
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
+    if (this.exitError) return Promise.reject(this.exitError);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
       this.child.send(message);
     });
   }
@@ -181,7 +185,7 @@ class SubgraphHost {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.exitError) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.send({ type: 'stop' } satisfies HostMessage);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
@@ -391,7 +395,11 @@ async function runWorkload(workload: WorkloadName, cells: Cell[], operations: Op
     }
     const reference = processes.get('apollo-gateway');
     if (!reference) {
-      failures.push(`${workload}: no expected answers (stock @apollo/gateway did not start), nothing measured`);
+      const reason = `no expected answers: stock @apollo/gateway did not start (${startFailures.get('apollo-gateway')?.split('\n')[0]})`;
+      failures.push(`${workload}: ${reason}; nothing measured`);
+      for (const spec of WORKLOADS[workload]) {
+        for (const gateway of GATEWAY_NAMES) cells.push({ workload, operation: spec.name, gateway, samples: [failedSample(1, reason)] });
+      }
       return;
     }
     const prepared = await prepareOperations(workload, reference.url, supergraphSdl);

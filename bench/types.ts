@@ -59,9 +59,12 @@ export interface Run {
   /** Every response of every round (warm-up included) equal to the expected answer, and no error. */
   correct: boolean;
   // ---- added fields ----
-  /** rps / stock @apollo/gateway's rps on the same operation in the same run. */
+  /**
+   * rps / stock @apollo/gateway's rps on the same operation in the same run: the median over the
+   * rounds of each round's ratio; null when either cell failed.
+   */
   rpsVsApollo: number | null;
-  /** cpuMsPerRequest / stock @apollo/gateway's. */
+  /** cpuMsPerRequest / stock @apollo/gateway's, the same way. */
   cpuVsApollo: number | null;
   /** Gateway CPU time / wall time in the measured windows (1 = one core busy). */
   gatewayCpuShare: number;
