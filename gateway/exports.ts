@@ -18,6 +18,7 @@ import {
   Kind,
   OperationTypeNode,
   parse,
+  print,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLFormattedError,
@@ -119,13 +120,26 @@ export function parseReport(name: string, source: string): Report {
   };
 }
 
-/** Every report of `dir`, by name. */
+const FRAGMENTS_FILE = '_fragments.graphql';
+
+/**
+ * Every report of `dir`, by name. `_fragments.graphql` holds fragments shared by several reports;
+ * each report gets the ones it spreads (an unused fragment would fail GraphQL validation).
+ */
 export function loadReports(dir: URL = REPORTS_DIR): ReadonlyMap<string, Report> {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort();
+  const all = readdirSync(dir);
+  const files = all.filter((f) => f.endsWith('.graphql') && !f.startsWith('_')).sort();
+  const shared = all.includes(FRAGMENTS_FILE)
+    ? parse(readFileSync(new URL(FRAGMENTS_FILE, dir), 'utf8')).definitions.filter(
+        (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
+      )
+    : [];
   return new Map(
     files.map((f) => {
       const name = f.slice(0, -'.graphql'.length);
-      return [name, parseReport(name, readFileSync(new URL(f, dir), 'utf8'))];
+      const source = readFileSync(new URL(f, dir), 'utf8');
+      const used = shared.filter((d) => new RegExp(`\\.\\.\\.${d.name.value}\\b`).test(source)).map((d) => print(d));
+      return [name, parseReport(name, [source, ...used].join('\n'))];
     }),
   );
 }
