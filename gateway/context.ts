@@ -1,18 +1,18 @@
 /** The per-request context of the gateway, built for every HTTP request by gateway/server.ts. */
 import type { Logger } from 'pino';
+import type { Caller } from '../lib/access.ts';
 
 export interface GatewayContext {
   /** The caller's `x-request-id` (if a safe value) or a new UUID; sent to every subgraph and on every log line. */
   readonly requestId: string;
   /**
-   * Who is calling, as forwarded to subgraphs in `x-ali-identity` (null: anonymous). Issue #4
-   * replaces this with verified keys; until then it is the caller's `x-ali-identity` header.
+   * Who is calling, established from the request's API key or JWT (or anonymous), and carried
+   * to every subgraph in the signed `x-ali-gateway-token` header.
    */
-  readonly identity: string | null;
+  readonly caller: Caller;
   /** Logger bound to this request (`requestId` on every line). */
   readonly log: Logger;
 }
 
 /** Headers the gateway sets on subgraph requests. */
 export const REQUEST_ID_HEADER = 'x-request-id';
-export const IDENTITY_HEADER = 'x-ali-identity';

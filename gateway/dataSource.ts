@@ -16,7 +16,8 @@ import { STATUS_CODES } from 'node:http';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
 import { Pool } from 'undici';
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, type GatewayContext } from './context.ts';
+import { GATEWAY_TOKEN_HEADER, type Caller } from '../lib/access.ts';
+import { REQUEST_ID_HEADER, type GatewayContext } from './context.ts';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
@@ -41,6 +42,8 @@ export interface SubgraphDataSourceOptions {
   /** Share one HTTP request between identical concurrent queries (DEDUPE_SUBGRAPH_QUERIES). */
   dedupe: boolean;
   hooks?: DataSourceHooks;
+  /** Signs the caller for this subgraph (`x-ali-gateway-token`); unset: no header (subgraphs that do not check it). */
+  sign?: (caller: Caller, subgraph: string) => string | Promise<string>;
   /** Keep-alive connections to the subgraph's origin, at most. Default 64; requests beyond wait in the pool's queue (within the timeout). */
   connections?: number;
 }
@@ -424,6 +427,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private readonly dedupe: boolean;
   private readonly connections: number;
   private readonly hooks: DataSourceHooks;
+  private readonly sign: SubgraphDataSourceOptions['sign'];
   private readonly breaker: CircuitBreaker;
   /** HTTP requests in flight that identical queries may join, by body and forwarded headers. */
   private readonly inFlight = new Map<string, Promise<RawResponse>>();
@@ -439,6 +443,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     this.dedupe = options.dedupe;
     this.connections = options.connections ?? DEFAULT_CONNECTIONS;
     this.hooks = options.hooks ?? {};
+    this.sign = options.sign;
     this.breaker = new CircuitBreaker(options.name, options.circuit.failureThreshold, options.circuit.resetMs, (state) =>
       this.notify('onCircuitState', state),
     );
@@ -455,7 +460,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const original = options.request;
     const plan = planRepresentations(original.variables);
     const variables = plan ? { ...original.variables, representations: plan.unique } : original.variables;
-    const request = { ...original, variables, http: this.propagatedHttp(options) };
+    const caller = 'incomingRequestContext' in options ? (options.context as Partial<GatewayContext> | undefined)?.caller : undefined;
+    const token = caller && this.sign ? await this.sign(caller, this.name) : undefined;
+    const request = { ...original, variables, http: this.propagatedHttp(options, token) };
     const call: CallState = {
       operation: operationKind('document' in options ? options.document : undefined, request.query),
       query: request.query ?? '',
@@ -507,16 +514,17 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     return new GraphQLError(error.message, { extensions: { ...extensions, code, serviceName: this.name } });
   }
 
-  /** The headers every subgraph request carries: the executor's, plus request id and identity. */
-  private propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  /** The headers every subgraph request carries: the executor's, plus request id and the signed caller. */
+  private propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayContext>, token: string | undefined) {
     const headers = new Headers();
     for (const [name, value] of options.request.http?.headers ?? []) headers.append(name, value);
+    // Never forward a token the executor's headers might carry: only the one signed here.
+    headers.delete(GATEWAY_TOKEN_HEADER);
     if ('incomingRequestContext' in options) {
       const context: Partial<GatewayContext> | undefined = options.context;
       if (typeof context?.requestId === 'string') headers.set(REQUEST_ID_HEADER, context.requestId);
-      if (typeof context?.identity === 'string') headers.set(IDENTITY_HEADER, context.identity);
-      else headers.delete(IDENTITY_HEADER);
     }
+    if (token) headers.set(GATEWAY_TOKEN_HEADER, token);
     return { method: 'POST', url: this.url, headers };
   }
 

@@ -4,7 +4,8 @@
  * join__graph definitions unless overridden by SUBGRAPH_<NAME>_URL. Configuration: lib/config.ts.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, subgraphUrlOverride } from '../lib/config.ts';
+import { gatewayDbName, loadConfig, subgraphUrlOverride } from '../lib/config.ts';
+import { connect } from '../lib/mongo.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { inspectSupergraph } from './supergraph.ts';
@@ -26,7 +27,12 @@ try {
   log.fatal({ path: cfg.SUPERGRAPH_PATH, reason: (err as Error).message }, 'cannot serve this supergraph');
   process.exit(1);
 }
+// API keys and trusted documents live in the gateway's own database; without one, anonymous access only.
+const client = cfg.MONGODB_URI ? await connect(cfg.MONGODB_URI) : undefined;
+if (!client) log.warn('MONGODB_URI unset: no key store, every caller is anonymous');
+if (!cfg.GATEWAY_SIGNING_SECRET) log.warn('GATEWAY_SIGNING_SECRET unset: subgraph requests are not signed (subgraphs of this project refuse them)');
 const running = await startGateway({
+  ...(client ? { accessDb: client.db(gatewayDbName(cfg)) } : {}),
   supergraph: { path: cfg.SUPERGRAPH_PATH, watch: cfg.SUPERGRAPH_WATCH },
   urlOverrides: Object.fromEntries(subgraphs.map((n) => [n, subgraphUrlOverride(cfg, n)])),
   ...gatewayOptionsFromConfig(cfg),
@@ -38,6 +44,7 @@ log.info({ url: `${running.url}graphql`, subgraphs }, 'gateway ready');
 const stop = async (signal: string) => {
   log.info({ signal, graceMs: cfg.SHUTDOWN_GRACE_MS }, 'shutting down');
   await running.stop(cfg.SHUTDOWN_GRACE_MS);
+  await client?.close();
   await tracing.stop();
   process.exit(0);
 };

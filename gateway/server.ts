@@ -22,6 +22,17 @@ import { REQUEST_ID_HEADER } from './context.ts';
 import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
 import { serveUi } from './ui.ts';
+import type { Db } from 'mongodb';
+import { ANONYMOUS, AccessCode, GATEWAY_TOKEN_HEADER, type Caller, type Role, type Scope } from '../lib/access.ts';
+import { createSigner } from './access/signer.ts';
+import { KeyStore } from './access/keys.ts';
+import { createIdentify, rateLimitKey, type JwtOptions } from './access/callers.ts';
+import { Contracts } from './access/contracts.ts';
+import { accessPlugin } from './access/plugin.ts';
+import { DocumentCode, DocumentStore, resolveTrusted } from './access/documents.ts';
+import { runAdmin } from './access/admin.ts';
+import { DEFAULT_LIMITS, operationLimitsPlugin, resolveLimits, type OperationLimits } from './limits.ts';
+import { createRateLimiter, type RateLimiter } from './rateLimit.ts';
 import { handleExport, type Execute } from './exports.ts';
 import { supergraphManager, type SupergraphSource, type SupergraphSourceManager } from './supergraph.ts';
 
@@ -41,14 +52,37 @@ export interface GatewayOptions {
   readonly dedupe?: boolean;
   /** `*`, a comma-separated list of origins, or '' for no CORS (default `*`). */
   readonly corsOrigins?: string;
-  /** Answer introspection queries (default true: the explorer needs them; issue #4 will scope them by role). */
+  /**
+   * Introspection for anonymous callers (default: on unless production). Keys with the analyst,
+   * partner, editor or admin role always have it, filtered by their scope; frontend keys never.
+   */
   readonly introspection?: boolean;
+  /** The gateway's own database (API keys, trusted documents); unset: no keys, anonymous access only. */
+  readonly accessDb?: Db;
+  /** What callers without credentials may read (default every subgraph). */
+  readonly anonymousScope?: Scope;
+  /** How long a verified key is cached (default 5 s): a revoked key stops working within it. */
+  readonly keyCacheMs?: number;
+  /** Accept JWTs from an identity provider (its JWKS), mapped to roles. */
+  readonly jwt?: JwtOptions;
+  /** Requests per window per role (RATE_LIMITS); null or unset: no rate limiting. */
+  readonly rateLimits?: Config['RATE_LIMITS'];
+  /** Shares rate-limit budgets between gateway instances. */
+  readonly redisUrl?: string;
+  /** Per-role operation limits (default DEFAULT_LIMITS). */
+  readonly operationLimits?: Readonly<Record<Role, OperationLimits>>;
+  /** Automatic Persisted Queries (default true). */
+  readonly persistedQueries?: boolean;
+  /** Page size assumed by the cost estimate when `first` is absent (default 20). */
+  readonly defaultPageSize?: number;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimitBytes?: number;
   readonly logger?: Logger;
   readonly plugins?: ApolloServerPlugin<GatewayContext>[];
   /** Called for every request the gateway sends to a subgraph (tests and logs). */
   readonly onSubgraphRequest?: (subgraph: string, query: string, variables: Record<string, unknown> | undefined) => void;
+  /** GATEWAY_SIGNING_SECRET: signs every subgraph request's caller; unset: no header (subgraphs that do not check it). */
+  readonly gatewaySecret?: string;
 }
 
 export interface RunningGateway {
@@ -71,7 +105,18 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     dedupe: cfg.DEDUPE_SUBGRAPH_QUERIES,
     corsOrigins: cfg.CORS_ORIGINS,
     bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
-    introspection: cfg.GRAPHQL_INTROSPECTION,
+    introspection: cfg.GRAPHQL_INTROSPECTION === 'auto' ? cfg.NODE_ENV !== 'production' : cfg.GRAPHQL_INTROSPECTION === 'true',
+    anonymousScope: cfg.ANONYMOUS_SCOPE,
+    keyCacheMs: cfg.API_KEY_CACHE_MS,
+    ...(cfg.JWT_JWKS_URL
+      ? { jwt: { jwksUrl: cfg.JWT_JWKS_URL, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, roleClaim: cfg.JWT_ROLE_CLAIM, subgraphsClaim: cfg.JWT_SUBGRAPHS_CLAIM } }
+      : {}),
+    rateLimits: cfg.RATE_LIMITS,
+    ...(cfg.REDIS_URL ? { redisUrl: cfg.REDIS_URL } : {}),
+    operationLimits: resolveLimits(cfg.OPERATION_LIMITS),
+    persistedQueries: cfg.PERSISTED_QUERIES,
+    defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
+    ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
   };
 }
 
@@ -95,6 +140,12 @@ const CLIENT_CODES = new Set([
   'SUBGRAPH_BAD_RESPONSE',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'SUBGRAPH_NOT_SUBSCRIBED',
+  'OPERATION_LIMIT_EXCEEDED',
+  'PERSISTED_QUERY_NOT_IN_LIST',
+  'RATE_LIMITED',
+  'VERSION_CONFLICT',
+  'KEY_EXISTS',
 ]);
 
 /** In production, anything that is not a client-actionable error loses its message and internals. */
@@ -186,6 +237,9 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     ...(opts.onSubgraphRequest ? { onRequest: opts.onSubgraphRequest } : {}),
   };
   const manager = supergraphManager(opts.supergraph, log);
+  const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret) : undefined;
+  /** The gateway itself (readiness probes). */
+  const probeCaller: Caller = { sub: 'gateway', role: 'anonymous', read: [], write: [] };
   const gateway = new ApolloGateway({
     supergraphSdl: manager,
     // Refuse an invalid supergraph in every environment (stock skips validation in production).
@@ -203,17 +257,47 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 5000 },
         dedupe: opts.dedupe ?? true,
         hooks,
+        ...(sign ? { sign } : {}),
       });
     },
   });
+  // Access: keys and trusted documents in the gateway's own database, contracts per supergraph.
+  const keys = opts.accessDb
+    ? new KeyStore(opts.accessDb, { cacheMs: opts.keyCacheMs ?? 5000, knownSubgraphs: () => contracts?.subgraphs ?? [] })
+    : undefined;
+  const documents = opts.accessDb ? new DocumentStore(opts.accessDb, opts.keyCacheMs ?? 5000) : undefined;
+  await keys?.init();
+  await documents?.init();
+  const identify = createIdentify({ keys, jwt: opts.jwt, anonymousScope: opts.anonymousScope ?? '*' });
+  const limiter: RateLimiter | undefined = opts.rateLimits
+    ? createRateLimiter({ limits: opts.rateLimits, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), log })
+    : undefined;
+  const anonymousIntrospection = opts.introspection ?? !production;
+  const operationLimits = opts.operationLimits ?? DEFAULT_LIMITS;
+  let contracts: Contracts | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    contracts = new Contracts(apiSchema, coreSupergraphSdl);
+  });
+
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: !production,
     hideSchemaDetailsFromClientErrors: production,
-    introspection: opts.introspection ?? true,
+    // Introspection is decided per caller by the access plugin (and answered from the caller's view).
+    introspection: true,
+    ...(opts.persistedQueries === false ? { persistedQueries: false as const } : {}),
     formatError: (formatted) => maskError(formatted, production),
     // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
-    plugins: [ApolloServerPluginLandingPageDisabled(), metrics.plugin, ...(opts.plugins ?? [])],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      metrics.plugin,
+      accessPlugin({
+        contracts: () => contracts,
+        introspection: (caller) => (caller.role === 'anonymous' ? anonymousIntrospection : caller.role !== 'frontend'),
+      }),
+      operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { defaultPageSize: opts.defaultPageSize ?? 20 }),
+      ...(opts.plugins ?? []),
+    ],
   });
   await apollo.start();
 
@@ -269,12 +353,16 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
       }
       case '/graphql':
         return graphql(req, res, url, requestId, reqLog);
+      case '/admin/graphql':
+        return admin(req, res, requestId);
       default:
         if (url.pathname.startsWith('/analytics/')) {
+          const admitted = await admit(req, res);
+          if (!admitted) return;
           const execute: Execute = async (query, variables) => {
             const r = await apollo.executeOperation<Record<string, unknown>>(
               { query, ...(variables ? { variables } : {}) },
-              { contextValue: { requestId, identity: null, log: reqLog } },
+              { contextValue: { requestId, caller: admitted.caller, log: reqLog } },
             );
             if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported for exports');
             return { data: r.body.singleResult.data ?? null, ...(r.body.singleResult.errors ? { errors: r.body.singleResult.errors } : {}) };
@@ -294,7 +382,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         try {
           const r = await undiciRequest(url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...(sign ? { [GATEWAY_TOKEN_HEADER]: await sign(probeCaller, name) } : {}) },
             body: '{"query":"{ __typename }"}',
             headersTimeout: 2000,
             bodyTimeout: 2000,
@@ -310,11 +398,68 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'degraded', subgraphs: Object.fromEntries(checks.map((c) => [c.name, c.ok ? 'up' : 'down'])) });
   }
 
+  /**
+   * Identifies the caller and spends one request of its rate-limit budget; answers 401 or 429
+   * itself (and returns undefined) when the request may not go on.
+   */
+  async function admit(req: IncomingMessage, res: ServerResponse): Promise<{ caller: Caller; documents: string | null } | undefined> {
+    const who = await identify(req.headers);
+    const ip = req.socket.remoteAddress;
+    // A failed credential spends the address's anonymous budget: guessing keys is rate limited too.
+    const caller = who.ok ? who.caller : ANONYMOUS;
+    if (limiter) {
+      const decision = await limiter.consume(rateLimitKey(caller, ip), caller.role);
+      if (!decision.allowed) {
+        res.setHeader('retry-after', String(decision.retryAfterSeconds));
+        res.setHeader('ratelimit-limit', String(decision.limit));
+        res.setHeader('ratelimit-remaining', '0');
+        res.setHeader('ratelimit-reset', String(decision.retryAfterSeconds));
+        httpError(res, 429, 'RATE_LIMITED', `Rate limit of ${decision.limit} requests reached for this ${caller.role === 'anonymous' ? 'address' : 'key'}; retry in ${decision.retryAfterSeconds} s`);
+        return undefined;
+      }
+      res.setHeader('ratelimit-limit', String(decision.limit));
+      res.setHeader('ratelimit-remaining', String(decision.remaining));
+      res.setHeader('ratelimit-reset', String(decision.resetSeconds));
+    }
+    if (!who.ok) {
+      res.setHeader('www-authenticate', 'Bearer realm="ali-graph"');
+      httpError(res, 401, AccessCode.UNAUTHENTICATED, who.message);
+      return undefined;
+    }
+    return { caller: who.caller, documents: who.documents };
+  }
+
+  async function admin(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const admitted = await admit(req, res);
+    if (!admitted) return;
+    if (!keys || !documents) return httpError(res, 404, 'NOT_FOUND', 'This gateway has no key store (no database configured)');
+    if (admitted.caller.role !== 'admin') {
+      return httpError(res, admitted.caller.role === 'anonymous' ? 401 : 403, admitted.caller.role === 'anonymous' ? AccessCode.UNAUTHENTICATED : AccessCode.FORBIDDEN, 'Key management needs an admin key');
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return httpError(res, 405, 'METHOD_NOT_ALLOWED', 'Use POST');
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse((await readBody(req, opts.bodyLimitBytes ?? 1_048_576)).toString('utf8')) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return httpError(res, 413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+      return httpError(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON');
+    }
+    const result = await runAdmin(keys, documents, admitted.caller, body);
+    log.info({ requestId, admin: admitted.caller.sub, operation: body['operationName'] ?? null, ok: !result.errors }, 'admin operation');
+    return json(res, 200, { ...(result.data !== undefined ? { data: result.data } : {}), ...(result.errors ? { errors: result.errors.map((e) => e.toJSON()) } : {}) });
+  }
+
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, reqLog: Logger): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'POST') {
       res.setHeader('allow', 'GET, POST, OPTIONS');
       return httpError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET or POST');
     }
+    const admitted = await admit(req, res);
+    if (!admitted) return;
+    const { caller } = admitted;
     let body: unknown;
     if (req.method === 'POST') {
       let raw: Buffer;
@@ -338,14 +483,41 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         body = raw.toString('utf8');
       }
     }
+    let search = url.search;
+    if (admitted.documents !== null && documents) {
+      // A trusted-documents key: only the operations registered for its app.
+      const fromGet = (): Record<string, unknown> => {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of url.searchParams) {
+          try {
+            out[k] = k === 'variables' || k === 'extensions' ? JSON.parse(v) : v;
+          } catch {
+            out[k] = v;
+          }
+        }
+        return out;
+      };
+      const requested = req.method === 'GET' ? fromGet() : typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const trusted = await resolveTrusted(documents, admitted.documents, requested);
+      if (!trusted.ok) return httpError(res, 403, DocumentCode.PERSISTED_QUERY_NOT_IN_LIST, trusted.message);
+      if (req.method === 'GET') {
+        const params = new URLSearchParams();
+        for (const [k, v] of Object.entries(trusted.body)) {
+          if (v === undefined || (k === 'extensions' && Object.keys(v as object).length === 0)) continue;
+          params.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+        }
+        search = `?${params.toString()}`;
+      } else {
+        body = trusted.body;
+      }
+    }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    // Identities will come from verified API keys (issue #4); until then every caller is anonymous.
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
-      context: async () => ({ requestId, identity: null, log: reqLog }),
+      httpGraphQLRequest: { method: req.method, headers, search, body },
+      context: async () => ({ requestId, caller, log: reqLog }),
     });
     const out: Record<string, string> = {};
     for (const [k, v] of result.headers) out[k] = v;
@@ -392,6 +564,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         server.closeAllConnections();
         await closed;
         await apollo.stop();
+        await limiter?.close();
         await closeDataSources();
         metrics.stop();
       })()),

@@ -17,6 +17,54 @@ const optionalUrl = z
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
+const ROLE_NAMES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
+type RoleName = (typeof ROLE_NAMES)[number];
+
+/** Per-role operation limits (gateway/limits.ts has the defaults); any subset may be overridden. */
+export const operationLimitsSchema = z
+  .object({
+    maxDepth: z.number().int().min(1),
+    maxAliases: z.number().int().min(0),
+    maxRootFields: z.number().int().min(1),
+    maxDirectives: z.number().int().min(0),
+    maxTokens: z.number().int().min(1),
+    maxCost: z.number().int().min(1),
+  })
+  .partial()
+  .strict();
+export type OperationLimitsOverride = z.output<typeof operationLimitsSchema>;
+
+const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLE_NAMES), value);
+
+/** `role=requests/seconds,…`, or `off`. */
+const rateLimits = z
+  .string()
+  .regex(/^(off|([a-z]+=\d+\/\d+)(,[a-z]+=\d+\/\d+)*)$/, 'expected role=requests/seconds,… or off')
+  .transform((v, ctx) => {
+    if (v === 'off') return null;
+    const out: Partial<Record<RoleName, { points: number; seconds: number }>> = {};
+    for (const part of v.split(',')) {
+      const [role, rate] = part.split('=') as [string, string];
+      const [points, seconds] = rate.split('/').map(Number) as [number, number];
+      if (!(ROLE_NAMES as readonly string[]).includes(role)) {
+        ctx.addIssue({ code: 'custom', message: `unknown role ${role}` });
+        return z.NEVER;
+      }
+      if (points < 1 || seconds < 1) {
+        ctx.addIssue({ code: 'custom', message: `${role}: requests and seconds must be at least 1` });
+        return z.NEVER;
+      }
+      out[role as RoleName] = { points, seconds };
+    }
+    return out;
+  });
+
+/** `*` (every subgraph), `none`, or a comma-separated list of subgraph names. */
+const scope = z
+  .string()
+  .regex(/^(\*|none|[a-z0-9_-]+(,[a-z0-9_-]+)*)$/, 'expected *, none or a comma-separated list of subgraphs')
+  .transform((v): '*' | string[] => (v === '*' ? '*' : v === 'none' ? [] : v.split(',')));
+
 interface VariableSpec {
   readonly schema: z.ZodType;
   readonly default?: string;
@@ -89,9 +137,77 @@ export const configSpec = {
     description: 'Watch SUPERGRAPH_PATH and swap in a valid new supergraph without a restart',
   },
   GRAPHQL_INTROSPECTION: {
+    schema: z.enum(['auto', 'true', 'false']),
+    default: 'auto',
+    description:
+      'Introspection for anonymous callers: auto = on in development, off in production (keys with the analyst, partner, editor or admin role always have it, filtered by their scope)',
+  },
+  GATEWAY_SIGNING_SECRET: {
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+      .pipe(z.string().min(32, 'at least 32 characters').optional()),
+    description:
+      'Shared secret (32+ characters) the gateway signs its subgraph requests with and every subgraph verifies; npm start makes a random one when unset, a subgraph run alone requires it',
+  },
+  ANONYMOUS_SCOPE: {
+    schema: scope,
+    default: '*',
+    description: 'Subgraphs callers without a key may read: * (all), none, or a list such as alliances,reuse',
+  },
+  API_KEY_CACHE_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '5000',
+    description: 'How long a verified API key is cached; a revoked or expired key stops working within this time',
+  },
+  JWT_JWKS_URL: {
+    schema: optionalUrl,
+    description: "JWKS URL of an identity provider whose JWTs (Authorization: Bearer) the gateway accepts; unset: JWTs are refused",
+  },
+  JWT_ISSUER: { schema: optionalUrl, description: 'Required `iss` of accepted JWTs' },
+  JWT_AUDIENCE: { schema: optionalUrl, description: 'Required `aud` of accepted JWTs' },
+  JWT_ROLE_CLAIM: {
+    schema: z.string().min(1),
+    default: 'ali_role',
+    description: 'JWT claim holding the role (one of the roles; admin is never granted by a JWT)',
+  },
+  JWT_SUBGRAPHS_CLAIM: {
+    schema: z.string().min(1),
+    default: 'ali_subgraphs',
+    description: 'JWT claim holding the subgraphs a partner or editor is scoped to (array or comma-separated)',
+  },
+  REDIS_URL: {
+    schema: optionalUrl,
+    description: 'Redis for rate limits shared by several gateway instances; unset: per-process memory',
+  },
+  RATE_LIMITS: {
+    schema: rateLimits,
+    default: 'anonymous=300/60,frontend=3000/60,analyst=1200/60,partner=1200/60,editor=600/60,admin=600/60',
+    description:
+      'Requests per key (per IP for anonymous callers) and window in seconds, per role: role=requests/seconds,…; off disables',
+  },
+  OPERATION_LIMITS: {
+    schema: z
+      .string()
+      .transform((v, ctx) => {
+        if (v.trim() === '') return {};
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(roleRecord(operationLimitsSchema)),
+    default: '',
+    description:
+      'JSON overriding the per-role operation limits, e.g. {"anonymous":{"maxDepth":8,"maxCost":5000}}; see README for the defaults',
+  },
+  PERSISTED_QUERIES: {
     schema: bool,
     default: 'true',
-    description: 'Answer introspection (the explorer needs it), also in production',
+    description: 'Accept Automatic Persisted Queries (Apollo protocol)',
   },
   SUBGRAPH_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(1),
@@ -189,6 +305,11 @@ export function subgraphUrlOverride(cfg: Config, name: string, env: NodeJS.Proce
   if (!value) return undefined;
   if (!/^https?:\/\/\S+$/.test(value)) throw new ConfigError(`Invalid configuration:\n  ${key}=${JSON.stringify(value)}: not an http(s) URL`);
   return value;
+}
+
+/** The gateway's own database: API keys and trusted documents. */
+export function gatewayDbName(cfg: Pick<Config, 'MONGODB_DB_PREFIX'>): string {
+  return `${cfg.MONGODB_DB_PREFIX}_gateway`;
 }
 
 /** Database of a subgraph: each subgraph owns exactly one database and reads no other. */

@@ -14,12 +14,17 @@ import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
 import type { PageLimits } from './pagination.ts';
+import { GATEWAY_TOKEN_HEADER, GatewayTokenError, unauthenticated, verifyGatewayToken, type Caller } from './access.ts';
 
 /** The context every resolver of a subgraph receives; loaders are new for every request. */
 export interface SubgraphContext<L> {
   readonly db: Db;
   readonly loaders: L;
   readonly limits: PageLimits;
+  /** The caller, from the gateway's verified `x-ali-gateway-token` header. */
+  readonly caller: Caller;
+  /** The gateway's request id (`x-request-id`), for logs and the audit trail. */
+  readonly requestId: string | undefined;
 }
 
 /** A subgraph: its name, collections, resolvers, loader factory and seed. */
@@ -35,6 +40,8 @@ export interface SubgraphModule<L> {
 
 export interface SubgraphOptions {
   readonly db: Db;
+  /** GATEWAY_SIGNING_SECRET: requests without a header signed with it get 401. */
+  readonly gatewaySecret: string;
   readonly limits: PageLimits;
   readonly plugins?: ApolloServerPlugin[];
   readonly production?: boolean;
@@ -81,9 +88,33 @@ export async function startSubgraph<L>(
   const server = buildSubgraphServer(mod, opts);
   const { url } = await startStandaloneServer(server, {
     listen: { port: opts.port, host: opts.host },
-    context: async () => ({ db: opts.db, loaders: mod.createLoaders(opts.db, opts.limits), limits: opts.limits }),
+    context: ({ req }) => subgraphContext(mod, opts, req.headers),
   });
   return { name: mod.name, url, stop: () => server.stop() };
+}
+
+/** Verifies the gateway's header (401 without a valid one) and builds the request's context. */
+export async function subgraphContext<L>(
+  mod: SubgraphModule<L>,
+  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'>,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Promise<SubgraphContext<L>> {
+  const token = headers[GATEWAY_TOKEN_HEADER];
+  let caller: Caller;
+  try {
+    caller = await verifyGatewayToken(opts.gatewaySecret, typeof token === 'string' ? token : undefined, mod.name);
+  } catch (err) {
+    if (err instanceof GatewayTokenError) throw unauthenticated(`${mod.name}: ${err.message}`);
+    throw err;
+  }
+  const requestId = headers['x-request-id'];
+  return {
+    db: opts.db,
+    loaders: mod.createLoaders(opts.db, opts.limits),
+    limits: opts.limits,
+    caller,
+    requestId: typeof requestId === 'string' ? requestId : undefined,
+  };
 }
 
 async function isEmpty(db: Db, collections: readonly CollectionSpec[]): Promise<boolean> {
@@ -103,12 +134,17 @@ export async function runSubgraph<L>(mod: SubgraphModule<L>): Promise<void> {
     log.fatal('MONGODB_URI is required to run a subgraph on its own (npm start provides one)');
     process.exit(1);
   }
+  if (!cfg.GATEWAY_SIGNING_SECRET) {
+    log.fatal('GATEWAY_SIGNING_SECRET is required to run a subgraph on its own (the gateway signs its requests with it)');
+    process.exit(1);
+  }
   const client = await connect(cfg.MONGODB_URI);
   const db = client.db(subgraphDbName(cfg, mod.name));
   const caps = await detectCapabilities(db);
   log.info({ capabilities: caps }, 'database connected');
   const running = await startSubgraph(mod, {
     db,
+    gatewaySecret: cfg.GATEWAY_SIGNING_SECRET,
     limits: { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX },
     port: subgraphPort(cfg, mod.name),
     host: cfg.HOST,

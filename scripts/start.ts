@@ -3,7 +3,9 @@
  * keeping its files in DATA_DIR), the four subgraphs on their ports (each over its own database,
  * seeded when empty) and the gateway. Ctrl-C stops everything.
  */
-import { loadConfig, subgraphDbName, subgraphPort, subgraphUrlOverride, SUBGRAPH_NAMES } from '../lib/config.ts';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, gatewayDbName, subgraphDbName, subgraphPort, subgraphUrlOverride, SUBGRAPH_NAMES } from '../lib/config.ts';
+import { clearRuntime, writeRuntime } from '../lib/runtime.ts';
 import { startDbServer } from '../lib/dbServer.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';
@@ -16,6 +18,8 @@ const cfg = loadConfig();
 const log = createLogger('start', cfg.LOG_LEVEL);
 const production = cfg.NODE_ENV === 'production';
 const limits = { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX };
+// Subgraphs accept only requests the gateway signed: one process, so a random secret will do.
+const gatewaySecret = cfg.GATEWAY_SIGNING_SECRET ?? randomBytes(32).toString('base64url');
 const tracing = await startTracing({ serviceName: 'ali-graph', otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });
 
 const server = await startDbServer({
@@ -33,6 +37,7 @@ async function stop(code: number): Promise<never> {
   await gateway?.stop(cfg.SHUTDOWN_GRACE_MS).catch(() => {});
   for (const s of subgraphs) await s.stop().catch(() => {});
   await client.close().catch(() => {});
+  await clearRuntime(cfg.DATA_DIR).catch(() => {});
   await server.stop().catch(() => {});
   await tracing.stop().catch(() => {});
   process.exit(code);
@@ -47,6 +52,7 @@ try {
     subgraphs.push(
       await startSubgraph(subgraphModules[name], {
         db: client.db(subgraphDbName(cfg, name)),
+        gatewaySecret,
         limits,
         production,
         port: subgraphPort(cfg, name),
@@ -58,12 +64,16 @@ try {
   }
   gateway = await startGateway({
     ...gatewayOptionsFromConfig(cfg),
+    gatewaySecret,
+    accessDb: client.db(gatewayDbName(cfg)),
     supergraph: { path: cfg.SUPERGRAPH_PATH, watch: cfg.SUPERGRAPH_WATCH },
     urlOverrides: Object.fromEntries(subgraphs.map((s) => [s.name, subgraphUrlOverride(cfg, s.name) ?? `${s.url}graphql`])),
     logger: createLogger('gateway', cfg.LOG_LEVEL),
     port: cfg.GATEWAY_PORT,
     host: cfg.HOST,
   });
+  // `npm run keys` finds the running database here.
+  await writeRuntime(cfg.DATA_DIR, { mongoUri: server.uri, pid: process.pid });
   const lines = [
     `gateway     ${gateway.url}graphql  (health: ${gateway.url}health, metrics: ${gateway.url}metrics)`,
     ...subgraphs.map((s) => `${s.name.padEnd(11)} ${s.url}graphql`),

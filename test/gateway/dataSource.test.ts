@@ -11,6 +11,8 @@ import { parse, type GraphQLFormattedError } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../gateway/context.ts';
+import { createSigner } from '../../gateway/access/signer.ts';
+import { ANONYMOUS, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type Caller } from '../../lib/access.ts';
 import {
   closeDataSources,
   SubgraphDataSource,
@@ -103,6 +105,8 @@ function dataSource(url: string, overrides: Partial<SubgraphDataSourceOptions> =
 }
 
 const silent = pino({ level: 'silent' });
+const SECRET = 'data-source-test-secret-0123456789abcdef';
+const partner = (sub: string): Caller => ({ sub, role: 'partner', read: ['funding'], write: [] });
 
 interface CachePolicySpy {
   readonly hints: { maxAge?: number }[];
@@ -118,7 +122,7 @@ function cachePolicy(): CachePolicySpy {
 function incoming(
   query: string,
   variables?: Record<string, unknown>,
-  context: Partial<GatewayContext> = { requestId: 'req-1', identity: null, log: silent },
+  context: Partial<GatewayContext> = { requestId: 'req-1', caller: ANONYMOUS, log: silent },
   policy: CachePolicySpy = cachePolicy(),
 ): GraphQLDataSourceProcessOptions<GatewayContext> {
   return {
@@ -142,15 +146,22 @@ afterAll(async () => {
 });
 
 describe('propagation', () => {
-  it('sends x-request-id and x-ali-identity, and no identity for an anonymous caller', async () => {
+  it('sends x-request-id and the caller signed for this subgraph', async () => {
     const sg = await scriptedServer(() => ok({ fundingSources: ['CNIPA'] }));
-    const { ds } = dataSource(sg.url);
-    await ds.process(incoming('{ fundingSources }', undefined, { requestId: 'req-a', identity: 'partner:csi', log: silent }));
-    await ds.process(incoming('{ fundingSources }', undefined, { requestId: 'req-b', identity: null, log: silent }));
-    expect(sg.received.map((r) => [r.headers['x-request-id'], r.headers['x-ali-identity']])).toEqual([
-      ['req-a', 'partner:csi'],
-      ['req-b', undefined],
+    const { ds } = dataSource(sg.url, { sign: createSigner(SECRET) });
+    await ds.process(incoming('{ fundingSources }', undefined, { requestId: 'req-a', caller: partner('csi'), log: silent }));
+    await ds.process(incoming('{ fundingSources }', undefined, { requestId: 'req-b', caller: ANONYMOUS, log: silent }));
+    const seen = await Promise.all(
+      sg.received.map(async (r) => [r.headers['x-request-id'], await verifyGatewayToken(SECRET, r.headers[GATEWAY_TOKEN_HEADER] as string, 'funding')]),
+    );
+    expect(seen).toEqual([
+      ['req-a', partner('csi')],
+      ['req-b', ANONYMOUS],
     ]);
+    // Without a signer (a subgraph that does not check), no token is sent.
+    const { ds: unsigned } = dataSource(sg.url);
+    await unsigned.process(incoming('{ fundingSources }'));
+    expect(sg.received[2]!.headers[GATEWAY_TOKEN_HEADER]).toBeUndefined();
     expect(sg.received[0]!.headers['content-type']).toBe('application/json');
   });
 
@@ -338,7 +349,7 @@ describe('identical concurrent queries share one request', () => {
     const sg = await scriptedServer(() => ({ json: { data: { fundingSources: [{ id: 'cnipa', name: 'CNIPA' }] } }, delayMs: 100 }));
     const { ds, rec } = dataSource(sg.url);
     const ids = ['r1', 'r2', 'r3', 'r4', 'r5'];
-    const results = await Promise.all(ids.map((requestId) => ds.process(incoming(QUERY, undefined, { requestId, identity: 'partner:csi', log: silent }))));
+    const results = await Promise.all(ids.map((requestId) => ds.process(incoming(QUERY, undefined, { requestId, caller: partner('csi'), log: silent }))));
     expect(sg.received).toHaveLength(1);
     expect(rec.requests).toHaveLength(1);
     expect(rec.outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
@@ -347,20 +358,20 @@ describe('identical concurrent queries share one request', () => {
     (results[0]!.data!['fundingSources'] as { name: string }[])[0]!.name = 'changed';
     expect((results[1]!.data!['fundingSources'] as { name: string }[])[0]!.name).toBe('CNIPA');
 
-    await ds.process(incoming(QUERY, undefined, { requestId: 'r6', identity: 'partner:csi', log: silent }));
+    await ds.process(incoming(QUERY, undefined, { requestId: 'r6', caller: partner('csi'), log: silent }));
     expect(sg.received).toHaveLength(2);
   });
 
-  it('does not share between different identities or different variables', async () => {
+  it('does not share between different callers or different variables', async () => {
     const sg = await scriptedServer(() => ({ json: { data: { fundingSources: [] } }, delayMs: 100 }));
-    const { ds } = dataSource(sg.url);
+    const { ds } = dataSource(sg.url, { sign: createSigner(SECRET) });
     const q = 'query Q($first: Int) { fundingSources(first: $first) { id } }';
     await Promise.all([
-      ds.process(incoming(q, { first: 1 }, { requestId: 'a', identity: 'partner:csi', log: silent })),
-      ds.process(incoming(q, { first: 1 }, { requestId: 'b', identity: 'partner:csi', log: silent })),
-      ds.process(incoming(q, { first: 1 }, { requestId: 'c', identity: 'partner:other', log: silent })),
-      ds.process(incoming(q, { first: 1 }, { requestId: 'd', identity: null, log: silent })),
-      ds.process(incoming(q, { first: 2 }, { requestId: 'e', identity: null, log: silent })),
+      ds.process(incoming(q, { first: 1 }, { requestId: 'a', caller: partner('csi'), log: silent })),
+      ds.process(incoming(q, { first: 1 }, { requestId: 'b', caller: partner('csi'), log: silent })),
+      ds.process(incoming(q, { first: 1 }, { requestId: 'c', caller: partner('other'), log: silent })),
+      ds.process(incoming(q, { first: 1 }, { requestId: 'd', caller: ANONYMOUS, log: silent })),
+      ds.process(incoming(q, { first: 2 }, { requestId: 'e', caller: ANONYMOUS, log: silent })),
     ]);
     expect(sg.received).toHaveLength(4);
   });

@@ -22,6 +22,13 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { closeDataSources, SubgraphDataSource, type CircuitState } from '../../gateway/dataSource.ts';
+import { createSigner } from '../../gateway/access/signer.ts';
+import { ANONYMOUS, GATEWAY_TOKEN_HEADER, verifyGatewayToken } from '../../lib/access.ts';
+
+/** Signs the callers of these systems; the test header `x-test-caller` names a partner caller. */
+const SECRET = 'resilience-test-secret-0123456789abcdef';
+const callerSub = async (headers: IncomingHttpHeaders, subgraph: string) =>
+  (await verifyGatewayToken(SECRET, headers[GATEWAY_TOKEN_HEADER] as string | undefined, subgraph)).sub;
 
 // ---------------------------------------------------------------------------------------------
 // Subgraphs
@@ -238,6 +245,7 @@ async function startSystem(opts: SystemOptions = {}): Promise<System> {
         circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 1_000 },
         dedupe: opts.dedupe ?? true,
         hooks: { onCircuitState: (subgraph, state) => circuitStates.push({ subgraph, state }) },
+        sign: createSigner(SECRET),
       }),
   });
   const server = new ApolloServer<GatewayContext>({ gateway, includeStacktraceInErrorResponses: false });
@@ -245,7 +253,9 @@ async function startSystem(opts: SystemOptions = {}): Promise<System> {
     listen: { port: 0, host: '127.0.0.1' },
     context: async ({ req }) => ({
       requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-      identity: (req.headers['x-ali-identity'] as string | undefined) ?? null,
+      caller: req.headers['x-test-caller']
+        ? { sub: req.headers['x-test-caller'] as string, role: 'partner' as const, read: '*' as const, write: [] }
+        : ANONYMOUS,
       log: silent,
     }),
   });
@@ -283,20 +293,23 @@ const EXPECTED_ALLIANCE_NAMES = { alliances: ALLIANCES };
 
 // ---------------------------------------------------------------------------------------------
 
-describe('request id and identity', () => {
-  it('reach every subgraph the operation touches; no identity header for an anonymous caller', async () => {
+describe('request id and caller', () => {
+  it('reach every subgraph the operation touches, the caller signed for each subgraph', async () => {
     const sys = await startSystem();
-    const r = await sys.query(MUNICIPALITY_BUDGETS, { 'x-request-id': 'req-e2e-1', 'x-ali-identity': 'partner:csi-piemonte' });
+    const r = await sys.query(MUNICIPALITY_BUDGETS, { 'x-request-id': 'req-e2e-1', 'x-test-caller': 'csi-piemonte' });
     expect(r.status).toBe(200);
-    for (const sg of [sys.alliances, sys.funding]) {
+    for (const [name, sg] of [['alliances', sys.alliances], ['funding', sys.funding]] as const) {
       expect(sg.requests).toHaveLength(1);
-      expect(sg.requests[0]!.headers).toMatchObject({ 'x-request-id': 'req-e2e-1', 'x-ali-identity': 'partner:csi-piemonte' });
+      expect(sg.requests[0]!.headers).toMatchObject({ 'x-request-id': 'req-e2e-1' });
+      expect(await callerSub(sg.requests[0]!.headers, name)).toBe('csi-piemonte');
+      // A token is bound to its subgraph: another subgraph refuses it.
+      await expect(callerSub(sg.requests[0]!.headers, name === 'funding' ? 'alliances' : 'funding')).rejects.toThrow(/invalid gateway token/);
     }
 
     await sys.query(MUNICIPALITY_BUDGETS);
     const [a, f] = [sys.alliances.requests[1]!, sys.funding.requests[1]!];
-    expect(a.headers['x-ali-identity']).toBeUndefined();
-    expect(f.headers['x-ali-identity']).toBeUndefined();
+    expect(await callerSub(a.headers, 'alliances')).toBe('anonymous');
+    expect(await callerSub(f.headers, 'funding')).toBe('anonymous');
     expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(f.headers['x-request-id']).toBe(a.headers['x-request-id']);
   });
@@ -414,14 +427,14 @@ describe('de-duplication', () => {
   it('identical concurrent queries share one subgraph request; mutations never do', async () => {
     const sys = await startSystem();
     sys.funding.delayMs = () => 200;
-    const answers = await Promise.all(Array.from({ length: 5 }, () => sys.query('query Sources { fundingSources }', { 'x-ali-identity': 'partner:a' })));
+    const answers = await Promise.all(Array.from({ length: 5 }, () => sys.query('query Sources { fundingSources }', { 'x-test-caller': 'a' })));
     for (const r of answers) expect(r.body).toEqual({ data: { fundingSources: ['CNIPA', 'Regione Piemonte'] } });
     expect(sys.funding.requests).toHaveLength(1);
 
     // Another caller identity is another request.
     await Promise.all([
-      sys.query('query Sources { fundingSources }', { 'x-ali-identity': 'partner:a' }),
-      sys.query('query Sources { fundingSources }', { 'x-ali-identity': 'partner:b' }),
+      sys.query('query Sources { fundingSources }', { 'x-test-caller': 'a' }),
+      sys.query('query Sources { fundingSources }', { 'x-test-caller': 'b' }),
     ]);
     expect(sys.funding.requests).toHaveLength(3);
 

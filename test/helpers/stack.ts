@@ -11,6 +11,8 @@ import { connect } from '../../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../../lib/subgraph.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../gateway/server.ts';
 import { subgraphModules } from '../../subgraphs/index.ts';
+import { GATEWAY_TOKEN_HEADER, signGatewayToken, type Caller } from '../../lib/access.ts';
+import { KeyStore, type CreateKeyInput } from '../../gateway/access/keys.ts';
 
 export interface GraphQLResponseError {
   message: string;
@@ -38,6 +40,14 @@ export interface Stack {
   /** Every MongoDB command the subgraphs sent since the last reset. */
   readonly commands: RecordedCommand[];
   query<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<QueryResult<T>>;
+  /** The gateway's own database (API keys, trusted documents). */
+  readonly accessDb: Db;
+  /** Creates an API key in the gateway's database; returns the key. */
+  createKey(input: CreateKeyInput): Promise<string>;
+  /** The secret the gateway signs subgraph requests with (GATEWAY_SIGNING_SECRET). */
+  readonly gatewaySecret: string;
+  /** Calls a subgraph directly, as the gateway would for `caller` (a signed header), or with no header when `caller` is null. */
+  subgraphQuery<T = any>(subgraph: SubgraphName, query: string, variables?: Record<string, unknown>, caller?: Caller | null): Promise<QueryResult<T>>;
   resetCounters(): void;
   /** Another gateway over the same subgraphs, with other options (stopped by `stop`). */
   startGateway(options?: Partial<GatewayOptions>): Promise<RunningGateway>;
@@ -51,8 +61,11 @@ const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessi
 
 export async function startStack(): Promise<Stack> {
   const prefix = `t_${randomBytes(5).toString('hex')}`;
+  const gatewaySecret = randomBytes(32).toString('base64url');
   const client: MongoClient = await connect(inject('mongoUri'), { monitorCommands: true });
   const dbs = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, client.db(`${prefix}_${n}`)])) as Record<SubgraphName, Db>;
+  const accessDb = client.db(`${prefix}_gateway`);
+  const keyStore = new KeyStore(accessDb, { cacheMs: 0 });
   const byDb = new Map(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
   const commands: RecordedCommand[] = [];
   const subgraphCalls: { subgraph: string; query: string }[] = [];
@@ -73,6 +86,7 @@ export async function startStack(): Promise<Stack> {
       running.push(
         await startSubgraph(subgraphModules[name], {
           db: dbs[name],
+          gatewaySecret,
           limits: TEST_LIMITS,
           port: 0,
           host: '127.0.0.1',
@@ -84,6 +98,8 @@ export async function startStack(): Promise<Stack> {
     gateway = await startGateway({
       supergraph: { path: supergraphPath, watch: false },
       urlOverrides: subgraphUrls,
+      gatewaySecret,
+      accessDb,
       port: 0,
       host: '127.0.0.1',
       onSubgraphRequest: (subgraph, query) => {
@@ -96,6 +112,11 @@ export async function startStack(): Promise<Stack> {
       gatewayUrl,
       subgraphUrls,
       dbs,
+      accessDb,
+      gatewaySecret,
+      async createKey(input) {
+        return (await keyStore.create(input)).key;
+      },
       subgraphCalls,
       commands,
       async query<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
@@ -106,10 +127,18 @@ export async function startStack(): Promise<Stack> {
         });
         return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
       },
+      async subgraphQuery<T>(subgraph: SubgraphName, query: string, variables?: Record<string, unknown>, caller: Caller | null = { sub: 'test', role: 'anonymous', read: '*', write: [] }) {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (caller) headers[GATEWAY_TOKEN_HEADER] = await signGatewayToken(gatewaySecret, caller, subgraph);
+        const res = await fetch(subgraphUrls[subgraph], { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+        return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
+      },
       async startGateway(options = {}) {
         const extra = await startGateway({
           supergraph: { path: supergraphPath, watch: false },
           urlOverrides: subgraphUrls,
+          gatewaySecret,
+          accessDb,
           port: 0,
           host: '127.0.0.1',
           ...options,
@@ -126,7 +155,7 @@ export async function startStack(): Promise<Stack> {
         for (const g of extraGateways) await g.stop(0);
         await gateway?.stop();
         for (const s of running) await s.stop();
-        for (const db of Object.values(dbs)) await db.dropDatabase().catch(() => {});
+        for (const db of [...Object.values(dbs), accessDb]) await db.dropDatabase().catch(() => {});
         await client.close();
       },
     };

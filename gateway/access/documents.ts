@@ -1,0 +1,144 @@
+/**
+ * Trusted documents: the operations a front-end app registered at build time (an Apollo persisted
+ * query manifest, or the `persisted-documents.json` of GraphQL Code Generator's client preset),
+ * stored in the gateway's database (collection `trustedDocuments`). A key bound to an app may run
+ * only those operations: by id (`extensions.persistedQuery.sha256Hash`, as Apollo Client's
+ * persisted-query link sends it, or `documentId`), or by sending a registered text.
+ */
+import { createHash } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import { GraphQLError, parse } from 'graphql';
+import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
+
+export interface TrustedDocument {
+  /** `<app>:<id>` */
+  _id: string;
+  app: string;
+  id: string;
+  body: string;
+  name: string | null;
+  registeredAt: Date;
+}
+
+export const DOCUMENT_COLLECTIONS: readonly CollectionSpec[] = [
+  { name: 'trustedDocuments', indexes: [{ key: { app: 1, id: 1 }, name: 'app_id' }] },
+];
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Operations of a manifest file: Apollo's format, or `{ "<hash>": "<document>" }`. */
+export function readManifest(json: unknown): { id: string; body: string; name: string | null }[] {
+  const bad = (why: string) => new GraphQLError(`Not a persisted-operation manifest: ${why}`, { extensions: { code: 'BAD_USER_INPUT', argument: 'manifest' } });
+  if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
+  const m = json as Record<string, unknown>;
+  let ops: { id: string; body: string; name: string | null }[];
+  if (m['format'] === 'apollo-persisted-query-manifest') {
+    if (m['version'] !== 1 || !Array.isArray(m['operations'])) throw bad('expected version 1 with an operations array');
+    ops = (m['operations'] as unknown[]).map((o, i) => {
+      const op = o as Record<string, unknown>;
+      if (typeof op['id'] !== 'string' || typeof op['body'] !== 'string') throw bad(`operation ${i} needs string id and body`);
+      return { id: op['id'], body: op['body'], name: typeof op['name'] === 'string' ? op['name'] : null };
+    });
+  } else {
+    ops = Object.entries(m).map(([id, body]) => {
+      if (typeof body !== 'string') throw bad(`entry ${id} is not a document string`);
+      return { id, body, name: null };
+    });
+  }
+  for (const op of ops) {
+    if (!/^[A-Za-z0-9:_-]{1,128}$/.test(op.id)) throw bad(`id ${JSON.stringify(op.id)} is not a hash-like id`);
+    try {
+      parse(op.body);
+    } catch (err) {
+      throw bad(`operation ${op.id} does not parse: ${(err as Error).message}`);
+    }
+  }
+  return ops;
+}
+
+export class DocumentStore {
+  private readonly docs: Collection<TrustedDocument>;
+  private readonly cache = new Map<string, { byId: Map<string, string>; bodies: Set<string>; until: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly cacheMs: number,
+  ) {
+    this.docs = db.collection<TrustedDocument>('trustedDocuments');
+  }
+
+  async init(): Promise<void> {
+    await ensureIndexes(this.db, DOCUMENT_COLLECTIONS);
+  }
+
+  /** Registers a manifest's operations for `app` (adding to what it has); returns how many were new. */
+  async register(app: string, manifest: unknown, now = new Date()): Promise<{ added: number; total: number }> {
+    const ops = readManifest(manifest);
+    const existing = new Set((await this.docs.find({ app }, { projection: { id: 1 } }).toArray()).map((d) => d.id));
+    const fresh = ops.filter((o) => !existing.has(o.id));
+    // Several manifests may repeat an id within one file: keep the first.
+    const unique = [...new Map(fresh.map((o) => [o.id, o])).values()];
+    if (unique.length > 0) {
+      await this.docs.insertMany(unique.map((o) => ({ _id: `${app}:${o.id}`, app, id: o.id, body: o.body, name: o.name, registeredAt: now })));
+    }
+    this.cache.delete(app);
+    return { added: unique.length, total: existing.size + unique.length };
+  }
+
+  async list(app: string): Promise<TrustedDocument[]> {
+    return this.docs.find({ app }).sort({ name: 1, id: 1 }).toArray();
+  }
+
+  private async load(app: string) {
+    const now = Date.now();
+    const hit = this.cache.get(app);
+    if (hit && hit.until > now) return hit;
+    const docs = await this.docs.find({ app }, { projection: { id: 1, body: 1 } }).toArray();
+    const entry = { byId: new Map(docs.map((d) => [d.id, d.body])), bodies: new Set(docs.map((d) => d.body)), until: now + this.cacheMs };
+    this.cache.set(app, entry);
+    return entry;
+  }
+
+  /** The registered text for an id, or null. */
+  async byId(app: string, id: string): Promise<string | null> {
+    return (await this.load(app)).byId.get(id) ?? null;
+  }
+
+  async isRegistered(app: string, body: string): Promise<boolean> {
+    return (await this.load(app)).bodies.has(body);
+  }
+}
+
+export const DocumentCode = {
+  /** The app's key sent an operation that is not in its registered manifest. */
+  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+} as const;
+
+/**
+ * Rewrites a GraphQL request body for a trusted-documents key: the registered text replaces the
+ * id; a text must itself be registered. Returns the body to run, or an error message.
+ */
+export async function resolveTrusted(
+  store: DocumentStore,
+  app: string,
+  body: Record<string, unknown>,
+): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; message: string }> {
+  const extensions = (typeof body['extensions'] === 'object' && body['extensions'] !== null ? body['extensions'] : {}) as Record<string, unknown>;
+  const pq = extensions['persistedQuery'] as { sha256Hash?: unknown } | undefined;
+  const id = typeof body['documentId'] === 'string' ? body['documentId'] : typeof pq?.sha256Hash === 'string' ? pq.sha256Hash : undefined;
+  const { persistedQuery: _pq, ...otherExtensions } = extensions;
+  const { documentId: _d, ...rest } = body;
+  if (id !== undefined) {
+    const text = await store.byId(app, id);
+    if (text === null) return { ok: false, message: `Operation ${id} is not registered for app "${app}"` };
+    if (typeof body['query'] === 'string' && body['query'] !== text) return { ok: false, message: `The query sent does not match registered operation ${id}` };
+    return { ok: true, body: { ...rest, query: text, extensions: otherExtensions } };
+  }
+  if (typeof body['query'] === 'string') {
+    if (await store.isRegistered(app, body['query'])) return { ok: true, body: { ...rest, extensions: otherExtensions } };
+    return { ok: false, message: `This key runs only the operations registered for app "${app}"; this one is not` };
+  }
+  return { ok: false, message: 'Send a registered operation id (extensions.persistedQuery.sha256Hash or documentId)' };
+}
