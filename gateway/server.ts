@@ -35,6 +35,7 @@ import { DEFAULT_LIMITS, operationLimitsPlugin, resolveLimits, type OperationLim
 import { createRateLimiter, type RateLimiter } from './rateLimit.ts';
 import { handleExport, type Execute } from './exports.ts';
 import { supergraphManager, type SupergraphSource, type SupergraphSourceManager } from './supergraph.ts';
+import { useLeanExecutor, type ExecutorKind } from './executor/index.ts';
 
 export interface GatewayOptions {
   /** The supergraph: its SDL, or a file (watched for changes when `watch`). */
@@ -83,6 +84,8 @@ export interface GatewayOptions {
   readonly onSubgraphRequest?: (subgraph: string, query: string, variables: Record<string, unknown> | undefined) => void;
   /** GATEWAY_SIGNING_SECRET: signs every subgraph request's caller; unset: no header (subgraphs that do not check it). */
   readonly gatewaySecret?: string;
+  /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
+  readonly executor?: ExecutorKind;
 }
 
 export interface RunningGateway {
@@ -117,6 +120,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     persistedQueries: cfg.PERSISTED_QUERIES,
     defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
+    executor: cfg.GATEWAY_EXECUTOR,
   };
 }
 
@@ -261,6 +265,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
       });
     },
   });
+  if ((opts.executor ?? 'lean') === 'lean') useLeanExecutor(gateway);
   // Access: keys and trusted documents in the gateway's own database, contracts per supergraph.
   const keys = opts.accessDb
     ? new KeyStore(opts.accessDb, { cacheMs: opts.keyCacheMs ?? 5000, knownSubgraphs: () => contracts?.subgraphs ?? [] })
@@ -286,6 +291,8 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     // Introspection is decided per caller by the access plugin (and answered from the caller's view).
     introspection: true,
     ...(opts.persistedQueries === false ? { persistedQueries: false as const } : {}),
+    // A document larger than any role may send is not even parsed (each role's own limit is checked after).
+    parseOptions: { maxTokens: Math.max(...Object.values(operationLimits).map((l) => l.maxTokens)) },
     formatError: (formatted) => maskError(formatted, production),
     // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
     plugins: [
@@ -417,9 +424,11 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         httpError(res, 429, 'RATE_LIMITED', `Rate limit of ${decision.limit} requests reached for this ${caller.role === 'anonymous' ? 'address' : 'key'}; retry in ${decision.retryAfterSeconds} s`);
         return undefined;
       }
-      res.setHeader('ratelimit-limit', String(decision.limit));
-      res.setHeader('ratelimit-remaining', String(decision.remaining));
-      res.setHeader('ratelimit-reset', String(decision.resetSeconds));
+      if (Number.isFinite(decision.limit)) {
+        res.setHeader('ratelimit-limit', String(decision.limit));
+        res.setHeader('ratelimit-remaining', String(decision.remaining));
+        res.setHeader('ratelimit-reset', String(decision.resetSeconds));
+      }
     }
     if (!who.ok) {
       res.setHeader('www-authenticate', 'Bearer realm="ali-graph"');
