@@ -187,12 +187,13 @@ describe('access matrix: role × subgraph × read / write / introspection', () =
   });
 
   it('bad credentials get 401 with WWW-Authenticate and reach no subgraph', async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       { authorization: 'Bearer ali_' + 'x'.repeat(43) },
       { 'x-api-key': 'not-a-key' },
       { authorization: 'Basic dXNlcjpwYXNz' },
       { authorization: `Bearer ${callers[2]!.headers.authorization!.slice(7)}`, 'x-api-key': 'ali_other' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       stack.resetCounters();
       const res = await fetch(`${stack.gatewayUrl}graphql`, {
         method: 'POST',

@@ -21,7 +21,7 @@ afterAll(async () => {
 const QUERY = JSON.stringify({ query: '{ provinces { code } }' });
 const hit = async (base: string, headers: Record<string, string> = {}) => {
   const res = await fetch(`${base}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: QUERY });
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), remaining: res.headers.get('ratelimit-remaining'), body: await res.json() };
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), remaining: res.headers.get('ratelimit-remaining'), body: (await res.json()) as { errors: { extensions: { code: string } }[] } };
 };
 
 describe('rate limits', () => {
