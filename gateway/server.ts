@@ -152,6 +152,17 @@ const CLIENT_CODES = new Set([
   'KEY_EXISTS',
 ]);
 
+/** Apollo Server's APQ protocol errors (HTTP 400) come without a code: they are the client's mistakes. */
+const APQ_CLIENT_ERRORS = /^(provided sha does not match query|Unsupported persisted query version)$/;
+
+function withClientCode(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if ((code === undefined || code === 'INTERNAL_SERVER_ERROR') && APQ_CLIENT_ERRORS.test(formatted.message)) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
+  }
+  return formatted;
+}
+
 /** In production, anything that is not a client-actionable error loses its message and internals. */
 export function maskError(formatted: GraphQLFormattedError, production: boolean): GraphQLFormattedError {
   if (!production) return formatted;
@@ -293,7 +304,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     ...(opts.persistedQueries === false ? { persistedQueries: false as const } : {}),
     // A document larger than any role may send is not even parsed (each role's own limit is checked after).
     parseOptions: { maxTokens: Math.max(...Object.values(operationLimits).map((l) => l.maxTokens)) },
-    formatError: (formatted) => maskError(formatted, production),
+    formatError: (formatted) => maskError(withClientCode(formatted), production),
     // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

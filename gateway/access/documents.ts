@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import { GraphQLError, parse } from 'graphql';
+import { GraphQLError, Kind, parse } from 'graphql';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
 
 export interface TrustedDocument {
@@ -28,16 +28,28 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Operations of a manifest file: Apollo's format, or `{ "<hash>": "<document>" }`. */
+/** An app's name: as a key's `documents` (gateway/access/keys.ts), so a key can be bound to it. */
+const APP_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const ID_RE = /^[A-Za-z0-9:_-]{1,128}$/;
+
+function manifestError(why: string, argument = 'manifest'): GraphQLError {
+  return new GraphQLError(argument === 'manifest' ? `Not a persisted-operation manifest: ${why}` : why, { extensions: { code: 'BAD_USER_INPUT', argument } });
+}
+
+/**
+ * Operations of a manifest file: Apollo's format, or `{ "<hash>": "<document>" }`. Every entry
+ * must be an executable document with at least one operation (a lone fragment or SDL could never
+ * run); an id may repeat only with the same text.
+ */
 export function readManifest(json: unknown): { id: string; body: string; name: string | null }[] {
-  const bad = (why: string) => new GraphQLError(`Not a persisted-operation manifest: ${why}`, { extensions: { code: 'BAD_USER_INPUT', argument: 'manifest' } });
-  if (typeof json !== 'object' || json === null) throw bad('not a JSON object');
+  const bad = manifestError;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('not a JSON object');
   const m = json as Record<string, unknown>;
   let ops: { id: string; body: string; name: string | null }[];
   if (m['format'] === 'apollo-persisted-query-manifest') {
     if (m['version'] !== 1 || !Array.isArray(m['operations'])) throw bad('expected version 1 with an operations array');
     ops = (m['operations'] as unknown[]).map((o, i) => {
-      const op = o as Record<string, unknown>;
+      const op = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
       if (typeof op['id'] !== 'string' || typeof op['body'] !== 'string') throw bad(`operation ${i} needs string id and body`);
       return { id: op['id'], body: op['body'], name: typeof op['name'] === 'string' ? op['name'] : null };
     });
@@ -47,13 +59,22 @@ export function readManifest(json: unknown): { id: string; body: string; name: s
       return { id, body, name: null };
     });
   }
+  const seen = new Map<string, string>();
   for (const op of ops) {
-    if (!/^[A-Za-z0-9:_-]{1,128}$/.test(op.id)) throw bad(`id ${JSON.stringify(op.id)} is not a hash-like id`);
+    if (!ID_RE.test(op.id)) throw bad(`id ${JSON.stringify(op.id)} is not a hash-like id`);
+    let doc;
     try {
-      parse(op.body);
+      doc = parse(op.body);
     } catch (err) {
       throw bad(`operation ${op.id} does not parse: ${(err as Error).message}`);
     }
+    const kinds = doc.definitions.map((d) => d.kind);
+    if (!kinds.includes(Kind.OPERATION_DEFINITION) || kinds.some((k) => k !== Kind.OPERATION_DEFINITION && k !== Kind.FRAGMENT_DEFINITION)) {
+      throw bad(`operation ${op.id} is not an executable document with an operation`);
+    }
+    const earlier = seen.get(op.id);
+    if (earlier !== undefined && earlier !== op.body) throw bad(`id ${op.id} is given twice with different texts`);
+    seen.set(op.id, op.body);
   }
   return ops;
 }
@@ -73,18 +94,36 @@ export class DocumentStore {
     await ensureIndexes(this.db, DOCUMENT_COLLECTIONS);
   }
 
-  /** Registers a manifest's operations for `app` (adding to what it has); returns how many were new. */
+  /**
+   * Registers a manifest's operations for `app` (adding to what it has); returns how many were new.
+   * All or nothing: a malformed manifest, or an id already registered with another text, stores
+   * nothing (an id names one operation for good, as in a GraphOS persisted query list).
+   */
   async register(app: string, manifest: unknown, now = new Date()): Promise<{ added: number; total: number }> {
+    if (!APP_RE.test(app)) throw manifestError('app: 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit (as a key\'s documents)', 'app');
     const ops = readManifest(manifest);
-    const existing = new Set((await this.docs.find({ app }, { projection: { id: 1 } }).toArray()).map((d) => d.id));
-    const fresh = ops.filter((o) => !existing.has(o.id));
-    // Several manifests may repeat an id within one file: keep the first.
-    const unique = [...new Map(fresh.map((o) => [o.id, o])).values()];
+    const existing = new Map((await this.docs.find({ app }, { projection: { id: 1, body: 1 } }).toArray()).map((d) => [d.id, d.body]));
+    const conflict = ops.find((o) => existing.has(o.id) && existing.get(o.id) !== o.body);
+    if (conflict) throw manifestError(`id ${conflict.id} is already registered for app "${app}" with another text`);
+    // A manifest may repeat an id (with the same text): keep one.
+    const unique = [...new Map(ops.filter((o) => !existing.has(o.id)).map((o) => [o.id, o])).values()];
+    let added = 0;
     if (unique.length > 0) {
-      await this.docs.insertMany(unique.map((o) => ({ _id: `${app}:${o.id}`, app, id: o.id, body: o.body, name: o.name, registeredAt: now })));
+      // Upserts, so two registrations of the same manifest at once both succeed.
+      const r = await this.docs.bulkWrite(
+        unique.map((o) => ({
+          updateOne: {
+            filter: { _id: `${app}:${o.id}` },
+            update: { $setOnInsert: { app, id: o.id, body: o.body, name: o.name, registeredAt: now } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
+      added = r.upsertedCount;
     }
     this.cache.delete(app);
-    return { added: unique.length, total: existing.size + unique.length };
+    return { added, total: existing.size + added };
   }
 
   async list(app: string): Promise<TrustedDocument[]> {
