@@ -66,9 +66,9 @@ export const OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED';
  * margin; keys get more, analysts and editors (who write their own reports) much more.
  */
 export const DEFAULT_LIMITS: Readonly<Record<Role, OperationLimits>> = Object.freeze({
-  anonymous: Object.freeze({ maxDepth: 10, maxAliases: 15, maxRootFields: 10, maxDirectives: 10, maxTokens: 1_000, maxCost: 20_000 }),
-  frontend: Object.freeze({ maxDepth: 12, maxAliases: 30, maxRootFields: 15, maxDirectives: 20, maxTokens: 2_000, maxCost: 50_000 }),
-  partner: Object.freeze({ maxDepth: 12, maxAliases: 30, maxRootFields: 15, maxDirectives: 20, maxTokens: 2_000, maxCost: 50_000 }),
+  anonymous: Object.freeze({ maxDepth: 10, maxAliases: 15, maxRootFields: 15, maxDirectives: 10, maxTokens: 1_000, maxCost: 20_000 }),
+  frontend: Object.freeze({ maxDepth: 12, maxAliases: 30, maxRootFields: 20, maxDirectives: 20, maxTokens: 2_000, maxCost: 50_000 }),
+  partner: Object.freeze({ maxDepth: 12, maxAliases: 30, maxRootFields: 20, maxDirectives: 20, maxTokens: 2_000, maxCost: 50_000 }),
   analyst: Object.freeze({ maxDepth: 15, maxAliases: 60, maxRootFields: 25, maxDirectives: 40, maxTokens: 5_000, maxCost: 200_000 }),
   editor: Object.freeze({ maxDepth: 15, maxAliases: 60, maxRootFields: 25, maxDirectives: 40, maxTokens: 5_000, maxCost: 200_000 }),
   admin: Object.freeze({ maxDepth: 20, maxAliases: 100, maxRootFields: 40, maxDirectives: 60, maxTokens: 10_000, maxCost: 500_000 }),

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { startStandaloneServer } from '@apollo/server/standalone';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type DocumentNode } from 'graphql';
 import type { Db } from 'mongodb';
@@ -71,7 +73,10 @@ export function buildSubgraphServer<L>(mod: SubgraphModule<L>, opts: SubgraphOpt
 
 export interface RunningSubgraph {
   readonly name: SubgraphName;
+  /** Base URL; GraphQL at `/` and `/graphql`, liveness at `/health`. */
   readonly url: string;
+  /** The HTTP server (for protocol upgrades such as WebSocket subscriptions). */
+  readonly httpServer: http.Server;
   stop(): Promise<void>;
 }
 
@@ -86,11 +91,67 @@ export async function startSubgraph<L>(
     opts.log?.(`${mod.name}: seeded ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
   }
   const server = buildSubgraphServer(mod, opts);
-  const { url } = await startStandaloneServer(server, {
-    listen: { port: opts.port, host: opts.host },
-    context: ({ req }) => subgraphContext(mod, opts, req.headers),
+  await server.start();
+  const httpServer = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+      void err;
+    });
   });
-  return { name: mod.name, url, stop: () => server.stop() };
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://subgraph');
+    // Liveness for orchestrators, without credentials and without touching data.
+    if (url.pathname === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ status: 'ok', subgraph: mod.name }));
+    }
+    if (url.pathname !== '/' && url.pathname !== '/graphql') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ errors: [{ message: `No route ${url.pathname}; GraphQL is at /graphql`, extensions: { code: 'NOT_FOUND' } }] }));
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = raw;
+    if (String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      try {
+        body = raw === '' ? {} : JSON.parse(raw);
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    const result = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => subgraphContext(mod, opts, req.headers),
+    });
+    const out: Record<string, string> = {};
+    for (const [k, v] of result.headers) out[k] = v;
+    res.writeHead(result.status ?? 200, out);
+    if (result.body.kind === 'complete') return void res.end(result.body.string);
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+  httpServer.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
+  const url = `http://${shownHost}:${port}/`;
+  const stop = async () => {
+    await new Promise<void>((resolve) => {
+      httpServer.close(() => resolve());
+      httpServer.closeIdleConnections();
+      setTimeout(() => httpServer.closeAllConnections(), 2000).unref();
+    });
+    await server.stop();
+  };
+  return { name: mod.name, url, httpServer, stop };
 }
 
 /** Verifies the gateway's header (401 without a valid one) and builds the request's context. */

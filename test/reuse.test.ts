@@ -314,12 +314,7 @@ describe('reuse: cross-subgraph fields', () => {
   });
 
   it('resolves every entity reference through a loader, null for unknown keys', async () => {
-    const res = await fetch(stack.subgraphUrls.reuse, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: op('entities'),
-        variables: {
+    const res = await stack.subgraphQuery<{ _entities: unknown[] }>('reuse', op('entities'), {
           representations: [
             { __typename: 'ReuseSolution', id: 'atoc-comune-facile' },
             { __typename: 'ReuseSolution', id: 'no-such-solution' },
@@ -328,12 +323,10 @@ describe('reuse: cross-subgraph fields', () => {
             { __typename: 'Municipality', istatCode: '006172' },
             { __typename: 'Municipality', istatCode: '001001' },
           ],
-        },
-      }),
     });
-    const body = (await res.json()) as { data: { _entities: unknown[] }; errors?: unknown };
+    const body = res.body;
     expect(body.errors).toBeUndefined();
-    expect(body.data._entities).toEqual([
+    expect(body.data!._entities).toEqual([
       { id: 'atoc-comune-facile', name: 'ATOC Comune Facile' },
       null,
       { id: 'sigma-ter-piemonte:006172', status: 'ACTIVE', municipality: { istatCode: '006172' } },

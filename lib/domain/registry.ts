@@ -128,3 +128,23 @@ export function checkAllianceId(id: string, argument = 'allianceId'): string {
   if (!ALLIANCE_IDS.has(id)) throw badInput(argument, `"${id}" is not an ALI id (${[...ALLIANCE_IDS].join(', ')})`);
   return id;
 }
+
+/**
+ * The reuse catalogue's ids (F15; the reuse subgraph owns the records), for the subgraphs that
+ * reference a solution without reading the reuse database.
+ */
+export const REUSE_SOLUTION_IDS: readonly string[] = ['atoc-comune-facile', 'sigma-ter-piemonte', 'acquisti-on-line-piemonte'];
+
+/** The id of a solution of the reuse catalogue; BAD_USER_INPUT naming `argument` otherwise. */
+export function checkReuseSolutionId(id: string, argument = 'reuseSolutionId'): string {
+  if (!REUSE_SOLUTION_IDS.includes(id)) throw badInput(argument, `"${id}" is not a reuse solution (${REUSE_SOLUTION_IDS.join(', ')})`);
+  return id;
+}
+
+/** A Comune of the ISTAT registry (six digits, and one of Piedmont's); BAD_USER_INPUT naming `argument` otherwise. */
+export function checkMunicipality(code: string, argument = 'istatCode'): RegistryMunicipality {
+  checkIstatCode(code, argument);
+  const found = piedmontMunicipalities().find((m) => m.istatCode === code);
+  if (!found) throw badInput(argument, `"${code}" is not the ISTAT code of a Comune of Piedmont`);
+  return found;
+}

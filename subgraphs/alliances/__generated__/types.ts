@@ -5,6 +5,7 @@ import type { ProvinceParent as ProvinceParentModel, AllianceParent as AllianceP
 import type { Context } from '../data/loaders.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -111,6 +112,14 @@ export type Membership = {
   provenanceNote?: Maybe<Scalars['String']['output']>;
 };
 
+/** The Comune as the mutation left it (its membership and new version). */
+export type MembershipChangePayload = {
+  __typename?: 'MembershipChangePayload';
+  municipality: Municipality;
+  /** The ALI it left, if any. */
+  previousAlliance?: Maybe<Alliance>;
+};
+
 /** A Comune of Piedmont, from the ISTAT registry. */
 export type Municipality = {
   __typename?: 'Municipality';
@@ -129,6 +138,8 @@ export type Municipality = {
   /** Provenance of the registry values (PUBLISHED: ISTAT). */
   provenance: Provenance;
   province: Province;
+  /** Increases with every change of its membership; name it as expectedVersion to change it (0: never changed). */
+  version: Scalars['Int']['output'];
 };
 
 export type MunicipalityConnection = {
@@ -164,6 +175,36 @@ export type MunicipalityOrder =
   | 'NAME_DESC'
   | 'POPULATION_ASC'
   | 'POPULATION_DESC';
+
+/**
+ * Writes need an editor key scoped to the alliances subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the alliances database) and changes nothing when it fails.
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Sets a Comune's ALI membership: allianceId joins (or moves to) that ALI, null leaves the network.
+   * The ALI must be the one of the Comune's province (F1: one ALI per province), else BAD_USER_INPUT.
+   * When joining, provenance (PUBLISHED, ESTIMATED or SAMPLE) is required and note is kept as the
+   * membership's provenanceNote; re-stating a membership with another provenance or note updates
+   * them (e.g. confirming a DERIVED one). VERSION_CONFLICT (extensions.currentVersion) if the Comune
+   * changed since you read expectedVersion. The network totals then count the recorded membership.
+   */
+  changeMembership: MembershipChangePayload;
+};
+
+
+/**
+ * Writes need an editor key scoped to the alliances subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the alliances database) and changes nothing when it fails.
+ */
+export type MutationChangeMembershipArgs = {
+  allianceId?: InputMaybe<Scalars['ID']['input']>;
+  expectedVersion: Scalars['Int']['input'];
+  istatCode: Scalars['ID']['input'];
+  note?: InputMaybe<Scalars['String']['input']>;
+  provenance?: InputMaybe<Provenance>;
+};
 
 /** Totals of the ALI network (F1, F2, F3). */
 export type NetworkSummary = {
@@ -373,11 +414,13 @@ export type ResolversTypes = {
   MemberFilter: MemberFilter;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Membership: ResolverTypeWrapper<MembershipParentModel>;
+  MembershipChangePayload: ResolverTypeWrapper<Omit<MembershipChangePayload, 'municipality' | 'previousAlliance'> & { municipality: ResolversTypes['Municipality'], previousAlliance?: Maybe<ResolversTypes['Alliance']> }>;
   Municipality: ResolverTypeWrapper<MunicipalityParentModel>;
   MunicipalityConnection: ResolverTypeWrapper<MunicipalityConnectionParentModel>;
   MunicipalityEdge: ResolverTypeWrapper<MunicipalityEdgeParentModel>;
   MunicipalityFilter: MunicipalityFilter;
   MunicipalityOrder: MunicipalityOrder;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NetworkSummary: ResolverTypeWrapper<NetworkSummary>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Provenance: Provenance;
@@ -398,10 +441,12 @@ export type ResolversParentTypes = {
   MemberFilter: MemberFilter;
   Boolean: Scalars['Boolean']['output'];
   Membership: MembershipParentModel;
+  MembershipChangePayload: Omit<MembershipChangePayload, 'municipality' | 'previousAlliance'> & { municipality: ResolversParentTypes['Municipality'], previousAlliance?: Maybe<ResolversParentTypes['Alliance']> };
   Municipality: MunicipalityParentModel;
   MunicipalityConnection: MunicipalityConnectionParentModel;
   MunicipalityEdge: MunicipalityEdgeParentModel;
   MunicipalityFilter: MunicipalityFilter;
+  Mutation: Record<PropertyKey, never>;
   NetworkSummary: NetworkSummary;
   PageInfo: PageInfo;
   Province: ProvinceParentModel;
@@ -455,6 +500,11 @@ export type MembershipResolvers<ContextType = Context, ParentType extends Resolv
   provenanceNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type MembershipChangePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MembershipChangePayload'] = ResolversParentTypes['MembershipChangePayload']> = {
+  municipality?: Resolver<ResolversTypes['Municipality'], ParentType, ContextType>;
+  previousAlliance?: Resolver<Maybe<ResolversTypes['Alliance']>, ParentType, ContextType>;
+};
+
 export type MunicipalityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Municipality'] = ResolversParentTypes['Municipality'], FederationReferenceType extends FederationReferenceTypes['Municipality'] = FederationReferenceTypes['Municipality']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Municipality']> | FederationReferenceType, FederationReferenceType, ContextType>;
   cadastralCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -466,6 +516,7 @@ export type MunicipalityResolvers<ContextType = Context, ParentType extends Reso
   postcodes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
   province?: Resolver<ResolversTypes['Province'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type MunicipalityConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MunicipalityConnection'] = ResolversParentTypes['MunicipalityConnection']> = {
@@ -478,6 +529,10 @@ export type MunicipalityConnectionResolvers<ContextType = Context, ParentType ex
 export type MunicipalityEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MunicipalityEdge'] = ResolversParentTypes['MunicipalityEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Municipality'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  changeMembership?: Resolver<ResolversTypes['MembershipChangePayload'], ParentType, ContextType, RequireFields<MutationChangeMembershipArgs, 'expectedVersion' | 'istatCode'>>;
 };
 
 export type NetworkSummaryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['NetworkSummary'] = ResolversParentTypes['NetworkSummary']> = {
@@ -523,9 +578,11 @@ export type Resolvers<ContextType = Context> = {
   CoverageRow?: CoverageRowResolvers<ContextType>;
   Decimal?: GraphQLScalarType;
   Membership?: MembershipResolvers<ContextType>;
+  MembershipChangePayload?: MembershipChangePayloadResolvers<ContextType>;
   Municipality?: MunicipalityResolvers<ContextType>;
   MunicipalityConnection?: MunicipalityConnectionResolvers<ContextType>;
   MunicipalityEdge?: MunicipalityEdgeResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   NetworkSummary?: NetworkSummaryResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Province?: ProvinceResolvers<ContextType>;

@@ -3,6 +3,7 @@
  * the indexes each needs (created at start-up).
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
+import { auditCollection } from '../../../lib/writes.ts';
 import type { Connection } from '../../../lib/pagination.ts';
 import type { Provenance } from '../__generated__/types.ts';
 
@@ -36,6 +37,8 @@ export interface MunicipalityDoc {
   provenance: Provenance;
   membershipProvenance: Provenance | null;
   membershipNote: string | null;
+  /** Missing (0) on seeded documents; see lib/writes.ts. */
+  version?: number;
 }
 
 // Resolver parents (codegen mappers): documents as loaded, possibly with a projection.
@@ -83,4 +86,6 @@ export const collections: readonly CollectionSpec[] = [
       { key: { cadastralCode: 1 }, name: 'cadastralCode', unique: true },
     ],
   },
+  // Every change made through a mutation (lib/writes.ts).
+  auditCollection,
 ];

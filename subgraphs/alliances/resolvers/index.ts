@@ -18,6 +18,9 @@ import {
 import { PROVINCES as PROVINCE_REFS } from '../../../lib/domain/registry.ts';
 import { DecimalScalar } from '../../../lib/scalars.ts';
 import { membershipCoverage, shareOf } from '../data/analytics.ts';
+import { changeMembership } from '../data/mutations.ts';
+import { requireWrite } from '../../../lib/access.ts';
+import { versionOf, writer } from '../../../lib/writes.ts';
 
 /** GraphQL field → document fields, for projections. */
 const PROVINCE: FieldMap = { name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'] };
@@ -31,6 +34,7 @@ const MUNICIPALITY: FieldMap = {
   postcodes: ['postcodes'],
   membership: ['allianceId', 'membershipProvenance', 'membershipNote'],
   provenance: ['provenance'],
+  version: ['version'],
 };
 
 export const resolvers: Resolvers<Context> = {
@@ -58,6 +62,18 @@ export const resolvers: Resolvers<Context> = {
       provenance: 'DERIVED',
     }),
     membershipCoverage: (_p, _a, ctx) => membershipCoverage(ctx.db),
+  },
+
+  // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
+  Mutation: {
+    changeMembership: async (_p, args, ctx) => {
+      requireWrite(ctx.caller, 'alliances');
+      const { before, after } = await changeMembership(writer(ctx, 'alliances', 'changeMembership'), args);
+      return {
+        municipality: after,
+        previousAlliance: before?.allianceId ? await ctx.loaders.alliance.load({ id: before.allianceId, fields: null }) : null,
+      };
+    },
   },
 
   CoverageRow: {
@@ -101,6 +117,7 @@ export const resolvers: Resolvers<Context> = {
       ctx.loaders.municipality.load({ id: ref.istatCode!, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) }),
     istatCode: (m) => m._id,
     isSmall: (m) => m.small!,
+    version: (m) => versionOf(m),
     province: async (m, _a, ctx, info) =>
       present(await ctx.loaders.province.load({ id: m.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', m.provinceCode!),
     membership: (m) =>

@@ -5,6 +5,7 @@ import type { FundingSourceParent as FundingSourceParentModel, AgreementParent a
 import type { Context } from '../data/loaders.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -19,6 +20,28 @@ export type Scalars = {
   /** An exact amount in euro as a decimal string with two decimals, e.g. "3890700.00". */
   Money: { input: bigint; output: bigint; }
   _FieldSet: { input: unknown; output: unknown; }
+};
+
+export type AddFundedProjectInput = {
+  /** A supplementary act (projects are funded under an act, not the framework agreement itself). */
+  agreementId: Scalars['ID']['input'];
+  /** The ALI that benefits: required by an ALI co-financing call, refused otherwise. */
+  allianceId?: InputMaybe<Scalars['ID']['input']>;
+  /** A call the act responds to. Not a call whose projects are published in full (F10: the 8 ALI projects). */
+  callId: Scalars['ID']['input'];
+  /** The call issuer's co-financing: exact euro, at least 0 and at most totalValue. */
+  cofinancing: Scalars['Money']['input'];
+  /** PUBLISHED (from an official act), ESTIMATED or SAMPLE (demonstration data); DERIVED is refused. */
+  provenance: Provenance;
+  provenanceNote?: InputMaybe<Scalars['String']['input']>;
+  /** The reuse solution that benefits: required by a reuse call, refused otherwise. */
+  reuseSolutionId?: InputMaybe<Scalars['ID']['input']>;
+  /** The rate as a document labels it, e.g. "40%" (a label, never used to compute). */
+  statedRateLabel?: InputMaybe<Scalars['String']['input']>;
+  /** At most 200 characters. */
+  title: Scalars['String']['input'];
+  /** Exact euro, at most two decimals, more than 0. */
+  totalValue: Scalars['Money']['input'];
 };
 
 /** The APQ on eGovernment and the Information Society, or one of its supplementary acts. */
@@ -125,12 +148,28 @@ export type FundedProject = {
   statedRateLabel?: Maybe<Scalars['String']['output']>;
   title: Scalars['String']['output'];
   totalValue: Scalars['Money']['output'];
+  /** Increases with every change; name it as expectedVersion to amend the project (0: never changed). */
+  version: Scalars['Int']['output'];
 };
 
 
 /** A project funded under the 4th Supplementary Act (F10–F12). */
 export type FundedProjectCofinancingPercentArgs = {
   decimals?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * What to change in a project; the fields given replace the recorded ones. The amounts, rate label
+ * and provenance of a PUBLISHED project, and the amounts of a part of a published total (the 8 ALI
+ * projects' estimated split of F10), cannot change: CONTRADICTS_PUBLISHED_FACT.
+ */
+export type FundedProjectChanges = {
+  cofinancing?: InputMaybe<Scalars['Money']['input']>;
+  provenance?: InputMaybe<Provenance>;
+  provenanceNote?: InputMaybe<Scalars['String']['input']>;
+  statedRateLabel?: InputMaybe<Scalars['String']['input']>;
+  title?: InputMaybe<Scalars['String']['input']>;
+  totalValue?: InputMaybe<Scalars['Money']['input']>;
 };
 
 export type FundedProjectConnection = {
@@ -159,6 +198,12 @@ export type FundedProjectOrder =
   | 'TITLE_ASC'
   | 'TOTAL_VALUE_ASC'
   | 'TOTAL_VALUE_DESC';
+
+/** The project as the mutation left it, with its new version. */
+export type FundedProjectPayload = {
+  __typename?: 'FundedProjectPayload';
+  project: FundedProject;
+};
 
 export type FundingBreakdown = {
   __typename?: 'FundingBreakdown';
@@ -254,6 +299,42 @@ export type FundingTotalsCofinancingPercentArgs = {
 export type Institution = {
   __typename?: 'Institution';
   id: Scalars['ID']['output'];
+};
+
+/**
+ * Writes need an editor key scoped to the funding subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the funding database) and changes nothing when it fails.
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Adds a project funded under a supplementary act (id "<agreementId>-<beneficiary id>", version 1;
+   * co-financed by the call's issuer). ALREADY_EXISTS if the act already funds a project of that
+   * beneficiary; CONTRADICTS_PUBLISHED_FACT for a call whose projects are all published (F10).
+   */
+  addFundedProject: FundedProjectPayload;
+  /** Amends a project. VERSION_CONFLICT (extensions.currentVersion) if it changed since you read expectedVersion. */
+  amendFundedProject: FundedProjectPayload;
+};
+
+
+/**
+ * Writes need an editor key scoped to the funding subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the funding database) and changes nothing when it fails.
+ */
+export type MutationAddFundedProjectArgs = {
+  input: AddFundedProjectInput;
+};
+
+
+/**
+ * Writes need an editor key scoped to the funding subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the funding database) and changes nothing when it fails.
+ */
+export type MutationAmendFundedProjectArgs = {
+  changes: FundedProjectChanges;
+  expectedVersion: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
 };
 
 export type PageInfo = {
@@ -460,9 +541,10 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  Agreement: ResolverTypeWrapper<AgreementParentModel>;
+  AddFundedProjectInput: AddFundedProjectInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Agreement: ResolverTypeWrapper<AgreementParentModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   AgreementKind: AgreementKind;
   Alliance: ResolverTypeWrapper<AllianceParentModel>;
@@ -473,10 +555,12 @@ export type ResolversTypes = {
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   FundedProject: ResolverTypeWrapper<FundedProjectParentModel>;
+  FundedProjectChanges: FundedProjectChanges;
   FundedProjectConnection: ResolverTypeWrapper<FundedProjectConnectionParentModel>;
   FundedProjectEdge: ResolverTypeWrapper<FundedProjectEdgeParentModel>;
   FundedProjectFilter: FundedProjectFilter;
   FundedProjectOrder: FundedProjectOrder;
+  FundedProjectPayload: ResolverTypeWrapper<Omit<FundedProjectPayload, 'project'> & { project: ResolversTypes['FundedProject'] }>;
   FundingBreakdown: ResolverTypeWrapper<FundingBreakdown>;
   FundingBreakdownRow: ResolverTypeWrapper<FundingBreakdownRow>;
   FundingDimension: FundingDimension;
@@ -484,6 +568,7 @@ export type ResolversTypes = {
   FundingTotals: ResolverTypeWrapper<FundingTotalsParentModel>;
   Institution: ResolverTypeWrapper<Institution>;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Provenance: Provenance;
@@ -494,9 +579,10 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  Agreement: AgreementParentModel;
+  AddFundedProjectInput: AddFundedProjectInput;
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
+  Agreement: AgreementParentModel;
   Int: Scalars['Int']['output'];
   Alliance: AllianceParentModel;
   Beneficiary: ResolversUnionTypes<ResolversParentTypes>['Beneficiary'];
@@ -505,15 +591,18 @@ export type ResolversParentTypes = {
   Date: Scalars['Date']['output'];
   Decimal: Scalars['Decimal']['output'];
   FundedProject: FundedProjectParentModel;
+  FundedProjectChanges: FundedProjectChanges;
   FundedProjectConnection: FundedProjectConnectionParentModel;
   FundedProjectEdge: FundedProjectEdgeParentModel;
   FundedProjectFilter: FundedProjectFilter;
+  FundedProjectPayload: Omit<FundedProjectPayload, 'project'> & { project: ResolversParentTypes['FundedProject'] };
   FundingBreakdown: FundingBreakdown;
   FundingBreakdownRow: FundingBreakdownRow;
   FundingSource: FundingSourceParentModel;
   FundingTotals: FundingTotalsParentModel;
   Institution: Institution;
   Money: Scalars['Money']['output'];
+  Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
@@ -600,6 +689,7 @@ export type FundedProjectResolvers<ContextType = Context, ParentType extends Res
   statedRateLabel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   totalValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type FundedProjectConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundedProjectConnection'] = ResolversParentTypes['FundedProjectConnection']> = {
@@ -612,6 +702,10 @@ export type FundedProjectConnectionResolvers<ContextType = Context, ParentType e
 export type FundedProjectEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundedProjectEdge'] = ResolversParentTypes['FundedProjectEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['FundedProject'], ParentType, ContextType>;
+};
+
+export type FundedProjectPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundedProjectPayload'] = ResolversParentTypes['FundedProjectPayload']> = {
+  project?: Resolver<ResolversTypes['FundedProject'], ParentType, ContextType>;
 };
 
 export type FundingBreakdownResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundingBreakdown'] = ResolversParentTypes['FundingBreakdown']> = {
@@ -663,6 +757,11 @@ export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversType
   name: 'Money';
 }
 
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addFundedProject?: Resolver<ResolversTypes['FundedProjectPayload'], ParentType, ContextType, RequireFields<MutationAddFundedProjectArgs, 'input'>>;
+  amendFundedProject?: Resolver<ResolversTypes['FundedProjectPayload'], ParentType, ContextType, RequireFields<MutationAmendFundedProjectArgs, 'changes' | 'expectedVersion' | 'id'>>;
+};
+
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -706,12 +805,14 @@ export type Resolvers<ContextType = Context> = {
   FundedProject?: FundedProjectResolvers<ContextType>;
   FundedProjectConnection?: FundedProjectConnectionResolvers<ContextType>;
   FundedProjectEdge?: FundedProjectEdgeResolvers<ContextType>;
+  FundedProjectPayload?: FundedProjectPayloadResolvers<ContextType>;
   FundingBreakdown?: FundingBreakdownResolvers<ContextType>;
   FundingBreakdownRow?: FundingBreakdownRowResolvers<ContextType>;
   FundingSource?: FundingSourceResolvers<ContextType>;
   FundingTotals?: FundingTotalsResolvers<ContextType>;
   Institution?: InstitutionResolvers<ContextType>;
   Money?: GraphQLScalarType;
+  Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Resolution?: ResolutionResolvers<ContextType>;

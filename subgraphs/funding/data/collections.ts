@@ -3,6 +3,7 @@
  * calls and funded projects. Amounts are Int64 euro cents (read back as bigint).
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
+import { auditCollection } from '../../../lib/writes.ts';
 import type { Connection } from '../../../lib/pagination.ts';
 import type { FundingDimension, Provenance } from '../__generated__/types.ts';
 
@@ -97,6 +98,8 @@ export interface FundedProjectDoc {
   provenance: Provenance;
   provenanceNote: string | null;
   estimateGroup: EstimateGroupDoc | null;
+  /** Missing (0) on seeded documents; see lib/writes.ts. */
+  version?: number;
 }
 
 // Resolver parents (codegen mappers).
@@ -152,4 +155,6 @@ export const collections: readonly CollectionSpec[] = [
       { key: { provenance: 1, titleKey: 1, _id: 1 }, name: 'provenance_title' },
     ],
   },
+  // Every change made through a mutation (lib/writes.ts).
+  auditCollection,
 ];

@@ -11,6 +11,9 @@ import type { Resolvers } from '../__generated__/types.ts';
 import type { Context } from '../data/loaders.ts';
 import { checkId, findProjects, listAgreements, listCalls, listFundingSources, totalsOf, TOTALS_FIELDS } from '../data/queries.ts';
 import { cofinancingRate, fundingBreakdown } from '../data/analytics.ts';
+import { addFundedProject, amendFundedProject } from '../data/mutations.ts';
+import { requireWrite } from '../../../lib/access.ts';
+import { versionOf, writer } from '../../../lib/writes.ts';
 
 const SOURCE: FieldMap = {
   name: ['name'],
@@ -61,6 +64,7 @@ const PROJECT: FieldMap = {
   statedRateLabel: ['statedRateLabel'],
   provenance: ['provenance'],
   provenanceNote: ['provenanceNote'],
+  version: ['version'],
 };
 
 function cents(value: unknown): bigint {
@@ -100,6 +104,20 @@ export const resolvers: Resolvers<Context> = {
     fundedProject: async (_p, { id }, ctx, info) =>
       (await ctx.loaders.project.load({ id: checkId(id, 'id'), fields: pf(info) })) ?? Promise.reject(notFound('funded project', id)),
     fundingBreakdown: (_p, { by }, ctx) => fundingBreakdown(ctx.db, by),
+  },
+
+  // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
+  Mutation: {
+    addFundedProject: async (_p, { input }, ctx) => {
+      requireWrite(ctx.caller, 'funding');
+      const { after } = await addFundedProject(writer(ctx, 'funding', 'addFundedProject'), input);
+      return { project: after };
+    },
+    amendFundedProject: async (_p, { id, expectedVersion, changes }, ctx) => {
+      requireWrite(ctx.caller, 'funding');
+      const { after } = await amendFundedProject(writer(ctx, 'funding', 'amendFundedProject'), id, expectedVersion, changes);
+      return { project: after };
+    },
   },
 
   FundingBreakdownRow: {
@@ -176,6 +194,7 @@ export const resolvers: Resolvers<Context> = {
     cofinancedBy: (p) => ref(p.cofinancedBy!),
     otherFunding: (p) => cents(p.totalValue) - cents(p.cofinancing),
     cofinancingPercent: (p, { decimals }) => percentOf(cents(p.cofinancing), cents(p.totalValue), decimals ?? 3),
+    version: (p) => versionOf(p),
   },
 
   Beneficiary: {

@@ -5,6 +5,7 @@ import type { InstitutionParent as InstitutionParentModel, CommitteeParent as Co
 import type { Context } from '../data/loaders.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -71,6 +72,11 @@ export type Decision = {
   summary: Scalars['String']['output'];
 };
 
+export type DecisionInput = {
+  /** What was decided (at most 1,000 characters); decisions are numbered in the order given. */
+  summary: Scalars['String']['input'];
+};
+
 /** A RUPAR facilitator (Facilitatore della RUPAR, the regional PA network): supports use of RUPAR services and solves technical problems on the territory (F14). */
 export type Facilitator = {
   __typename?: 'Facilitator';
@@ -127,6 +133,15 @@ export type Meeting = {
   /** SAMPLE: the source records no meetings. */
   provenance: Provenance;
   title: Scalars['String']['output'];
+  /** Increases with every change; name it as expectedVersion to amend the meeting (0: never changed). */
+  version: Scalars['Int']['output'];
+};
+
+/** What to change in a meeting: the fields given replace the recorded ones (the date is part of the id and cannot change). */
+export type MeetingChanges = {
+  /** Replaces the whole list of decisions. */
+  decisions?: InputMaybe<Array<DecisionInput>>;
+  title?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type MeetingConnection = {
@@ -143,12 +158,53 @@ export type MeetingEdge = {
   node: Meeting;
 };
 
+/** The meeting as the mutation left it, with its new version. */
+export type MeetingPayload = {
+  __typename?: 'MeetingPayload';
+  meeting: Meeting;
+};
+
 /** A Comune, owned by the alliances subgraph; referenced here by committee members. */
 export type Municipality = {
   __typename?: 'Municipality';
   /** Committee seats this Comune holds. */
   committeeSeats: Array<CommitteeMember>;
   istatCode: Scalars['ID']['output'];
+};
+
+/**
+ * Writes need an editor key scoped to the governance subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the governance database) and changes nothing when it fails.
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Amends a meeting's title or decisions. VERSION_CONFLICT (extensions.currentVersion) if it changed since you read expectedVersion. */
+  amendMeeting: MeetingPayload;
+  /**
+   * Records a committee meeting and its decisions (id "<committeeId>:<date>", version 1).
+   * ALREADY_EXISTS if the committee has a meeting on that date.
+   */
+  recordMeeting: MeetingPayload;
+};
+
+
+/**
+ * Writes need an editor key scoped to the governance subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the governance database) and changes nothing when it fails.
+ */
+export type MutationAmendMeetingArgs = {
+  changes: MeetingChanges;
+  expectedVersion: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes need an editor key scoped to the governance subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the governance database) and changes nothing when it fails.
+ */
+export type MutationRecordMeetingArgs = {
+  input: RecordMeetingInput;
 };
 
 export type PageInfo = {
@@ -193,6 +249,19 @@ export type QueryFacilitatorsArgs = {
 
 export type QueryInstitutionArgs = {
   id: Scalars['ID']['input'];
+};
+
+export type RecordMeetingInput = {
+  /** The committee that met, e.g. "steering-committee" (BAD_USER_INPUT if there is none). */
+  committeeId: Scalars['ID']['input'];
+  /** From 2003-01-01 to a year from today. */
+  date: Scalars['Date']['input'];
+  /** At most 50. */
+  decisions?: Array<DecisionInput>;
+  /** PUBLISHED (from the minutes), ESTIMATED or SAMPLE (demonstration data); DERIVED is refused. */
+  provenance: Provenance;
+  /** At most 200 characters. */
+  title: Scalars['String']['input'];
 };
 
 
@@ -322,19 +391,24 @@ export type ResolversTypes = {
   CommitteeMemberEntity: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['CommitteeMemberEntity']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   Decision: ResolverTypeWrapper<Decision>;
+  DecisionInput: DecisionInput;
   Facilitator: ResolverTypeWrapper<FacilitatorParentModel>;
   FacilitatorConnection: ResolverTypeWrapper<FacilitatorConnectionParentModel>;
   FacilitatorEdge: ResolverTypeWrapper<FacilitatorEdgeParentModel>;
   Institution: ResolverTypeWrapper<InstitutionParentModel>;
   InstitutionKind: InstitutionKind;
   Meeting: ResolverTypeWrapper<MeetingParentModel>;
+  MeetingChanges: MeetingChanges;
   MeetingConnection: ResolverTypeWrapper<MeetingConnectionParentModel>;
   MeetingEdge: ResolverTypeWrapper<MeetingEdgeParentModel>;
+  MeetingPayload: ResolverTypeWrapper<Omit<MeetingPayload, 'meeting'> & { meeting: ResolversTypes['Meeting'] }>;
   Municipality: ResolverTypeWrapper<MunicipalityParentModel>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Provenance: Provenance;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RecordMeetingInput: RecordMeetingInput;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -348,17 +422,22 @@ export type ResolversParentTypes = {
   CommitteeMemberEntity: ResolversUnionTypes<ResolversParentTypes>['CommitteeMemberEntity'];
   Date: Scalars['Date']['output'];
   Decision: Decision;
+  DecisionInput: DecisionInput;
   Facilitator: FacilitatorParentModel;
   FacilitatorConnection: FacilitatorConnectionParentModel;
   FacilitatorEdge: FacilitatorEdgeParentModel;
   Institution: InstitutionParentModel;
   Meeting: MeetingParentModel;
+  MeetingChanges: MeetingChanges;
   MeetingConnection: MeetingConnectionParentModel;
   MeetingEdge: MeetingEdgeParentModel;
+  MeetingPayload: Omit<MeetingPayload, 'meeting'> & { meeting: ResolversParentTypes['Meeting'] };
   Municipality: MunicipalityParentModel;
+  Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
+  RecordMeetingInput: RecordMeetingInput;
 };
 
 export type AllianceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Alliance'] = ResolversParentTypes['Alliance'], FederationReferenceType extends FederationReferenceTypes['Alliance'] = FederationReferenceTypes['Alliance']> = {
@@ -439,6 +518,7 @@ export type MeetingResolvers<ContextType = Context, ParentType extends Resolvers
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type MeetingConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MeetingConnection'] = ResolversParentTypes['MeetingConnection']> = {
@@ -453,11 +533,20 @@ export type MeetingEdgeResolvers<ContextType = Context, ParentType extends Resol
   node?: Resolver<ResolversTypes['Meeting'], ParentType, ContextType>;
 };
 
+export type MeetingPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MeetingPayload'] = ResolversParentTypes['MeetingPayload']> = {
+  meeting?: Resolver<ResolversTypes['Meeting'], ParentType, ContextType>;
+};
+
 export type MunicipalityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Municipality'] = ResolversParentTypes['Municipality'], FederationReferenceType extends FederationReferenceTypes['Municipality'] = FederationReferenceTypes['Municipality']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Municipality']> | FederationReferenceType, FederationReferenceType, ContextType>;
   committeeSeats?: Resolver<Array<ResolversTypes['CommitteeMember']>, ParentType, ContextType>;
   istatCode?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  amendMeeting?: Resolver<ResolversTypes['MeetingPayload'], ParentType, ContextType, RequireFields<MutationAmendMeetingArgs, 'changes' | 'expectedVersion' | 'id'>>;
+  recordMeeting?: Resolver<ResolversTypes['MeetingPayload'], ParentType, ContextType, RequireFields<MutationRecordMeetingArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -489,7 +578,9 @@ export type Resolvers<ContextType = Context> = {
   Meeting?: MeetingResolvers<ContextType>;
   MeetingConnection?: MeetingConnectionResolvers<ContextType>;
   MeetingEdge?: MeetingEdgeResolvers<ContextType>;
+  MeetingPayload?: MeetingPayloadResolvers<ContextType>;
   Municipality?: MunicipalityResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
 };

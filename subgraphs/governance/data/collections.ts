@@ -4,6 +4,7 @@
  * and the indexes each needs (created at start-up).
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
+import { auditCollection } from '../../../lib/writes.ts';
 import type { Connection } from '../../../lib/pagination.ts';
 import type { CommitteeKind, InstitutionKind, Provenance } from '../__generated__/types.ts';
 
@@ -53,6 +54,8 @@ export interface MeetingDoc {
   title: string;
   decisions: { number: number; summary: string }[];
   provenance: Provenance;
+  /** Missing (0) on seeded documents; see lib/writes.ts. */
+  version?: number;
 }
 
 export interface FacilitatorDoc {
@@ -113,4 +116,6 @@ export const collections: readonly CollectionSpec[] = [
       { key: { allianceIds: 1, name: 1, _id: 1 }, name: 'alliance_name' },
     ],
   },
+  // Every change made through a mutation (lib/writes.ts).
+  auditCollection,
 ];

@@ -8,6 +8,9 @@ import { DateScalar } from '../../../lib/scalars.ts';
 import type { Resolvers } from '../__generated__/types.ts';
 import type { Context } from '../data/loaders.ts';
 import { checkSlug, findFacilitators, listCommittees, listInstitutions } from '../data/queries.ts';
+import { amendMeeting, recordMeeting } from '../data/mutations.ts';
+import { requireWrite } from '../../../lib/access.ts';
+import { versionOf, writer } from '../../../lib/writes.ts';
 
 /** GraphQL field → document fields, for projections. */
 const INSTITUTION: FieldMap = {
@@ -31,6 +34,7 @@ const MEETING: FieldMap = {
   title: ['title'],
   decisions: ['decisions'],
   provenance: ['provenance'],
+  version: ['version'],
 };
 const FACILITATOR: FieldMap = { name: ['name'], alliances: ['allianceIds'], provenance: ['provenance'] };
 
@@ -52,6 +56,20 @@ export const resolvers: Resolvers<Context> = {
     },
     facilitators: (_p, args, ctx, info) =>
       findFacilitators(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'FacilitatorConnection', 'Facilitator', FACILITATOR)),
+  },
+
+  // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
+  Mutation: {
+    recordMeeting: async (_p, { input }, ctx) => {
+      requireWrite(ctx.caller, 'governance');
+      const { after } = await recordMeeting(writer(ctx, 'governance', 'recordMeeting'), input);
+      return { meeting: after };
+    },
+    amendMeeting: async (_p, { id, expectedVersion, changes }, ctx) => {
+      requireWrite(ctx.caller, 'governance');
+      const { after } = await amendMeeting(writer(ctx, 'governance', 'amendMeeting'), id, expectedVersion, changes);
+      return { meeting: after };
+    },
   },
 
   Institution: {
@@ -90,6 +108,7 @@ export const resolvers: Resolvers<Context> = {
 
   Meeting: {
     id: (m) => m._id,
+    version: (m) => versionOf(m),
     committee: async (m, _a, ctx, info) =>
       present(await ctx.loaders.committee.load({ id: m.committeeId!, fields: fieldsFor(info, 'Committee', COMMITTEE) }), 'committee', m.committeeId!),
   },

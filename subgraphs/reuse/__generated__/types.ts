@@ -28,6 +28,8 @@ export type Adoption = {
   solution: ReuseSolution;
   startedOn?: Maybe<Scalars['Date']['output']>;
   status: AdoptionStatus;
+  /** Increases with every change; name it as expectedVersion to change the adoption (0: never changed). */
+  version: Scalars['Int']['output'];
 };
 
 export type AdoptionConnection = {
@@ -70,6 +72,12 @@ export type AdoptionFilter = {
   status?: InputMaybe<AdoptionStatus>;
 };
 
+/** The adoption as the mutation left it, with its new version. */
+export type AdoptionPayload = {
+  __typename?: 'AdoptionPayload';
+  adoption: Adoption;
+};
+
 export type AdoptionStatus =
   | 'ACTIVE'
   | 'DISCONTINUED'
@@ -88,6 +96,46 @@ export type Municipality = {
   /** Reuse solutions this Comune adopted. */
   adoptions: Array<Adoption>;
   istatCode: Scalars['ID']['output'];
+};
+
+/**
+ * Writes need an editor key scoped to the reuse subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the reuse database) and changes nothing when it fails.
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Moves an adoption to another status. expectedVersion is the version you read: VERSION_CONFLICT
+   * (extensions.currentVersion) if it changed since. A started adoption cannot go back to PLANNED;
+   * startedOn (not allowed with PLANNED) sets or corrects the start date.
+   */
+  changeAdoptionStatus: AdoptionPayload;
+  /**
+   * Records that a Comune adopted a reuse solution (id "<solutionId>:<municipalityIstatCode>", version 1).
+   * ALREADY_EXISTS if that Comune already has an adoption of that solution.
+   */
+  registerAdoption: AdoptionPayload;
+};
+
+
+/**
+ * Writes need an editor key scoped to the reuse subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the reuse database) and changes nothing when it fails.
+ */
+export type MutationChangeAdoptionStatusArgs = {
+  expectedVersion: Scalars['Int']['input'];
+  id: Scalars['ID']['input'];
+  startedOn?: InputMaybe<Scalars['Date']['input']>;
+  status: AdoptionStatus;
+};
+
+
+/**
+ * Writes need an editor key scoped to the reuse subgraph (FORBIDDEN otherwise). Every change is
+ * audited (collection `audit` of the reuse database) and changes nothing when it fails.
+ */
+export type MutationRegisterAdoptionArgs = {
+  input: RegisterAdoptionInput;
 };
 
 export type PageInfo = {
@@ -137,6 +185,18 @@ export type QueryAdoptionsArgs = {
 
 export type QueryReuseSolutionArgs = {
   id: Scalars['ID']['input'];
+};
+
+export type RegisterAdoptionInput = {
+  /** ISTAT code of the adopting Comune of Piedmont (BAD_USER_INPUT otherwise). */
+  municipalityIstatCode: Scalars['ID']['input'];
+  /** PUBLISHED (from an official record), ESTIMATED or SAMPLE (demonstration data); DERIVED is refused. */
+  provenance: Provenance;
+  /** A solution of the catalogue, e.g. "sigma-ter-piemonte" (BAD_USER_INPUT otherwise). */
+  solutionId: Scalars['ID']['input'];
+  /** When the adoption started: none while PLANNED; null (unknown) or a date from 2003-01-01 to a year from today otherwise. */
+  startedOn?: InputMaybe<Scalars['Date']['input']>;
+  status?: AdoptionStatus;
 };
 
 /** A solution of the reuse catalogue, promoted through the ALI under the reuse provisions of the Digital Administration Code (F15). */
@@ -265,22 +325,25 @@ export type FederationReferenceTypes = {
 export type ResolversTypes = {
   Adoption: ResolverTypeWrapper<AdoptionParentModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  AdoptionConnection: ResolverTypeWrapper<AdoptionConnectionParentModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  AdoptionConnection: ResolverTypeWrapper<AdoptionConnectionParentModel>;
   AdoptionCountRow: ResolverTypeWrapper<Omit<AdoptionCountRow, 'solution'> & { solution?: Maybe<ResolversTypes['ReuseSolution']> }>;
   AdoptionDimension: AdoptionDimension;
   AdoptionEdge: ResolverTypeWrapper<AdoptionEdgeParentModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   AdoptionFilter: AdoptionFilter;
+  AdoptionPayload: ResolverTypeWrapper<Omit<AdoptionPayload, 'adoption'> & { adoption: ResolversTypes['Adoption'] }>;
   AdoptionStatus: AdoptionStatus;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   Institution: ResolverTypeWrapper<Institution>;
   Municipality: ResolverTypeWrapper<MunicipalityParentModel>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Provenance: Provenance;
   Province: ResolverTypeWrapper<Province>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterAdoptionInput: RegisterAdoptionInput;
   ReuseSolution: ResolverTypeWrapper<ReuseSolutionParentModel>;
 };
 
@@ -288,19 +351,22 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Adoption: AdoptionParentModel;
   ID: Scalars['ID']['output'];
-  AdoptionConnection: AdoptionConnectionParentModel;
   Int: Scalars['Int']['output'];
+  AdoptionConnection: AdoptionConnectionParentModel;
   AdoptionCountRow: Omit<AdoptionCountRow, 'solution'> & { solution?: Maybe<ResolversParentTypes['ReuseSolution']> };
   AdoptionEdge: AdoptionEdgeParentModel;
   String: Scalars['String']['output'];
   AdoptionFilter: AdoptionFilter;
+  AdoptionPayload: Omit<AdoptionPayload, 'adoption'> & { adoption: ResolversParentTypes['Adoption'] };
   Date: Scalars['Date']['output'];
   Institution: Institution;
   Municipality: MunicipalityParentModel;
+  Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Province: Province;
   Query: Record<PropertyKey, never>;
+  RegisterAdoptionInput: RegisterAdoptionInput;
   ReuseSolution: ReuseSolutionParentModel;
 };
 
@@ -312,6 +378,7 @@ export type AdoptionResolvers<ContextType = Context, ParentType extends Resolver
   solution?: Resolver<ResolversTypes['ReuseSolution'], ParentType, ContextType>;
   startedOn?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['AdoptionStatus'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type AdoptionConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionConnection'] = ResolversParentTypes['AdoptionConnection']> = {
@@ -335,6 +402,10 @@ export type AdoptionEdgeResolvers<ContextType = Context, ParentType extends Reso
   node?: Resolver<ResolversTypes['Adoption'], ParentType, ContextType>;
 };
 
+export type AdoptionPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionPayload'] = ResolversParentTypes['AdoptionPayload']> = {
+  adoption?: Resolver<ResolversTypes['Adoption'], ParentType, ContextType>;
+};
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -347,6 +418,11 @@ export type MunicipalityResolvers<ContextType = Context, ParentType extends Reso
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Municipality']> | FederationReferenceType, FederationReferenceType, ContextType>;
   adoptions?: Resolver<Array<ResolversTypes['Adoption']>, ParentType, ContextType>;
   istatCode?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  changeAdoptionStatus?: Resolver<ResolversTypes['AdoptionPayload'], ParentType, ContextType, RequireFields<MutationChangeAdoptionStatusArgs, 'expectedVersion' | 'id' | 'status'>>;
+  registerAdoption?: Resolver<ResolversTypes['AdoptionPayload'], ParentType, ContextType, RequireFields<MutationRegisterAdoptionArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -383,9 +459,11 @@ export type Resolvers<ContextType = Context> = {
   AdoptionConnection?: AdoptionConnectionResolvers<ContextType>;
   AdoptionCountRow?: AdoptionCountRowResolvers<ContextType>;
   AdoptionEdge?: AdoptionEdgeResolvers<ContextType>;
+  AdoptionPayload?: AdoptionPayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   Institution?: InstitutionResolvers<ContextType>;
   Municipality?: MunicipalityResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Province?: ProvinceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

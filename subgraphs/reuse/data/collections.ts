@@ -3,6 +3,7 @@
  * their document shapes, and the indexes each needs (created at start-up).
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
+import { auditCollection } from '../../../lib/writes.ts';
 import type { Connection } from '../../../lib/pagination.ts';
 import type { AdoptionStatus, Provenance } from '../__generated__/types.ts';
 
@@ -29,6 +30,8 @@ export interface AdoptionDoc {
   /** YYYY-MM-DD; null while PLANNED. */
   startedOn: string | null;
   provenance: Provenance;
+  /** Missing (0) on seeded documents; see lib/writes.ts. */
+  version?: number;
 }
 
 // Resolver parents (codegen mappers): documents as loaded, possibly with a projection.
@@ -71,4 +74,6 @@ export const collections: readonly CollectionSpec[] = [
       { key: { solutionId: 1, status: 1, provinceCode: 1, istatCode: 1, _id: 1 }, name: 'solution_status_province_istat' },
     ],
   },
+  // Every change made through a mutation (lib/writes.ts).
+  auditCollection,
 ];

@@ -9,6 +9,9 @@ import type { Resolvers } from '../__generated__/types.ts';
 import type { Context } from '../data/loaders.ts';
 import { checkSolutionIdFormat, findAdoptions, listSolutions } from '../data/queries.ts';
 import { adoptionStats } from '../data/analytics.ts';
+import { changeAdoptionStatus, registerAdoption } from '../data/mutations.ts';
+import { requireWrite } from '../../../lib/access.ts';
+import { versionOf, writer } from '../../../lib/writes.ts';
 
 /** GraphQL field → document fields, for projections. */
 const SOLUTION: FieldMap = {
@@ -24,6 +27,7 @@ const ADOPTION: FieldMap = {
   status: ['status'],
   startedOn: ['startedOn'],
   provenance: ['provenance'],
+  version: ['version'],
 };
 
 export const resolvers: Resolvers<Context> = {
@@ -39,6 +43,20 @@ export const resolvers: Resolvers<Context> = {
     adoptions: (_p, args, ctx, info) =>
       findAdoptions(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION)),
     adoptionStats: (_p, { groupBy }, ctx) => adoptionStats(ctx.db, groupBy),
+  },
+
+  // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
+  Mutation: {
+    registerAdoption: async (_p, { input }, ctx) => {
+      requireWrite(ctx.caller, 'reuse');
+      const { after } = await registerAdoption(writer(ctx, 'reuse', 'registerAdoption'), input);
+      return { adoption: after };
+    },
+    changeAdoptionStatus: async (_p, args, ctx) => {
+      requireWrite(ctx.caller, 'reuse');
+      const { after } = await changeAdoptionStatus(writer(ctx, 'reuse', 'changeAdoptionStatus'), args);
+      return { adoption: after };
+    },
   },
 
   AdoptionCountRow: {
@@ -76,6 +94,7 @@ export const resolvers: Resolvers<Context> = {
         a.solutionId!,
       ),
     municipality: (a) => ({ istatCode: a.istatCode! }),
+    version: (a) => versionOf(a),
   },
 
   Municipality: {
