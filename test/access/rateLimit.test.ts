@@ -38,7 +38,7 @@ describe('rate limits', () => {
     const refused = anon[3]!;
     expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(58);
     expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60);
-    expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(refused.body.errors[0]!.extensions.code).toBe('RATE_LIMITED');
 
     // A key has its own budget, whatever address it comes from.
     const key = await stack.createKey({ name: 'rl-analyst', role: 'analyst' });
