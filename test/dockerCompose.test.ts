@@ -29,6 +29,7 @@ const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
 const REPLICA_SET_URI = 'mongodb://mongo:27017/?replicaSet=rs0';
+const SECRET = 'compose-test-secret-0123456789abcdefghijkl';
 const APP_SERVICES = [...SUBGRAPH_NAMES, 'gateway'] as const;
 type AppService = (typeof APP_SERVICES)[number];
 
@@ -119,9 +120,9 @@ async function buildComposecheck(): Promise<string> {
  * Loads a compose file with composecheck. The child gets only PATH, so ${VAR} interpolation
  * cannot pick up a value from the developer's shell.
  */
-async function loadCompose(bin: string, file: string): Promise<ComposeProject> {
+async function loadCompose(bin: string, file: string, env: Record<string, string> = {}): Promise<ComposeProject> {
   const { stdout } = await execFileAsync(bin, [file], {
-    env: { PATH: process.env.PATH ?? '' },
+    env: { PATH: process.env.PATH ?? '', ...env },
     timeout: 60_000,
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -171,8 +172,24 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
 
   beforeAll(async () => {
     bin = await buildComposecheck();
-    project = await loadCompose(bin, COMPOSE_FILE);
+    project = await loadCompose(bin, COMPOSE_FILE, { GATEWAY_SIGNING_SECRET: SECRET });
   }, BUILD_TIMEOUT_MS);
+
+  it('refuses to start without GATEWAY_SIGNING_SECRET, and gives it to the gateway and every subgraph', async () => {
+    await expect(loadCompose(bin, COMPOSE_FILE)).rejects.toThrow(/set GATEWAY_SIGNING_SECRET/);
+    for (const name of APP_SERVICES) expect(service(name).environment?.GATEWAY_SIGNING_SECRET, name).toBe(SECRET);
+  });
+
+  it('runs redis for shared rate limits and events, unpublished, and every app service uses it', () => {
+    const redis = service('redis');
+    expect(redis.image).toMatch(/^redis:7(\.|$)/);
+    expect(redis.ports ?? []).toEqual([]);
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    for (const name of APP_SERVICES) {
+      expect(service(name).environment?.REDIS_URL, name).toBe('redis://redis:6379');
+      expect(service(name).depends_on?.['redis']?.condition ?? service('gateway').depends_on?.['redis']?.condition, name).toBe('service_healthy');
+    }
+  });
 
   it('rejects a compose file the compose spec does not allow (so the validation is real)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ali-composecheck-'));
@@ -188,9 +205,9 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
     }
   });
 
-  it('has exactly the database, the four subgraphs and the gateway', () => {
+  it('has exactly the database, redis, the four subgraphs and the gateway', () => {
     expect(project.name).toBe('ali-graph');
-    expect(Object.keys(project.services).sort()).toEqual(['mongo', ...APP_SERVICES].sort());
+    expect(Object.keys(project.services).sort()).toEqual(['mongo', 'redis', ...APP_SERVICES].sort());
   });
 
   it('runs mongo:7 as the single-node replica set rs0, with its data in a named volume', () => {
@@ -226,13 +243,13 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
     expect(existsSync(path.join(ROOT, ENTRY[name])), `${ENTRY[name]} must exist`).toBe(true);
   });
 
-  it.each(APP_SERVICES)('%s publishes its port and probes /graphql on it', (name) => {
+  it.each(APP_SERVICES)('%s publishes its port and probes /health on it', (name) => {
     const s = service(name);
     expect(s.ports).toEqual([expect.objectContaining({ target: PORTS[name], published: String(PORTS[name]) })]);
     const hc = s.healthcheck;
     expect(hc?.disable ?? false).toBe(false);
     expect(hc?.test?.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
-    expect(hc?.test?.at(-1)).toBe(`http://127.0.0.1:${PORTS[name]}/graphql`);
+    expect(hc?.test?.at(-1)).toBe(`http://127.0.0.1:${PORTS[name]}/health`);
   });
 
   it('publishes ports 4000-4004 on the host', () => {
@@ -246,7 +263,10 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
   it('the subgraphs wait for a healthy mongo and connect to the replica set', () => {
     for (const name of SUBGRAPH_NAMES) {
       const s = service(name);
-      expect(s.depends_on, name).toEqual({ mongo: expect.objectContaining({ condition: 'service_healthy' }) });
+      expect(s.depends_on, name).toEqual({
+        mongo: expect.objectContaining({ condition: 'service_healthy' }),
+        redis: expect.objectContaining({ condition: 'service_healthy' }),
+      });
       expect(s.environment?.MONGODB_URI, name).toBe(REPLICA_SET_URI);
       expect(s.environment?.HOST, name).toBe('0.0.0.0');
     }
@@ -254,7 +274,7 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
 
   it('the gateway waits for every healthy subgraph and reaches each one by service name', () => {
     const gateway = service('gateway');
-    expect(Object.keys(gateway.depends_on ?? {}).sort()).toEqual([...SUBGRAPH_NAMES].sort());
+    expect(Object.keys(gateway.depends_on ?? {}).sort()).toEqual(['redis', ...SUBGRAPH_NAMES].sort());
     for (const dep of Object.values(gateway.depends_on ?? {})) expect(dep.condition).toBe('service_healthy');
     for (const name of SUBGRAPH_NAMES) {
       expect(gateway.environment?.[`SUBGRAPH_${name.toUpperCase()}_URL`]).toBe(
@@ -273,39 +293,26 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
     }
   });
 
-  it('the health-check probe passes on a GraphQL answer and fails when nothing listens', async () => {
+  it('the health-check probe passes on a 200 from /health and fails otherwise or when nothing listens', async () => {
     const probes = new Set(APP_SERVICES.map((n) => service(n).healthcheck?.test?.[3]));
     expect(probes.size, 'every app service uses the same probe').toBe(1);
     const test = service('gateway').healthcheck?.test ?? [];
     const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        let ok = false;
-        try {
-          ok =
-            req.method === 'POST' &&
-            req.url === '/graphql' &&
-            req.headers['content-type'] === 'application/json' &&
-            (JSON.parse(body) as { query?: string }).query === '{__typename}';
-        } catch {
-          ok = false;
-        }
-        res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
-        res.end(ok ? '{"data":{"__typename":"Query"}}' : '{"errors":[{"message":"bad request"}]}');
-      });
+      const ok = req.method === 'GET' && req.url === '/health';
+      res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(ok ? '{"status":"ok"}' : '{"errors":[{"message":"no route"}]}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     try {
-      const url = `http://127.0.0.1:${port}/graphql`;
+      const url = `http://127.0.0.1:${port}/health`;
       expect(await runHealthcheck([...test.slice(0, -1), url])).toBe(0);
       expect(await runHealthcheck([...test.slice(0, -1), `http://127.0.0.1:${port}/nothing-here`])).not.toBe(0);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     // Nothing listens on the port once the server is closed.
-    expect(await runHealthcheck([...test.slice(0, -1), `http://127.0.0.1:${port}/graphql`])).not.toBe(0);
+    expect(await runHealthcheck([...test.slice(0, -1), `http://127.0.0.1:${port}/health`])).not.toBe(0);
   });
 });
 

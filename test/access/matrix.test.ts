@@ -253,6 +253,10 @@ describe('subgraphs accept only the gateway', () => {
         body: JSON.stringify({ query: READS[sg].query }),
       });
       expect(forged.status).toBe(401);
+      // Liveness stays open (orchestrators probe it), and says nothing about the data.
+      const health = await fetch(new URL('health', stack.subgraphUrls[sg]));
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok', subgraph: sg });
       // …and a correctly signed one for that subgraph is accepted.
       const signed = await stack.subgraphQuery(sg, READS[sg].query);
       expect(signed.status).toBe(200);
