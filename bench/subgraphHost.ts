@@ -102,6 +102,8 @@ async function startAli(): Promise<Host> {
       };
       running.push(
         await startSubgraph(mod, {
+          // Stock Apollo and Hive Gateway cannot sign requests: the benchmark's subgraphs are open (read-only).
+          gatewaySecret: null,
           db,
           limits: { defaultSize: 20, maxSize: 500 },
           production: true,

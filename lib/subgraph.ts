@@ -42,8 +42,12 @@ export interface SubgraphModule<L> {
 
 export interface SubgraphOptions {
   readonly db: Db;
-  /** GATEWAY_SIGNING_SECRET: requests without a header signed with it get 401. */
-  readonly gatewaySecret: string;
+  /**
+   * GATEWAY_SIGNING_SECRET: requests without a header signed with it get 401. `null` leaves the
+   * subgraph open to unsigned requests (read-only callers): only for the benchmark, which drives
+   * gateways that cannot sign.
+   */
+  readonly gatewaySecret: string | null;
   readonly limits: PageLimits;
   readonly plugins?: ApolloServerPlugin[];
   readonly production?: boolean;
@@ -154,6 +158,9 @@ export async function startSubgraph<L>(
   return { name: mod.name, url, httpServer, stop };
 }
 
+/** The caller of a subgraph started without a secret (benchmark only): reads, never writes. */
+const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', read: '*', write: [] });
+
 /** Verifies the gateway's header (401 without a valid one) and builds the request's context. */
 export async function subgraphContext<L>(
   mod: SubgraphModule<L>,
@@ -163,7 +170,10 @@ export async function subgraphContext<L>(
   const token = headers[GATEWAY_TOKEN_HEADER];
   let caller: Caller;
   try {
-    caller = await verifyGatewayToken(opts.gatewaySecret, typeof token === 'string' ? token : undefined, mod.name);
+    caller =
+      opts.gatewaySecret === null
+        ? OPEN_CALLER
+        : await verifyGatewayToken(opts.gatewaySecret, typeof token === 'string' ? token : undefined, mod.name);
   } catch (err) {
     if (err instanceof GatewayTokenError) throw unauthenticated(`${mod.name}: ${err.message}`);
     throw err;
