@@ -46,10 +46,16 @@ function argValue(d: DirectiveNode, name: string): string | boolean | undefined 
 export function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgraphs: string[] } {
   const doc = parse(supergraphSdl);
   const graphNames = new Map<string, string>();
-  const types = new Map<string, { graphs: string[]; fields: Map<string, string[] | null> }>();
-  const addType = (name: string, directives: readonly DirectiveNode[] | undefined, fields: readonly { name: { value: string }; directives?: readonly DirectiveNode[] | undefined }[] | undefined) => {
-    const entry = types.get(name) ?? { graphs: [], fields: new Map<string, string[] | null>() };
+  const types = new Map<string, { graphs: string[]; fields: Map<string, string[] | null>; interfaces: string[]; inherited: Set<string> }>();
+  const addType = (
+    name: string,
+    directives: readonly DirectiveNode[] | undefined,
+    fields: readonly { name: { value: string }; directives?: readonly DirectiveNode[] | undefined }[] | undefined,
+    interfaces: readonly { name: { value: string } }[] | undefined,
+  ) => {
+    const entry = types.get(name) ?? { graphs: [], fields: new Map<string, string[] | null>(), interfaces: [], inherited: new Set<string>() };
     types.set(name, entry);
+    for (const i of interfaces ?? []) if (!entry.interfaces.includes(i.name.value)) entry.interfaces.push(i.name.value);
     for (const d of directives ?? []) {
       if (d.name.value === 'join__type') {
         const g = argValue(d, 'graph');
@@ -63,6 +69,9 @@ export function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgr
         continue;
       }
       const owners = entry.fields.get(f.name.value) ?? [];
+      // A bare @join__field: no subgraph defines the field on this type; it comes from an
+      // interface (an @interfaceObject contributes it), so it has that interface field's owners.
+      if (joins.some((j) => !j.arguments?.length)) entry.inherited.add(f.name.value);
       for (const j of joins) {
         const g = argValue(j, 'graph');
         if (typeof g !== 'string' || argValue(j, 'external') === true || argValue(j, 'usedOverridden') === true) continue;
@@ -84,13 +93,22 @@ export function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgr
       def.kind === Kind.INTERFACE_TYPE_DEFINITION ||
       def.kind === Kind.INTERFACE_TYPE_EXTENSION
     ) {
-      addType(def.name.value, def.directives, def.fields);
+      addType(def.name.value, def.directives, def.fields, def.interfaces);
     }
   }
   const owners = new Map<string, string[]>();
+  const graphsOf = (t: { graphs: string[]; fields: Map<string, string[] | null> }, field: string) => t.fields.get(field) ?? t.graphs;
   for (const [typeName, t] of types) {
-    for (const [field, graphs] of t.fields) {
-      const list = (graphs ?? t.graphs).map((g) => graphNames.get(g) ?? g.toLowerCase());
+    for (const [field] of t.fields) {
+      let graphs = graphsOf(t, field);
+      if (t.inherited.has(field)) {
+        graphs = [...graphs];
+        for (const i of t.interfaces) {
+          const it = types.get(i);
+          if (it?.fields.has(field)) graphs.push(...graphsOf(it, field));
+        }
+      }
+      const list = graphs.map((g) => graphNames.get(g) ?? g.toLowerCase());
       owners.set(`${typeName}.${field}`, [...new Set(list)].sort());
     }
   }
@@ -106,6 +124,8 @@ interface OperationNeeds {
   /** Root mutation fields, with their owners. */
   readonly writes: readonly { field: string; owners: readonly string[] }[];
   readonly introspection: boolean;
+  /** Every introspection field is a direct root field of the operation (not inside a fragment). */
+  readonly introspectionAtRoot: boolean;
   /** Selects data besides introspection (other than `__typename`). */
   readonly data: boolean;
 }
@@ -139,6 +159,7 @@ export class Contracts {
     const reads = new Map<string, readonly string[]>();
     const writes = new Map<string, readonly string[]>();
     let introspection = false;
+    let introspectionFields = 0;
     let data = false;
     const mutationType = this.apiSchema.getMutationType();
     const fragments = new Map(
@@ -158,6 +179,7 @@ export class Contracts {
               if (name === '__typename' || !parent) return;
               if (INTROSPECTION_FIELDS.has(name) && depth === 0) {
                 introspection = true;
+                introspectionFields++;
                 depth++;
                 return;
               }
@@ -193,6 +215,8 @@ export class Contracts {
       reads: [...reads].filter(([k]) => !k.startsWith('__')).map(([field, owners]) => ({ field, owners })),
       writes: [...writes].map(([field, owners]) => ({ field, owners })),
       introspection,
+      introspectionAtRoot:
+        introspectionFields === operation.selectionSet.selections.filter((sel) => sel.kind === Kind.FIELD && INTROSPECTION_FIELDS.has(sel.name.value)).length,
       data,
     };
     byOp.set(opKey, result);
@@ -204,7 +228,7 @@ export class Contracts {
    * served only by subgraphs outside the read scope, FORBIDDEN for a mutation outside the write
    * scope. Returns the operation's needs (introspection and data flags) when allowed.
    */
-  check(document: DocumentNode, operation: OperationDefinitionNode, caller: Caller): { introspection: boolean; data: boolean } {
+  check(document: DocumentNode, operation: OperationDefinitionNode, caller: Caller): Pick<OperationNeeds, 'introspection' | 'introspectionAtRoot' | 'data'> {
     const needs = this.operationNeeds(document, operation);
     const forbidden = needs.writes.filter((w) => !w.owners.some((o) => caller.write.includes(o)));
     if (forbidden.length > 0) {
@@ -226,7 +250,7 @@ export class Contracts {
         { extensions: { code: AccessCode.SUBGRAPH_NOT_SUBSCRIBED, subgraphs, fields: missing.map((r) => r.field), http: { status: 403 } } },
       );
     }
-    return { introspection: needs.introspection, data: needs.data };
+    return { introspection: needs.introspection, introspectionAtRoot: needs.introspectionAtRoot, data: needs.data };
   }
 
   /** The API schema as `caller` may see it (cached per distinct read and write scope). */

@@ -4,7 +4,7 @@
  * introspection answered from the caller's filtered schema (or refused for callers without it).
  */
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import { execute, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
+import { execute, GraphQLError, Kind, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import { AccessCode, type Caller } from '../../lib/access.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Contracts } from './contracts.ts';
@@ -22,12 +22,13 @@ const introspectionResults = new WeakMap<Contracts, WeakMap<DocumentNode, Map<st
 export function accessPlugin(opts: AccessPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
-      let introspect = false;
+      /** 'whole': answer the operation from the caller's view; 'patch': data from the subgraphs, introspection fields from the view. */
+      let introspect: 'whole' | 'patch' | undefined;
       return {
         async didResolveOperation({ document, operation, contextValue }) {
           const contracts = opts.contracts();
           if (!contracts || !operation) return;
-          const { introspection, data } = contracts.check(document, operation, contextValue.caller);
+          const { introspection, introspectionAtRoot, data } = contracts.check(document, operation, contextValue.caller);
           if (!introspection) return;
           if (!opts.introspection(contextValue.caller)) {
             throw new GraphQLError(
@@ -37,16 +38,38 @@ export function accessPlugin(opts: AccessPluginOptions): ApolloServerPlugin<Gate
               { extensions: { code: AccessCode.FORBIDDEN, http: { status: 403 } } },
             );
           }
-          if (data) {
-            throw new GraphQLError('Send __schema and __type in an operation of their own, without data fields', {
-              extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
-            });
+          if (!data) {
+            introspect = 'whole';
+          } else if (contracts.schemaFor(contextValue.caller) !== contracts.apiSchema) {
+            // Mixed with data: the executor answers introspection from the whole API schema, so
+            // the caller's view replaces those root fields in the response (willSendResponse).
+            if (!introspectionAtRoot) {
+              throw new GraphQLError('With a scoped key, select __schema and __type directly on the operation, not inside fragments', {
+                extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+              });
+            }
+            introspect = 'patch';
           }
-          introspect = true;
+        },
+        async willSendResponse({ response, document, operation, request, contextValue }) {
+          const contracts = opts.contracts();
+          if (introspect !== 'patch' || !contracts || !document || !operation || response.body.kind !== 'single') return;
+          const data = response.body.singleResult.data as Record<string, unknown> | null | undefined;
+          if (!data) return;
+          const only: OperationDefinitionNode = {
+            ...operation,
+            selectionSet: {
+              ...operation.selectionSet,
+              selections: operation.selectionSet.selections.filter((sel) => sel.kind === Kind.FIELD && (sel.name.value === '__schema' || sel.name.value === '__type')),
+            },
+          };
+          const doc: DocumentNode = { kind: Kind.DOCUMENT, definitions: [only, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)] };
+          const view = (await execute({ schema: contracts.schemaFor(contextValue.caller), document: doc, variableValues: request.variables ?? {} })) as ExecutionResult;
+          for (const [key, value] of Object.entries(view.data ?? {})) data[key] = value;
         },
         async responseForOperation({ document, request, operationName, contextValue }): Promise<GraphQLResponse | null> {
           const contracts = opts.contracts();
-          if (!introspect || !contracts) return null;
+          if (introspect !== 'whole' || !contracts) return null;
           const schema = contracts.schemaFor(contextValue.caller);
           const cacheable = !request.variables || Object.keys(request.variables).length === 0;
           const key = `${String(contextValue.caller.read)}|${contextValue.caller.write.join(',')}|${operationName ?? ''}`;

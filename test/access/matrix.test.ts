@@ -233,11 +233,22 @@ describe('production-like gateway: anonymous scope and introspection', () => {
     expect(full.body.data.__schema.queryType.fields.length).toBeGreaterThan(20);
   });
 
-  it('introspection mixed with data is refused with a clear error', async () => {
+  it('introspection mixed with data: the data as usual, the introspection from the caller view', async () => {
+    const partner = callers.find((c) => c.role === 'partner')!;
+    const mixed = '{ summary: __type(name: "NetworkSummary") { name } solution: __type(name: "ReuseSolution") { name } reuseSolutions { id } }';
+    const r = await post(mixed, partner.headers);
+    expect(r.status).toBe(200);
+    expect(r.body.errors).toBeUndefined();
+    // NetworkSummary is alliances' alone: not in this partner's view.
+    expect(r.body.data).toEqual({ summary: null, solution: { name: 'ReuseSolution' }, reuseSolutions: expect.any(Array) });
+    expect(r.body.data.reuseSolutions).toHaveLength(3);
     const analyst = callers.find((c) => c.role === 'analyst')!;
-    const r = await post('{ __type(name: "Province") { name } provinces { code } }', analyst.headers);
-    expect(r.status).toBe(400);
-    expect(r.body.errors?.[0]?.message).toMatch(/operation of their own/);
+    const full = await post(mixed, analyst.headers);
+    expect(full.body.data.summary).toEqual({ name: 'NetworkSummary' });
+    // Inside a fragment a scoped caller's introspection could not be replaced: refused.
+    const hidden = await post('{ ...F reuseSolutions { id } } fragment F on Query { __type(name: "NetworkSummary") { name } }', partner.headers);
+    expect(hidden.status).toBe(400);
+    expect(hidden.body.errors?.[0]?.message).toMatch(/directly on the operation/);
   });
 });
 

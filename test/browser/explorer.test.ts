@@ -139,15 +139,18 @@ describe('explorer', () => {
     await page.locator('.graphiql-response', { hasText: '"signedOn": "2009-12-22"' }).waitFor({ timeout: 10_000 });
   });
 
-  it('sends the headers typed in the headers editor (an API key)', async () => {
+  it('sends the headers typed in the headers editor (an API key), and the key is honoured', async () => {
     const { page } = watched;
+    const key = await stack.createKey({ name: 'explorer-analyst', role: 'analyst' });
     await page.locator('[data-example="small-comuni-ali-cuneo"]').click();
     await page.getByRole('button', { name: 'Headers' }).click();
     await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').click();
-    await page.keyboard.insertText('{"x-api-key": "explorer-test-key"}');
+    await page.keyboard.insertText(`{"x-api-key": "${key}"}`);
     const sent = page.waitForRequest((r) => r.url().endsWith('/graphql') && (r.postData() ?? '').includes('SmallComuniInAliCuneo'));
+    const answered = page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('SmallComuniInAliCuneo'));
     await run('SmallComuniInAliCuneo');
-    expect((await sent).headers()['x-api-key']).toBe('explorer-test-key');
+    expect((await sent).headers()['x-api-key']).toBe(key);
+    expect((await answered).status()).toBe(200);
   });
 
   it('keeps a history of the operations run', async () => {
