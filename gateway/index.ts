@@ -48,5 +48,7 @@ const stop = async (signal: string) => {
   await tracing.stop();
   process.exit(0);
 };
-process.once('SIGTERM', () => void stop('SIGTERM'));
-process.once('SIGINT', () => void stop('SIGINT'));
+// A second signal while stopping (Ctrl-C reaches npm, tsx and node at once) must not cut the drain short.
+let stopping: Promise<void> | undefined;
+process.on('SIGTERM', () => void (stopping ??= stop('SIGTERM')));
+process.on('SIGINT', () => void (stopping ??= stop('SIGINT')));

@@ -11,6 +11,7 @@ import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { connect, detectCapabilities } from '../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
+import { createEventBus } from '../lib/events.ts';
 import { gatewayOptionsFromConfig, startGateway, type RunningGateway } from '../gateway/server.ts';
 import { subgraphModules } from '../subgraphs/index.ts';
 
@@ -30,20 +31,26 @@ const server = await startDbServer({
 });
 const client = await connect(server.uri);
 const subgraphs: RunningSubgraph[] = [];
+// Subscription events of the four subgraphs (topics are per subgraph); through Redis with REDIS_URL.
+const events = createEventBus({ redisUrl: cfg.REDIS_URL, log });
 let gateway: RunningGateway | undefined;
 
 async function stop(code: number): Promise<never> {
   log.info('stopping');
   await gateway?.stop(cfg.SHUTDOWN_GRACE_MS).catch(() => {});
   for (const s of subgraphs) await s.stop().catch(() => {});
+  await events.close().catch(() => {});
   await client.close().catch(() => {});
   await clearRuntime(cfg.DATA_DIR).catch(() => {});
   await server.stop().catch(() => {});
   await tracing.stop().catch(() => {});
   process.exit(code);
 }
-process.once('SIGINT', () => void stop(0));
-process.once('SIGTERM', () => void stop(0));
+// Ctrl-C reaches every process of the terminal's group (npm, tsx, node) at once, so a second
+// signal arrives while stopping: keep handling it (once() would let it kill us mid-cleanup).
+let stopping: Promise<never> | undefined;
+process.on('SIGINT', () => void (stopping ??= stop(0)));
+process.on('SIGTERM', () => void (stopping ??= stop(0)));
 
 try {
   const caps = await detectCapabilities(client.db(subgraphDbName(cfg, 'alliances')));
@@ -58,6 +65,8 @@ try {
         port: subgraphPort(cfg, name),
         host: cfg.HOST,
         seedIfEmpty: cfg.SEED_ON_START,
+        events,
+        changeStreams: cfg.CHANGE_STREAMS,
         log: (line) => log.info(line),
       }),
     );
