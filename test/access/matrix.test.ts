@@ -286,3 +286,33 @@ describe('subgraphs accept only the gateway', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('writes through the gateway', () => {
+  it("an editor's mutation is audited with the key's name and the request id; a stale version is refused", async () => {
+    const editor = callers.find((c) => c.label === 'editor reuse')!;
+    // A Comune of Alessandria (006) without an ATOC adoption.
+    const taken = new Set(
+      (await stack.dbs.reuse.collection('adoptions').find({ solutionId: 'atoc-comune-facile' }).toArray()).map((d) => d['istatCode'] as string),
+    );
+    const { piedmontMunicipalities } = await import('../../lib/domain/registry.ts');
+    const istatCode = piedmontMunicipalities().find((m) => m.istatCode.startsWith('006') && !taken.has(m.istatCode))!.istatCode;
+    const register = `mutation($input: RegisterAdoptionInput!) { registerAdoption(input: $input) { adoption { id version status municipality { name } } } }`;
+    const input = { solutionId: 'atoc-comune-facile', municipalityIstatCode: istatCode, status: 'PLANNED', provenance: 'SAMPLE' };
+    const r = await stack.query(register, { input }, { ...editor.headers, 'x-request-id': 'req-matrix-write-1' });
+    expect(r.body.errors).toBeUndefined();
+    const adoption = r.body.data.registerAdoption.adoption;
+    expect(adoption).toMatchObject({ id: `atoc-comune-facile:${istatCode}`, version: 1, status: 'PLANNED', municipality: { name: expect.any(String) } });
+
+    const audit = await stack.dbs.reuse.collection('audit').find({ documentId: adoption.id }).toArray();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor: 'ed-reuse', role: 'editor', requestId: 'req-matrix-write-1', operation: 'registerAdoption', before: null });
+
+    const change = `mutation($id: ID!, $v: Int!) { changeAdoptionStatus(id: $id, status: IN_PROGRESS, expectedVersion: $v, startedOn: "2024-03-01") { adoption { version status } } }`;
+    const [a, b] = await Promise.all([stack.query(change, { id: adoption.id, v: 1 }, editor.headers), stack.query(change, { id: adoption.id, v: 1 }, editor.headers)]);
+    const outcomes = [a, b].map((x) => x.body.errors?.[0]?.extensions?.code ?? 'ok').sort();
+    expect(outcomes).toEqual(['VERSION_CONFLICT', 'ok']);
+    const conflict = [a, b].find((x) => x.body.errors)!;
+    expect(conflict.body.errors![0]!.extensions).toMatchObject({ currentVersion: 2 });
+    expect(await stack.dbs.reuse.collection('audit').countDocuments({ documentId: adoption.id })).toBe(2);
+  });
+});
