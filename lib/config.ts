@@ -179,7 +179,24 @@ export const configSpec = {
   },
   REDIS_URL: {
     schema: optionalUrl,
-    description: 'Redis for rate limits shared by several gateway instances; unset: per-process memory',
+    description:
+      'Redis shared by several instances: gateway rate limits, and the subscription events every subgraph instance publishes (pub/sub); unset: per-process memory',
+  },
+  CHANGE_STREAMS: {
+    schema: z.enum(['auto', 'off']),
+    default: 'off',
+    description:
+      'auto: subgraphs also publish subscription events for writes made outside the API, where the database has change streams (a MongoDB replica set; never FerretDB); off: only API mutations publish',
+  },
+  SUBSCRIPTIONS_PER_CONNECTION: {
+    schema: z.coerce.number().int().min(1),
+    default: '20',
+    description: 'Subscriptions one WebSocket connection to the gateway may have open (one more: closed with 4429)',
+  },
+  SUBSCRIPTIONS_PER_KEY: {
+    schema: z.coerce.number().int().min(1),
+    default: '100',
+    description: 'Subscriptions one key (one address for anonymous callers) may have open on one gateway instance, all connections together',
   },
   RATE_LIMITS: {
     schema: rateLimits,
@@ -208,6 +225,11 @@ export const configSpec = {
     schema: bool,
     default: 'true',
     description: 'Accept Automatic Persisted Queries (Apollo protocol)',
+  },
+  GATEWAY_EXECUTOR: {
+    schema: z.enum(['lean', 'stock']),
+    default: 'lean',
+    description: "Executor of Apollo's query plans: lean (gateway/executor/, same answers, less CPU) or stock @apollo/gateway",
   },
   SUBGRAPH_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(1),

@@ -9,7 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, type DocumentNode } from 'graphql';
+import { createSourceEventStream, execute, parse, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import type { Db } from 'mongodb';
 import { loadConfig, subgraphDbName, subgraphPort, type SubgraphName } from './config.ts';
 import { createLogger } from './log.ts';
@@ -17,6 +19,7 @@ import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
 import type { PageLimits } from './pagination.ts';
 import { GATEWAY_TOKEN_HEADER, GatewayTokenError, unauthenticated, verifyGatewayToken, type Caller } from './access.ts';
+import { createEventBus, watchChanges, type ChangeFeed, type ChangeStreamMode, type EventBus } from './events.ts';
 
 /** The context every resolver of a subgraph receives; loaders are new for every request. */
 export interface SubgraphContext<L> {
@@ -27,6 +30,8 @@ export interface SubgraphContext<L> {
   readonly caller: Caller;
   /** The gateway's request id (`x-request-id`), for logs and the audit trail. */
   readonly requestId: string | undefined;
+  /** Where mutations publish their change events and subscriptions listen (lib/events.ts). */
+  readonly events: EventBus;
 }
 
 /** A subgraph: its name, collections, resolvers, loader factory and seed. */
@@ -38,6 +43,8 @@ export interface SubgraphModule<L> {
   createLoaders(db: Db, limits: PageLimits): L;
   /** Loads the published facts (and marked sample data); idempotent. */
   seed(db: Db): Promise<SeedCount[]>;
+  /** How writes made outside the API become events, where change streams exist (data/events.ts). */
+  readonly changeFeeds?: readonly ChangeFeed[];
 }
 
 export interface SubgraphOptions {
@@ -51,6 +58,17 @@ export interface SubgraphOptions {
   readonly limits: PageLimits;
   readonly plugins?: ApolloServerPlugin[];
   readonly production?: boolean;
+  /**
+   * The bus of change events (`createEventBus({ redisUrl })` to share them between instances).
+   * Default: an in-memory bus of this subgraph alone, closed by `stop`; a given bus is the
+   * caller's to close.
+   */
+  readonly events?: EventBus;
+  /**
+   * CHANGE_STREAMS: `auto` also publishes events for writes made outside the API where the
+   * database has change streams (never on FerretDB); default `off`.
+   */
+  readonly changeStreams?: ChangeStreamMode;
 }
 
 const schemaDir = new URL('../schema/', import.meta.url);
@@ -64,11 +82,14 @@ export function subgraphTypeDefs(name: SubgraphName): DocumentNode {
   return parse(subgraphSdl(name));
 }
 
+/** The executable subgraph schema, as both HTTP and WebSocket serve it. */
+export function subgraphSchema<L>(mod: SubgraphModule<L>): GraphQLSchema {
+  return buildSubgraphSchema([{ typeDefs: subgraphTypeDefs(mod.name), resolvers: mod.resolvers as never }]);
+}
+
 export function buildSubgraphServer<L>(mod: SubgraphModule<L>, opts: SubgraphOptions): ApolloServer<SubgraphContext<L>> {
   return new ApolloServer<SubgraphContext<L>>({
-    schema: buildSubgraphSchema([
-      { typeDefs: subgraphTypeDefs(mod.name), resolvers: mod.resolvers as never },
-    ]),
+    schema: subgraphSchema(mod),
     // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use.
     plugins: [ApolloServerPluginInlineTraceDisabled(), ...(opts.plugins ?? [])],
     includeStacktraceInErrorResponses: !opts.production,
@@ -77,7 +98,7 @@ export function buildSubgraphServer<L>(mod: SubgraphModule<L>, opts: SubgraphOpt
 
 export interface RunningSubgraph {
   readonly name: SubgraphName;
-  /** Base URL; GraphQL at `/` and `/graphql`, liveness at `/health`. */
+  /** Base URL; GraphQL at `/` and `/graphql` (also over WebSocket, graphql-transport-ws), liveness at `/health`. */
   readonly url: string;
   /** The HTTP server (for protocol upgrades such as WebSocket subscriptions). */
   readonly httpServer: http.Server;
@@ -94,6 +115,7 @@ export async function startSubgraph<L>(
     const counts = await mod.seed(opts.db);
     opts.log?.(`${mod.name}: seeded ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
   }
+  const events = opts.events ?? createEventBus();
   const server = buildSubgraphServer(mod, opts);
   await server.start();
   const httpServer = http.createServer((req, res) => {
@@ -130,7 +152,7 @@ export async function startSubgraph<L>(
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     const result = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => subgraphContext(mod, opts, req.headers),
+      context: () => subgraphContext(mod, { ...opts, events }, req.headers),
     });
     const out: Record<string, string> = {};
     for (const [k, v] of result.headers) out[k] = v;
@@ -140,6 +162,12 @@ export async function startSubgraph<L>(
     res.end();
   }
   httpServer.keepAliveTimeout = 5000;
+  const subscriptions = serveSubscriptions(mod, { ...opts, events }, httpServer);
+  const changeFeeds = await watchChanges(opts.db, mod.changeFeeds ?? [], events, {
+    mode: opts.changeStreams ?? 'off',
+    subgraph: mod.name,
+    log: opts.log,
+  });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port, opts.host, () => resolve());
@@ -148,6 +176,9 @@ export async function startSubgraph<L>(
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
   const url = `http://${shownHost}:${port}/`;
   const stop = async () => {
+    await changeFeeds.stop();
+    await subscriptions.stop();
+    if (!opts.events) await events.close();
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());
       httpServer.closeIdleConnections();
@@ -164,7 +195,7 @@ const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', 
 /** Verifies the gateway's header (401 without a valid one) and builds the request's context. */
 export async function subgraphContext<L>(
   mod: SubgraphModule<L>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'>,
+  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'> & { readonly events: EventBus },
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Promise<SubgraphContext<L>> {
   const token = headers[GATEWAY_TOKEN_HEADER];
@@ -185,7 +216,114 @@ export async function subgraphContext<L>(
     limits: opts.limits,
     caller,
     requestId: typeof requestId === 'string' ? requestId : undefined,
+    events: opts.events,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions over WebSocket (#5)
+
+/** Close code of a connection whose `connection_init` has no valid `x-ali-gateway-token`. */
+export const WS_CLOSE_UNAUTHORIZED = 4401;
+/** Interval of the server's WebSocket pings (a peer that misses a pong for as long is dropped). */
+export const WS_KEEPALIVE_MS = 12_000;
+
+/**
+ * GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on the subgraph's HTTP
+ * server, at `/` and `/graphql`, with the subgraph schema. The gateway authenticates a connection
+ * once: `connection_init` carries `{ "x-ali-gateway-token": <signGatewayToken(secret, caller,
+ * subgraph)> }`; anything else is closed with 4401 Unauthorized. Every operation of the
+ * connection runs as that caller, and every subscription event executes with a fresh context
+ * (new DataLoaders), as an HTTP request would. Stopping closes the connections with 1001.
+ */
+function serveSubscriptions<L>(
+  mod: SubgraphModule<L>,
+  opts: SubgraphOptions & { readonly events: EventBus },
+  httpServer: http.Server,
+): { stop(): Promise<void> } {
+  const wss = new WebSocketServer({ noServer: true });
+  httpServer.on('upgrade', (req, socket, head) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://subgraph');
+    if (pathname !== '/' && pathname !== '/graphql') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
+  });
+  const contextOf = (caller: Caller): SubgraphContext<L> => ({
+    db: opts.db,
+    loaders: mod.createLoaders(opts.db, opts.limits),
+    limits: opts.limits,
+    caller,
+    requestId: undefined,
+    events: opts.events,
+  });
+  const server = useServer<Record<string, unknown>, { caller: Caller }>(
+    {
+      schema: subgraphSchema(mod),
+      onConnect: async (ctx) => {
+        const token = ctx.connectionParams?.[GATEWAY_TOKEN_HEADER];
+        try {
+          ctx.extra.caller =
+            opts.gatewaySecret === null
+              ? OPEN_CALLER
+              : await verifyGatewayToken(opts.gatewaySecret, typeof token === 'string' ? token : undefined, mod.name);
+          return true;
+        } catch (err) {
+          if (!(err instanceof GatewayTokenError)) throw err;
+          // graphql-ws would close with 4403 on `false`; the contract is 4401, sent first.
+          ctx.extra.socket.close(WS_CLOSE_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+      },
+      context: (ctx) => contextOf(ctx.extra.caller!),
+      subscribe: (args) => subscribeWithFreshContext(args, (ctx) => contextOf((ctx as SubgraphContext<L>).caller)),
+    },
+    wss,
+    WS_KEEPALIVE_MS,
+  );
+  return {
+    async stop() {
+      const disposed = server.dispose();
+      // A peer that does not answer the close handshake is cut off.
+      const cutoff = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, 1000);
+      cutoff.unref();
+      await disposed;
+      clearTimeout(cutoff);
+    },
+  };
+}
+
+/**
+ * graphql-js `subscribe`, except that every event executes with `fresh(context)`: DataLoaders
+ * cache per request, and an event is a new request (an adoption's solution may have changed
+ * since the previous event). `return()` reaches the source at once, even while it waits.
+ */
+async function subscribeWithFreshContext(args: ExecutionArgs, fresh: (ctx: unknown) => unknown) {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in stream)) return stream;
+  const source = stream[Symbol.asyncIterator]();
+  const events: AsyncGenerator<Awaited<ReturnType<typeof execute>>> = {
+    async next() {
+      const r = await source.next();
+      if (r.done) return { done: true, value: undefined };
+      return { done: false, value: await execute({ ...args, rootValue: r.value, contextValue: fresh(args.contextValue) }) };
+    },
+    async return() {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(err: unknown) {
+      await source.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return events;
+    },
+  };
+  return events;
 }
 
 async function isEmpty(db: Db, collections: readonly CollectionSpec[]): Promise<boolean> {
@@ -213,6 +351,7 @@ export async function runSubgraph<L>(mod: SubgraphModule<L>): Promise<void> {
   const db = client.db(subgraphDbName(cfg, mod.name));
   const caps = await detectCapabilities(db);
   log.info({ capabilities: caps }, 'database connected');
+  const events = createEventBus({ redisUrl: cfg.REDIS_URL, log });
   const running = await startSubgraph(mod, {
     db,
     gatewaySecret: cfg.GATEWAY_SIGNING_SECRET,
@@ -221,15 +360,19 @@ export async function runSubgraph<L>(mod: SubgraphModule<L>): Promise<void> {
     host: cfg.HOST,
     seedIfEmpty: cfg.SEED_ON_START,
     production: cfg.NODE_ENV === 'production',
+    events,
+    changeStreams: cfg.CHANGE_STREAMS,
     log: (line) => log.info(line),
   });
-  log.info({ url: running.url }, `${mod.name} subgraph ready`);
+  log.info({ url: running.url, events: events.kind }, `${mod.name} subgraph ready`);
   const stop = async () => {
     await running.stop();
+    await events.close();
     await client.close();
     await tracing.stop();
     process.exit(0);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  let stopping: Promise<void> | undefined;
+  process.on('SIGTERM', () => void (stopping ??= stop()));
+  process.on('SIGINT', () => void (stopping ??= stop()));
 }

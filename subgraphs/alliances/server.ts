@@ -3,6 +3,7 @@ import type { SubgraphModule } from '../../lib/subgraph.ts';
 import { collections } from './data/collections.ts';
 import { createLoaders, type Loaders } from './data/loaders.ts';
 import { seed } from './data/seed.ts';
+import { changeFeeds } from './data/events.ts';
 import { resolvers } from './resolvers/index.ts';
 
 export const alliances: SubgraphModule<Loaders> = {
@@ -11,4 +12,5 @@ export const alliances: SubgraphModule<Loaders> = {
   resolvers,
   createLoaders,
   seed,
+  changeFeeds,
 };

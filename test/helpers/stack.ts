@@ -13,6 +13,7 @@ import { startGateway, type GatewayOptions, type RunningGateway } from '../../ga
 import { subgraphModules } from '../../subgraphs/index.ts';
 import { GATEWAY_TOKEN_HEADER, signGatewayToken, type Caller } from '../../lib/access.ts';
 import { KeyStore, type CreateKeyInput } from '../../gateway/access/keys.ts';
+import type { EventBus } from '../../lib/events.ts';
 
 export interface GraphQLResponseError {
   message: string;
@@ -59,7 +60,12 @@ export const TEST_LIMITS = { defaultSize: 20, maxSize: 500 } as const;
 // Commands the driver sends on its own (handshakes, heartbeats, sessions), not for a query.
 const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /** The event bus of the four subgraphs (default: each its own in-memory bus). */
+  readonly events?: EventBus;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const prefix = `t_${randomBytes(5).toString('hex')}`;
   const gatewaySecret = randomBytes(32).toString('base64url');
   const client: MongoClient = await connect(inject('mongoUri'), { monitorCommands: true });
@@ -91,6 +97,7 @@ export async function startStack(): Promise<Stack> {
           port: 0,
           host: '127.0.0.1',
           seedIfEmpty: true,
+          events: options.events,
         }),
       );
     }

@@ -120,6 +120,28 @@ export type MembershipChangePayload = {
   previousAlliance?: Maybe<Alliance>;
 };
 
+/** One change of a Comune's ALI membership: published once for every successful changeMembership, after its write. */
+export type MembershipEvent = {
+  __typename?: 'MembershipEvent';
+  /** The ALI it is a member of after the change; null when it left. */
+  alliance?: Maybe<Alliance>;
+  /** When the change was published (ISO 8601, UTC). */
+  at: Scalars['String']['output'];
+  kind: MembershipEventKind;
+  /** The Comune as the change left it (its membership and new version). */
+  municipality: Municipality;
+  /** The ALI it was a member of before the change; null when it was not a member (or the change was seen only through a change stream). */
+  previousAlliance?: Maybe<Alliance>;
+};
+
+export type MembershipEventKind =
+  /** The Comune joined an ALI. */
+  | 'JOINED'
+  /** The Comune left the network (alliance is null, previousAlliance the ALI it left). */
+  | 'LEFT'
+  /** The membership was re-stated with another provenance or note (same ALI). */
+  | 'UPDATED';
+
 /** A Comune of Piedmont, from the ISTAT registry. */
 export type Municipality = {
   __typename?: 'Municipality';
@@ -301,6 +323,30 @@ export type QueryProvinceArgs = {
   code: Scalars['ID']['input'];
 };
 
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Comuni joining, leaving or re-stating their ALI membership. allianceId: changes involving that
+   * ALI (joined, left or updated); provinceCode: of Comuni of that province (ISTAT code, 3 digits).
+   * BAD_USER_INPUT for a malformed argument.
+   */
+  membershipChanged: MembershipEvent;
+};
+
+
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type SubscriptionMembershipChangedArgs = {
+  allianceId?: InputMaybe<Scalars['ID']['input']>;
+  provinceCode?: InputMaybe<Scalars['ID']['input']>;
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -415,6 +461,8 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Membership: ResolverTypeWrapper<MembershipParentModel>;
   MembershipChangePayload: ResolverTypeWrapper<Omit<MembershipChangePayload, 'municipality' | 'previousAlliance'> & { municipality: ResolversTypes['Municipality'], previousAlliance?: Maybe<ResolversTypes['Alliance']> }>;
+  MembershipEvent: ResolverTypeWrapper<Omit<MembershipEvent, 'alliance' | 'municipality' | 'previousAlliance'> & { alliance?: Maybe<ResolversTypes['Alliance']>, municipality: ResolversTypes['Municipality'], previousAlliance?: Maybe<ResolversTypes['Alliance']> }>;
+  MembershipEventKind: MembershipEventKind;
   Municipality: ResolverTypeWrapper<MunicipalityParentModel>;
   MunicipalityConnection: ResolverTypeWrapper<MunicipalityConnectionParentModel>;
   MunicipalityEdge: ResolverTypeWrapper<MunicipalityEdgeParentModel>;
@@ -426,6 +474,7 @@ export type ResolversTypes = {
   Provenance: Provenance;
   Province: ResolverTypeWrapper<ProvinceParentModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -442,6 +491,7 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Membership: MembershipParentModel;
   MembershipChangePayload: Omit<MembershipChangePayload, 'municipality' | 'previousAlliance'> & { municipality: ResolversParentTypes['Municipality'], previousAlliance?: Maybe<ResolversParentTypes['Alliance']> };
+  MembershipEvent: Omit<MembershipEvent, 'alliance' | 'municipality' | 'previousAlliance'> & { alliance?: Maybe<ResolversParentTypes['Alliance']>, municipality: ResolversParentTypes['Municipality'], previousAlliance?: Maybe<ResolversParentTypes['Alliance']> };
   Municipality: MunicipalityParentModel;
   MunicipalityConnection: MunicipalityConnectionParentModel;
   MunicipalityEdge: MunicipalityEdgeParentModel;
@@ -451,6 +501,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Province: ProvinceParentModel;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
 };
 
 export type AllianceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Alliance'] = ResolversParentTypes['Alliance'], FederationReferenceType extends FederationReferenceTypes['Alliance'] = FederationReferenceTypes['Alliance']> = {
@@ -501,6 +552,14 @@ export type MembershipResolvers<ContextType = Context, ParentType extends Resolv
 };
 
 export type MembershipChangePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MembershipChangePayload'] = ResolversParentTypes['MembershipChangePayload']> = {
+  municipality?: Resolver<ResolversTypes['Municipality'], ParentType, ContextType>;
+  previousAlliance?: Resolver<Maybe<ResolversTypes['Alliance']>, ParentType, ContextType>;
+};
+
+export type MembershipEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MembershipEvent'] = ResolversParentTypes['MembershipEvent']> = {
+  alliance?: Resolver<Maybe<ResolversTypes['Alliance']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['MembershipEventKind'], ParentType, ContextType>;
   municipality?: Resolver<ResolversTypes['Municipality'], ParentType, ContextType>;
   previousAlliance?: Resolver<Maybe<ResolversTypes['Alliance']>, ParentType, ContextType>;
 };
@@ -571,6 +630,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   provinces?: Resolver<Array<ResolversTypes['Province']>, ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  membershipChanged?: SubscriptionResolver<ResolversTypes['MembershipEvent'], "membershipChanged", ParentType, ContextType, Partial<SubscriptionMembershipChangedArgs>>;
+};
+
 export type Resolvers<ContextType = Context> = {
   Alliance?: AllianceResolvers<ContextType>;
   AllianceTask?: AllianceTaskResolvers<ContextType>;
@@ -579,6 +642,7 @@ export type Resolvers<ContextType = Context> = {
   Decimal?: GraphQLScalarType;
   Membership?: MembershipResolvers<ContextType>;
   MembershipChangePayload?: MembershipChangePayloadResolvers<ContextType>;
+  MembershipEvent?: MembershipEventResolvers<ContextType>;
   Municipality?: MunicipalityResolvers<ContextType>;
   MunicipalityConnection?: MunicipalityConnectionResolvers<ContextType>;
   MunicipalityEdge?: MunicipalityEdgeResolvers<ContextType>;
@@ -587,5 +651,6 @@ export type Resolvers<ContextType = Context> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Province?: ProvinceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

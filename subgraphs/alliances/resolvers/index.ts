@@ -21,6 +21,7 @@ import { membershipCoverage, shareOf } from '../data/analytics.ts';
 import { changeMembership } from '../data/mutations.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf, writer } from '../../../lib/writes.ts';
+import { MEMBERSHIP_CHANGED, membershipEventFilter, publishMembershipChange, type MembershipEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections. */
 const PROVINCE: FieldMap = { name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'] };
@@ -68,12 +69,35 @@ export const resolvers: Resolvers<Context> = {
   Mutation: {
     changeMembership: async (_p, args, ctx) => {
       requireWrite(ctx.caller, 'alliances');
-      const { before, after } = await changeMembership(writer(ctx, 'alliances', 'changeMembership'), args);
+      const change = await changeMembership(writer(ctx, 'alliances', 'changeMembership'), args);
+      await publishMembershipChange(ctx.events, change);
+      const { before, after } = change;
       return {
         municipality: after,
         previousAlliance: before?.allianceId ? await ctx.loaders.alliance.load({ id: before.allianceId, fields: null }) : null,
       };
     },
+  },
+
+  // Each event runs with a fresh context (loaders) of the connection's caller (lib/subgraph.ts).
+  Subscription: {
+    membershipChanged: {
+      subscribe: (_p, args, ctx) => ctx.events.subscribe(MEMBERSHIP_CHANGED, { filter: membershipEventFilter(args) }),
+      resolve: (e: MembershipEventPayload) => ({
+        kind: e.kind,
+        municipality: e.municipality,
+        alliance: e.allianceId ? { _id: e.allianceId } : null,
+        previousAlliance: e.previousAllianceId ? { _id: e.previousAllianceId } : null,
+        at: e.at,
+      }),
+    },
+  },
+
+  MembershipEvent: {
+    // The event names the ALI; its fields load as in queries.
+    alliance: (e, _a, ctx, info) => (e.alliance ? ctx.loaders.alliance.load({ id: e.alliance._id, fields: fieldsFor(info, 'Alliance', ALLIANCE) }) : null),
+    previousAlliance: (e, _a, ctx, info) =>
+      e.previousAlliance ? ctx.loaders.alliance.load({ id: e.previousAlliance._id, fields: fieldsFor(info, 'Alliance', ALLIANCE) }) : null,
   },
 
   CoverageRow: {

@@ -186,6 +186,22 @@ export type FundedProjectEdge = {
   node: FundedProject;
 };
 
+/** One change of a funded project: published once for every successful mutation, after its write. */
+export type FundedProjectEvent = {
+  __typename?: 'FundedProjectEvent';
+  /** When the change was published (ISO 8601, UTC). */
+  at: Scalars['String']['output'];
+  kind: FundedProjectEventKind;
+  /** The project as the change left it. */
+  project: FundedProject;
+};
+
+export type FundedProjectEventKind =
+  /** addFundedProject added a project. */
+  | 'ADDED'
+  /** amendFundedProject changed a project. */
+  | 'AMENDED';
+
 export type FundedProjectFilter = {
   agreementId?: InputMaybe<Scalars['ID']['input']>;
   allianceId?: InputMaybe<Scalars['ID']['input']>;
@@ -420,6 +436,31 @@ export type ReuseSolution = {
   id: Scalars['ID']['output'];
 };
 
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Funded projects added or amended. agreementId: under that supplementary act; allianceId: whose
+   * beneficiary is that ALI; reuseSolutionId: whose beneficiary is that reuse solution.
+   * BAD_USER_INPUT for a malformed argument.
+   */
+  fundedProjectChanged: FundedProjectEvent;
+};
+
+
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type SubscriptionFundedProjectChangedArgs = {
+  agreementId?: InputMaybe<Scalars['ID']['input']>;
+  allianceId?: InputMaybe<Scalars['ID']['input']>;
+  reuseSolutionId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -558,6 +599,8 @@ export type ResolversTypes = {
   FundedProjectChanges: FundedProjectChanges;
   FundedProjectConnection: ResolverTypeWrapper<FundedProjectConnectionParentModel>;
   FundedProjectEdge: ResolverTypeWrapper<FundedProjectEdgeParentModel>;
+  FundedProjectEvent: ResolverTypeWrapper<Omit<FundedProjectEvent, 'project'> & { project: ResolversTypes['FundedProject'] }>;
+  FundedProjectEventKind: FundedProjectEventKind;
   FundedProjectFilter: FundedProjectFilter;
   FundedProjectOrder: FundedProjectOrder;
   FundedProjectPayload: ResolverTypeWrapper<Omit<FundedProjectPayload, 'project'> & { project: ResolversTypes['FundedProject'] }>;
@@ -575,6 +618,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Resolution: ResolverTypeWrapper<ResolutionParentModel>;
   ReuseSolution: ResolverTypeWrapper<ReuseSolutionParentModel>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -594,6 +638,7 @@ export type ResolversParentTypes = {
   FundedProjectChanges: FundedProjectChanges;
   FundedProjectConnection: FundedProjectConnectionParentModel;
   FundedProjectEdge: FundedProjectEdgeParentModel;
+  FundedProjectEvent: Omit<FundedProjectEvent, 'project'> & { project: ResolversParentTypes['FundedProject'] };
   FundedProjectFilter: FundedProjectFilter;
   FundedProjectPayload: Omit<FundedProjectPayload, 'project'> & { project: ResolversParentTypes['FundedProject'] };
   FundingBreakdown: FundingBreakdown;
@@ -608,6 +653,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   Resolution: ResolutionParentModel;
   ReuseSolution: ReuseSolutionParentModel;
+  Subscription: Record<PropertyKey, never>;
 };
 
 export type AgreementResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Agreement'] = ResolversParentTypes['Agreement'], FederationReferenceType extends FederationReferenceTypes['Agreement'] = FederationReferenceTypes['Agreement']> = {
@@ -704,6 +750,12 @@ export type FundedProjectEdgeResolvers<ContextType = Context, ParentType extends
   node?: Resolver<ResolversTypes['FundedProject'], ParentType, ContextType>;
 };
 
+export type FundedProjectEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundedProjectEvent'] = ResolversParentTypes['FundedProjectEvent']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['FundedProjectEventKind'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['FundedProject'], ParentType, ContextType>;
+};
+
 export type FundedProjectPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundedProjectPayload'] = ResolversParentTypes['FundedProjectPayload']> = {
   project?: Resolver<ResolversTypes['FundedProject'], ParentType, ContextType>;
 };
@@ -794,6 +846,10 @@ export type ReuseSolutionResolvers<ContextType = Context, ParentType extends Res
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  fundedProjectChanged?: SubscriptionResolver<ResolversTypes['FundedProjectEvent'], "fundedProjectChanged", ParentType, ContextType, Partial<SubscriptionFundedProjectChangedArgs>>;
+};
+
 export type Resolvers<ContextType = Context> = {
   Agreement?: AgreementResolvers<ContextType>;
   Alliance?: AllianceResolvers<ContextType>;
@@ -805,6 +861,7 @@ export type Resolvers<ContextType = Context> = {
   FundedProject?: FundedProjectResolvers<ContextType>;
   FundedProjectConnection?: FundedProjectConnectionResolvers<ContextType>;
   FundedProjectEdge?: FundedProjectEdgeResolvers<ContextType>;
+  FundedProjectEvent?: FundedProjectEventResolvers<ContextType>;
   FundedProjectPayload?: FundedProjectPayloadResolvers<ContextType>;
   FundingBreakdown?: FundingBreakdownResolvers<ContextType>;
   FundingBreakdownRow?: FundingBreakdownRowResolvers<ContextType>;
@@ -817,5 +874,6 @@ export type Resolvers<ContextType = Context> = {
   Query?: QueryResolvers<ContextType>;
   Resolution?: ResolutionResolvers<ContextType>;
   ReuseSolution?: ReuseSolutionResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

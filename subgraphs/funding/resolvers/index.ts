@@ -14,6 +14,7 @@ import { cofinancingRate, fundingBreakdown } from '../data/analytics.ts';
 import { addFundedProject, amendFundedProject } from '../data/mutations.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf, writer } from '../../../lib/writes.ts';
+import { FUNDED_PROJECT_CHANGED, fundedProjectEventFilter, fundedProjectEventFromBus, publishFundedProjectChange } from '../data/events.ts';
 
 const SOURCE: FieldMap = {
   name: ['name'],
@@ -110,13 +111,23 @@ export const resolvers: Resolvers<Context> = {
   Mutation: {
     addFundedProject: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'funding');
-      const { after } = await addFundedProject(writer(ctx, 'funding', 'addFundedProject'), input);
-      return { project: after };
+      const change = await addFundedProject(writer(ctx, 'funding', 'addFundedProject'), input);
+      await publishFundedProjectChange(ctx.events, 'ADDED', change);
+      return { project: change.after };
     },
     amendFundedProject: async (_p, { id, expectedVersion, changes }, ctx) => {
       requireWrite(ctx.caller, 'funding');
-      const { after } = await amendFundedProject(writer(ctx, 'funding', 'amendFundedProject'), id, expectedVersion, changes);
-      return { project: after };
+      const change = await amendFundedProject(writer(ctx, 'funding', 'amendFundedProject'), id, expectedVersion, changes);
+      await publishFundedProjectChange(ctx.events, 'AMENDED', change);
+      return { project: change.after };
+    },
+  },
+
+  // Each event runs with a fresh context (loaders) of the connection's caller (lib/subgraph.ts).
+  Subscription: {
+    fundedProjectChanged: {
+      subscribe: (_p, args, ctx) => ctx.events.subscribe(FUNDED_PROJECT_CHANGED, { filter: fundedProjectEventFilter(args) }),
+      resolve: (payload: unknown) => fundedProjectEventFromBus(payload),
     },
   },
 

@@ -158,6 +158,22 @@ export type MeetingEdge = {
   node: Meeting;
 };
 
+/** One change of a committee meeting: published once for every successful mutation, after its write. */
+export type MeetingEvent = {
+  __typename?: 'MeetingEvent';
+  /** When the change was published (ISO 8601, UTC). */
+  at: Scalars['String']['output'];
+  kind: MeetingEventKind;
+  /** The meeting as the change left it, with its decisions. */
+  meeting: Meeting;
+};
+
+export type MeetingEventKind =
+  /** amendMeeting changed its title or decisions. */
+  | 'AMENDED'
+  /** recordMeeting recorded a meeting. */
+  | 'RECORDED';
+
 /** The meeting as the mutation left it, with its new version. */
 export type MeetingPayload = {
   __typename?: 'MeetingPayload';
@@ -262,6 +278,25 @@ export type RecordMeetingInput = {
   provenance: Provenance;
   /** At most 200 characters. */
   title: Scalars['String']['input'];
+};
+
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Meetings recorded or amended. committeeId: of that committee. BAD_USER_INPUT for a malformed argument. */
+  meetingRecorded: MeetingEvent;
+};
+
+
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type SubscriptionMeetingRecordedArgs = {
+  committeeId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -401,6 +436,8 @@ export type ResolversTypes = {
   MeetingChanges: MeetingChanges;
   MeetingConnection: ResolverTypeWrapper<MeetingConnectionParentModel>;
   MeetingEdge: ResolverTypeWrapper<MeetingEdgeParentModel>;
+  MeetingEvent: ResolverTypeWrapper<Omit<MeetingEvent, 'meeting'> & { meeting: ResolversTypes['Meeting'] }>;
+  MeetingEventKind: MeetingEventKind;
   MeetingPayload: ResolverTypeWrapper<Omit<MeetingPayload, 'meeting'> & { meeting: ResolversTypes['Meeting'] }>;
   Municipality: ResolverTypeWrapper<MunicipalityParentModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -409,6 +446,7 @@ export type ResolversTypes = {
   Provenance: Provenance;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordMeetingInput: RecordMeetingInput;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -431,6 +469,7 @@ export type ResolversParentTypes = {
   MeetingChanges: MeetingChanges;
   MeetingConnection: MeetingConnectionParentModel;
   MeetingEdge: MeetingEdgeParentModel;
+  MeetingEvent: Omit<MeetingEvent, 'meeting'> & { meeting: ResolversParentTypes['Meeting'] };
   MeetingPayload: Omit<MeetingPayload, 'meeting'> & { meeting: ResolversParentTypes['Meeting'] };
   Municipality: MunicipalityParentModel;
   Mutation: Record<PropertyKey, never>;
@@ -438,6 +477,7 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
   RecordMeetingInput: RecordMeetingInput;
+  Subscription: Record<PropertyKey, never>;
 };
 
 export type AllianceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Alliance'] = ResolversParentTypes['Alliance'], FederationReferenceType extends FederationReferenceTypes['Alliance'] = FederationReferenceTypes['Alliance']> = {
@@ -533,6 +573,12 @@ export type MeetingEdgeResolvers<ContextType = Context, ParentType extends Resol
   node?: Resolver<ResolversTypes['Meeting'], ParentType, ContextType>;
 };
 
+export type MeetingEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MeetingEvent'] = ResolversParentTypes['MeetingEvent']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['MeetingEventKind'], ParentType, ContextType>;
+  meeting?: Resolver<ResolversTypes['Meeting'], ParentType, ContextType>;
+};
+
 export type MeetingPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MeetingPayload'] = ResolversParentTypes['MeetingPayload']> = {
   meeting?: Resolver<ResolversTypes['Meeting'], ParentType, ContextType>;
 };
@@ -564,6 +610,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   institutions?: Resolver<Array<ResolversTypes['Institution']>, ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  meetingRecorded?: SubscriptionResolver<ResolversTypes['MeetingEvent'], "meetingRecorded", ParentType, ContextType, Partial<SubscriptionMeetingRecordedArgs>>;
+};
+
 export type Resolvers<ContextType = Context> = {
   Alliance?: AllianceResolvers<ContextType>;
   Committee?: CommitteeResolvers<ContextType>;
@@ -578,10 +628,12 @@ export type Resolvers<ContextType = Context> = {
   Meeting?: MeetingResolvers<ContextType>;
   MeetingConnection?: MeetingConnectionResolvers<ContextType>;
   MeetingEdge?: MeetingEdgeResolvers<ContextType>;
+  MeetingEvent?: MeetingEventResolvers<ContextType>;
   MeetingPayload?: MeetingPayloadResolvers<ContextType>;
   Municipality?: MunicipalityResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

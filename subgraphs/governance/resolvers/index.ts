@@ -11,6 +11,7 @@ import { checkSlug, findFacilitators, listCommittees, listInstitutions } from '.
 import { amendMeeting, recordMeeting } from '../data/mutations.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf, writer } from '../../../lib/writes.ts';
+import { MEETING_RECORDED, meetingEventFilter, publishMeetingChange, type MeetingEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections. */
 const INSTITUTION: FieldMap = {
@@ -62,13 +63,23 @@ export const resolvers: Resolvers<Context> = {
   Mutation: {
     recordMeeting: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'governance');
-      const { after } = await recordMeeting(writer(ctx, 'governance', 'recordMeeting'), input);
-      return { meeting: after };
+      const change = await recordMeeting(writer(ctx, 'governance', 'recordMeeting'), input);
+      await publishMeetingChange(ctx.events, 'RECORDED', change);
+      return { meeting: change.after };
     },
     amendMeeting: async (_p, { id, expectedVersion, changes }, ctx) => {
       requireWrite(ctx.caller, 'governance');
-      const { after } = await amendMeeting(writer(ctx, 'governance', 'amendMeeting'), id, expectedVersion, changes);
-      return { meeting: after };
+      const change = await amendMeeting(writer(ctx, 'governance', 'amendMeeting'), id, expectedVersion, changes);
+      await publishMeetingChange(ctx.events, 'AMENDED', change);
+      return { meeting: change.after };
+    },
+  },
+
+  // Each event runs with a fresh context (loaders) of the connection's caller (lib/subgraph.ts).
+  Subscription: {
+    meetingRecorded: {
+      subscribe: (_p, args, ctx) => ctx.events.subscribe(MEETING_RECORDED, { filter: meetingEventFilter(args) }),
+      resolve: (payload: MeetingEventPayload) => payload,
     },
   },
 

@@ -64,6 +64,24 @@ export type AdoptionEdge = {
   node: Adoption;
 };
 
+/** One change of an adoption: published once for every successful mutation, after its write. */
+export type AdoptionEvent = {
+  __typename?: 'AdoptionEvent';
+  /** The adoption as the change left it (its solution, and the Comune's fields from the alliances subgraph, resolve as in queries). */
+  adoption: Adoption;
+  /** When the change was published (ISO 8601, UTC). */
+  at: Scalars['String']['output'];
+  kind: AdoptionEventKind;
+  /** The status before a STATUS_CHANGED; null for REGISTERED and for changes seen only through a change stream. */
+  previousStatus?: Maybe<AdoptionStatus>;
+};
+
+export type AdoptionEventKind =
+  /** registerAdoption recorded a new adoption. */
+  | 'REGISTERED'
+  /** changeAdoptionStatus moved the adoption (or corrected its start date: previousStatus then equals status). */
+  | 'STATUS_CHANGED';
+
 export type AdoptionFilter = {
   municipalityIstatCode?: InputMaybe<Scalars['ID']['input']>;
   /** ISTAT province code (the first three digits of the Comune's ISTAT code). */
@@ -221,6 +239,31 @@ export type ReuseSolutionAdoptionsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Adoptions registered or changed. solutionId: of that solution; provinceCode: of Comuni of that
+   * province (ISTAT code, 3 digits); status: whose new status is that one. BAD_USER_INPUT for a
+   * malformed argument.
+   */
+  adoptionChanged: AdoptionEvent;
+};
+
+
+/**
+ * Changes as they happen, over GraphQL over WebSocket (graphql-transport-ws) or Server-Sent Events at
+ * the gateway. Every argument narrows the events; none: all of them.
+ */
+export type SubscriptionAdoptionChangedArgs = {
+  provinceCode?: InputMaybe<Scalars['ID']['input']>;
+  solutionId?: InputMaybe<Scalars['ID']['input']>;
+  status?: InputMaybe<AdoptionStatus>;
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -331,6 +374,8 @@ export type ResolversTypes = {
   AdoptionDimension: AdoptionDimension;
   AdoptionEdge: ResolverTypeWrapper<AdoptionEdgeParentModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  AdoptionEvent: ResolverTypeWrapper<Omit<AdoptionEvent, 'adoption'> & { adoption: ResolversTypes['Adoption'] }>;
+  AdoptionEventKind: AdoptionEventKind;
   AdoptionFilter: AdoptionFilter;
   AdoptionPayload: ResolverTypeWrapper<Omit<AdoptionPayload, 'adoption'> & { adoption: ResolversTypes['Adoption'] }>;
   AdoptionStatus: AdoptionStatus;
@@ -345,6 +390,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RegisterAdoptionInput: RegisterAdoptionInput;
   ReuseSolution: ResolverTypeWrapper<ReuseSolutionParentModel>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -356,6 +402,7 @@ export type ResolversParentTypes = {
   AdoptionCountRow: Omit<AdoptionCountRow, 'solution'> & { solution?: Maybe<ResolversParentTypes['ReuseSolution']> };
   AdoptionEdge: AdoptionEdgeParentModel;
   String: Scalars['String']['output'];
+  AdoptionEvent: Omit<AdoptionEvent, 'adoption'> & { adoption: ResolversParentTypes['Adoption'] };
   AdoptionFilter: AdoptionFilter;
   AdoptionPayload: Omit<AdoptionPayload, 'adoption'> & { adoption: ResolversParentTypes['Adoption'] };
   Date: Scalars['Date']['output'];
@@ -368,6 +415,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RegisterAdoptionInput: RegisterAdoptionInput;
   ReuseSolution: ReuseSolutionParentModel;
+  Subscription: Record<PropertyKey, never>;
 };
 
 export type AdoptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Adoption'] = ResolversParentTypes['Adoption'], FederationReferenceType extends FederationReferenceTypes['Adoption'] = FederationReferenceTypes['Adoption']> = {
@@ -400,6 +448,13 @@ export type AdoptionCountRowResolvers<ContextType = Context, ParentType extends 
 export type AdoptionEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionEdge'] = ResolversParentTypes['AdoptionEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Adoption'], ParentType, ContextType>;
+};
+
+export type AdoptionEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionEvent'] = ResolversParentTypes['AdoptionEvent']> = {
+  adoption?: Resolver<ResolversTypes['Adoption'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AdoptionEventKind'], ParentType, ContextType>;
+  previousStatus?: Resolver<Maybe<ResolversTypes['AdoptionStatus']>, ParentType, ContextType>;
 };
 
 export type AdoptionPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AdoptionPayload'] = ResolversParentTypes['AdoptionPayload']> = {
@@ -454,11 +509,16 @@ export type ReuseSolutionResolvers<ContextType = Context, ParentType extends Res
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  adoptionChanged?: SubscriptionResolver<ResolversTypes['AdoptionEvent'], "adoptionChanged", ParentType, ContextType, Partial<SubscriptionAdoptionChangedArgs>>;
+};
+
 export type Resolvers<ContextType = Context> = {
   Adoption?: AdoptionResolvers<ContextType>;
   AdoptionConnection?: AdoptionConnectionResolvers<ContextType>;
   AdoptionCountRow?: AdoptionCountRowResolvers<ContextType>;
   AdoptionEdge?: AdoptionEdgeResolvers<ContextType>;
+  AdoptionEvent?: AdoptionEventResolvers<ContextType>;
   AdoptionPayload?: AdoptionPayloadResolvers<ContextType>;
   Date?: GraphQLScalarType;
   Institution?: InstitutionResolvers<ContextType>;
@@ -468,5 +528,6 @@ export type Resolvers<ContextType = Context> = {
   Province?: ProvinceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReuseSolution?: ReuseSolutionResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

@@ -12,6 +12,7 @@ import { adoptionStats } from '../data/analytics.ts';
 import { changeAdoptionStatus, registerAdoption } from '../data/mutations.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf, writer } from '../../../lib/writes.ts';
+import { ADOPTION_CHANGED, adoptionEventFilter, publishAdoptionChange, type AdoptionEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections. */
 const SOLUTION: FieldMap = {
@@ -49,13 +50,23 @@ export const resolvers: Resolvers<Context> = {
   Mutation: {
     registerAdoption: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'reuse');
-      const { after } = await registerAdoption(writer(ctx, 'reuse', 'registerAdoption'), input);
-      return { adoption: after };
+      const change = await registerAdoption(writer(ctx, 'reuse', 'registerAdoption'), input);
+      await publishAdoptionChange(ctx.events, 'REGISTERED', change);
+      return { adoption: change.after };
     },
     changeAdoptionStatus: async (_p, args, ctx) => {
       requireWrite(ctx.caller, 'reuse');
-      const { after } = await changeAdoptionStatus(writer(ctx, 'reuse', 'changeAdoptionStatus'), args);
-      return { adoption: after };
+      const change = await changeAdoptionStatus(writer(ctx, 'reuse', 'changeAdoptionStatus'), args);
+      await publishAdoptionChange(ctx.events, 'STATUS_CHANGED', change);
+      return { adoption: change.after };
+    },
+  },
+
+  // Each event runs with a fresh context (loaders) of the connection's caller (lib/subgraph.ts).
+  Subscription: {
+    adoptionChanged: {
+      subscribe: (_p, args, ctx) => ctx.events.subscribe(ADOPTION_CHANGED, { filter: adoptionEventFilter(args) }),
+      resolve: (payload: AdoptionEventPayload) => payload,
     },
   },
 

@@ -1,0 +1,84 @@
+/**
+ * Change events of the alliances subgraph (#5): what changeMembership publishes on the bus, which
+ * events a subscription's arguments select, and the change-stream feed for writes made outside
+ * the API. The bus carries JSON (lib/events.ts): the Comune's document and the two ALI ids.
+ */
+import { publishAfterWrite, type ChangeFeed, type EventBus } from '../../../lib/events.ts';
+import { checkAllianceId, checkProvinceCode } from '../../../lib/domain/registry.ts';
+import type { Change } from '../../../lib/writes.ts';
+import type { MembershipEventKind, SubscriptionMembershipChangedArgs } from '../__generated__/types.ts';
+import { MUNICIPALITIES, type MunicipalityDoc } from './collections.ts';
+
+/** The topic of `Subscription.membershipChanged`. */
+export const MEMBERSHIP_CHANGED = 'alliances.membershipChanged';
+
+/** A membership event as published. */
+export interface MembershipEventPayload {
+  kind: MembershipEventKind;
+  municipality: MunicipalityDoc;
+  /** The ALI after the change; null when the Comune left. */
+  allianceId: string | null;
+  /** The ALI before the change; null when it was no member (or unknown: change streams). */
+  previousAllianceId: string | null;
+  /** ISO 8601, UTC. */
+  at: string;
+}
+
+/** JOINED, LEFT or UPDATED (the same ALI, re-stated with another provenance or note). */
+export function membershipKind(before: string | null, after: string | null): MembershipEventKind {
+  if (after === null) return 'LEFT';
+  return before === after ? 'UPDATED' : 'JOINED';
+}
+
+/** Publishes the event of a successful changeMembership. */
+export function publishMembershipChange(bus: EventBus, change: Change<MunicipalityDoc>): Promise<void> {
+  const previousAllianceId = change.before?.allianceId ?? null;
+  const payload: MembershipEventPayload = {
+    kind: membershipKind(previousAllianceId, change.after.allianceId),
+    municipality: change.after,
+    allianceId: change.after.allianceId,
+    previousAllianceId,
+    at: new Date().toISOString(),
+  };
+  return publishAfterWrite(bus, MEMBERSHIP_CHANGED, payload);
+}
+
+/**
+ * The selection of one subscription, its arguments checked first (BAD_USER_INPUT naming the
+ * argument). allianceId matches the ALI after or before the change, so its subscribers also see
+ * the Comuni that leave it.
+ */
+export function membershipEventFilter(args: Partial<SubscriptionMembershipChangedArgs>): (payload: unknown) => boolean {
+  const allianceId = args.allianceId == null ? null : checkAllianceId(args.allianceId, 'allianceId');
+  const provinceCode = args.provinceCode == null ? null : checkProvinceCode(args.provinceCode, 'provinceCode');
+  return (payload) => {
+    const e = payload as MembershipEventPayload;
+    return (
+      (allianceId === null || e.allianceId === allianceId || e.previousAllianceId === allianceId) &&
+      (provinceCode === null || e.municipality.provinceCode === provinceCode)
+    );
+  };
+}
+
+/**
+ * Comuni written outside the API (change streams): without the previous document, a Comune with
+ * an ALI is reported JOINED and one without LEFT (previousAlliance unknown: null).
+ */
+export const changeFeeds: readonly ChangeFeed[] = [
+  {
+    collection: MUNICIPALITIES,
+    toEvent: (doc) => {
+      const m = doc as MunicipalityDoc;
+      return {
+        topic: MEMBERSHIP_CHANGED,
+        payload: {
+          kind: membershipKind(null, m.allianceId),
+          municipality: m,
+          allianceId: m.allianceId,
+          previousAllianceId: null,
+          at: new Date().toISOString(),
+        } satisfies MembershipEventPayload,
+      };
+    },
+  },
+];
