@@ -36,6 +36,7 @@ import { createRateLimiter, type RateLimiter } from './rateLimit.ts';
 import { handleExport, type Execute } from './exports.ts';
 import { supergraphManager, type SupergraphSource, type SupergraphSourceManager } from './supergraph.ts';
 import { useLeanExecutor, type ExecutorKind } from './executor/index.ts';
+import { createSubscriptionServer, httpSubscriptionsPlugin, type SubscriptionOptions, type SubscriptionServer } from './subscriptions/index.ts';
 
 export interface GatewayOptions {
   /** The supergraph: its SDL, or a file (watched for changes when `watch`). */
@@ -86,6 +87,8 @@ export interface GatewayOptions {
   readonly gatewaySecret?: string;
   /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
   readonly executor?: ExecutorKind;
+  /** Subscriptions over graphql-ws and SSE on /graphql: limits, keep-alive, slow consumers, subgraph reconnection (gateway/subscriptions/). */
+  readonly subscriptions?: SubscriptionOptions;
 }
 
 export interface RunningGateway {
@@ -94,6 +97,8 @@ export interface RunningGateway {
   readonly port: number;
   readonly metrics: GatewayMetrics;
   readonly supergraph: SupergraphSourceManager;
+  /** Open subscription connections, streams and subgraph connections. */
+  readonly subscriptions: Pick<SubscriptionServer, 'stats'>;
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -121,6 +126,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
     executor: cfg.GATEWAY_EXECUTOR,
+    subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
   };
 }
 
@@ -150,6 +156,12 @@ const CLIENT_CODES = new Set([
   'RATE_LIMITED',
   'VERSION_CONFLICT',
   'KEY_EXISTS',
+  'ALREADY_EXISTS',
+  'CONTRADICTS_PUBLISHED_FACT',
+  'SUBSCRIPTION_LIMIT_EXCEEDED',
+  'NOT_READY',
+  'SLOW_CONSUMER',
+  'EVENT_BUS_UNAVAILABLE',
 ]);
 
 /** Apollo Server's APQ protocol errors (HTTP 400) come without a code: they are the client's mistakes. */
@@ -314,10 +326,34 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         introspection: (caller) => (caller.role === 'anonymous' ? anonymousIntrospection : caller.role !== 'frontend'),
       }),
       operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { defaultPageSize: opts.defaultPageSize ?? 20 }),
+      httpSubscriptionsPlugin(),
       ...(opts.plugins ?? []),
     ],
   });
   await apollo.start();
+  const subscriptions = createSubscriptionServer(
+    {
+      gateway,
+      identify,
+      contracts: () => contracts,
+      limits: (caller) => operationLimits[caller.role],
+      defaultPageSize: opts.defaultPageSize ?? 20,
+      maxTokens: Math.max(...Object.values(operationLimits).map((l) => l.maxTokens)),
+      sign,
+      executeOperation: async (request, contextValue) => {
+        const r = await apollo.executeOperation<Record<string, unknown>>(request, { contextValue });
+        if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported over subscription transports');
+        return r.body.singleResult;
+      },
+      rateLimit: limiter ? (caller, ip) => limiter.consume(rateLimitKey(caller, ip), caller.role) : undefined,
+      quotaKey: rateLimitKey,
+      trusted: documents ? (app, body) => resolveTrusted(documents, app, body) : undefined,
+      formatError: (formatted) => maskError(withClientCode(formatted), production),
+      bodyLimitBytes: opts.bodyLimitBytes ?? 1_048_576,
+      log,
+    },
+    opts.subscriptions,
+  );
 
   const subgraphUrls = () => {
     const s = manager.state();
@@ -370,6 +406,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         return void res.end(body);
       }
       case '/graphql':
+        if (subscriptions.wantsEventStream(req)) return subscriptions.sse(req, res, requestId, reqLog);
         return graphql(req, res, url, requestId, reqLog);
       case '/admin/graphql':
         return admin(req, res, requestId);
@@ -560,6 +597,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     });
   });
   server.keepAliveTimeout = 5000;
+  server.on('upgrade', (req, socket, head) => subscriptions.upgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
@@ -573,9 +611,11 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     port,
     metrics,
     supergraph: manager,
+    subscriptions: { stats: () => subscriptions.stats() },
     stop: (graceMs = 10_000) =>
       (stopped ??= (async () => {
         draining = true;
+        await subscriptions.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (inFlight > 0) {

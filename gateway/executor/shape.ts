@@ -1,0 +1,433 @@
+/**
+ * The last step of a lean plan execution: the client's response, shaped from the data the
+ * fetches gathered by walking the operation once. A port of @apollo/gateway's `computeResponse`
+ * (dist/resultShaping.js, 2.14.4) that gives the same data and the same errors, in the same
+ * order, over a form of the operation compiled once per query plan instead of the
+ * federation-internals `Operation` stock rebuilds and re-inspects (directives, types) for every
+ * request:
+ *
+ * - fields in the order of the operation's normalised selection sets (stock builds the same
+ *   `Operation` with `operationFromDocument`, so the order of keys in the answer is the same);
+ * - `@skip`/`@include` with literals or variables (operation defaults applied);
+ * - `__typename` from the data, or the parent type (root types), null-bubbling a non-object;
+ * - null of a non-null field bubbles to the nearest nullable parent; each is reported once as
+ *   stock does (`Cannot return null for non-nullable field T.f.`), with invalid `__typename`s and
+ *   invalid leaf values (`Invalid value found for …`).
+ *
+ * Whenever stock would fail an assertion (data of the wrong shape, a variable of the wrong type),
+ * the walk stops and {@link shapeResponse} answers with stock's own `computeResponse`, so that
+ * even those answers are stock's.
+ */
+import {
+  ERRORS,
+  isCompositeType,
+  isObjectType,
+  isSubtype,
+  type CompositeType,
+  type NamedType,
+  type Operation,
+  type OutputType,
+  type Schema,
+  type SelectionSet,
+} from '@apollo/federation-internals';
+import { computeResponse } from '@apollo/gateway/dist/resultShaping.js';
+import type { GraphQLError } from 'graphql';
+
+/** The value of an `if:` argument: a literal, or the name of a variable. */
+type Condition = undefined | boolean | { readonly variable: string };
+
+const FIELD = 0;
+const FRAGMENT = 1;
+
+interface ShapeField {
+  readonly kind: typeof FIELD;
+  readonly responseName: string;
+  readonly skip: Condition;
+  readonly include: Condition;
+  readonly isTypename: boolean;
+  readonly type: ShapeType;
+  readonly selection: ShapeSet | undefined;
+}
+
+interface ShapeFragment {
+  readonly kind: typeof FRAGMENT;
+  readonly skip: Condition;
+  readonly include: Condition;
+  readonly typeCondition: CompositeType | undefined;
+  readonly selection: ShapeSet;
+  /** Whether the type condition applies, by `__typename` (or `\0` + parent type when there is none). */
+  readonly applies: Map<string, boolean>;
+}
+
+type ShapeSet = readonly (ShapeField | ShapeFragment)[];
+
+const NON_NULL = 0;
+const LIST = 1;
+const COMPOSITE = 2;
+const LEAF = 3;
+
+const enum Leaf {
+  Custom,
+  Boolean,
+  Int,
+  Float,
+  String,
+  ID,
+  Enum,
+}
+
+type ShapeType =
+  | { readonly kind: typeof NON_NULL; readonly ofType: ShapeType; readonly fed: OutputType }
+  | { readonly kind: typeof LIST; readonly ofType: ShapeType; readonly fed: OutputType }
+  | { readonly kind: typeof COMPOSITE; readonly fed: CompositeType }
+  | { readonly kind: typeof LEAF; readonly leaf: Leaf; readonly enumValues: ReadonlySet<string> | undefined; readonly fed: OutputType };
+
+/** The operation, compiled for shaping; built once per query plan. */
+export interface CompiledShape {
+  readonly operation: Operation;
+  readonly schema: Schema;
+  readonly rootType: CompositeType;
+  readonly selection: ShapeSet;
+  /** Operation variables' default values, merged under the request's variables for `@skip`/`@include`. */
+  readonly defaults: Readonly<Record<string, unknown>>;
+  readonly usesVariableConditions: boolean;
+}
+
+/** Why an operation is left to the stock executor. */
+export class UnsupportedOperation extends Error {}
+
+/** Names a plain object inherits: a response name among them needs own-property checks, which the lean path does not do. */
+export const INHERITED_NAMES: ReadonlySet<string> = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  '__proto__',
+]);
+
+/** Compiles an operation (as stock builds it) for {@link shapeResponse}; throws UnsupportedOperation for introspection. */
+export function compileShape(operation: Operation): CompiledShape {
+  const schema = operation.schema();
+  const rootType = schema.schemaDefinition.rootType(operation.rootKind);
+  if (!rootType) throw new UnsupportedOperation(`no ${operation.rootKind} root type`);
+  const skipDirective = schema.skipDirective();
+  const includeDirective = schema.includeDirective();
+  const memo = new Map<SelectionSet, ShapeSet>();
+  const types = new Map<OutputType, ShapeType>();
+  let usesVariableConditions = false;
+
+  const condition = (element: { appliedDirectivesOf(d: unknown): { arguments(): { if?: unknown } }[] }, directive: unknown): Condition => {
+    const applied = element.appliedDirectivesOf(directive)[0];
+    if (!applied) return undefined;
+    const arg = applied.arguments().if;
+    if (typeof arg === 'boolean') return arg;
+    const name = (arg as { name?: unknown } | undefined)?.name;
+    if (typeof name !== 'string') throw new UnsupportedOperation('unexpected if: argument');
+    usesVariableConditions = true;
+    return { variable: name };
+  };
+
+  const compileType = (type: OutputType): ShapeType => {
+    let compiled = types.get(type);
+    if (compiled) return compiled;
+    switch (type.kind) {
+      case 'NonNullType':
+        compiled = { kind: NON_NULL, ofType: compileType(type.ofType as OutputType), fed: type };
+        break;
+      case 'ListType':
+        compiled = { kind: LIST, ofType: compileType(type.ofType as OutputType), fed: type };
+        break;
+      case 'ObjectType':
+      case 'InterfaceType':
+      case 'UnionType':
+        compiled = { kind: COMPOSITE, fed: type };
+        break;
+      case 'EnumType':
+        compiled = { kind: LEAF, leaf: Leaf.Enum, enumValues: new Set(type.values.map((v) => v.name)), fed: type };
+        break;
+      case 'ScalarType': {
+        const leaf =
+          type === schema.booleanType()
+            ? Leaf.Boolean
+            : type === schema.intType()
+              ? Leaf.Int
+              : type === schema.floatType()
+                ? Leaf.Float
+                : type === schema.stringType()
+                  ? Leaf.String
+                  : type === schema.idType()
+                    ? Leaf.ID
+                    : Leaf.Custom;
+        compiled = { kind: LEAF, leaf, enumValues: undefined, fed: type };
+        break;
+      }
+      default:
+        throw new UnsupportedOperation(`unexpected output type ${String(type)}`);
+    }
+    types.set(type, compiled);
+    return compiled;
+  };
+
+  const compileSet = (set: SelectionSet): ShapeSet => {
+    const known = memo.get(set);
+    if (known) return known;
+    const out: (ShapeField | ShapeFragment)[] = [];
+    for (const selection of set.selections()) {
+      const element = selection.element;
+      const skip = condition(element as never, skipDirective);
+      const include = condition(element as never, includeDirective);
+      if (selection.kind === 'FieldSelection') {
+        const field = selection.element;
+        if (field.definition.isSchemaIntrospectionField()) throw new UnsupportedOperation('introspection');
+        const responseName = field.responseName();
+        if (INHERITED_NAMES.has(responseName)) throw new UnsupportedOperation(`response name ${responseName}`);
+        const isTypename = field.name === '__typename';
+        out.push({
+          kind: FIELD,
+          responseName,
+          skip,
+          include,
+          isTypename,
+          type: isTypename ? { kind: LEAF, leaf: Leaf.String, enumValues: undefined, fed: schema.stringType() } : compileType(field.definition.type!),
+          selection: selection.selectionSet ? compileSet(selection.selectionSet) : undefined,
+        });
+      } else {
+        out.push({
+          kind: FRAGMENT,
+          skip,
+          include,
+          typeCondition: selection.element.typeCondition,
+          selection: compileSet(selection.selectionSet),
+          applies: new Map(),
+        });
+      }
+    }
+    memo.set(set, out);
+    return out;
+  };
+
+  const selection = compileSet(operation.selectionSet);
+  return {
+    operation,
+    schema,
+    rootType,
+    selection,
+    defaults: operation.collectDefaultedVariableValues(),
+    usesVariableConditions,
+  };
+}
+
+/** Thrown where stock would fail an assertion: the answer is then stock's own. */
+class StockAssertion extends Error {}
+
+const integerString = /^-?(?:0|[1-9][0-9]*)$/;
+
+function validLeaf(type: ShapeType & { kind: typeof LEAF }, value: unknown): boolean {
+  // federation-internals' isValidLeafValue, decided on the compiled leaf kind.
+  if (type.leaf === Leaf.Custom) return true;
+  if (typeof value === 'boolean') return type.leaf === Leaf.Boolean;
+  if (typeof value === 'number' && isFinite(value)) {
+    if (type.leaf === Leaf.Int || type.leaf === Leaf.ID) return integerString.test(String(value));
+    return type.leaf === Leaf.Float;
+  }
+  if (typeof value === 'string') {
+    if (type.leaf === Leaf.Enum) return type.enumValues!.has(value);
+    return type.leaf !== Leaf.Boolean && type.leaf !== Leaf.Int && type.leaf !== Leaf.Float;
+  }
+  return false;
+}
+
+type Path = (string | number)[];
+
+class Shaper {
+  readonly errors: GraphQLError[] = [];
+  /** Flags of the last `update`: a null that must bubble up, and whether errors were already reported for it. */
+  private invalid = false;
+  private hasErrors = false;
+
+  constructor(
+    private readonly schema: Schema,
+    private readonly variables: Record<string, unknown> | undefined,
+  ) {}
+
+  private ifValue(condition: { readonly variable: string }): boolean {
+    const value = this.variables?.[condition.variable];
+    if (value === undefined || typeof value !== 'boolean') throw new StockAssertion();
+    return value;
+  }
+
+  private skipped(selection: ShapeField | ShapeFragment): boolean {
+    const { skip, include } = selection;
+    if (skip !== undefined && (typeof skip === 'boolean' ? skip : this.ifValue(skip))) return true;
+    return include !== undefined && !(typeof include === 'boolean' ? include : this.ifValue(include));
+  }
+
+  private applies(fragment: ShapeFragment, typename: string | undefined, parentType: CompositeType): boolean {
+    const condition = fragment.typeCondition;
+    if (!condition) return true;
+    const key = typename ? typename : `\0${parentType.name}`;
+    let applies = fragment.applies.get(key);
+    if (applies === undefined) {
+      if (typename) {
+        const type = this.schema.type(typename);
+        applies = !!type && isSubtype(condition, type);
+      } else {
+        applies = isSubtype(condition, parentType);
+      }
+      fragment.applies.set(key, applies);
+    }
+    return applies;
+  }
+
+  /** Applies `set` to `input` into `output`; false when a null must bubble up past this object. */
+  applySet(input: Record<string, any>, set: ShapeSet, output: Record<string, any>, path: Path, parentType: CompositeType): boolean {
+    for (let i = 0; i < set.length; i++) {
+      const selection = set[i]!;
+      if ((selection.skip !== undefined || selection.include !== undefined) && this.skipped(selection)) continue;
+      if (selection.kind === FIELD) {
+        const responseName = selection.responseName;
+        const outputValue = output[responseName];
+        if (selection.isTypename) {
+          if (outputValue === undefined) {
+            let inputValue = input[responseName] ?? null;
+            if (inputValue === null && responseName !== '__typename') inputValue = input['__typename'] ?? null;
+            const type: NamedType =
+              inputValue !== null && typeof inputValue === 'string' ? (this.schema.type(inputValue) ?? parentType) : parentType;
+            if (!isObjectType(type)) return false;
+            output[responseName] = type.name;
+          }
+          continue;
+        }
+        path.push(responseName);
+        const updated = this.update(outputValue, selection.type, input[responseName] ?? null, selection.selection, path, parentType);
+        output[responseName] = updated;
+        path.pop();
+        if (this.invalid) return false;
+      } else {
+        const typename: unknown = input['__typename'];
+        if (typename && typeof typename !== 'string') throw new StockAssertion();
+        if (this.applies(selection, typename as string | undefined, parentType)) {
+          if (!this.applySet(input, selection.selection, output, path, selection.typeCondition ?? parentType)) return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private describe(path: Path, currentType: OutputType, parentType: CompositeType): string {
+    const element = path[path.length - 1];
+    return typeof element === 'string' ? `field ${parentType}.${element}` : `array element of type ${currentType} at index ${element}`;
+  }
+
+  private update(outputValue: any, type: ShapeType, inputValue: any, selection: ShapeSet | undefined, path: Path, parentType: CompositeType): any {
+    if (outputValue === null || (outputValue !== undefined && !selection)) {
+      this.invalid = false;
+      this.hasErrors = false;
+      return outputValue;
+    }
+    if (type.kind === NON_NULL) {
+      const updated = this.update(outputValue, type.ofType, inputValue, selection, path, parentType);
+      if (updated === null) {
+        if (!this.hasErrors) {
+          this.errors.push(
+            ERRORS.INVALID_GRAPHQL.err(`Cannot return null for non-nullable ${this.describe(path, type.ofType.fed, parentType)}.`, {
+              path: Array.from(path),
+            }),
+          );
+        }
+        this.invalid = true;
+        this.hasErrors = true;
+        return null;
+      }
+      this.invalid = false;
+      this.hasErrors = false;
+      return updated;
+    }
+    this.invalid = false;
+    if (inputValue === null) {
+      this.hasErrors = false;
+      return null;
+    }
+    switch (type.kind) {
+      case LIST: {
+        if (!Array.isArray(inputValue) || (outputValue !== undefined && !Array.isArray(outputValue))) throw new StockAssertion();
+        const length = inputValue.length;
+        if (outputValue !== undefined && outputValue.length !== length) throw new StockAssertion();
+        const updated = new Array(length);
+        let nullify = false;
+        let hasErrors = false;
+        for (let i = 0; i < length; i++) {
+          path.push(i);
+          updated[i] = this.update(outputValue === undefined ? undefined : outputValue[i], type.ofType, inputValue[i], selection, path, parentType);
+          path.pop();
+          nullify ||= this.invalid;
+          hasErrors ||= this.hasErrors;
+        }
+        this.invalid = false;
+        this.hasErrors = hasErrors;
+        return nullify ? null : updated;
+      }
+      case COMPOSITE: {
+        if (!selection || typeof inputValue !== 'object' || (outputValue !== undefined && typeof outputValue !== 'object')) throw new StockAssertion();
+        const typename: unknown = inputValue['__typename'];
+        if (typename !== undefined && typeof typename !== 'string') throw new StockAssertion();
+        let objectType: CompositeType = type.fed;
+        if (typename) {
+          const named = this.schema.type(typename);
+          if (!named || !isCompositeType(named)) {
+            this.errors.push(
+              ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${this.describe(path, type.fed, parentType)}.`, {
+                path: Array.from(path),
+              }),
+            );
+            this.hasErrors = true;
+            return null;
+          }
+          objectType = named;
+        }
+        const output = outputValue === undefined ? {} : outputValue;
+        const ok = this.applySet(inputValue, selection, output, path, objectType);
+        this.invalid = false;
+        this.hasErrors = !ok;
+        return ok ? output : null;
+      }
+      case LEAF: {
+        if (outputValue !== undefined) throw new StockAssertion();
+        const valid = validLeaf(type, inputValue);
+        if (!valid) {
+          this.errors.push(
+            ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${this.describe(path, type.fed, parentType)}.`, { path: Array.from(path) }),
+          );
+        }
+        this.hasErrors = !valid;
+        return valid ? inputValue : null;
+      }
+    }
+  }
+}
+
+/**
+ * The response's `data` and post-processing errors for the data gathered by a plan: what stock's
+ * `computeResponse({ operation, variables, input })` returns, and throws.
+ */
+export function shapeResponse(
+  shape: CompiledShape,
+  input: Record<string, any>,
+  variables: Record<string, unknown> | undefined,
+): { data: Record<string, any> | null; errors: GraphQLError[] } {
+  const merged = shape.usesVariableConditions ? { __proto__: null, ...shape.defaults, ...variables } : undefined;
+  const shaper = new Shaper(shape.schema, merged as Record<string, unknown> | undefined);
+  const data: Record<string, any> = {};
+  try {
+    const ok = shaper.applySet(input, shape.selection, data, [], shape.rootType);
+    return { data: ok ? data : null, errors: shaper.errors };
+  } catch (err) {
+    if (!(err instanceof StockAssertion)) throw err;
+    const stock = computeResponse({
+      operation: shape.operation,
+      ...(variables ? { variables } : {}),
+      input,
+      introspectionHandling: () => {
+        throw new Error('introspection is not planned by the lean executor');
+      },
+    });
+    return { data: stock.data ?? null, errors: stock.errors };
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * Federated subscription execution, shared by both transports.
+ *
+ * A subscription is checked like any query (parse, validation against the API schema, the
+ * caller's scope through the schema contracts, the role's operation limits, variables), then
+ * planned by the running ApolloGateway's own query planner, whose plan for a subscription is
+ * `{ kind: 'Subscription', primary: Fetch, rest?: PlanNode }`: the primary fetch is the root
+ * subscription field on the subgraph that owns it, the rest the entity fetches that resolve what
+ * other subgraphs contribute. The primary fetch's operation is subscribed over graphql-ws on the
+ * owning subgraph (./upstream.ts), and every event it sends is put through the stock
+ * `executeQueryPlan` with the plan `Sequence[primary, rest]`, the primary's data source answering
+ * that one fetch with the event and every other fetch going to the gateway's real data sources
+ * (signed caller, timeouts, circuit breakers, de-duplication) — so each event is shaped exactly
+ * as the same selection would be for a query.
+ *
+ * Queries and mutations sent over a subscription transport run through Apollo Server's
+ * `executeOperation` with the caller's context (every plugin applies: access, limits, metrics).
+ */
+import { operationFromDocument, type Schema } from '@apollo/federation-internals';
+import { executeQueryPlan, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
+import { buildOperationContext } from '@apollo/gateway/dist/operationContext.js';
+import type { OpenTelemetryConfig } from '@apollo/gateway/dist/utilities/opentelemetry.js';
+import type { FetchNode, PlanNode, QueryPlan, QueryPlanner, SubscriptionNode } from '@apollo/query-planner';
+import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import type { FormattedExecutionResult } from 'graphql-ws';
+import type { Logger } from 'pino';
+import type { Caller } from '../../lib/access.ts';
+import type { Contracts } from '../access/contracts.ts';
+import type { GatewayContext } from '../context.ts';
+import { SubgraphErrorCode } from '../dataSource.ts';
+import { limitExceeded, measureOperation, type LimitName, type OperationLimits } from '../limits.ts';
+import { EventStream } from './stream.ts';
+import type { SubgraphConnections } from './upstream.ts';
+
+/** A result whose errors are already formatted (Apollo Server's answers). */
+export type GraphQLFormattedResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
+
+/** One result the owning subgraph sent for a subscription. */
+type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
+
+/** `extensions.code` of the errors this module adds. */
+export const SubscriptionCode = {
+  /** More subscriptions than SUBSCRIPTIONS_PER_CONNECTION on one connection, or SUBSCRIPTIONS_PER_KEY for one key. */
+  SUBSCRIPTION_LIMIT_EXCEEDED: 'SUBSCRIPTION_LIMIT_EXCEEDED',
+  /** The gateway has no supergraph yet. */
+  NOT_READY: 'NOT_READY',
+} as const;
+
+/** One GraphQL request as a transport received it (graphql-ws `subscribe` payload, SSE body or query string). */
+export interface RequestParams {
+  readonly query?: unknown;
+  readonly variables?: unknown;
+  readonly operationName?: unknown;
+  readonly extensions?: unknown;
+}
+
+/** A transport connection: one WebSocket, or one SSE request. */
+export interface Session {
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly log: Logger;
+  /** The key the per-key subscription limit counts against (`caller:<sub>`, or `ip:<address>` for anonymous callers). */
+  readonly quotaKey: string;
+  /** Subscriptions open on this connection. */
+  open: number;
+}
+
+/** How the transport tells a stream its socket is backed up, and how the stream asks it to close. */
+export interface TransportHooks {
+  readonly congested: () => boolean;
+  readonly overflow: (queued: number) => void;
+}
+
+export type Prepared =
+  /** Refused before anything was subscribed (bad document, scope, limits, variables, plan). */
+  | { readonly kind: 'refused'; readonly errors: readonly GraphQLError[] }
+  /** Over the subscription limits: the transport closes (4429 / HTTP 429). */
+  | { readonly kind: 'too_many'; readonly error: GraphQLError }
+  /** A query or mutation: one result. */
+  | { readonly kind: 'single'; readonly document: DocumentNode; readonly result: () => Promise<ExecutionResult | GraphQLFormattedResult> }
+  /** A subscription, subscribed upstream. */
+  | { readonly kind: 'stream'; readonly document: DocumentNode; readonly stream: EventStream<UpstreamEvent> };
+
+export interface ExecutionOptions {
+  readonly gateway: ApolloGateway;
+  readonly contracts: () => Contracts | undefined;
+  readonly limits: (caller: Caller) => OperationLimits;
+  /** PAGE_SIZE_DEFAULT, for the cost estimate. */
+  readonly defaultPageSize: number;
+  /** The largest document any role may send, in tokens (a larger one is not parsed). */
+  readonly maxTokens: number;
+  /** Runs a query or mutation through Apollo Server with the caller's context. */
+  readonly executeOperation: (params: { query: string; variables?: Record<string, unknown>; operationName?: string; extensions?: Record<string, unknown> }, context: GatewayContext) => Promise<GraphQLFormattedResult>;
+  readonly upstream: SubgraphConnections;
+  readonly perConnection: number;
+  readonly perKey: number;
+  /** Upstream events queued for one slow client before it is cut off. */
+  readonly maxQueued: number;
+}
+
+/** The private state of an ApolloGateway read here (@apollo/gateway 2.14.4 field names, as gateway/executor reads them). */
+interface GatewayInternals {
+  readonly schema?: GraphQLSchema;
+  readonly apiSchema?: Schema;
+  readonly supergraphSchema?: GraphQLSchema;
+  readonly queryPlanner?: QueryPlanner;
+  readonly serviceMap: Readonly<Record<string, { readonly dataSource: GraphQLDataSource & { readonly url?: string } }>>;
+  readonly config: { readonly telemetry?: OpenTelemetryConfig };
+  readonly recursiveSelectionsLimitDisabled: boolean;
+  readonly nonLocalSelectionsLimitDisabled: boolean;
+}
+
+function error(message: string, code: string, status: number, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions, http: { status } } });
+}
+
+const LIMIT_ORDER: readonly LimitName[] = ['maxTokens', 'maxRootFields', 'maxAliases', 'maxDirectives', 'maxDepth', 'maxCost'];
+
+/** Parsed and validated documents per API schema and query text, at most this many per schema. */
+const DOCUMENT_CACHE_SIZE = 500;
+
+type CheckedDocument = { readonly ok: true; readonly document: DocumentNode } | { readonly ok: false; readonly errors: readonly GraphQLError[] };
+
+export class SubscriptionExecution {
+  private readonly documents = new WeakMap<GraphQLSchema, Map<string, CheckedDocument>>();
+  private readonly plans = new WeakMap<QueryPlanner, Map<string, QueryPlan>>();
+  private readonly perKey = new Map<string, number>();
+
+  constructor(private readonly opts: ExecutionOptions) {}
+
+  /** Subscriptions open, in total. */
+  get open(): number {
+    let n = 0;
+    for (const v of this.perKey.values()) n += v;
+    return n;
+  }
+
+  async prepare(params: RequestParams, session: Session, transport: TransportHooks): Promise<Prepared> {
+    if (typeof params.query !== 'string' || params.query === '') {
+      return { kind: 'refused', errors: [error('Send a GraphQL document in "query"', 'BAD_REQUEST', 400)] };
+    }
+    const variables = params.variables ?? {};
+    if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) {
+      return { kind: 'refused', errors: [error('"variables" must be an object', 'BAD_REQUEST', 400)] };
+    }
+    const operationName = typeof params.operationName === 'string' && params.operationName !== '' ? params.operationName : undefined;
+    const contracts = this.opts.contracts();
+    if (!contracts) return { kind: 'refused', errors: [error('The gateway has not loaded its supergraph yet', SubscriptionCode.NOT_READY, 503)] };
+    const checked = this.checkDocument(contracts.apiSchema, params.query);
+    if (!checked.ok) return { kind: 'refused', errors: checked.errors };
+    const { document } = checked;
+    const operation = getOperationAST(document, operationName);
+    if (!operation) {
+      const message = operationName ? `Unknown operation named "${operationName}"` : 'Send operationName: the document has several operations';
+      return { kind: 'refused', errors: [error(message, 'OPERATION_RESOLUTION_FAILURE', 400)] };
+    }
+    const context: GatewayContext = { requestId: session.requestId, caller: session.caller, log: session.log };
+    const vars = variables as Record<string, unknown>;
+    if (operation.operation !== 'subscription') {
+      const extensions = typeof params.extensions === 'object' && params.extensions !== null ? (params.extensions as Record<string, unknown>) : undefined;
+      return {
+        kind: 'single',
+        document,
+        result: () =>
+          this.opts.executeOperation(
+            { query: params.query as string, variables: vars, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) },
+            context,
+          ),
+      };
+    }
+    try {
+      contracts.check(document, operation, session.caller);
+      this.checkLimits(contracts.apiSchema, document, params.query, operationName, vars, session.caller);
+    } catch (err) {
+      if (err instanceof GraphQLError) return { kind: 'refused', errors: [err] };
+      throw err;
+    }
+    const coerced = getVariableValues(contracts.apiSchema, operation.variableDefinitions ?? [], vars);
+    if (coerced.errors) {
+      return {
+        kind: 'refused',
+        errors: coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })),
+      };
+    }
+    const gateway = this.opts.gateway as unknown as GatewayInternals;
+    let node: PlanNode | SubscriptionNode | undefined;
+    try {
+      node = this.plan(gateway, document, params.query, operationName).node;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { kind: 'refused', errors: [error(`The subscription cannot be planned: ${message}`, 'GRAPHQL_VALIDATION_FAILED', 400)] };
+    }
+    if (node?.kind !== 'Subscription') {
+      return { kind: 'refused', errors: [error('The subscription selects nothing a subgraph serves', 'GRAPHQL_VALIDATION_FAILED', 400)] };
+    }
+    const primary = node.primary;
+    const dataSource = gateway.serviceMap[primary.serviceName]?.dataSource;
+    if (!dataSource?.url) {
+      return { kind: 'refused', errors: [error(`Subgraph "${primary.serviceName}" has no URL`, SubgraphErrorCode.SUBGRAPH_UNAVAILABLE, 503, { serviceName: primary.serviceName })] };
+    }
+
+    // Limits last: a refused subscription never takes a slot.
+    const release = this.acquire(session);
+    if (release instanceof GraphQLError) return { kind: 'too_many', error: release };
+
+    const resolveEvent = this.eventExecutor(gateway, node.primary, node.rest, document, params.query, operationName, vars, context);
+    let unsubscribe: (() => void) | undefined;
+    const stream: EventStream<UpstreamEvent> = new EventStream({
+      resolve: resolveEvent,
+      maxQueued: this.opts.maxQueued,
+      congested: transport.congested,
+      onOverflow: (queued) => {
+        session.log.warn({ subgraph: primary.serviceName, queued }, 'subscription client too slow: closed');
+        transport.overflow(queued);
+      },
+      onEnd: () => {
+        unsubscribe?.();
+        release();
+      },
+    });
+    const upstreamVariables: Record<string, unknown> = {};
+    for (const name of primary.variableUsages ?? []) {
+      if (Object.hasOwn(vars, name) && vars[name] !== undefined) upstreamVariables[name] = vars[name];
+    }
+    unsubscribe = this.opts.upstream.subscribe(
+      primary.serviceName,
+      dataSource.url,
+      session.caller,
+      { query: primary.operation, variables: upstreamVariables, ...(primary.operationName ? { operationName: primary.operationName } : {}) },
+      {
+        next: (event) => stream.push(event),
+        complete: () => stream.finish(),
+        error: (reason) => {
+          session.log.warn({ subgraph: primary.serviceName, reason: describe(reason) }, 'subgraph subscription ended with an error');
+          stream.finish({ errors: upstreamErrors(primary.serviceName, reason) });
+        },
+      },
+    );
+    if (stream.ended) unsubscribe();
+    return { kind: 'stream', document, stream };
+  }
+
+  /** Parse (bounded by tokens) and validate against the API schema, cached per schema and text. */
+  private checkDocument(schema: GraphQLSchema, query: string): CheckedDocument {
+    let bySchema = this.documents.get(schema);
+    if (!bySchema) this.documents.set(schema, (bySchema = new Map()));
+    const hit = bySchema.get(query);
+    if (hit) return hit;
+    let checked: CheckedDocument;
+    try {
+      const document = parse(query, { maxTokens: this.opts.maxTokens });
+      const errors = validate(schema, document);
+      checked =
+        errors.length > 0
+          ? { ok: false, errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } })) }
+          : { ok: true, document };
+    } catch (err) {
+      if (!(err instanceof GraphQLError)) throw err;
+      checked = { ok: false, errors: [new GraphQLError(err.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } } })] };
+    }
+    if (bySchema.size >= DOCUMENT_CACHE_SIZE) bySchema.delete(bySchema.keys().next().value!);
+    bySchema.set(query, checked);
+    return checked;
+  }
+
+  /** The checks of operationLimitsPlugin (gateway/limits.ts), in its order. */
+  private checkLimits(schema: GraphQLSchema, document: DocumentNode, source: string, operationName: string | undefined, variables: Record<string, unknown>, caller: Caller): void {
+    const limits = this.opts.limits(caller);
+    const measured = measureOperation(schema, document, source, operationName, variables, this.opts.defaultPageSize);
+    for (const limit of LIMIT_ORDER) {
+      const actual = measured[limit];
+      if (actual !== null && actual > limits[limit]) throw limitExceeded(limit, limits[limit], actual);
+    }
+  }
+
+  private plan(gateway: GatewayInternals, document: DocumentNode, query: string, operationName: string | undefined): QueryPlan {
+    const planner = gateway.queryPlanner;
+    if (!planner || !gateway.apiSchema) throw new Error('no supergraph loaded');
+    let byPlanner = this.plans.get(planner);
+    if (!byPlanner) this.plans.set(planner, (byPlanner = new Map()));
+    const key = `${operationName ?? ''}\u0000${query}`;
+    let plan = byPlanner.get(key);
+    if (!plan) {
+      const operation = operationFromDocument(gateway.apiSchema, document, { ...(operationName ? { operationName } : {}) });
+      plan = planner.buildQueryPlan(operation, {
+        recursiveSelectionsLimitDisabled: gateway.recursiveSelectionsLimitDisabled,
+        nonLocalSelectionsLimitDisabled: gateway.nonLocalSelectionsLimitDisabled,
+      });
+      if (byPlanner.size >= DOCUMENT_CACHE_SIZE) byPlanner.delete(byPlanner.keys().next().value!);
+      byPlanner.set(key, plan);
+    }
+    return plan;
+  }
+
+  /**
+   * The function that turns one upstream event into the client's result: the stock executor runs
+   * `Sequence[primary, rest]`, the primary answered from the event.
+   */
+  private eventExecutor(
+    gateway: GatewayInternals,
+    primary: FetchNode,
+    rest: PlanNode | undefined,
+    document: DocumentNode,
+    query: string,
+    operationName: string | undefined,
+    variables: Record<string, unknown>,
+    context: GatewayContext,
+  ): (event: UpstreamEvent) => Promise<ExecutionResult> {
+    const { schema, supergraphSchema, apiSchema } = gateway;
+    const plan: QueryPlan = { kind: 'QueryPlan', node: rest ? { kind: 'Sequence', nodes: [primary, rest] } : primary };
+    const operationContext = buildOperationContext({ schema: schema!, operationDocument: document, ...(operationName ? { operationName } : {}) });
+    const services: Record<string, GraphQLDataSource> = {};
+    for (const [name, { dataSource }] of Object.entries(gateway.serviceMap)) services[name] = dataSource;
+    const owner = services[primary.serviceName]!;
+    return async (event) => {
+      let answered = false;
+      const fromEvent: GraphQLDataSource = {
+        process: (options) => {
+          if (!answered && options.request.query === primary.operation) {
+            answered = true;
+            return Promise.resolve({ ...(event.data !== undefined ? { data: event.data } : {}), ...(event.errors ? { errors: event.errors } : {}) });
+          }
+          return owner.process(options);
+        },
+      };
+      const requestContext = {
+        request: { query, variables, ...(operationName ? { operationName } : {}) },
+        context,
+        logger: context.log,
+        metrics: {},
+        document,
+        operationName: operationName ?? null,
+      } as unknown as GatewayGraphQLRequestContext;
+      try {
+        const result = await executeQueryPlan(plan, { ...services, [primary.serviceName]: fromEvent }, requestContext, operationContext, supergraphSchema!, apiSchema!, gateway.config.telemetry);
+        return { data: (result.data ?? null) as ExecutionResult['data'], ...(result.errors ? { errors: result.errors } : {}) };
+      } catch (err) {
+        context.log.error({ err }, 'subscription event execution failed');
+        return { data: null, errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+      }
+    };
+  }
+
+  /** Takes a subscription slot for the session's connection and key, or says which limit is reached. */
+  private acquire(session: Session): (() => void) | GraphQLError {
+    if (session.open >= this.opts.perConnection) {
+      return error(
+        `This connection already has ${session.open} subscriptions, the most one connection may have (SUBSCRIPTIONS_PER_CONNECTION)`,
+        SubscriptionCode.SUBSCRIPTION_LIMIT_EXCEEDED,
+        429,
+        { limit: 'perConnection', max: this.opts.perConnection },
+      );
+    }
+    const held = this.perKey.get(session.quotaKey) ?? 0;
+    if (held >= this.opts.perKey) {
+      return error(
+        `This ${session.caller.role === 'anonymous' ? 'address' : 'key'} already has ${held} subscriptions open, the most it may have (SUBSCRIPTIONS_PER_KEY)`,
+        SubscriptionCode.SUBSCRIPTION_LIMIT_EXCEEDED,
+        429,
+        { limit: 'perKey', max: this.opts.perKey },
+      );
+    }
+    session.open++;
+    this.perKey.set(session.quotaKey, held + 1);
+    let held_ = true;
+    return () => {
+      if (!held_) return;
+      held_ = false;
+      session.open--;
+      const n = (this.perKey.get(session.quotaKey) ?? 1) - 1;
+      if (n <= 0) this.perKey.delete(session.quotaKey);
+      else this.perKey.set(session.quotaKey, n);
+    };
+  }
+}
+
+function describe(reason: unknown): string {
+  if (Array.isArray(reason)) return reason.map((e: { message?: unknown }) => String(e?.message)).join('; ');
+  if (reason && typeof reason === 'object' && 'code' in reason) return `close ${String((reason as { code: unknown }).code)} ${String((reason as { reason?: unknown }).reason ?? '')}`.trim();
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** The errors that end a client subscription whose upstream ended with `reason`. */
+function upstreamErrors(subgraph: string, reason: unknown): GraphQLError[] {
+  if (Array.isArray(reason) && reason.length > 0) {
+    // The subgraph refused the subscription (its own validation or argument errors).
+    return reason.map(
+      (e: { message?: unknown; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }) =>
+        new GraphQLError(String(e?.message ?? 'Subgraph error'), {
+          ...(e?.path ? { path: e.path } : {}),
+          extensions: { ...(e?.extensions ?? {}), code: e?.extensions?.['code'] ?? SubgraphErrorCode.SUBGRAPH_BAD_RESPONSE, serviceName: subgraph },
+        }),
+    );
+  }
+  const code = reason && typeof reason === 'object' && 'code' in reason ? (reason as { code: unknown }).code : undefined;
+  const refused = code === 4401 || code === 4403;
+  return [
+    new GraphQLError(
+      refused
+        ? `Subgraph "${subgraph}" refused the gateway's subscription connection (close code ${String(code)}); subscribe again later`
+        : `Subgraph "${subgraph}" is unavailable: its subscription connection was lost and could not be re-established; subscribe again later`,
+      { extensions: { code: SubgraphErrorCode.SUBGRAPH_UNAVAILABLE, serviceName: subgraph } },
+    ),
+  ];
+}
