@@ -256,16 +256,13 @@ class Fanout {
   }
 }
 
-class MemoryEventBus implements LocalEventBus {
-  readonly kind = 'memory' as const;
-  private readonly fanout = new Fanout();
-  private closed = false;
+/** What both buses share: local subscribers behind one Fanout. */
+abstract class FanoutBus implements LocalEventBus {
+  abstract readonly kind: LocalEventBus['kind'];
+  protected abstract readonly fanout: Fanout;
+  protected closed = false;
 
-  async publish(topic: string, payload: unknown): Promise<void> {
-    if (this.closed) throw new Error('event bus closed');
-    // Through JSON as on Redis: subscribers get the same values, and never the publisher's objects.
-    this.fanout.deliver(topic, JSON.parse(encodeEvent(payload)));
-  }
+  abstract publish(topic: string, payload: unknown): Promise<void>;
 
   subscribe(topic: string, opts: SubscribeOptions = {}): AsyncIterableIterator<unknown> {
     const sub = this.fanout.add(topic, opts);
@@ -274,6 +271,7 @@ class MemoryEventBus implements LocalEventBus {
   }
 
   deliverLocally(topic: string, payload: unknown): void {
+    // Through JSON as on Redis: subscribers get the same values, and never the publisher's objects.
     this.fanout.deliver(topic, JSON.parse(encodeEvent(payload)));
   }
 
@@ -287,18 +285,28 @@ class MemoryEventBus implements LocalEventBus {
   }
 }
 
-class RedisEventBus implements LocalEventBus {
+class MemoryEventBus extends FanoutBus {
+  readonly kind = 'memory' as const;
+  protected readonly fanout = new Fanout();
+
+  async publish(topic: string, payload: unknown): Promise<void> {
+    if (this.closed) throw new Error('event bus closed');
+    this.deliverLocally(topic, payload);
+  }
+}
+
+class RedisEventBus extends FanoutBus {
   readonly kind = 'redis' as const;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
-  private readonly fanout: Fanout;
-  private closed = false;
+  protected readonly fanout: Fanout;
 
   constructor(
     url: string,
     private readonly prefix: string,
     private readonly log: EventLog | undefined,
   ) {
+    super();
     // A publish during an outage fails after a couple of retries rather than holding the mutation.
     this.publisher = new Redis(url, { maxRetriesPerRequest: 2, connectionName: 'ali-graph-events-pub' });
     this.subscriber = new Redis(url, { maxRetriesPerRequest: 2, connectionName: 'ali-graph-events-sub' });
@@ -344,24 +352,9 @@ class RedisEventBus implements LocalEventBus {
     }
   }
 
-  subscribe(topic: string, opts: SubscribeOptions = {}): AsyncIterableIterator<unknown> {
-    const sub = this.fanout.add(topic, opts);
-    if (this.closed) sub.end();
-    return sub;
-  }
-
-  deliverLocally(topic: string, payload: unknown): void {
-    this.fanout.deliver(topic, JSON.parse(encodeEvent(payload)));
-  }
-
-  subscriberCount(topic?: string): number {
-    return this.fanout.count(topic);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.fanout.endAll();
+    await super.close();
     await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
   }
 }
