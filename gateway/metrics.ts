@@ -71,10 +71,20 @@ export interface GatewayMetrics {
   subgraphFetch(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A subgraph's circuit changed state: gauge 0 closed, 1 half_open, 2 open. */
   circuitState(subgraph: string, state: CircuitState): void;
+  /** Subscription gauges, read from the subscription server at each scrape. */
+  watchSubscriptions(stats: () => SubscriptionStats): void;
   /** Text exposition for GET /metrics. */
   render(): Promise<{ contentType: string; body: string }>;
   /** Stops the event-loop delay monitor and GC observer of the default metrics. Idempotent. */
   stop(): void;
+}
+
+/** What the subscription server reports (gateway/subscriptions). */
+export interface SubscriptionStats {
+  readonly websockets: number;
+  readonly eventStreams: number;
+  readonly subscriptions: number;
+  readonly subgraphConnections: number;
 }
 
 /** Label value of requests with no resolved operation, and of names beyond the budget. */
@@ -145,6 +155,34 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   planCacheLookups.inc({ result: 'hit' }, 0);
   planCacheLookups.inc({ result: 'miss' }, 0);
 
+  let subscriptionStats: (() => SubscriptionStats) | undefined;
+  new Gauge({
+    name: `${prefix}subscription_connections`,
+    help: 'Client connections carrying subscriptions, by transport',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      const s = subscriptionStats?.();
+      this.set({ transport: 'websocket' }, s?.websockets ?? 0);
+      this.set({ transport: 'sse' }, s?.eventStreams ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}subscriptions_active`,
+    help: 'Subscriptions being served',
+    registers,
+    collect() {
+      this.set(subscriptionStats?.().subscriptions ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}subscription_subgraph_connections`,
+    help: 'WebSocket connections from the gateway to subgraphs (one per subgraph and caller)',
+    registers,
+    collect() {
+      this.set(subscriptionStats?.().subgraphConnections ?? 0);
+    },
+  });
   const stopDefaultMetrics = collectStoppableDefaultMetrics(registry);
 
   const knownOperations = new Set<string>();
@@ -227,6 +265,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     circuitState(subgraph, state) {
       ensureSubgraph(subgraph);
       circuit.set({ subgraph }, CIRCUIT_STATE_VALUE[state]);
+    },
+    watchSubscriptions(stats) {
+      subscriptionStats = stats;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -354,6 +354,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     },
     opts.subscriptions,
   );
+  metrics.watchSubscriptions(() => subscriptions.stats());
 
   const subgraphUrls = () => {
     const s = manager.state();

@@ -163,6 +163,11 @@ describe('subscriptions through the gateway, fixture subgraphs', () => {
     await waitFor('3 upstream subscriptions', () => events.subscribers() === 3);
     // One key, one subgraph: the gateway shares one upstream connection between its subscriptions.
     expect(events.connections()).toBe(1);
+    // …and says so on /metrics.
+    const metrics = await (await fetch(`${gateway.url}metrics`)).text();
+    expect(metrics).toMatch(/^ali_gateway_subscriptions_active 3$/m);
+    expect(metrics).toMatch(/^ali_gateway_subscription_connections\{transport="websocket"\} 2$/m);
+    expect(metrics).toMatch(/^ali_gateway_subscription_subgraph_connections 1$/m);
     places.httpCalls.length = 0;
     events.publish(adoption(1, '001272', 'TO'));
     events.publish(adoption(2, '004078', 'CN'));
