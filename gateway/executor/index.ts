@@ -83,6 +83,11 @@ function shadowsInheritedNames(schema: GraphQLSchema): boolean {
 export interface LeanExecutorOptions {
   /** Called for every plan executed, with the executor that ran it (`stock` for what the lean one leaves to stock). */
   readonly onExecute?: (executor: ExecutorKind, queryPlan: QueryPlan) => void;
+  /**
+   * Send the `_entities` fetches to one subgraph that are ready at the same time as one request
+   * (gateway/executor/merge.ts). Default true.
+   */
+  readonly mergeFetches?: boolean;
 }
 
 /**
@@ -97,6 +102,7 @@ export function useLeanExecutor(gateway: ApolloGateway, options: LeanExecutorOpt
   }
   /** Per plan object (held by the plan store): its compiled form, or null to run it with stock executeQueryPlan. */
   const compiled = new WeakMap<QueryPlan, CompiledPlan | null>();
+  const mergeFetches = options.mergeFetches ?? true;
   const serviceMaps = new WeakMap<object, Record<string, GraphQLDataSource>>();
   const unsafeSchemas = new WeakMap<GraphQLSchema, boolean>();
 
@@ -207,7 +213,7 @@ export function useLeanExecutor(gateway: ApolloGateway, options: LeanExecutorOpt
     } else if (recording) {
       response = await tracer.startActiveSpan(OpenTelemetrySpanNames.EXECUTE, async (executeSpan) => {
         try {
-          const result = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: true });
+          const result = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
           if (result.errors) failSpan(executeSpan, result.errors, telemetry);
           return result;
         } finally {
@@ -215,7 +221,7 @@ export function useLeanExecutor(gateway: ApolloGateway, options: LeanExecutorOpt
         }
       });
     } else {
-      response = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: false });
+      response = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
     }
 
     // Stock's query-plan exposure (development only, on request) and debug logging.

@@ -10,6 +10,8 @@
  *   every entity that asked for it (entities met twice on a path are merged once); errors on a
  *   de-duplicated representation are reported at each position it stood for, as stock would
  *   report the subgraph's one error per position;
+ * - the `_entities` fetches to one subgraph that are ready at the same time are sent as one
+ *   request and their answer split back per fetch (./merge.ts);
  * - no usage-reporting trace tree and no OpenTelemetry spans unless a tracer is recording.
  *
  * Fetches go through each subgraph's data source `process()`, exactly as stock calls it, so the
@@ -33,6 +35,7 @@ import {
 } from '@apollo/query-planner';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import { GraphQLError, isAbstractType, isInterfaceType, isObjectType, type GraphQLErrorOptions, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { compileMergePart, FetchBatches, type FetchResult, type MergedOperation, type MergePart } from './merge.ts';
 import { compileShape, shapeResponse, UnsupportedOperation, type CompiledShape } from './shape.ts';
 
 type ResultMap = Record<string, any>;
@@ -62,6 +65,8 @@ type Step =
       readonly node: FetchNode;
       readonly requires: readonly RequireSelection[] | undefined;
       readonly flat: FlatRequires | undefined;
+      /** Set when the fetch may be merged with others to its subgraph (./merge.ts). */
+      readonly merge: MergePart | undefined;
     }
   | { readonly kind: 'Condition'; readonly node: ConditionNode; readonly ifClause: Step | undefined; readonly elseClause: Step | undefined };
 
@@ -69,6 +74,10 @@ export interface CompiledPlan {
   readonly root: Step | undefined;
   readonly operation: Operation;
   readonly shape: CompiledShape;
+  /** Whether two fetches of the plan may be merged (they go to the same subgraph). */
+  readonly mergeable: boolean;
+  /** Merged operations built for this plan, by the ids of their fetches. */
+  readonly merged: Map<string, MergedOperation>;
 }
 
 function compileRequires(selections: readonly QueryPlanSelectionNode[]): RequireSelection[] {
@@ -90,23 +99,28 @@ function flatRequires(requires: readonly RequireSelection[]): FlatRequires | und
   return fields.includes('__typename') ? { fragment, fields } : undefined;
 }
 
-function compileStep(node: PlanNode): Step {
+/** The mergeable fetches of a plan being compiled. */
+type MergeParts = MergePart[];
+
+function compileStep(node: PlanNode, parts: MergeParts): Step {
   switch (node.kind) {
     case 'Sequence':
     case 'Parallel':
-      return { kind: node.kind, steps: node.nodes.map(compileStep) };
+      return { kind: node.kind, steps: node.nodes.map((n) => compileStep(n, parts)) };
     case 'Flatten':
-      return { kind: 'Flatten', path: node.path, step: compileStep(node.node) };
+      return { kind: 'Flatten', path: node.path, step: compileStep(node.node, parts) };
     case 'Fetch': {
       const requires = node.requires ? compileRequires(node.requires) : undefined;
-      return { kind: 'Fetch', node, requires, flat: requires ? flatRequires(requires) : undefined };
+      const merge = requires ? compileMergePart(node, parts.length) : undefined;
+      if (merge) parts.push(merge);
+      return { kind: 'Fetch', node, requires, flat: requires ? flatRequires(requires) : undefined, merge };
     }
     case 'Condition':
       return {
         kind: 'Condition',
         node,
-        ifClause: node.ifClause ? compileStep(node.ifClause) : undefined,
-        elseClause: node.elseClause ? compileStep(node.elseClause) : undefined,
+        ifClause: node.ifClause ? compileStep(node.ifClause, parts) : undefined,
+        elseClause: node.elseClause ? compileStep(node.elseClause, parts) : undefined,
       };
     default:
       throw new UnsupportedOperation(`${node.kind} nodes are left to the stock executor`);
@@ -119,7 +133,10 @@ function compileStep(node: PlanNode): Step {
  */
 export function compilePlan(plan: QueryPlan, operation: Operation): CompiledPlan {
   if (plan.node?.kind === 'Subscription') throw new UnsupportedOperation('subscriptions are left to the stock executor');
-  return { root: plan.node ? compileStep(plan.node) : undefined, operation, shape: compileShape(operation) };
+  const parts: MergeParts = [];
+  const root = plan.node ? compileStep(plan.node, parts) : undefined;
+  const services = new Set(parts.map((p) => p.serviceName));
+  return { root, operation, shape: compileShape(operation), mergeable: services.size < parts.length, merged: new Map() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,24 +174,48 @@ function mergeKeys(target: any, source: any, keys: readonly string[]): any {
   return target;
 }
 
-/** Stock's `flattenResultsAtPath`, without copying the path at every step. */
+/**
+ * Stock's `flattenResultsAtPath`, without copying the path at every step, and with one output
+ * array for the whole path (stock's nested `flatMap`s build one per list element at every `@`).
+ */
 function flattenResultsAtPath(value: any, path: ResponsePath, from: number): any {
-  if (from === path.length) return value;
-  if (value === undefined || value === null) return value;
-  const current = path[from];
-  if (current === '@') {
-    if (!Array.isArray(value)) return value.flatMap((element: any) => flattenResultsAtPath(element, path, from + 1));
-    const out: any[] = [];
-    for (const element of value) {
-      const inner = flattenResultsAtPath(element, path, from + 1);
-      if (Array.isArray(inner)) for (const x of inner) out.push(x);
-      else out.push(inner);
+  for (; from < path.length; from++) {
+    if (value === undefined || value === null) return value;
+    const current = path[from];
+    if (current === '@') {
+      if (!Array.isArray(value)) return value.flatMap((element: any) => flattenResultsAtPath(element, path, from + 1));
+      const out: any[] = [];
+      for (let i = 0; i < value.length; i++) collectAtPath(value[i], path, from + 1, out);
+      return out;
     }
-    return out;
+    value = stepInto(value, current!);
   }
+  return value;
+}
+
+/** Pushes onto `out` the elements of `[value].flatMap((v) => flattenResultsAtPath(v, path, from))`. */
+function collectAtPath(value: any, path: ResponsePath, from: number, out: any[]): void {
+  for (; from < path.length; from++) {
+    if (value === undefined || value === null) break;
+    const current = path[from];
+    if (current === '@') {
+      if (!Array.isArray(value)) {
+        value = value.flatMap((element: any) => flattenResultsAtPath(element, path, from + 1));
+        break;
+      }
+      for (let i = 0; i < value.length; i++) collectAtPath(value[i], path, from + 1, out);
+      return;
+    }
+    value = stepInto(value, current!);
+  }
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) out.push(value[i]);
+  else out.push(value);
+}
+
+function stepInto(value: any, current: string | number): any {
   if (typeof current !== 'string') throw new Error(`Unexpected ${typeof current} found in path`);
   if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
-  return flattenResultsAtPath(Object.prototype.hasOwnProperty.call(value, current) ? value[current] : undefined, path, from + 1);
+  return Object.prototype.hasOwnProperty.call(value, current) ? value[current] : undefined;
 }
 
 interface Cursor {
@@ -261,11 +302,15 @@ export interface PlanRun {
   readonly supergraphSchema: GraphQLSchema;
   /** Create `gateway.fetch` spans (a tracer is recording). */
   readonly tracing: boolean;
+  /** Merge the `_entities` fetches to one subgraph that are ready together into one request (./merge.ts). Default true. */
+  readonly mergeFetches?: boolean;
 }
 
 interface RunState extends PlanRun {
   readonly plan: CompiledPlan;
   readonly errors: unknown[];
+  /** Fetches waiting to be merged; undefined when this run does not merge. */
+  readonly batches: FetchBatches | undefined;
 }
 
 /** Stock's `isObjectOfType(schema, obj, typeCondition)` (default false), memoised per fragment. */
@@ -368,7 +413,7 @@ async function executeFetch(state: RunState, step: Step & { kind: 'Fetch' }, cur
   }
 
   if (!step.requires) {
-    const data = await sendOperation(state, fetch, cursor, variables, undefined);
+    const data = await sendOperation(state, step, cursor, variables, undefined);
     if (data) applyRewrites(state.supergraphSchema, fetch.outputRewrites, data);
     for (const entity of entities) deepMerge(entity, data);
     return;
@@ -385,19 +430,20 @@ async function executeFetch(state: RunState, step: Step & { kind: 'Fetch' }, cur
   const uniqueOfEntity = new Int32Array(entities.length);
   const byKey = new Map<string, number>();
   const flat = step.flat;
+  const trie: KeyTrie = new Map();
   let count = 0;
   for (let e = 0; e < entities.length; e++) {
     const entity = entities[e]!;
     let u = -1;
     if (flat) {
-      const key = flatKey(state, flat, entity);
-      if (key !== undefined) {
-        u = byKey.get(key) ?? -1;
+      if (findFlatSlot(state, flat, entity, trie)) {
+        const { node, key } = slot;
+        u = (node.get(key) as number | undefined) ?? -1;
         if (u === -1) {
           const rep = representation(state, entity, step.requires)!; // non-null: the key's fields are all there
           applyRewrites(state.supergraphSchema, fetch.inputRewrites, rep);
           u = unique.push(rep) - 1;
-          byKey.set(key, u);
+          node.set(key, u);
           uniqueTypename.push(entity['__typename']);
         }
       }
@@ -420,7 +466,7 @@ async function executeFetch(state: RunState, step: Step & { kind: 'Fetch' }, cur
   if (count < 1) return;
   if ('representations' in variables) throw new Error(`Variables cannot contain key "representations"`);
 
-  const data = await sendOperation(state, fetch, cursor, { ...variables, representations: unique }, unique.length < count ? uniqueOfEntity : undefined);
+  const data = await sendOperation(state, step, cursor, { ...variables, representations: unique }, unique.length < count ? uniqueOfEntity : undefined);
   if (!data) return;
   const received: unknown = data['_entities'];
   if (!(received && Array.isArray(received))) throw new Error(`Expected "data._entities" in response to be an array`);
@@ -443,52 +489,80 @@ async function executeFetch(state: RunState, step: Step & { kind: 'Fetch' }, cur
 }
 
 /**
- * The de-duplication key of an entity's representation under flat `requires`, or undefined when
- * it has none (the type condition does not apply, or a field is missing): the representation
- * is determined by these values, in this order.
+ * The de-duplication keys of the representations of one fetch under flat `requires`: one level
+ * per field, keyed by the field's value (Map keys compare strings, numbers, booleans and null by
+ * value and never equal across types), the last level holding the index of the representation.
+ * Objects and arrays are keyed by their JSON, in a map of their own (under OBJECT_VALUES), so that
+ * they never meet a string. Built from the entities' values without making a key string per
+ * entity (that was the executor's largest allocation).
  */
-function flatKey(state: RunState, flat: FlatRequires, entity: ResultMap): string | undefined {
-  if (!appliesTo(state, flat.fragment, entity)) return undefined;
-  // Each value encoded so that it delimits itself: the concatenation identifies the values.
-  let key = '';
-  for (const field of flat.fields) {
-    const value = entity[field];
-    if (value === undefined) return undefined;
-    switch (typeof value) {
-      case 'string':
-        key += `s${value.length}:${value}`;
-        break;
-      case 'number':
-        key += `n${value};`;
-        break;
-      case 'boolean':
-        key += value ? 't' : 'f';
-        break;
-      default: {
-        const json = JSON.stringify(value) ?? 'undefined';
-        key += `j${json.length}:${json}`;
-      }
+type KeyTrie = Map<unknown, KeyTrie | number>;
+const OBJECT_VALUES = Symbol('object values');
+
+/** Where {@link findFlatSlot} found an entity's key: `node.get(key)` is its index, if any. */
+const slot: { node: KeyTrie; key: unknown } = { node: new Map(), key: undefined };
+
+/**
+ * Finds the slot of an entity's representation under flat `requires` (in `slot`), or returns
+ * false when it has none (the type condition does not apply, or a field is missing): the
+ * representation is determined by these values, in this order.
+ */
+function findFlatSlot(state: RunState, flat: FlatRequires, entity: ResultMap, trie: KeyTrie): boolean {
+  if (!appliesTo(state, flat.fragment, entity)) return false;
+  const fields = flat.fields;
+  const last = fields.length - 1;
+  let node = trie;
+  for (let f = 0; ; f++) {
+    let value: unknown = entity[fields[f]!];
+    if (value === undefined) return false;
+    if ((value !== null && typeof value === 'object') || typeof value === 'bigint') {
+      let objects = node.get(OBJECT_VALUES) as KeyTrie | undefined;
+      if (!objects) node.set(OBJECT_VALUES, (objects = new Map()));
+      node = objects;
+      value = JSON.stringify(value);
     }
+    if (f === last) {
+      slot.node = node;
+      slot.key = value;
+      return true;
+    }
+    let next = node.get(value) as KeyTrie | undefined;
+    if (!next) node.set(value, (next = new Map()));
+    node = next;
   }
-  return key;
+}
+
+/** Sends an operation to a subgraph's data source, as stock does. */
+function processFetch(
+  state: RunState,
+  serviceName: string,
+  operation: { readonly query: string; readonly operationName: string | undefined; readonly document: FetchNode['operationDocumentNode'] },
+  variables: ResultMap,
+  path: ResponsePath,
+): Promise<FetchResult> {
+  const requestContext = state.requestContext;
+  return state.serviceMap[serviceName]!.process({
+    kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
+    request: { query: operation.query, variables, operationName: operation.operationName, http: undefined },
+    incomingRequestContext: requestContext,
+    context: requestContext.context,
+    document: operation.document,
+    pathInIncomingRequest: path,
+  });
 }
 
 async function sendOperation(
   state: RunState,
-  fetch: FetchNode,
+  step: Step & { kind: 'Fetch' },
   cursor: Cursor,
   variables: ResultMap,
   uniqueOfEntity: Int32Array | undefined,
 ): Promise<ResultMap | null | undefined> {
   const requestContext = state.requestContext;
-  const response = await state.serviceMap[fetch.serviceName]!.process({
-    kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
-    request: { query: fetch.operation, variables, operationName: fetch.operationName, http: undefined },
-    incomingRequestContext: requestContext,
-    context: requestContext.context,
-    document: fetch.operationDocumentNode,
-    pathInIncomingRequest: cursor.path,
-  });
+  const fetch = step.node;
+  const alone = () =>
+    processFetch(state, fetch.serviceName, { query: fetch.operation, operationName: fetch.operationName, document: fetch.operationDocumentNode }, variables, cursor.path);
+  const response = step.merge && state.batches ? await state.batches.fetch(step.merge, variables, cursor.path, alone) : await alone();
   if (response.errors) {
     const errors = uniqueOfEntity ? expandEntityErrors(response.errors, positionsOf(uniqueOfEntity)) : response.errors;
     const generatePath = errorPathGenerator(fetch, cursor);
@@ -507,7 +581,11 @@ async function sendOperation(
  * the same plan, data and errors.
  */
 export async function executeCompiledPlan(plan: CompiledPlan, run: PlanRun): Promise<GatewayExecutionResult> {
-  const state: RunState = { ...run, plan, errors: [] };
+  const batches =
+    plan.mergeable && run.mergeFetches !== false
+      ? new FetchBatches(plan.merged, (serviceName, operation, variables, path) => processFetch(state, serviceName, operation, variables, path))
+      : undefined;
+  const state: RunState = { ...run, plan, errors: [], batches };
   const unfilteredData: ResultMap = Object.create(null);
   if (plan.root) await executeStep(state, plan.root, { path: [], data: unfilteredData, fullResult: unfilteredData });
   const errors = state.errors as GraphQLError[];

@@ -3,7 +3,9 @@
  * subgraphs (port 0): two gateways over one supergraph, one with `useLeanExecutor`, both with the
  * stock RemoteGraphQLDataSource so that only plan execution differs. Every operation's formatted
  * response (data, errors, extensions, key order included) must be the same string on both, and
- * the lean one must send each distinct entity representation once.
+ * the lean one must send each distinct entity representation once, and must send the `_entities`
+ * fetches to one subgraph that are ready together as one request (answers still identical, also
+ * when one merged fetch or the whole merged request fails).
  *
  * Subgraphs: accounts (users, a root field that fails, a non-null root that returns null, a
  * mutation), products (products, a union and an interface), inventory (@requires, a non-null
@@ -17,6 +19,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SubgraphDataSource } from '../../gateway/dataSource.ts';
 import { useLeanExecutor } from '../../gateway/executor/index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -197,22 +200,35 @@ const subgraphs = {
 } as const;
 type SubgraphName = keyof typeof subgraphs;
 
-/** What each subgraph received: one entry per request, with the number of representations. */
+/**
+ * What each subgraph received: one entry per fetch, with its representations (a merged request,
+ * one per `_entities` field, each with its own `…representations` variable) and the number of
+ * the HTTP request it came in.
+ */
 interface Received {
   readonly subgraph: SubgraphName;
   readonly query: string;
   readonly representations: readonly unknown[] | undefined;
+  readonly request: number;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Harness: the four subgraphs, then a stock and a lean gateway over them.
 
 const received: Received[] = [];
+let requests = 0;
+/** While set, the subgraph answers every request with HTTP 500 and a GraphQL error. */
+const failing = new Set<SubgraphName>();
+/** While set, the subgraph refuses (HTTP 400) every operation with more than one root field, as an alias limit would. */
+const refusing = new Set<SubgraphName>();
 /** Which executor ran each plan on the lean gateway. */
 const executed: ('lean' | 'stock')[] = [];
 const servers = new Map<SubgraphName, ApolloServer>();
 let stock: ApolloServer;
 let lean: ApolloServer;
+/** Lean executors over our data source (gateway/dataSource.ts), fetches merged or not. */
+let merging: ApolloServer;
+let separate: ApolloServer;
 
 beforeAll(async () => {
   const urls = {} as Record<SubgraphName, string>;
@@ -220,8 +236,19 @@ beforeAll(async () => {
     const { typeDefs, resolvers } = subgraphs[name];
     const recorder: ApolloServerPlugin = {
       async requestDidStart({ request }) {
-        const reps = request.variables?.['representations'];
-        received.push({ subgraph: name, query: request.query ?? '', representations: Array.isArray(reps) ? reps : undefined });
+        const number = ++requests;
+        const query = request.query ?? '';
+        const reps = Object.entries(request.variables ?? {}).filter(([k, v]) => /(^|_)representations$/.test(k) && Array.isArray(v));
+        if (reps.length === 0) received.push({ subgraph: name, query, representations: undefined, request: number });
+        for (const [, v] of reps) received.push({ subgraph: name, query, representations: v as unknown[], request: number });
+        return {
+          async didResolveOperation({ operation }) {
+            if (failing.has(name)) throw new GraphQLError(`${name} is failing`, { extensions: { code: 'DOWN', http: { status: 500 } } });
+            if (refusing.has(name) && (operation?.selectionSet.selections.length ?? 0) > 1) {
+              throw new GraphQLError('one root field per operation', { extensions: { code: 'REFUSED', http: { status: 400 } } });
+            }
+          },
+        };
       },
     };
     const server = new ApolloServer({
@@ -237,21 +264,28 @@ beforeAll(async () => {
     (Object.keys(subgraphs) as SubgraphName[]).map((name) => ({ name, url: urls[name], typeDefs: parse(subgraphs[name].typeDefs) })),
   );
   if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
-  const gatewayServer = async (withLean: boolean) => {
+  const gatewayServer = async (withLean: boolean, ours?: { mergeFetches: boolean }) => {
     const gateway = new ApolloGateway({
       supergraphSdl: composed.supergraphSdl,
-      buildService: ({ url }) => new RemoteGraphQLDataSource({ url }),
+      buildService: ({ name, url }) =>
+        ours
+          ? new SubgraphDataSource({ name, url: url!, timeoutMs: 10_000, circuit: { failureThreshold: 2, resetMs: 60_000 }, dedupe: false })
+          : new RemoteGraphQLDataSource({ url }),
     });
-    if (withLean) useLeanExecutor(gateway, { onExecute: (executor) => executed.push(executor) });
+    if (withLean) useLeanExecutor(gateway, { onExecute: (executor) => executed.push(executor), ...ours });
     const server = new ApolloServer({ gateway, includeStacktraceInErrorResponses: false });
     await server.start();
     return server;
   };
   stock = await gatewayServer(false);
   lean = await gatewayServer(true);
+  merging = await gatewayServer(true, { mergeFetches: true });
+  separate = await gatewayServer(true, { mergeFetches: false });
 });
 
 afterAll(async () => {
+  await separate?.stop();
+  await merging?.stop();
   await lean?.stop();
   await stock?.stop();
   for (const server of servers.values()) await server.stop();
@@ -309,6 +343,8 @@ async function sameUpToParallelErrorOrder(query: string, variables?: Record<stri
 }
 
 const entityFetches = (a: Answer, subgraph: SubgraphName) => a.fetches.filter((f) => f.subgraph === subgraph && f.representations);
+/** The HTTP requests a subgraph received for an answer. */
+const requestsTo = (a: Answer, subgraph: SubgraphName) => new Set(a.fetches.filter((f) => f.subgraph === subgraph).map((f) => f.request)).size;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -462,6 +498,87 @@ describe('lean executor, same answers as stock @apollo/gateway', () => {
     expect(invalid.stock.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     const coerced = await same('query($id: ID!) { user(id: $id) { name } }', { id: 'u1' });
     expect(coerced.stock.body.data.user.name).toBe('Ada');
+  });
+
+  it('fetches to one subgraph that are ready together go as one request, answers unchanged', async () => {
+    // Products and productList come in one fetch; their inventory fields are two entity fetches
+    // (one per path) that the plan runs in parallel: one request on the lean executor.
+    const query = '{ products { upc inStock shippingEstimate } productList { upc name inStock } }';
+    const { stock: s, lean: l } = await same(query);
+    expect(s.body.errors).toBeUndefined();
+    expect(requestsTo(s, 'inventory')).toBe(2);
+    expect(requestsTo(l, 'inventory')).toBe(1);
+    expect(entityFetches(l, 'inventory')).toHaveLength(2);
+    expect(entityFetches(l, 'inventory')[0]!.query.match(/\b_e\d+: _entities\(/g)).toHaveLength(2);
+    // The same over our data source, merged or not (and again, from the cached merged operation).
+    for (let i = 0; i < 2; i++) {
+      const m = await ask(merging, query);
+      const sep = await ask(separate, query);
+      expect(m.text).toBe(s.text);
+      expect(sep.text).toBe(s.text);
+      expect(requestsTo(m, 'inventory')).toBe(1);
+      expect(requestsTo(sep, 'inventory')).toBe(2);
+    }
+  });
+
+  it('one merged fetch failing: its errors on its own paths, the other fetch unaffected', async () => {
+    // p2's stockCount fails in the productList fetch only.
+    const one = await same('{ products { upc inStock } productList { upc stockCount } }');
+    expect(requestsTo(one.lean, 'inventory')).toBe(1);
+    expect(one.stock.body.data.products[1]).toEqual({ upc: 'p2', inStock: true });
+    expect(one.stock.body.errors.map((e: { path: unknown }) => e.path)).toEqual([['productList', 1, 'stockCount']]);
+    // Both merged fetches failing for p2: errors of parallel fetches, in completion order on stock.
+    const two = await sameUpToParallelErrorOrder('{ productList { upc stockCount } again: productList { upc inStock stockCount } }');
+    expect(requestsTo(two.lean, 'inventory')).toBe(1);
+    expect(two.stock.body.errors).toHaveLength(2);
+    const ours = await ask(merging, '{ productList { upc stockCount } again: productList { upc inStock stockCount } }');
+    expect(ours.body).toEqual(two.lean.body);
+  });
+
+  it('a subgraph refusing the merged request (HTTP 4xx): each fetch is sent again on its own', async () => {
+    const query = '{ products { upc inStock } productList { upc stockCount } }';
+    refusing.add('inventory');
+    try {
+      const { stock: s, lean: l } = await same(query);
+      expect(s.body.errors.map((e: { path: unknown }) => e.path)).toEqual([['productList', 1, 'stockCount']]);
+      expect(requestsTo(l, 'inventory')).toBe(3); // the merged one, refused, then one per fetch
+      const m = await ask(merging, query);
+      expect(m.text).toBe(s.text);
+      expect(requestsTo(m, 'inventory')).toBe(3);
+    } finally {
+      refusing.delete('inventory');
+    }
+  });
+
+  it('the whole merged request failing (HTTP 500, then circuit open): as if each fetch had failed alone', async () => {
+    const query = '{ products { upc name inStock } productList { upc inStock } }';
+    failing.add('inventory');
+    try {
+      // Stock's data source throws: the same error for each fetch.
+      const { stock: s, lean: l } = await same(query);
+      expect(s.body.errors).toHaveLength(2);
+      expect(s.body.errors[0]).toMatchObject({ message: '500: Internal Server Error' });
+      expect(requestsTo(l, 'inventory')).toBe(1);
+      // Ours answers each failed fetch with coded errors on the fetch's path.
+      const m = await ask(merging, query);
+      const sep = await ask(separate, query); // two failed requests: its circuit opens (threshold 2)
+      expect(m.text).toBe(sep.text);
+      expect(m.body.errors).toHaveLength(2);
+      expect(m.body.errors[0]).toMatchObject({ message: '500: Internal Server Error', extensions: { code: 'DOWN', serviceName: 'inventory' } });
+      expect(m.body.data.products[0]).toEqual({ upc: 'p1', name: 'Table', inStock: null });
+      expect(requestsTo(m, 'inventory')).toBe(1);
+      expect(requestsTo(sep, 'inventory')).toBe(2);
+      await ask(merging, query); // a second failed request: this circuit opens too
+      const mOpen = await ask(merging, query);
+      const sepOpen = await ask(separate, query);
+      const untimed = (a: Answer) => a.text.replace(/for \d+ ms more/g, 'for N ms more'); // the time left differs
+      expect(untimed(mOpen)).toBe(untimed(sepOpen));
+      expect(mOpen.body.errors).toHaveLength(2);
+      expect(mOpen.body.errors[0].extensions.code).toBe('SUBGRAPH_CIRCUIT_OPEN');
+      expect(requestsTo(mOpen, 'inventory') + requestsTo(sepOpen, 'inventory')).toBe(0);
+    } finally {
+      failing.delete('inventory');
+    }
   });
 
   it('a subgraph that is down: its fields are null with an error on their path', async () => {
