@@ -122,7 +122,7 @@ export async function startSubgraph<L>(
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
-      void err;
+      opts.log?.(`${mod.name}: unhandled request error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
   });
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -136,8 +136,22 @@ export async function startSubgraph<L>(
       res.writeHead(404, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ errors: [{ message: `No route ${url.pathname}; GraphQL is at /graphql`, extensions: { code: 'NOT_FOUND' } }] }));
     }
+    const fail = (status: number, code: string, message: string) => {
+      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+    };
+    // Refuse a request without the gateway's header before reading its body (the full check,
+    // signature and audience, is in subgraphContext).
+    if (opts.gatewaySecret !== null && typeof req.headers[GATEWAY_TOKEN_HEADER] !== 'string') {
+      return fail(401, 'UNAUTHENTICATED', `${mod.name}: missing ${GATEWAY_TOKEN_HEADER} header: subgraphs accept requests from the gateway only`);
+    }
     const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > SUBGRAPH_BODY_LIMIT) return fail(413, 'PAYLOAD_TOO_LARGE', `Request body larger than ${SUBGRAPH_BODY_LIMIT} bytes`);
+      chunks.push(chunk);
+    }
     const raw = Buffer.concat(chunks).toString('utf8');
     let body: unknown = raw;
     if (String(req.headers['content-type'] ?? '').startsWith('application/json')) {
@@ -188,6 +202,9 @@ export async function startSubgraph<L>(
   };
   return { name: mod.name, url, httpServer, stop };
 }
+
+/** Largest request body a subgraph reads: the gateway's largest `_entities` batches fit many times over. */
+const SUBGRAPH_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** The caller of a subgraph started without a secret (benchmark only): reads, never writes. */
 const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', read: '*', write: [] });
