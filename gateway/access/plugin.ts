@@ -25,9 +25,16 @@ export function accessPlugin(opts: AccessPluginOptions): ApolloServerPlugin<Gate
       /** 'whole': answer the operation from the caller's view; 'patch': data from the subgraphs, introspection fields from the view. */
       let introspect: 'whole' | 'patch' | undefined;
       return {
-        async didResolveOperation({ document, operation, contextValue }) {
+        async didResolveOperation({ document, operation, request, contextValue }) {
+          if (!operation) {
+            // Apollo leaves an operation it could not pick to the executor, which fails with a 500.
+            throw new GraphQLError(
+              request.operationName ? `Unknown operation named "${request.operationName}".` : 'Must provide operation name if query contains multiple operations.',
+              { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } },
+            );
+          }
           const contracts = opts.contracts();
-          if (!contracts || !operation) return;
+          if (!contracts) return;
           const { introspection, introspectionAtRoot, data } = contracts.check(document, operation, contextValue.caller);
           if (!introspection) return;
           if (!opts.introspection(contextValue.caller)) {

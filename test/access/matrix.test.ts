@@ -316,3 +316,21 @@ describe('writes through the gateway', () => {
     expect(await stack.dbs.reuse.collection('audit').countDocuments({ documentId: adoption.id })).toBe(2);
   });
 });
+
+describe('operation resolution', () => {
+  it('an unknown or missing operation name is the client’s mistake: 400 OPERATION_RESOLUTION_FAILURE, no subgraph called', async () => {
+    stack.resetCounters();
+    const res = await fetch(`${stack.gatewayUrl}graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query A { provinces { code } }', operationName: 'B' }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0]).toMatchObject({ message: 'Unknown operation named "B".', extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });
+    const two = await stack.query('query A { provinces { code } } query C { committees { id } }');
+    expect(two.status).toBe(400);
+    expect(two.body.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(stack.subgraphCalls).toEqual([]);
+  });
+});

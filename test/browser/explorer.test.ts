@@ -172,11 +172,47 @@ describe('explorer', () => {
     await docs.getByText('adoptionStats').first().waitFor();
   });
 
+  it('runs a subscription over the gateway WebSocket and shows the events as they arrive', async () => {
+    const { page } = watched;
+    const editor = await stack.createKey({ name: 'explorer-editor', role: 'editor', subgraphs: ['reuse'] });
+    // A new tab, so that no operation name of an earlier example is selected.
+    await page.getByRole('button', { name: 'Add tab' }).click();
+    await page.locator('.graphiql-query-editor .CodeMirror').first().click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText('subscription WatchAsti { adoptionChanged(provinceCode: "005") { kind adoption { id status } } }');
+    await page.locator('.graphiql-tab', { hasText: 'WatchAsti' }).waitFor({ timeout: 5_000 });
+    const opened = page.waitForEvent('websocket');
+    await page.getByRole('button', { name: /^Execute (query|subscription)/ }).click();
+    expect((await opened).url()).toBe(`${stack.gatewayUrl.replace(/^http/, 'ws')}graphql`);
+    // The subscription is live once the gateway has it; until then a mutation's event is not
+    // delivered, so register adoptions until the first event shows (each one is a new Comune).
+    const { piedmontMunicipalities } = await import('../../lib/domain/registry.ts');
+    const taken = new Set((await stack.dbs.reuse.collection('adoptions').find({ solutionId: 'atoc-comune-facile' }).toArray()).map((d) => d['istatCode']));
+    const comuni = piedmontMunicipalities().filter((m) => m.istatCode.startsWith('005') && !taken.has(m.istatCode));
+    const response = page.locator('.graphiql-response');
+    let shown: string | undefined;
+    for (const comune of comuni.slice(0, 20)) {
+      const r = await stack.query(
+        'mutation($input: RegisterAdoptionInput!) { registerAdoption(input: $input) { adoption { id } } }',
+        { input: { solutionId: 'atoc-comune-facile', municipalityIstatCode: comune.istatCode, status: 'PLANNED', provenance: 'SAMPLE' } },
+        { 'x-api-key': editor },
+      );
+      expect(r.body.errors).toBeUndefined();
+      const id = `atoc-comune-facile:${comune.istatCode}`;
+      if (await response.getByText(id).waitFor({ timeout: 1_500 }).then(() => true, () => false)) {
+        shown = id;
+        break;
+      }
+    }
+    expect(shown, 'an event reached the explorer').toBeDefined();
+    await expect(response.textContent()).resolves.toContain('"kind": "REGISTERED"');
+  });
+
   it('logged no error and sent no request beyond this machine', () => {
     expect(watched.errors).toEqual([]);
     expect(foreignRequests(watched)).toEqual([]);
-    // Subscriptions are not served yet: queries must not open the subscription socket.
-    expect(watched.sockets).toEqual([]);
+    // One WebSocket, to this gateway, opened by the subscription (queries never open it).
+    expect(watched.sockets).toEqual([`${stack.gatewayUrl.replace(/^http/, 'ws')}graphql`]);
     // It did talk to the gateway: the page, its bundle and GraphQL.
     expect(watched.requests.some((u) => u.endsWith('/ui/explorer/main.js'))).toBe(true);
     expect(watched.requests.some((u) => u.endsWith('/ui/explorer/main.css'))).toBe(true);

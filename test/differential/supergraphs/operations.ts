@@ -104,8 +104,22 @@ export const requestErrorsCase: DifferentialCase = {
     { name: 'unknown field', query: '{ products { id nope } }' },
     { name: 'missing required variable', query: 'query ($id: ID!) { product(id: $id) { id } }', variables: {} },
     { name: 'variable of the wrong type', query: 'query ($n: Int) { topReviews(first: $n) { id } }', variables: { n: 'two' } },
-    { name: 'unknown operation name', query: 'query A { products { id } }', operationName: 'B' },
-    { name: 'several operations, no name', query: 'query A { products { id } } query B { lowStock { sku } }' },
+  ],
+  stockWrong: [
+    {
+      operation: { name: 'unknown operation name', query: 'query A { products { id } }', operationName: 'B' },
+      why:
+        'an operation name the document does not define is the client\'s mistake, but stock lets it reach the gateway ' +
+        'executor, which fails with HTTP 500 INVALID_GRAPHQL; ours refuses it before planning with 400 OPERATION_RESOLUTION_FAILURE',
+      stock: { status: 500, errors: [{ message: 'Unknown operation named "B".', code: 'INVALID_GRAPHQL' }] },
+      right: [{ status: 400, errors: [{ message: 'Unknown operation named "B".', code: 'OPERATION_RESOLUTION_FAILURE' }] }],
+    },
+    {
+      operation: { name: 'several operations, no name', query: 'query A { products { id } } query B { lowStock { sku } }' },
+      why: 'the same for a document with several operations and no operation name: stock answers 500, ours 400',
+      stock: { status: 500, errors: [{ message: /Must provide operation name/, code: 'INVALID_GRAPHQL' }] },
+      right: [{ status: 400, errors: [{ message: /Must provide operation name/, code: 'OPERATION_RESOLUTION_FAILURE' }] }],
+    },
   ],
 };
 
