@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type RecordedCommand, type Stack } from './helpers/stack.ts';
+import { commandSummary, startStack, type Stack } from './helpers/stack.ts';
 import { parseCsv } from './helpers/csv.ts';
 
 let stack: Stack;
@@ -17,14 +17,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function summary(commands: RecordedCommand[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of commands) {
-    const key = `${c.subgraph}.${c.commandName}${c.collection ? `:${c.collection}` : ''}`;
-    out[key] = (out[key] ?? 0) + 1;
-  }
-  return out;
-}
 
 /** Runs `query`, fails on errors, and returns the data with the MongoDB commands it cost. */
 async function measured<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ data: T; commands: Record<string, number> }> {
@@ -32,7 +24,7 @@ async function measured<T = any>(query: string, variables?: Record<string, unkno
   const { status, body } = await stack.query<T>(query, variables);
   expect(body.errors).toBeUndefined();
   expect(status).toBe(200);
-  return { data: body.data!, commands: summary(stack.commands) };
+  return { data: body.data!, commands: commandSummary(stack.commands) };
 }
 
 const cents = (money: string) => BigInt(money.replace('.', ''));

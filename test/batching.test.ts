@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type RecordedCommand, type Stack } from './helpers/stack.ts';
+import { commandSummary, startStack, type Stack } from './helpers/stack.ts';
 
 const dashboard = readFileSync(new URL('./operations/batching/dashboard.graphql', import.meta.url), 'utf8');
 
@@ -17,14 +17,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function summary(commands: RecordedCommand[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of commands) {
-    const key = `${c.subgraph}.${c.commandName}${c.collection ? `:${c.collection}` : ''}`;
-    out[key] = (out[key] ?? 0) + 1;
-  }
-  return out;
-}
 
 async function run(first: number) {
   stack.resetCounters();
@@ -33,7 +25,7 @@ async function run(first: number) {
   expect(res.body.errors).toBeUndefined();
   return {
     data: res.body.data as { alliances: { members: { nodes: { adoptions: unknown[] }[] } }[] },
-    commands: summary(stack.commands),
+    commands: commandSummary(stack.commands),
     calls: stack.subgraphCalls.map((c) => c.subgraph),
   };
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { GraphQLError, Kind, parse } from 'graphql';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
+import { NAME_RE } from './keys.ts';
 
 export interface TrustedDocument {
   /** `<app>:<id>` */
@@ -28,8 +29,6 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** An app's name: as a key's `documents` (gateway/access/keys.ts), so a key can be bound to it. */
-const APP_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const ID_RE = /^[A-Za-z0-9:_-]{1,128}$/;
 
 function manifestError(why: string, argument = 'manifest'): GraphQLError {
@@ -100,7 +99,7 @@ export class DocumentStore {
    * nothing (an id names one operation for good, as in a GraphOS persisted query list).
    */
   async register(app: string, manifest: unknown, now = new Date()): Promise<{ added: number; total: number }> {
-    if (!APP_RE.test(app)) throw manifestError('app: 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit (as a key\'s documents)', 'app');
+    if (!NAME_RE.test(app)) throw manifestError('app: 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit (as a key\'s documents)', 'app');
     const ops = readManifest(manifest);
     const existing = new Map((await this.docs.find({ app }, { projection: { id: 1, body: 1 } }).toArray()).map((d) => [d.id, d.body]));
     const conflict = ops.find((o) => existing.has(o.id) && existing.get(o.id) !== o.body);

@@ -68,9 +68,11 @@ function keyError(code: string, message: string, argument?: string): GraphQLErro
 }
 
 export const KEY_PREFIX = 'ali_';
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A key's name, and a trusted-documents app's name (gateway/access/documents.ts). */
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const KEY_RE = /^ali_[A-Za-z0-9_-]{43}$/;
 
+/** What is stored of a key: its SHA-256, hex. */
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }

@@ -55,6 +55,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Commands counted by `<subgraph>.<command>:<collection>`. */
+export function commandSummary(commands: readonly RecordedCommand[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of commands) {
+    const key = `${c.subgraph}.${c.commandName}${c.collection ? `:${c.collection}` : ''}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
 export const TEST_LIMITS = { defaultSize: 20, maxSize: 500 } as const;
 
 // Commands the driver sends on its own (handshakes, heartbeats, sessions), not for a query.
@@ -102,13 +112,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
     }
     const subgraphUrls = Object.fromEntries(running.map((s) => [s.name, s.url])) as Record<SubgraphName, string>;
+    /** What every gateway of the stack shares: the subgraphs, the signing secret, the key store. */
+    const base = { supergraph: { path: supergraphPath, watch: false }, urlOverrides: subgraphUrls, gatewaySecret, accessDb, port: 0, host: '127.0.0.1' };
     gateway = await startGateway({
-      supergraph: { path: supergraphPath, watch: false },
-      urlOverrides: subgraphUrls,
-      gatewaySecret,
-      accessDb,
-      port: 0,
-      host: '127.0.0.1',
+      ...base,
       onSubgraphRequest: (subgraph, query) => {
         if (recording) subgraphCalls.push({ subgraph, query });
       },
@@ -141,15 +148,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
       },
       async startGateway(options = {}) {
-        const extra = await startGateway({
-          supergraph: { path: supergraphPath, watch: false },
-          urlOverrides: subgraphUrls,
-          gatewaySecret,
-          accessDb,
-          port: 0,
-          host: '127.0.0.1',
-          ...options,
-        });
+        const extra = await startGateway({ ...base, ...options });
         extraGateways.push(extra);
         return extra;
       },
