@@ -59,6 +59,10 @@ export function summarise(cells: readonly Cell[]): Run[] {
         ? round(Math.max(0, median(measured.map((x) => (x.gatewayCoreBusy ?? NaN) - x.gatewayCpuShare))), 2)
         : null,
       subgraphFetchesPerOperation: round(median(measured.map((x) => x.subgraphFetchesPerOperation))),
+      subgraphsCpuMsPerRequest: round(median(measured.map((x) => x.subgraphsCpuMsPerRequest)), 3),
+      databaseCpuMsPerRequest: measured.some((x) => x.databaseCpuMsPerRequest !== null)
+        ? round(median(measured.map((x) => x.databaseCpuMsPerRequest ?? NaN)), 3)
+        : null,
       subgraphMemoHitRate: measured.some((x) => x.subgraphMemoHitRate !== null)
         ? round(median(measured.map((x) => x.subgraphMemoHitRate ?? NaN)), 3)
         : null,
@@ -170,19 +174,20 @@ export function renderMarkdown(results: Results): string {
     lines.push('');
     const ali = op.workload === 'ali';
     lines.push(
-      `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | subgraph fetches/op |${ali ? ' MongoDB cmds/op |' : ''} errors | correct |`,
+      `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | subgraph fetches/op | subgraphs CPU ms/req |${ali ? ' MongoDB cmds/op | database CPU ms/req |' : ''} errors | correct |`,
     );
-    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|' : ''}---:|---|`);
+    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|---:|' : ''}---:|---|`);
     for (const r of runs) {
       if (!r.rounds.some((x) => x.requests > 0)) {
         const why = (r.failure ?? 'not measured').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300);
-        lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 12 : 11)} ${r.errors} | **no**: ${why} |`);
+        lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 14 : 12)} ${r.errors} | **no**: ${why} |`);
         continue;
       }
       lines.push(
         `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ` +
           `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ` +
-          `${fmt(r.subgraphFetchesPerOperation)} |${ali ? ` ${fmt(r.mongoCommandsPerOperation)} |` : ''} ${r.errors} | ` +
+          `${fmt(r.subgraphFetchesPerOperation)} | ${fmt(r.subgraphsCpuMsPerRequest, 2)} |` +
+          `${ali ? ` ${fmt(r.mongoCommandsPerOperation)} | ${fmt(r.databaseCpuMsPerRequest, 2)} |` : ''} ${r.errors} | ` +
           `${r.correct ? 'yes' : `**no**${r.failure ? `: ${r.failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)}` : ''}`} |`,
       );
     }

@@ -146,6 +146,11 @@ class SubgraphHost {
     });
   }
 
+  /** The host process (the subgraphs), for its CPU time. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   static async start(workload: WorkloadName, supergraphFile: string): Promise<SubgraphHost> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/subgraphHost.ts'), workload, supergraphFile], {
       cwd: root,
@@ -256,6 +261,8 @@ function failedSample(roundNo: number, failure: string): RoundSample {
     gatewayCoreBusy: null,
     loadCoresBusy: null,
     subgraphMemoHitRate: null,
+    subgraphsCpuMsPerRequest: NaN,
+    databaseCpuMsPerRequest: null,
     peakRssMb: NaN,
     requests: 0,
     elapsedMs: 0,
@@ -299,6 +306,9 @@ async function measure(
   await host.reset();
   const coresBefore = coreTimes();
   const cpuBefore = cpuMs(gateway.pid);
+  const dbPid = host.ready.databasePid;
+  const subgraphsCpuBefore = cpuMs(host.pid);
+  const databaseCpuBefore = dbPid === null ? NaN : cpuMs(dbPid);
   let cpuAfterLoad = NaN;
   let coresAfter = coresBefore;
   const load = await runLoad({
@@ -314,6 +324,8 @@ async function measure(
   });
   await waitIdle(gateway.pid, host);
   const cpu = cpuMs(gateway.pid) - cpuBefore;
+  const subgraphsCpu = cpuMs(host.pid) - subgraphsCpuBefore;
+  const databaseCpu = dbPid === null ? null : cpuMs(dbPid) - databaseCpuBefore;
   const counters = await host.counters();
   const answered = Math.max(1, load.responses);
   const commands = counters.commands;
@@ -330,6 +342,8 @@ async function measure(
     gatewayCoreBusy: pinning.gatewayCores ? busyShare(coresBefore, coresAfter, pinning.gatewayCores) : null,
     loadCoresBusy: pinning.loadCores ? busyShare(coresBefore, coresAfter, pinning.loadCores) : null,
     subgraphMemoHitRate: commands ? null : memoHits(counters) / Math.max(1, sumFetches(counters)),
+    subgraphsCpuMsPerRequest: subgraphsCpu / answered,
+    databaseCpuMsPerRequest: databaseCpu === null ? null : databaseCpu / answered,
     peakRssMb: peakRssMb(gateway.pid),
     requests: load.responses,
     elapsedMs: Math.round(load.elapsedMs),

@@ -118,7 +118,7 @@ async function startAli(): Promise<Host> {
     const composed = composeSupergraph(urls);
     if (!composed.ok) throw new Error(`the subgraphs in schema/ do not compose:\n${composed.errors.join('\n')}`);
     return {
-      ready: { urls, supergraphFile, database: server.description, seeded },
+      ready: { urls, supergraphFile, database: server.description, seeded, databasePid: server.pid ?? null },
       supergraphSdl: composed.supergraphSdl,
       fetches,
       commands,
@@ -133,7 +133,7 @@ async function startAli(): Promise<Host> {
 async function startGatewayBound(): Promise<Host> {
   const running = await startBenchSubgraphs();
   return {
-    ready: { urls: running.urls, supergraphFile, database: 'none (in-memory subgraphs)', seeded: [] },
+    ready: { urls: running.urls, supergraphFile, database: 'none (in-memory subgraphs)', seeded: [], databasePid: null },
     supergraphSdl: composeBenchSupergraph(running.urls),
     fetches: running.counters as Record<string, FetchCounter>,
     commands: undefined,

@@ -22,6 +22,8 @@ export interface HostReady {
   supergraphFile: string;
   database: string;
   seeded: string[];
+  /** The database server's process when the host started one (embedded FerretDB), for its CPU time. */
+  databasePid: number | null;
 }
 
 /** Subgraph host → parent: the counters since the last reset (`commands` only for `ali`). */
@@ -77,6 +79,9 @@ export interface Run {
   otherLoadOnGatewayCore: number | null;
   /** gateway-bound only: share of the subgraph fetches the in-memory subgraphs answered from their memo. */
   subgraphMemoHitRate: number | null;
+  /** CPU time per request of the subgraphs' process, and of the database server's (null: not ours to measure, e.g. MONGODB_URI). */
+  subgraphsCpuMsPerRequest: number;
+  databaseCpuMsPerRequest: number | null;
   /** Subgraph requests per operation in the measured windows (every request counted by the subgraphs). */
   subgraphFetchesPerOperation: number;
   /** `ali` only: MongoDB commands per operation in the measured windows, and by subgraph.command:collection. */
@@ -104,6 +109,8 @@ export interface RoundSample {
   loadCoresBusy: number | null;
   /** gateway-bound only: share of subgraph fetches answered from the subgraphs' memo. */
   subgraphMemoHitRate: number | null;
+  subgraphsCpuMsPerRequest: number;
+  databaseCpuMsPerRequest: number | null;
   peakRssMb: number;
   /** Requests in the measured window (all answered before it closed). */
   requests: number;
