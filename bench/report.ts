@@ -105,8 +105,9 @@ export function describeMachine(pinning: string): Machine {
 const WORKLOAD_NOTES: Record<WorkloadName, string> = {
   ali:
     'Our four subgraphs (schema/, subgraphs/) in one process over fresh databases seeded as `npm run seed` does, on the database ' +
-    'server lib/dbServer.ts picks (an embedded FerretDB unless MONGODB_URI is set), all on the load core. The database limits the ' +
-    'req/s of the heavier operations here ("load cores busy" near 1.00), for every gateway alike: compare CPU ms/request. ' +
+    'server lib/dbServer.ts picks (an embedded FerretDB unless MONGODB_URI is set), all on the load core. When "load cores busy" ' +
+    'is near 1.00, the subgraphs and the database (their CPU ms/req beside the gateway\'s) limit req/s for every gateway alike: ' +
+    'compare the gateways\' CPU ms/request. ' +
     'MongoDB commands are counted with the driver\'s command monitoring over the measured windows.',
   'gateway-bound':
     'Four in-memory subgraphs (bench/subgraphs/: accounts, products, inventory, reviews; 10 users, 10 products, 30 reviews) ' +
@@ -140,7 +141,9 @@ export function renderMarkdown(results: Results): string {
       `CPU ms/request is the gateway process's own CPU time (utime + stime of all its threads, /proc/<pid>/stat) over the window ` +
       `divided by its requests; "gateway CPU" is that CPU time over the wall time (1.00 = one core busy: the gateway is the bottleneck); ` +
       `"load cores busy" is how busy the other core(s) were (load generator, subgraphs, database: near 1.00 means they, not the gateway, ` +
-      `limit req/s, and CPU ms/request is the number to compare). Peak RSS is the process's VmHWM. ` +
+      `limit req/s, and CPU ms/request is the number to compare). "Subgraphs CPU" and "database CPU" are the same ` +
+      `measure for the subgraphs' process and for the database server the benchmark started (– when it did not start one, ` +
+      `as with MONGODB_URI). Peak RSS is the process's VmHWM. ` +
       `"vs stock" columns are the median over the rounds of each round's ratio to stock @apollo/gateway (paired by round, ` +
       `so that a drift of the machine during the run cancels out); shown only when both cells are correct.`,
   );
