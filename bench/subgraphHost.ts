@@ -45,6 +45,22 @@ interface Host {
   stop(): Promise<void>;
 }
 
+/** Stops whatever has been started so far (set as soon as there is something to stop). */
+let stopStarted: (() => Promise<void>) | undefined;
+let exiting = false;
+function exitAfterStop(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  void (stopStarted ?? (async () => {}))()
+    .catch(() => {})
+    .then(() => process.exit(code));
+}
+// Registered before anything starts: a signal, or the parent going away, during start-up (seeding
+// takes a while) must not leave a database server behind.
+process.once('SIGTERM', () => exitAfterStop(0));
+process.once('SIGINT', () => exitAfterStop(0));
+process.on('disconnect', () => exitAfterStop(0));
+
 function send(message: HostReady | HostCounters | { type: 'error'; message: string }): void {
   process.send?.(message);
 }
@@ -53,10 +69,13 @@ async function startAli(): Promise<Host> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ali-bench-db-'));
   const log = (line: string) => console.error(`[subgraphs] ${line}`);
   let server: DbServer | undefined;
+  let serverStarting: Promise<DbServer> | undefined;
   let client: MongoClient | undefined;
   const running: RunningSubgraph[] = [];
   const prefix = `bench_${randomBytes(4).toString('hex')}`;
   const stop = async () => {
+    // Stopped while the database server was starting: wait for it, then stop it.
+    server ??= await serverStarting?.catch(() => undefined);
     for (const s of running) await s.stop().catch(() => {});
     if (client && server?.kind === 'external') {
       for (const name of SUBGRAPH_NAMES) await client.db(`${prefix}_${name}`).dropDatabase().catch(() => {});
@@ -65,8 +84,10 @@ async function startAli(): Promise<Host> {
     await server?.stop().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   };
+  stopStarted = stop;
   try {
-    server = await startDbServer({ uri: process.env.MONGODB_URI, dataDir: dir, ferretdbBin: process.env.FERRETDB_BIN, root, log });
+    serverStarting = startDbServer({ uri: process.env.MONGODB_URI, dataDir: dir, ferretdbBin: process.env.FERRETDB_BIN, root, log });
+    server = await serverStarting;
     client = await connect(server.uri, { monitorCommands: true });
     const commands: Record<string, number> = {};
     const byDb = new Map<string, string>(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
@@ -152,14 +173,8 @@ function reset(host: Host): void {
 
 try {
   const host = workload === 'ali' ? await startAli() : await startGatewayBound();
+  stopStarted = host.stop;
   await writeFile(supergraphFile, host.supergraphSdl);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await host.stop();
-    process.exit(0);
-  };
   process.on('message', (message: HostMessage) => {
     if (message.type === 'reset') {
       reset(host);
@@ -167,15 +182,17 @@ try {
     } else if (message.type === 'counters') {
       send({ type: 'counters', fetches: structuredClone(host.fetches), commands: host.commands ? { ...host.commands } : null });
     } else if (message.type === 'stop') {
-      void stop();
+      exitAfterStop(0);
     }
   });
-  // The parent went away: stop too, never leave a database server behind.
-  process.on('disconnect', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // Started by a parent that went away while we were starting: there is no one to serve.
+  if (process.send && !process.connected) exitAfterStop(0);
   send({ type: 'ready', ...host.ready });
 } catch (err) {
-  send({ type: 'error', message: (err as Error).stack ?? String(err) });
-  console.error(err);
-  process.exit(1);
+  // When stopping already, start-up failed because we stopped it: exitAfterStop exits when done.
+  if (!exiting) {
+    send({ type: 'error', message: (err as Error).stack ?? String(err) });
+    console.error(err);
+    process.exit(1);
+  }
 }
