@@ -68,14 +68,13 @@ function send(message: HostReady | HostCounters | { type: 'error'; message: stri
 async function startAli(): Promise<Host> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ali-bench-db-'));
   const log = (line: string) => console.error(`[subgraphs] ${line}`);
-  let server: DbServer | undefined;
   let serverStarting: Promise<DbServer> | undefined;
   let client: MongoClient | undefined;
   const running: RunningSubgraph[] = [];
   const prefix = `bench_${randomBytes(4).toString('hex')}`;
   const stop = async () => {
-    // Stopped while the database server was starting: wait for it, then stop it.
-    server ??= await serverStarting?.catch(() => undefined);
+    // Also when stopped while the database server is still starting: wait for it, then stop it.
+    const server = await serverStarting?.catch(() => undefined);
     for (const s of running) await s.stop().catch(() => {});
     if (client && server?.kind === 'external') {
       for (const name of SUBGRAPH_NAMES) await client.db(`${prefix}_${name}`).dropDatabase().catch(() => {});
@@ -87,7 +86,7 @@ async function startAli(): Promise<Host> {
   stopStarted = stop;
   try {
     serverStarting = startDbServer({ uri: process.env.MONGODB_URI, dataDir: dir, ferretdbBin: process.env.FERRETDB_BIN, root, log });
-    server = await serverStarting;
+    const server = await serverStarting;
     client = await connect(server.uri, { monitorCommands: true });
     const commands: Record<string, number> = {};
     const byDb = new Map<string, string>(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
