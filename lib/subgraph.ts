@@ -238,7 +238,7 @@ export async function subgraphContext<L>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Subscriptions over WebSocket (#5)
+// Subscriptions over WebSocket
 
 /** Close code of a connection whose `connection_init` has no valid `x-ali-gateway-token`. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;
