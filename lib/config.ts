@@ -20,7 +20,7 @@ export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 const ROLE_NAMES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
 type RoleName = (typeof ROLE_NAMES)[number];
 
-/** Per-role operation limits (gateway/limits.ts has the defaults); any subset may be overridden. */
+/** Per-role operation limits (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
 export const operationLimitsSchema = z
   .object({
     maxDepth: z.number().int().min(1),

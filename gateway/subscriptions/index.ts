@@ -67,7 +67,7 @@ import type { Contracts } from '../access/contracts.ts';
 import type { Identify } from '../access/callers.ts';
 import type { Signer } from '../access/signer.ts';
 import type { GatewayContext } from '../context.ts';
-import type { OperationLimits } from '../limits.ts';
+import type { OperationLimits } from '../operationLimits.ts';
 import type { RateDecision } from '../rateLimit.ts';
 import { SubscriptionExecution, type GraphQLFormattedResult, type Prepared, type RequestParams, type Session } from './execution.ts';
 import { backoff, SubgraphConnections } from './upstream.ts';

@@ -25,7 +25,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { toCsv, type Cell } from '../lib/csv.ts';
+import { toCsv, type Cell } from '../../lib/csv.ts';
 
 export type Execute = (
   query: string,
@@ -46,7 +46,7 @@ export interface Report {
   readonly columns: readonly { readonly name: string; readonly path: readonly string[] }[];
 }
 
-export const REPORTS_DIR = new URL('./analytics/', import.meta.url);
+export const REPORTS_DIR = new URL('../analytics/', import.meta.url);
 const NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 function leafPaths(

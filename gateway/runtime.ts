@@ -21,7 +21,7 @@ import type { GatewayContext } from './context.ts';
 import { REQUEST_ID_HEADER } from './context.ts';
 import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
-import { serveUi } from './ui.ts';
+import { serveUi } from './routes/ui.ts';
 import type { Db } from 'mongodb';
 import { ANONYMOUS, AccessCode, GATEWAY_TOKEN_HEADER, type Caller, type Role, type Scope } from '../lib/access.ts';
 import { createSigner } from './access/signer.ts';
@@ -31,9 +31,9 @@ import { Contracts } from './access/contracts.ts';
 import { accessPlugin } from './access/plugin.ts';
 import { DocumentCode, DocumentStore, resolveTrusted } from './access/documents.ts';
 import { runAdmin } from './access/admin.ts';
-import { DEFAULT_LIMITS, operationLimitsPlugin, resolveLimits, type OperationLimits } from './limits.ts';
+import { DEFAULT_OPERATION_LIMITS, operationLimitsPlugin, resolveOperationLimits, type OperationLimits } from './operationLimits.ts';
 import { createRateLimiter, type RateLimiter } from './rateLimit.ts';
-import { handleExport, type Execute } from './exports.ts';
+import { handleExport, type Execute } from './routes/analytics.ts';
 import { supergraphManager, type SupergraphSource, type SupergraphSourceManager } from './supergraph.ts';
 import { useLeanExecutor, type ExecutorKind } from './executor/index.ts';
 import { createSubscriptionServer, httpSubscriptionsPlugin, type SubscriptionOptions, type SubscriptionServer } from './subscriptions/index.ts';
@@ -71,7 +71,7 @@ export interface GatewayOptions {
   readonly rateLimits?: Config['RATE_LIMITS'];
   /** Shares rate-limit budgets between gateway instances. */
   readonly redisUrl?: string;
-  /** Per-role operation limits (default DEFAULT_LIMITS). */
+  /** Per-role operation limits (default DEFAULT_OPERATION_LIMITS). */
   readonly operationLimits?: Readonly<Record<Role, OperationLimits>>;
   /** Automatic Persisted Queries (default true). */
   readonly persistedQueries?: boolean;
@@ -121,7 +121,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
       : {}),
     rateLimits: cfg.RATE_LIMITS,
     ...(cfg.REDIS_URL ? { redisUrl: cfg.REDIS_URL } : {}),
-    operationLimits: resolveLimits(cfg.OPERATION_LIMITS),
+    operationLimits: resolveOperationLimits(cfg.OPERATION_LIMITS),
     persistedQueries: cfg.PERSISTED_QUERIES,
     defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
@@ -301,7 +301,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
     ? createRateLimiter({ limits: opts.rateLimits, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), log })
     : undefined;
   const anonymousIntrospection = opts.introspection ?? !production;
-  const operationLimits = opts.operationLimits ?? DEFAULT_LIMITS;
+  const operationLimits = opts.operationLimits ?? DEFAULT_OPERATION_LIMITS;
   let contracts: Contracts | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
     contracts = new Contracts(apiSchema, coreSupergraphSdl);

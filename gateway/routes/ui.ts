@@ -8,7 +8,7 @@ import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-const dist = path.resolve(import.meta.dirname, '..', 'ui', 'dist');
+const dist = path.resolve(import.meta.dirname, '..', '..', 'ui', 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
