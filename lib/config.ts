@@ -310,6 +310,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze(cfg);
 }
 
+/**
+ * The default of one variable, parsed as {@link loadConfig} parses it: code that takes options
+ * programmatically fills what is not given from here, so every default is written once, in
+ * {@link configSpec}.
+ */
+export function configDefault<K extends keyof Spec>(name: K): Config[K] {
+  const spec: VariableSpec = configSpec[name];
+  return spec.schema.parse(spec.default) as Config[K];
+}
+
 /** Port variable of a subgraph. */
 export function subgraphPort(cfg: Config, name: SubgraphName): number {
   const key = `${name.toUpperCase()}_PORT` as 'ALLIANCES_PORT';
