@@ -72,7 +72,7 @@ describe('pages served by the gateway', () => {
 describe('explorer', () => {
   it('serves GraphiQL from the gateway alone, with the examples panel open', async () => {
     const { page } = watched;
-    const response = await page.goto(stack.gatewayUrl, { waitUntil: 'load' });
+    const response = await page.goto(`${stack.gatewayUrl}?lang=en`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
     await page.locator('.graphiql-container').waitFor({ timeout: 15_000 });
