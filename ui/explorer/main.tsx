@@ -53,6 +53,11 @@ CodeMirror.defineInitHook((cm: CodeMirror.Editor) => {
           : labels.headers
         : undefined;
   if (label) cm.setOption('screenReaderLabel', label);
+  // CodeMirror gives its editable element no role: announce it as the multi-line text box it is.
+  const input = cm.getInputField();
+  input.setAttribute('role', 'textbox');
+  input.setAttribute('aria-multiline', 'true');
+  if (cm.getOption('readOnly')) input.setAttribute('aria-readonly', 'true');
 });
 /*
  * The editable element inside the editor's scrolling area (rather than a hidden textarea beside
