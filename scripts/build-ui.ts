@@ -3,6 +3,9 @@
  * into ui/dist/<page>/ (index.html, main.js and, when the page imports CSS, main.css), so the
  * gateway serves the explorer and the dashboard with no request to any other host: fonts and
  * images referenced by CSS are inlined as data: URLs, `.graphql` files are imported as text.
+ * A page's index.html is a template written once per language (index.it.html, index.en.html),
+ * its `{{lang}}` and `{{section.key}}` filled from the message catalogues (ui/i18n), so the page
+ * arrives with the right `lang` attribute and title before any script runs.
  * Runs on `npm install` (prepare) and before `npm start`/`npm test` when stale.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { build } from 'esbuild';
+import { CATALOGUES, LANGUAGES, type Language } from '../ui/i18n/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const uiDir = path.join(root, 'ui');
@@ -48,9 +52,10 @@ export async function buildUi(): Promise<string[]> {
       jsx: 'automatic',
       logLevel: 'warning',
     });
+    const template = await readFile(path.join(uiDir, page, 'index.html'), 'utf8');
     const files = [
       ...result.outputFiles.map((f) => ({ file: f.path, contents: f.contents })),
-      { file: path.join(out, 'index.html'), contents: await readFile(path.join(uiDir, page, 'index.html')) },
+      ...LANGUAGES.map((lang) => ({ file: path.join(out, `index.${lang}.html`), contents: Buffer.from(fillTemplate(template, lang, page)) })),
     ];
     // A gzip copy of every large file, which gateway/routes/ui.ts sends to browsers that accept it.
     for (const { file, contents } of [...files]) {
@@ -67,6 +72,21 @@ export async function buildUi(): Promise<string[]> {
     if (!built.includes(name)) await rm(path.join(outRoot, name), { recursive: true, force: true });
   }
   return built;
+}
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** A page template in one language; an unknown key fails the build rather than show `{{…}}`. */
+export function fillTemplate(template: string, lang: Language, page = 'page'): string {
+  return template
+    .replace(/<!-- A template:[^]*?-->\n?/, '')
+    .replace(/\{\{([\w.]+)\}\}/g, (_, key: string) => {
+      if (key === 'lang') return lang;
+      const value = key.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), CATALOGUES[lang]);
+      if (typeof value !== 'string') throw new Error(`ui/${page}/index.html: no message ${key} in the ${lang} catalogue`);
+      return escapeHtml(value);
+    });
 }
 
 const TMP_MARK = '.tmp-';

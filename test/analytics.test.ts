@@ -299,6 +299,7 @@ interface ReportJson {
   report: string;
   description: string;
   columns: string[];
+  labels: string[];
   rows: Record<string, string | number | null>[];
   total: Record<string, string | number | null> | null;
 }
@@ -335,7 +336,10 @@ describe('exports at /analytics/', () => {
       const bytes = Buffer.from(await csvRes.arrayBuffer());
       const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
       const [header, ...records] = parseCsv(text);
-      expect(header).toEqual(json.columns);
+      // Headed in the reader's language (Italian when the request states none), one per field.
+      expect(csvRes.headers.get('content-language')).toBe('it');
+      expect(header).toEqual(json.labels);
+      expect(header).toHaveLength(json.columns.length);
       const expected = [...json.rows, ...(json.total ? [json.total] : [])].map((r) => json.columns.map((c) => (r[c] == null ? '' : String(r[c]))));
       expect(records, name).toEqual(expected);
     }
@@ -343,8 +347,10 @@ describe('exports at /analytics/', () => {
 
   it('exports exact amounts, provenance and the reconciled totals', async () => {
     const res = await fetch(`${stack.gatewayUrl}analytics/funding-by-call.csv`);
-    const [header, ...records] = parseCsv(await res.text());
-    const at = (row: string[], column: string) => row[header!.indexOf(column)];
+    const [, ...records] = parseCsv(await res.text());
+    // CSV columns are in the order of the JSON's field names.
+    const { columns } = (await (await fetch(`${stack.gatewayUrl}analytics/funding-by-call.json`)).json()) as ReportJson;
+    const at = (row: string[], column: string) => row[columns.indexOf(column)];
     const ali = records.find((r) => at(r, 'key') === 'cnipa-2007-ali-cofinancing')!;
     expect([at(ali, 'totalValue'), at(ali, 'cofinancing'), at(ali, 'provenance')]).toEqual(['3851846.00', '3219879.00', 'DERIVED']);
     const total = records.at(-1)!;
@@ -359,6 +365,37 @@ describe('exports at /analytics/', () => {
     expect(bySolution.rows.reduce((s, r) => s + Number(r.count), 0)).toBe(325);
     const byAlliance = (await (await fetch(`${stack.gatewayUrl}analytics/funding-by-alliance.json`)).json()) as ReportJson;
     expect(byAlliance.rows.filter((r) => r.provenance === 'ESTIMATED')).toHaveLength(8);
+  });
+
+  it('heads the CSV in the language asked for (lang, then Accept-Language, Italian by default) and keeps machine-readable values', async () => {
+    const csv = async (query: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${stack.gatewayUrl}analytics/funding-by-source.csv${query}`, { headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('vary')).toContain('Accept-Language');
+      return { language: res.headers.get('content-language'), rows: parseCsv(await res.text()) };
+    };
+    const italian = await csv('');
+    const english = await csv('?lang=en');
+    expect(italian.language).toBe('it');
+    expect(english.language).toBe('en');
+    expect(italian.rows[0]!.slice(0, 4)).toEqual(['Identificativo', 'Fonte di finanziamento', 'Importo messo a disposizione (€)', 'Progetti']);
+    expect(english.rows[0]!.slice(0, 4)).toEqual(['Id', 'Funding source', 'Amount made available (€)', 'Projects']);
+    // The values are the same in both: exact decimals with a point, enum codes, whatever the language.
+    expect(italian.rows.slice(1)).toEqual(english.rows.slice(1));
+    expect(italian.rows.find((r) => r[0] === 'cipe-19-2004')![2]).toBe('3890700.00');
+    expect((await csv('', { 'accept-language': 'en-GB,en;q=0.9' })).rows[0]![1]).toBe('Funding source');
+    expect((await csv('?lang=it', { 'accept-language': 'en' })).rows[0]![1]).toBe('Fonte di finanziamento');
+    const json = (await (await fetch(`${stack.gatewayUrl}analytics/funding-by-source.json?lang=en`)).json()) as ReportJson;
+    expect(json.columns.slice(0, 2)).toEqual(['key', 'label']);
+    expect(json.labels.slice(0, 2)).toEqual(['Id', 'Funding source']);
+
+    // An unsupported language is a client's mistake: 400 with a code, and no operation runs.
+    stack.resetCounters();
+    const bad = await fetch(`${stack.gatewayUrl}analytics/funding-by-source.csv?lang=fr`);
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { errors: { extensions: { code: string; languages: string[] } }[] };
+    expect(body.errors[0]!.extensions).toEqual({ code: 'UNSUPPORTED_LANGUAGE', languages: ['it', 'en'] });
+    expect(stack.subgraphCalls).toEqual([]);
   });
 
   it('answers 404 with a code for an unknown report or format, and 405 for other methods', async () => {

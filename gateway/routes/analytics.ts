@@ -9,8 +9,11 @@
  * Its one root field answers either a list (the rows) or an object with `rows` and an optional
  * `total`. The columns are the leaf fields the operation selects under a row, in order, named by
  * their path (`solution.name`), so the operation alone defines the report. Values are written as
- * the graph answers them: amounts stay exact decimal strings, null becomes an empty CSV field.
- * In CSV the total, when there is one, is the last line.
+ * the graph answers them: amounts stay exact decimal strings (a point before the decimals, in
+ * every language), enum values stay codes, null becomes an empty CSV field. In CSV the total,
+ * when there is one, is the last line. The CSV header row names the columns in the reader's
+ * language (`?lang=it|en`, else Accept-Language, else Italian; the labels are in ui/i18n); the
+ * JSON keeps the field paths as `columns` and gives the same headers as `labels`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -27,6 +30,7 @@ import {
 } from 'graphql';
 import type { ApolloServer } from '@apollo/server';
 import { toCsv, type Cell } from '../../lib/csv.ts';
+import { columnLabel, LANGUAGES, negotiateLanguage } from '../../ui/i18n/index.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Admit } from '../http/admission.ts';
 import type { Handler } from '../http/handler.ts';
@@ -216,9 +220,9 @@ function index(): { reports: { name: string; description: string; json: string; 
 const REPORT_PATH = /^\/analytics\/([^/]+)\.(csv|json)$/;
 
 /**
- * Answers `/analytics/...`. 404 REPORT_NOT_FOUND for an unknown report or format, 405 for a
- * method other than GET or HEAD, 502 REPORT_FAILED (with the GraphQL errors) when the operation
- * fails.
+ * Serves `/analytics/...`. 404 REPORT_NOT_FOUND for an unknown report or format, 400
+ * UNSUPPORTED_LANGUAGE for a `lang` other than it or en, 405 for a method other than GET or
+ * HEAD, 502 REPORT_FAILED (with the GraphQL errors) when the operation fails.
  */
 async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL, execute: Execute): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -234,6 +238,13 @@ async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL,
     });
   }
   const format = match[2] as 'csv' | 'json';
+  const language = negotiateLanguage(url.searchParams.get('lang'), req.headers['accept-language']);
+  if (!language.ok) {
+    return error(req, res, 400, 'UNSUPPORTED_LANGUAGE', `No language ${JSON.stringify(language.requested)}; lang is one of ${LANGUAGES.join(', ')}`, {
+      languages: [...LANGUAGES],
+    });
+  }
+  const languageHeaders = { 'content-language': language.language, vary: 'Accept-Language' };
   let table: { rows: FlatRow[]; total: FlatRow | null };
   try {
     const result = await execute(report.query);
@@ -250,12 +261,15 @@ async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL,
     return error(req, res, 502, 'REPORT_FAILED', `The analytics report ${report.name} failed: ${(err as Error).message}`);
   }
   const columns = report.columns.map((c) => c.name);
+  const labels = columns.map((c) => columnLabel(language.language, c, report.name));
   if (format === 'json') {
-    return sendJson(req, res, 200, { report: report.name, description: report.description, columns, rows: table.rows, total: table.total });
+    const body = { report: report.name, description: report.description, columns, labels, rows: table.rows, total: table.total };
+    return sendJson(req, res, 200, body, languageHeaders);
   }
   const records = [...table.rows, ...(table.total ? [table.total] : [])].map((r) => columns.map((c) => r[c] ?? null));
-  return send(req, res, 200, 'text/csv; charset=utf-8; header=present', toCsv(columns, records), {
+  return send(req, res, 200, 'text/csv; charset=utf-8; header=present', toCsv(labels, records), {
     'content-disposition': `attachment; filename="${report.name}.csv"`,
+    ...languageHeaders,
   });
 }
 

@@ -1,6 +1,9 @@
 /**
  * The gateway's own web pages, served from ui/dist (built by `npm run build:ui`): the GraphQL
- * explorer at / and /explorer, the dashboard at /dashboard, and their assets under /ui/<page>/.
+ * explorer at / and /explorer, the dashboard at /dashboard, the accessibility statement at
+ * /accessibility, and their assets under /ui/<page>/. Each page is sent in Italian or English
+ * (`?lang=`, else Accept-Language, else Italian: ui/i18n/language.ts), and a browser asking for
+ * a page that does not exist gets an error page in its language (errorPage.ts).
  * Nothing is loaded from another host, and a strict Content-Security-Policy makes the browser
  * refuse anything that would be.
  */
@@ -8,6 +11,8 @@ import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestScope } from '../http/handler.ts';
+import { errorPage, wantsHtml, type ErrorPageKind } from '../http/errorPage.ts';
+import { pageLanguage, type Language } from '../../ui/i18n/language.ts';
 
 const dist = path.resolve(import.meta.dirname, '..', '..', 'ui', 'dist');
 
@@ -22,7 +27,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Page routes → built page folder. */
-const PAGES: Record<string, string> = { '/': 'explorer', '/explorer': 'explorer', '/dashboard': 'dashboard' };
+const PAGES: Record<string, string> = { '/': 'explorer', '/explorer': 'explorer', '/dashboard': 'dashboard', '/accessibility': 'accessibility' };
 
 const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
@@ -48,21 +53,46 @@ function contentSecurityPolicy(req: IncomingMessage): string {
   ].join('; ');
 }
 
-/** Serves a UI route; returns false when `pathname` is not one. */
+function sendErrorPage(req: IncomingMessage, res: ServerResponse, kind: ErrorPageKind, lang: Language, pathname: string): void {
+  const body = errorPage(kind, 404, lang, pathname);
+  res.writeHead(404, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-language': lang,
+    'content-security-policy': contentSecurityPolicy(req),
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-cache',
+    vary: 'Accept, Accept-Language',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Serves a UI route, or the error page to a browser asking for a page that does not exist;
+ * returns false otherwise (the caller answers API clients).
+ */
 async function serveUi(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const route = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+  const lang = pageLanguage(new URL(req.url ?? '/', 'http://gateway').searchParams.get('lang'), req.headers['accept-language']);
   let file: string | undefined;
   const page = PAGES[route];
-  if (page) file = path.join(dist, page, 'index.html');
+  if (page) file = path.join(dist, page, `index.${lang}.html`);
   else if (route.startsWith('/ui/')) {
     const resolved = path.resolve(dist, `.${route.slice(3)}`);
     if (!resolved.startsWith(dist + path.sep)) return false; // no path traversal
     file = resolved;
+  } else if (wantsHtml(req)) {
+    sendErrorPage(req, res, 'notFound', lang, pathname);
+    return true;
   } else return false;
 
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) {
+    if (wantsHtml(req)) {
+      sendErrorPage(req, res, page ? 'notBuilt' : 'notFound', lang, pathname);
+      return true;
+    }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(page ? `The ${page} page is not built: run npm run build:ui` : 'Not found');
     return true;
@@ -77,7 +107,8 @@ async function serveUi(req: IncomingMessage, res: ServerResponse, pathname: stri
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-cache',
     etag,
-    vary: 'Accept-Encoding',
+    // A page's language follows the request; its assets are the same in every language.
+    ...(page ? { 'content-language': lang, vary: 'Accept-Encoding, Accept-Language' } : { vary: 'Accept-Encoding' }),
   };
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);

@@ -40,7 +40,7 @@ const DRAWN_PIXELS = `[...document.querySelectorAll('[data-card] canvas')].map((
 describe('dashboard', () => {
   it('draws every chart from the API, with its source and provenance', async () => {
     const { page } = watched;
-    const response = await page.goto(`${stack.gatewayUrl}dashboard`, { waitUntil: 'load' });
+    const response = await page.goto(`${stack.gatewayUrl}dashboard?lang=en`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     for (const id of CARD_IDS) {
       await page.locator(`[data-card="${id}"][data-state="ready"] [data-chart="drawn"]`).waitFor({ timeout: 15_000 });
@@ -67,18 +67,18 @@ describe('dashboard', () => {
     ]);
     for (const id of ['funding-by-alliance', 'funding-by-source']) {
       const total = await text(id, 'tfoot');
-      expect(total, id).toContain('8350550.00');
-      expect(total, id).toContain('5019177.00');
+      expect(total, id).toContain('€8,350,550.00');
+      expect(total, id).toContain('€5,019,177.00');
     }
     const coverageTotal = await card('coverage').locator('tfoot td').allTextContents();
-    expect(coverageTotal).toContain('1004');
-    expect(coverageTotal).toContain('1072');
+    expect(coverageTotal).toContain('1,004');
+    expect(coverageTotal).toContain('1,072');
     expect(await card('funding-by-alliance').locator('tbody tr').count()).toBe(10); // 8 ALI + 2 reuse projects
     expect(await card('coverage').locator('tbody tr').count()).toBe(8);
     await screenshot(page, 'dashboard.png');
   });
 
-  it('exports a chart’s data as CSV (RFC 4180) with the exact decimal strings', async () => {
+  it('exports a chart’s data as CSV (RFC 4180) with the exact decimal strings, headed in the page’s language', async () => {
     const { page } = watched;
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 10_000 }),
@@ -88,7 +88,17 @@ describe('dashboard', () => {
     const csv = await readFile(await download.path(), 'utf8');
     const rows = parseCsv(csv);
     const header = ['key', 'label', 'projectCount', 'totalValue', 'cofinancing', 'otherFunding', 'cofinancingPercent', 'provenance', 'provenanceNote'];
-    expect(rows[0]).toEqual(header);
+    expect(rows[0]).toEqual([
+      'Id',
+      'ALI or reuse project',
+      'Projects',
+      'Total value (€)',
+      'CNIPA co-financing (€)',
+      'Other funding (€)',
+      'Co-financing rate (%)',
+      'Provenance',
+      'Provenance note',
+    ]);
     for (const row of rows) expect(row).toHaveLength(header.length);
 
     // The same figures as the API gives, to the cent.
@@ -129,7 +139,7 @@ describe('dashboard', () => {
           }),
         });
       });
-      await failing.page.goto(`${stack.gatewayUrl}dashboard`);
+      await failing.page.goto(`${stack.gatewayUrl}dashboard?lang=en`);
       const alert = failing.page.locator('[data-card="adoption"][data-state="error"] [role="alert"]');
       await alert.waitFor({ timeout: 15_000 });
       expect(await alert.textContent()).toContain('Subgraph reuse is unavailable (SUBGRAPH_UNAVAILABLE, subgraph reuse)');

@@ -72,7 +72,7 @@ describe('pages served by the gateway', () => {
 describe('explorer', () => {
   it('serves GraphiQL from the gateway alone, with the examples panel open', async () => {
     const { page } = watched;
-    const response = await page.goto(stack.gatewayUrl, { waitUntil: 'load' });
+    const response = await page.goto(`${stack.gatewayUrl}?lang=en`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
     await page.locator('.graphiql-container').waitFor({ timeout: 15_000 });
@@ -147,6 +147,10 @@ describe('explorer', () => {
     await page.getByRole('button', { name: 'Headers' }).click();
     await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').click();
     await page.keyboard.insertText(`{"x-api-key": "${key}"}`);
+    // Text inserted at once, as by an input method or a paste, reaches the editor's document when
+    // CodeMirror reads it back from the page (80 ms later in its contenteditable input model).
+    const typed = `[...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')].some((e) => e.CodeMirror.getValue().includes(${JSON.stringify(key)}))`;
+    await expect.poll(() => page.evaluate<boolean>(typed), { timeout: 5_000 }).toBe(true);
     const sent = page.waitForRequest((r) => r.url().endsWith('/graphql') && (r.postData() ?? '').includes('SmallComuniInAliCuneo'));
     const answered = page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('SmallComuniInAliCuneo'));
     await run('SmallComuniInAliCuneo');

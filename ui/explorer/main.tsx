@@ -1,16 +1,22 @@
 /**
- * The offline GraphQL explorer, served by the gateway at / and /explorer: GraphiQL with the docs
- * explorer, query history, variables and headers editors, and an Examples panel of ready
- * operations. Everything it loads comes from this gateway (fonts are inlined in main.css).
+ * The offline GraphQL explorer, served by the gateway at / and /explorer in Italian or English:
+ * GraphiQL with the docs explorer, query history, variables and headers editors, and an Examples
+ * panel of ready operations. Everything it loads comes from this gateway (fonts are inlined in
+ * main.css). GraphiQL's own controls exist in English only: in an Italian page they are marked
+ * `lang="en"`, and our panel, bar and editor labels are in the reader's language.
  */
 import { useEffect, useRef } from 'react';
 import { createRoot } from 'react-dom/client';
+import CodeMirror from 'codemirror';
 import { GraphiQL } from 'graphiql';
 import { useEditorContext, type GraphiQLPlugin } from '@graphiql/react';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import 'graphiql/graphiql.css';
 import './explorer.css';
+import { CATALOGUES, LANGUAGES, type Language } from '../i18n/index.ts';
+import { LANG, LanguageSwitch, PagesNav, pageHref, SkipLink, t } from '../shared/page.tsx';
 import { EXAMPLES, type Example } from './examples.ts';
+import { repairTabs } from './tabsAria.ts';
 
 // Queries and mutations go over HTTP; subscriptions over graphql-ws on the same path. The
 // WebSocket client is created lazily, on the first subscription, so the explorer works the same
@@ -20,19 +26,49 @@ const fetcher = createGraphiQLFetcher({
   subscriptionUrl: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`,
 });
 
-const DEFAULT_QUERY = `# ALI Graph: one GraphQL API over Piedmont's Local Alliances for Innovation.
-# Open a ready operation from the Examples panel (left), or write your own:
-# Ctrl-Space completes, Ctrl-Enter runs, the Docs panel documents every type.
+const defaultQuery = (language: Language) => `${CATALOGUES[language].explorer.defaultQuery.map((line) => `# ${line}`).join('\n')}
 {
   networkSummary { allianceCount memberCount smallMemberCount provenance }
 }
 `;
+const DEFAULT_QUERY = defaultQuery(LANG);
 
-const EXAMPLES_TITLE = 'Examples';
+/** GraphiQL's controls are English: marked as such in a page in another language. */
+const GRAPHIQL_LANG = LANG === 'en' ? undefined : 'en';
 
-/** Whether a tab holds nothing worth keeping: empty, comments only, or the default query. */
+/**
+ * Every CodeMirror editor GraphiQL creates gets a label in the reader's language (screen readers
+ * announce it; the hidden input had none). The editor is recognised by where GraphiQL puts it.
+ */
+CodeMirror.defineInitHook((cm: CodeMirror.Editor) => {
+  const at = cm.getWrapperElement();
+  const labels = t.explorer.editorLabels;
+  const label = at.closest('.graphiql-query-editor')
+    ? labels.query
+    : at.closest('.graphiql-response')
+      ? labels.response
+      : at.closest('.graphiql-editor-tool')
+        ? cm.getOption('mode') === 'graphql-variables'
+          ? labels.variables
+          : labels.headers
+        : undefined;
+  if (label) cm.setOption('screenReaderLabel', label);
+  // CodeMirror gives its editable element no role: announce it as the multi-line text box it is.
+  const input = cm.getInputField();
+  input.setAttribute('role', 'textbox');
+  input.setAttribute('aria-multiline', 'true');
+  if (cm.getOption('readOnly')) input.setAttribute('aria-readonly', 'true');
+});
+/*
+ * The editable element inside the editor's scrolling area (rather than a hidden textarea beside
+ * it), so that the keyboard reaches the area that scrolls; CodeMirror's documentation also
+ * recommends it for screen readers.
+ */
+CodeMirror.defaults.inputStyle = 'contenteditable';
+
+/** Whether a tab holds nothing worth keeping: empty, comments only, or a default query. */
 function isBlank(query: string | null | undefined): boolean {
-  if (!query || query.trim() === DEFAULT_QUERY.trim()) return true;
+  if (!query || LANGUAGES.some((l) => query.trim() === defaultQuery(l).trim())) return true;
   return query.replace(/#.*$/gm, '').trim() === '';
 }
 
@@ -78,35 +114,30 @@ function ExamplesPanel() {
     editor.addTab();
   }
 
+  const x = t.explorer;
   return (
-    <section className="ali-examples" aria-labelledby="ali-examples-title">
+    <section className="ali-examples" aria-labelledby="ali-examples-title" lang={LANG}>
       <h2 className="graphiql-doc-explorer-title" id="ali-examples-title">
-        {EXAMPLES_TITLE}
+        {x.examples}
       </h2>
-      <p>Ready operations for the main questions. Pick one to open it in a tab, then run it with ▶ (Ctrl-Enter).</p>
+      <p>{x.examplesIntro}</p>
       <ul>
         {EXAMPLES.map((example) => (
           <li key={example.id}>
             <button type="button" data-example={example.id} onClick={() => open(example)}>
-              <span className="ali-example-title">{example.title}</span>
-              <span className="ali-example-question">{example.question}</span>
+              <span className="ali-example-title">{x.exampleTexts[example.id].title}</span>
+              <span className="ali-example-question">{x.exampleTexts[example.id].question}</span>
             </button>
           </li>
         ))}
       </ul>
-      <h3>Provenance</h3>
+      <h3>{x.provenanceTitle}</h3>
+      <p>{x.provenanceIntro}</p>
+      <h3>{x.apiKeyTitle}</h3>
+      <p>{x.apiKeyIntro}</p>
+      {GRAPHIQL_LANG && <p>{x.editorLanguageNote}</p>}
       <p>
-        Every record says where its values come from: <code>PUBLISHED</code> (the source), <code>DERIVED</code> (computed from
-        published figures), <code>ESTIMATED</code> (a defensible estimate) or <code>SAMPLE</code> (demonstration data). Amounts
-        are exact decimal strings in euro.
-      </p>
-      <h3>API key</h3>
-      <p>
-        Paste it in the <strong>Headers</strong> tab under the editor, e.g. <code>{'{"x-api-key": "…"}'}</code>. Headers stay in
-        this page unless you choose to persist them in Settings.
-      </p>
-      <p>
-        <a href="/dashboard">Analytics dashboard</a>
+        <a href={pageHref('dashboard')}>{t.site.dashboard}</a>
       </p>
     </section>
   );
@@ -121,11 +152,15 @@ function ExamplesIcon() {
   );
 }
 
-const examplesPlugin: GraphiQLPlugin = { title: EXAMPLES_TITLE, icon: ExamplesIcon, content: ExamplesPanel };
+const examplesPlugin: GraphiQLPlugin = { title: t.explorer.examples, icon: ExamplesIcon, content: ExamplesPanel };
 
-// Open the Examples panel on a first visit; afterwards GraphiQL remembers the panel last shown.
+// Open the Examples panel on a first visit (and after a change of language, which renames it);
+// otherwise GraphiQL remembers the panel last shown.
 try {
-  if (localStorage.getItem('graphiql:visiblePlugin') === null) localStorage.setItem('graphiql:visiblePlugin', EXAMPLES_TITLE);
+  const shown = localStorage.getItem('graphiql:visiblePlugin');
+  if (shown === null || LANGUAGES.some((l) => CATALOGUES[l].explorer.examples === shown)) {
+    localStorage.setItem('graphiql:visiblePlugin', t.explorer.examples);
+  }
 } catch {
   // storage disabled: GraphiQL works without it
 }
@@ -134,19 +169,34 @@ const first = EXAMPLES[0]!;
 
 function Explorer() {
   return (
-    <GraphiQL
-      fetcher={fetcher}
-      plugins={[examplesPlugin]}
-      defaultQuery={DEFAULT_QUERY}
-      defaultTabs={[{ query: first.query }]}
-      defaultEditorToolsVisibility="variables"
-      isHeadersEditorEnabled
-      shouldPersistHeaders={false}
-      showPersistHeadersSettings
-    >
-      <GraphiQL.Logo>ALI Graph</GraphiQL.Logo>
-    </GraphiQL>
+    <div className="ali-explorer">
+      <SkipLink />
+      <header className="ali-bar ali-explorer-bar">
+        <p className="ali-site-name">{t.site.name}</p>
+        <PagesNav current="explorer" />
+        <LanguageSwitch page="explorer" />
+      </header>
+      <main id="main" tabIndex={-1} className="ali-graphiql" lang={GRAPHIQL_LANG}>
+        <h1 className="ali-visually-hidden" lang={LANG}>
+          {t.explorer.documentTitle}
+        </h1>
+        <GraphiQL
+          fetcher={fetcher}
+          plugins={[examplesPlugin]}
+          defaultQuery={DEFAULT_QUERY}
+          defaultTabs={[{ query: first.query }]}
+          defaultEditorToolsVisibility="variables"
+          isHeadersEditorEnabled
+          shouldPersistHeaders={false}
+          showPersistHeadersSettings
+        >
+          <GraphiQL.Logo>{t.site.name}</GraphiQL.Logo>
+        </GraphiQL>
+      </main>
+    </div>
   );
 }
 
-createRoot(document.getElementById('root')!).render(<Explorer />);
+const root = document.getElementById('root')!;
+repairTabs(root);
+createRoot(root).render(<Explorer />);
