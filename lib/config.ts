@@ -1,7 +1,7 @@
 /**
  * Configuration: every environment variable the system reads, with its default and a one-line
  * description, validated once at start-up. `.env.example` and the README's configuration table
- * mirror {@link configSpec}; `test/config.test.ts` keeps them in sync.
+ * mirror {@link configSpec}; `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
 

@@ -1,6 +1,6 @@
 /**
  * npm run config:docs — rewrites .env.example and the README's configuration table from
- * lib/config.ts, the one place variables are declared (test/config.test.ts checks they agree).
+ * lib/config.ts, the one place variables are declared (test/unit/config.test.ts checks they agree).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +15,7 @@ const entries = Object.entries(configSpec).map(([name, spec]) => ({
 
 const env =
   '# ALI Graph configuration. Every variable is optional; the value shown is the default.\n' +
-  '# lib/config.ts reads and validates them once at start-up (test/config.test.ts keeps this file in sync).\n' +
+  '# lib/config.ts reads and validates them once at start-up (test/unit/config.test.ts keeps this file in sync).\n' +
   entries.map((e) => `\n# ${e.description}\n${e.name}=${e.def}\n`).join('');
 await writeFile(path.join(root, '.env.example'), env);
 
