@@ -6,7 +6,7 @@
  *   ours            gateway/index.ts (node --import tsx, so the pid is the gateway itself),
  *                   NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
  *                   DEDUPE_SUBGRAPH_QUERIES=false (no sharing of subgraph requests between
- *                   concurrent client requests: issue #7 counts no merging of requests)
+ *                   concurrent client requests: the comparison counts no merging of requests)
  *   apollo-gateway  stock @apollo/gateway in @apollo/server, defaults (bench/gateways/apollo.ts)
  *   hive-gateway    `hive-gateway supergraph FILE --fork 1`, defaults except in-flight
  *                   de-duplication off (bench/gateways/hive.config.ts)

@@ -122,7 +122,7 @@ const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2
 export function renderMarkdown(results: Results): string {
   const { machine, settings } = results;
   const lines: string[] = [];
-  lines.push(`# Gateway benchmark (issue #7)`);
+  lines.push(`# Gateway benchmark`);
   lines.push('');
   lines.push(
     `${settings.quick ? '**Quick smoke run: too short for the numbers to mean anything.** ' : ''}` +

@@ -1,5 +1,5 @@
 /**
- * The side-by-side gateway benchmark of issue #7.
+ * The side-by-side gateway benchmark: ours, stock @apollo/gateway and Hive Gateway.
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S] [--warmup S] [--connections C]
  *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin]

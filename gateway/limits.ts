@@ -1,5 +1,5 @@
 /**
- * Operation limits (issue #4): per-role bounds on an operation's shape and estimated cost, checked
+ * Operation limits: per-role bounds on an operation's shape and estimated cost, checked
  * after validation and before anything is planned or sent to a subgraph. A refused operation gets
  * one GraphQL error, `OPERATION_LIMIT_EXCEEDED` with the limit, its maximum and the actual value,
  * and HTTP 400.

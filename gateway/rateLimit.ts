@@ -1,5 +1,5 @@
 /**
- * Rate limits (issue #4): a fixed window of requests per key (per IP for anonymous callers), per
+ * Rate limits: a fixed window of requests per key (per IP for anonymous callers), per
  * role, with rate-limiter-flexible. In process memory by default; in Redis when a URL is given, so
  * every gateway instance draws on one budget. When Redis is unreachable, each instance falls back
  * to its own in-memory limiter (the library's insurance limiter) and says so in the log: a Redis

@@ -1,7 +1,7 @@
 /**
  * Configuration: every environment variable the system reads, with its default and a one-line
- * description, validated once at start-up. `.env.example` and the README's configuration table
- * mirror {@link configSpec}; `test/unit/config.test.ts` keeps them in sync.
+ * description, validated once at start-up. `.env.example` and docs/configuration.md mirror
+ * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
 
@@ -219,7 +219,7 @@ export const configSpec = {
       .pipe(roleRecord(operationLimitsSchema)),
     default: '',
     description:
-      'JSON overriding the per-role operation limits, e.g. {"anonymous":{"maxDepth":8,"maxCost":5000}}; see README for the defaults',
+      'JSON overriding the per-role operation limits, e.g. {"anonymous":{"maxDepth":8,"maxCost":5000}}; see docs/access.md for the defaults',
   },
   PERSISTED_QUERIES: {
     schema: bool,

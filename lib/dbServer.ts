@@ -29,7 +29,7 @@ export interface DbServer {
  * The Go garbage collector's target for the embedded FerretDB unless GOGC is set: FerretDB 1.24
  * decodes every document a query reads (only `{_id: value}` and an unfiltered, unsorted limit are
  * pushed down to SQLite), so scans allocate heavily and the default (100) spends a large share of
- * its CPU collecting. 400 cut its CPU per dashboard operation by about 30% here (README).
+ * its CPU collecting. 400 cut its CPU per dashboard operation by about 30% here (docs/mongodb.md).
  */
 export const FERRETDB_GOGC = '400';
 

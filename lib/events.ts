@@ -1,5 +1,5 @@
 /**
- * The event bus behind GraphQL subscriptions (#5): a subgraph publishes one event per successful
+ * The event bus behind GraphQL subscriptions: a subgraph publishes one event per successful
  * mutation on a topic ("<subgraph>.<Subscription field>", e.g. "reuse.adoptionChanged"), and every
  * subscription of that topic, on every instance of that subgraph, receives it.
  *

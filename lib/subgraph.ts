@@ -256,7 +256,7 @@ function requestContext<D>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Subscriptions over WebSocket (#5)
+// Subscriptions over WebSocket
 
 /** Close code of a connection whose `connection_init` has no valid `x-ali-gateway-token`. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;

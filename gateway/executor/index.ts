@@ -1,5 +1,5 @@
 /**
- * The lean executor (issue #7): Apollo Gateway's planning, plan cache and supergraph handling,
+ * The lean executor: Apollo Gateway's planning, plan cache and supergraph handling,
  * with plan execution replaced by ./plan.ts.
  *
  * Apollo Server runs a gateway through the `executor` that `gateway.load()` hands it, which is

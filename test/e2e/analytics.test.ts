@@ -1,8 +1,8 @@
 /**
  * Analytics through the gateway: funding breakdowns, membership coverage and adoption statistics
- * reconcile with the published facts (F2, F3, F10–F12) and with the rest of the graph, every
- * breakdown's rows sum to its total, each query costs a small fixed number of MongoDB commands,
- * and the CSV/JSON exports at /analytics/ carry the same figures.
+ * reconcile with the published facts (member-comuni, small-member-comuni, fourth-act-totals) and
+ * with the rest of the graph, every breakdown's rows sum to its total, each query costs a small
+ * fixed number of MongoDB commands, and the CSV/JSON exports at /analytics/ carry the same figures.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,11 +54,11 @@ async function breakdown(by: string) {
 const DIMENSIONS = ['ALLIANCE', 'PROVINCE', 'FUNDING_SOURCE', 'AGREEMENT', 'CALL'] as const;
 
 describe('fundingBreakdown', () => {
-  it('reconciles every dimension with F10+F11+F12, and its rows sum exactly to the total', async () => {
+  it('reconciles every dimension with fourth-act-totals, and its rows sum exactly to the total', async () => {
     for (const by of DIMENSIONS) {
       const b = await breakdown(by);
       expect(b.dimension).toBe(by);
-      // All projects of the 4th Supplementary Act: €8,350,550 / €5,019,177 (F10 + F11 + F12).
+      // All projects of the 4th Supplementary Act: €8,350,550 / €5,019,177 (fact fourth-act-totals).
       expect(b.total).toMatchObject({
         key: 'total',
         projectCount: 10,
@@ -67,7 +67,7 @@ describe('fundingBreakdown', () => {
         otherFunding: '3331373.00',
         cofinancingPercent: '60.106',
         sourceAmount: null,
-        // The 8 estimated parts are all in the total: their sum is the published F10.
+        // The 8 estimated parts are all in the total: their sum is the published fact ali-projects-funded.
         provenance: 'DERIVED',
       });
       expect(b.total.provenanceNote).toMatch(/all 8 parts/);
@@ -84,7 +84,7 @@ describe('fundingBreakdown', () => {
     }
   });
 
-  it('by ALLIANCE: 8 ESTIMATED ALI rows that match their projects, and the reuse projects F11 and F12 exactly', async () => {
+  it('by ALLIANCE: 8 ESTIMATED ALI rows that match their projects, and the reuse projects acquisti-on-line-project and sigma-ter-project exactly', async () => {
     const b = await breakdown('ALLIANCE');
     const ali = b.rows.filter((r) => r.key.startsWith('ali-'));
     expect(ali.map((r) => r.key)).toEqual(['ali-to', 'ali-vc', 'ali-no', 'ali-cn', 'ali-at', 'ali-al', 'ali-bi', 'ali-vb']);
@@ -134,18 +134,18 @@ describe('fundingBreakdown', () => {
     expect(b.commands).toEqual({ 'funding.aggregate:funded_projects': 3 });
   });
 
-  it('by FUNDING_SOURCE: through the call; the CIPE funds with their amount and no project, F6 unknown, the reuse call unattributed', async () => {
+  it('by FUNDING_SOURCE: through the call; the CIPE funds with their amount and no project, finanziaria-2003-funds unknown, the reuse call unattributed', async () => {
     const b = await breakdown('FUNDING_SOURCE');
     expect(b.rows.map((r) => r.key)).toEqual(['cipe-19-2004', 'finanziaria-2003', 'unattributed']);
     expect(b.rows[0]).toMatchObject({
-      sourceAmount: '3890700.00', // F4
+      sourceAmount: '3890700.00', // cipe-allocation
       projectCount: 0,
       totalValue: '0.00',
       cofinancingPercent: null,
       provenance: 'DERIVED',
     });
     expect(b.rows[1]).toMatchObject({
-      sourceAmount: null, // F6: not defined, never 0
+      sourceAmount: null, // finanziaria-2003-funds: not defined, never 0
       projectCount: 8,
       totalValue: '3851846.00',
       cofinancing: '3219879.00',
@@ -159,7 +159,7 @@ describe('fundingBreakdown', () => {
     });
   });
 
-  it('by CALL and by AGREEMENT: the ALI call is F10 exactly (DERIVED) and the 4th Act agrees with projectTotals', async () => {
+  it('by CALL and by AGREEMENT: the ALI call is ali-projects-funded exactly (DERIVED) and the 4th Act agrees with projectTotals', async () => {
     const calls = await breakdown('CALL');
     const { body } = await stack.query(`{
       call(id: "cnipa-2007-ali-cofinancing") { publishedTotals { totalValue cofinancing } }
@@ -194,7 +194,7 @@ describe('membershipCoverage', () => {
   const COLUMNS =
     'provinceCode label municipalityCount memberCount smallMunicipalityCount smallMemberCount population memberPopulation memberShare smallMemberShare populationShare provenance';
 
-  it('reproduces F2 and F3, sums its rows to the total, and agrees with the alliances', async () => {
+  it('reproduces member-comuni and small-member-comuni, sums its rows to the total, and agrees with the alliances', async () => {
     const { data, commands } = await measured(`{
       membershipCoverage { rows { ${COLUMNS} } total { ${COLUMNS} memberShare3: memberShare(decimals: 3) } }
     }`);
@@ -202,8 +202,8 @@ describe('membershipCoverage', () => {
     expect(total).toMatchObject({
       provinceCode: 'all',
       municipalityCount: 1181,
-      memberCount: 1072, // F2
-      smallMemberCount: 1004, // F3
+      memberCount: 1072, // member-comuni
+      smallMemberCount: 1004, // small-member-comuni
       memberShare: '90.8',
       memberShare3: '90.771',
       provenance: 'DERIVED',

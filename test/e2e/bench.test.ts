@@ -1,7 +1,7 @@
 /**
- * The benchmark (issue #7) as a smoke test: `bench/run.ts --quick` into a temporary results
+ * The benchmark as a smoke test: `bench/run.ts --quick` into a temporary results
  * folder runs to the end, every gateway × workload × operation answers correctly with no error,
- * and latest.json has the shape the issue specifies. Not a timed test: nothing about speed is
+ * and latest.json has the shape bench/types.ts declares. Not a timed test: nothing about speed is
  * asserted (the numbers of a quick run, beside other test files, mean nothing).
  */
 import { spawn } from 'node:child_process';
@@ -56,7 +56,7 @@ describe('bench/run.ts --quick', () => {
     for (const run of results.runs) expect(run.responsesChecked).toBeGreaterThan(0);
   });
 
-  it('writes latest.json in the shape of issue #7, and latest.md', async () => {
+  it('writes latest.json in its declared shape, and latest.md', async () => {
     expect(results.machine).toEqual(
       expect.objectContaining({ cpuModel: expect.any(String), cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version }),
     );

@@ -1,6 +1,6 @@
 /**
- * Every published fact of the domain brief (F1–F15), queried through the gateway, with the exact
- * expected value.
+ * Every published fact of docs/data.md, queried through the gateway, with the exact expected value;
+ * each test names the facts it checks.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('published facts through the gateway', () => {
-  it('F1–F3: 8 ALI, one per province; 1,072 member Comuni, 1,004 of them small', async () => {
+  it('ali-established, member-comuni, small-member-comuni: 8 ALI, one per province; 1,072 member Comuni, 1,004 of them small', async () => {
     const { status, body } = await stack.query(op('network'));
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
@@ -31,12 +31,12 @@ describe('published facts through the gateway', () => {
     expect(alliances.reduce((n, a) => n + a.smallMemberCount, 0)).toBe(1004);
   });
 
-  it('F4–F12: funding sources, acts, calls and projects with exact amounts', async () => {
+  it('cipe-allocation to sigma-ter-project, stated-rate-label, fourth-act-totals: funding sources, acts, calls and projects with exact amounts', async () => {
     const { body } = await stack.query(op('funding'));
     expect(body.errors).toBeUndefined();
     const d = body.data;
     const cipe = d.fundingSources.find((s: { id: string }) => s.id === 'cipe-19-2004');
-    // F4, F5
+    // cipe-allocation, first-supplementary-act
     expect(cipe.amount).toBe('3890700.00');
     expect(cipe.channel).toEqual({
       id: 'apq-act-1',
@@ -44,16 +44,16 @@ describe('published facts through the gateway', () => {
       signedOn: '2005-06-27',
       signatories: [{ id: 'regione-piemonte', acronym: null }, { id: 'mit', acronym: 'MIT' }, { id: 'mef', acronym: 'MEF' }],
     });
-    // F6: not defined is null, not 0; made available by CNIPA through two calls
+    // finanziaria-2003-funds: not defined is null, not 0; made available by CNIPA through two calls
     const f2003 = d.fundingSources.find((s: { id: string }) => s.id === 'finanziaria-2003');
     expect(f2003.amount).toBeNull();
     expect(f2003.providedBy.id).toBe('cnipa');
     expect(f2003.calls.map((c: { id: string }) => c.id).sort()).toEqual(['cnipa-2007-ali-cofinancing', 'cnipa-cst-prequalification']);
-    // F7
+    // ali-projects-submitted
     expect(d.aliCall.submissions).toEqual([
       { submittedBy: { id: 'regione-piemonte' }, month: '2007-10', projectCount: 8, statedTotalLabel: 'over €6 million', totalValueLowerBound: '6000000.00' },
     ]);
-    // F8, F9
+    // fourth-supplementary-act, fourth-act-calls
     expect(d.act4.signedOn).toBe('2009-12-22');
     expect(d.act4.signatories.map((s: { id: string }) => s.id)).toEqual(['regione-piemonte', 'mise', 'cnipa']);
     expect(d.act4.approvedBy).toEqual({ reference: 'D.G.R. n. 46-12881', date: '2009-12-21', issuedBy: { id: 'regione-piemonte' } });
@@ -63,7 +63,7 @@ describe('published facts through the gateway', () => {
       ['cnipa-2007-ali-cofinancing', 2007],
       ['cnipa-2007-reuse', 2007],
     ]);
-    // F10: published totals, and the 8 estimated parts summing exactly to them
+    // ali-projects-funded: published totals, and the 8 estimated parts summing exactly to them
     expect(d.aliCall.publishedTotals).toEqual({ projectCount: 8, totalValue: '3851846.00', cofinancing: '3219879.00', provenance: 'PUBLISHED' });
     const parts = d.aliCall.projects as { totalValue: string; cofinancing: string; provenance: string; beneficiary: { __typename: string; name: string } }[];
     expect(parts).toHaveLength(8);
@@ -71,7 +71,8 @@ describe('published facts through the gateway', () => {
     const sum = (xs: string[]) => xs.reduce((a, x) => a + BigInt(x.replace('.', '')), 0n);
     expect(sum(parts.map((p) => p.totalValue))).toBe(385184600n);
     expect(sum(parts.map((p) => p.cofinancing))).toBe(321987900n);
-    // F11, F12: published amounts, computed rates (the "40%" is only a label)
+    // acquisti-on-line-project, sigma-ter-project, stated-rate-label: published amounts, computed
+    // rates (the "40%" is only a label)
     expect(d.reuse.nodes).toEqual([
       {
         id: 'apq-act-4-acquisti-on-line-piemonte',
@@ -96,7 +97,7 @@ describe('published facts through the gateway', () => {
         beneficiary: { __typename: 'ReuseSolution', id: 'sigma-ter-piemonte', name: 'SIGMA TER Piemonte' },
       },
     ]);
-    // The brief's cross-checks: 10 projects of the 4th act total €8,350,550 ("over €8 million"), co-financing €5,019,177.
+    // fourth-act-totals: 10 projects of the 4th act total €8,350,550 ("over €8 million"), co-financing €5,019,177.
     expect(d.act4.projectTotals).toEqual({
       projectCount: 10,
       totalValue: '8350550.00',
@@ -106,7 +107,7 @@ describe('published facts through the gateway', () => {
     });
   });
 
-  it('F13–F15: two committees, RUPAR facilitators, the three reuse solutions', async () => {
+  it('governance-committees, rupar-facilitators, reuse-solutions: two committees, RUPAR facilitators, the three reuse solutions', async () => {
     const { body } = await stack.query(op('governanceReuse'));
     expect(body.errors).toBeUndefined();
     const d = body.data;

@@ -51,7 +51,7 @@ describe('funding', () => {
     expect(new Set(ids).size).toBe(10);
   });
 
-  it('keeps null distinct from 0 (F6) and exposes provenance', async () => {
+  it('keeps null distinct from 0 (finanziaria-2003-funds) and exposes provenance', async () => {
     const { body } = await stack.query(`{ fundingSource(id: "finanziaria-2003") { amount provenance } call(id: "cnipa-cst-prequalification") { year publishedTotals { totalValue } } }`);
     expect(body.data).toEqual({
       fundingSource: { amount: null, provenance: 'PUBLISHED' },

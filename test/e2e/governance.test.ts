@@ -1,6 +1,6 @@
 /**
- * The governance subgraph through the gateway: the published institutions and committees (F13),
- * the SAMPLE seats, meetings and RUPAR facilitators (F14), the fields it contributes to the
+ * The governance subgraph through the gateway: the published institutions and committees (fact governance-committees),
+ * the SAMPLE seats, meetings and RUPAR facilitators (fact rupar-facilitators), the fields it contributes to the
  * alliances subgraph's Alliance and Municipality, pagination, errors and batching.
  */
 import { readFileSync } from 'node:fs';
@@ -45,7 +45,8 @@ describe('institutions (published)', () => {
     ]);
     expect(new Set(list.map((i) => i.provenance))).toEqual(new Set(['PUBLISHED']));
     const role = (id: string) => list.find((i) => i.id === id)!.role as string;
-    // F5 and F8: the signatories and dates of the 1st and 4th Supplementary Acts.
+    // Facts first-supplementary-act and fourth-supplementary-act: the signatories and dates of the
+    // 1st and 4th Supplementary Acts.
     expect(role('mit')).toContain('1st Supplementary Act');
     expect(role('mit')).toContain('2005-06-27');
     expect(role('mef')).toContain('2005-06-27');
@@ -71,7 +72,7 @@ describe('institutions (published)', () => {
   });
 });
 
-describe('committees (F13)', () => {
+describe('committees (governance-committees)', () => {
   it('has the two published committees with their mandates, and SAMPLE seats completed by alliances', async () => {
     const res = await stack.query(op('committees'));
     expect(res.body.errors).toBeUndefined();
@@ -203,7 +204,7 @@ describe('meetings (SAMPLE)', () => {
   });
 });
 
-describe('RUPAR facilitators (F14, SAMPLE)', () => {
+describe('RUPAR facilitators (rupar-facilitators, SAMPLE)', () => {
   const ALL_NAMES = ['AL', 'AT', 'BI', 'BI-VC', 'CN', 'NO', 'TO', 'VB', 'VC'].map((a) => `RUPAR facilitator ${a} (sample)`);
 
   it('pages through every facilitator by name, alliances completed by the alliances subgraph', async () => {

@@ -1,5 +1,5 @@
 /**
- * Writes (issue #4), called on each subgraph directly as the gateway would (signed header for the
+ * Writes, called on each subgraph directly as the gateway would (signed header for the
  * caller): success (the answer, the stored document, the audit record), validation errors that
  * change nothing, write scope (FORBIDDEN, 401 without a header), and version conflicts between
  * concurrent edits of one record (exactly one wins, one audit record).
@@ -398,9 +398,9 @@ describe('funding: addFundedProject and amendFundedProject', () => {
       { run: add({ reuseSolutionId: null, allianceId: 'ali-cn' }), code: 'BAD_USER_INPUT', argument: 'input.reuseSolutionId' },
       { run: add({ reuseSolutionId: null, allianceId: 'ali-xx', callId: 'cnipa-2007-ali-cofinancing' }), code: 'BAD_USER_INPUT', argument: 'input.allianceId' },
       { run: add({ provenance: 'DERIVED' }), code: 'BAD_USER_INPUT', argument: 'input.provenance' },
-      // F10: the 8 ALI projects are published in full.
+      // Fact ali-projects-funded: the 8 ALI projects are published in full.
       { run: add({ reuseSolutionId: null, allianceId: 'ali-cn', callId: 'cnipa-2007-ali-cofinancing' }), code: 'CONTRADICTS_PUBLISHED_FACT', argument: 'input.callId' },
-      // F12: the act already funds Sigma Ter Piemonte.
+      // Fact sigma-ter-project: the act already funds Sigma Ter Piemonte.
       { run: add({}), code: 'ALREADY_EXISTS' },
       { run: add({}, ANALYST), code: 'FORBIDDEN' },
       { run: add({}, editor('alliances')), code: 'FORBIDDEN' },

@@ -1,5 +1,5 @@
 /**
- * The reuse subgraph through the gateway: the published catalogue (F15), the SAMPLE adoptions,
+ * The reuse subgraph through the gateway: the published catalogue (fact reuse-solutions), the SAMPLE adoptions,
  * keyset pagination and filters with coded errors, the fields it exchanges with alliances,
  * governance and funding, and DataLoader batching of Municipality representations.
  */
@@ -65,7 +65,7 @@ async function walk(variables: Record<string, unknown>): Promise<AdoptionPage[]>
   throw new Error('pagination did not end');
 }
 
-describe('reuse: the published catalogue (F15)', () => {
+describe('reuse: the published catalogue (fact reuse-solutions)', () => {
   it('lists the three solutions with their builder (governance) and funding (funding)', async () => {
     stack.resetCounters();
     const { body } = await stack.query(op('catalogue'));

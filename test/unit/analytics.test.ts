@@ -71,8 +71,8 @@ describe('funding analytics', () => {
   });
 
   it('computes rates exactly, null for a zero total, and rejects an impossible precision', () => {
-    expect(cofinancingRate(129939000n, 324893500n, 3)).toBe('39.994'); // F12: "40%" is 39.994%
-    expect(cofinancingRate(49990800n, 124976900n, 3)).toBe('40.000'); // F11
+    expect(cofinancingRate(129939000n, 324893500n, 3)).toBe('39.994'); // sigma-ter-project: "40%" is 39.994%
+    expect(cofinancingRate(49990800n, 124976900n, 3)).toBe('40.000'); // acquisti-on-line-project
     expect(cofinancingRate(501917700n, 835055000n, 6)).toBe('60.105945');
     expect(cofinancingRate(0n, 0n, 3)).toBeNull();
     expect(() => cofinancingRate(1n, 2n, 7)).toThrow(GraphQLError);

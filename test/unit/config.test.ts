@@ -1,6 +1,6 @@
 /**
  * Configuration: defaults, validation with every problem reported at once, and the
- * documentation (.env.example, README) mirroring the one specification.
+ * documentation (.env.example, docs/configuration.md) mirroring the one specification.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -28,14 +28,14 @@ describe('configuration', () => {
     }
   });
 
-  it('is documented in .env.example and the README, with the same defaults', () => {
+  it('is documented in .env.example and docs/configuration.md, with the same defaults', () => {
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     for (const [name, spec] of Object.entries(configSpec)) {
       const def = 'default' in spec ? spec.default : '';
       expect(example, name).toContain(`\n${name}=${def}\n`);
       expect(example, name).toContain(`# ${spec.description}\n${name}=`);
-      expect(readme, name).toContain(`| \`${name}\` | ${def ? `\`${def}\`` : '—'} |`);
+      expect(docs, name).toContain(`| \`${name}\` | ${def ? `\`${def}\`` : '—'} |`);
     }
   });
 });

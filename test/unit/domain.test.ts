@@ -4,7 +4,7 @@ import { ALI_PROJECTS_COFINANCING, ALI_PROJECTS_TOTAL, aliProjects, reuseProject
 import { totalsOf } from '../../subgraphs/funding/data/queries.ts';
 
 describe('derived membership', () => {
-  it('reproduces F2 and F3 exactly over the ISTAT registry, in every province', () => {
+  it('reproduces member-comuni and small-member-comuni exactly over the ISTAT registry, in every province', () => {
     const all = piedmontMunicipalities();
     expect(all).toHaveLength(1181);
     const members = all.filter((m) => m.allianceId);
@@ -17,7 +17,7 @@ describe('derived membership', () => {
   });
 });
 
-describe('estimated split of the ALI projects (F10)', () => {
+describe('estimated split of the ALI projects (ali-projects-funded)', () => {
   it('sums exactly to the published totals in whole cents', () => {
     const parts = aliProjects();
     expect(parts).toHaveLength(8);

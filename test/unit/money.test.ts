@@ -17,10 +17,10 @@ describe('money', () => {
   });
 
   it('computes rates from amounts with integer arithmetic, rounding half up', () => {
-    // F12: the "40%" label is 39.994% exactly
+    // Fact sigma-ter-project: the "40%" label is 39.994% exactly
     expect(percent(129939000n, 324893500n, 3)).toBe('39.994');
     expect(ratio(129939000n, 324893500n, 6)).toBe('0.399943');
-    // F11
+    // Fact acquisti-on-line-project
     expect(percent(49990800n, 124976900n, 3)).toBe('40.000');
     expect(ratio(1n, 8n, 2)).toBe('0.13'); // 0.125 → half up
     expect(ratio(1n, 3n, 0)).toBe('0');

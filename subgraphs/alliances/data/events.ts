@@ -1,5 +1,5 @@
 /**
- * Change events of the alliances subgraph (#5): what changeMembership publishes on the bus, which
+ * Change events of the alliances subgraph, for GraphQL subscriptions: what changeMembership publishes on the bus, which
  * events a subscription's arguments select, and the change-stream feed for writes made outside
  * the API. The bus carries JSON (lib/events.ts): the Comune's document and the two ALI ids.
  */

@@ -1,13 +1,13 @@
 /**
  * Writes of the alliances subgraph: a Comune joining or leaving its ALI. Returns the change
- * (before/after) for the change events of #5; versions, claims and the audit record are
- * lib/writes.ts's.
+ * (before/after) for the subscription events (data/events.ts); versions, claims and the audit
+ * record are lib/writes.ts's.
  *
- * Domain rules: an ALI serves the Comuni of its province (F1: one ALI per province), so a Comune
- * joins its province's ALI or none; moving to another province's ALI is refused. The published
- * totals (F2: 1,072 members, F3: 1,004 small) describe the seeded, derived membership; once an
- * editor records a change, the network totals count the recorded membership (they are computed,
- * never stored).
+ * Domain rules: an ALI serves the Comuni of its province (one ALI per province: fact
+ * ali-established), so a Comune joins its province's ALI or none; moving to another province's
+ * ALI is refused. The published totals (facts member-comuni: 1,072 members, small-member-comuni:
+ * 1,004 small) describe the seeded, derived membership; once an editor records a change, the
+ * network totals count the recorded membership (they are computed, never stored).
  */
 import { badInput } from '../../../lib/errors.ts';
 import { checkAllianceId, checkIstatCode, PROVINCES } from '../../../lib/domain/registry.ts';
@@ -39,7 +39,7 @@ export function changeMembership(w: Writer, args: MutationChangeMembershipArgs):
       if (allianceId !== null) {
         const own = PROVINCES.find((p) => p.code === current.provinceCode)?.allianceId;
         if (allianceId !== own) {
-          throw badInput('allianceId', `${current.name} is in province ${current.provinceCode}: it can join only ${own} (one ALI per province, F1)`);
+          throw badInput('allianceId', `${current.name} is in province ${current.provinceCode}: it can join only ${own} (one ALI per province, fact ali-established)`);
         }
         // Re-stating a membership may change its provenance (e.g. confirm a DERIVED one); an identical one changes nothing.
         if (current.allianceId === allianceId && current.membershipProvenance === provenance && (current.membershipNote ?? null) === note) {

@@ -1,6 +1,7 @@
 /**
- * Seed of the alliances database: the 8 provinces and their ALI (F1) with the seven tasks, and
- * the 1,181 Comuni of the ISTAT registry with the derived membership that reproduces F2 and F3.
+ * Seed of the alliances database: the 8 provinces and their ALI (fact ali-established) with the
+ * seven tasks, and the 1,181 Comuni of the ISTAT registry with the derived membership that
+ * reproduces facts member-comuni and small-member-comuni.
  */
 import type { Db } from 'mongodb';
 import { insertMissing, type SeedCount } from '../../../lib/mongo.ts';

@@ -27,7 +27,7 @@ export type AddFundedProjectInput = {
   agreementId: Scalars['ID']['input'];
   /** The ALI that benefits: required by an ALI co-financing call, refused otherwise. */
   allianceId?: InputMaybe<Scalars['ID']['input']>;
-  /** A call the act responds to. Not a call whose projects are published in full (F10: the 8 ALI projects). */
+  /** A call the act responds to. Not a call whose projects are published in full (the 8 ALI projects: fact ali-projects-funded). */
   callId: Scalars['ID']['input'];
   /** The call issuer's co-financing: exact euro, at least 0 and at most totalValue. */
   cofinancing: Scalars['Money']['input'];
@@ -59,7 +59,7 @@ export type Agreement = {
   projectTotals: FundingTotals;
   projects: Array<FundedProject>;
   provenance: Provenance;
-  /** The calls this act responds to (F9). */
+  /** The calls this act responds to (fact fourth-act-calls). */
   respondsTo: Array<Call>;
   signatories: Array<Institution>;
   /** Null where the source does not give it. */
@@ -100,7 +100,7 @@ export type Call = {
   projects: Array<FundedProject>;
   provenance: Provenance;
   provenanceNote?: Maybe<Scalars['String']['output']>;
-  /** Totals the source publishes for the projects funded under this call, where it does (F10). */
+  /** Totals the source publishes for the projects funded under this call, where it does (fact ali-projects-funded). */
   publishedTotals?: Maybe<FundingTotals>;
   submissions: Array<CallSubmission>;
   title: Scalars['String']['output'];
@@ -113,7 +113,7 @@ export type CallKind =
   | 'PREQUALIFICATION'
   | 'REUSE_PROJECTS';
 
-/** A submission of projects to a call (F7). */
+/** A submission of projects to a call (fact ali-projects-submitted). */
 export type CallSubmission = {
   __typename?: 'CallSubmission';
   /** Month of submission, YYYY-MM (the source gives the month only). */
@@ -127,7 +127,7 @@ export type CallSubmission = {
   totalValueLowerBound: Scalars['Money']['output'];
 };
 
-/** A project funded under the 4th Supplementary Act (F10–F12). */
+/** A project funded under the 4th Supplementary Act (facts ali-projects-funded, acquisti-on-line-project, sigma-ter-project). */
 export type FundedProject = {
   __typename?: 'FundedProject';
   agreement: Agreement;
@@ -141,7 +141,7 @@ export type FundedProject = {
   id: Scalars['ID']['output'];
   /** totalValue − cofinancing: the part not co-financed by CNIPA. */
   otherFunding: Scalars['Money']['output'];
-  /** PUBLISHED for the reuse projects (F11, F12); ESTIMATED for each of the 8 ALI projects (split of F10). */
+  /** PUBLISHED for the reuse projects (facts acquisti-on-line-project, sigma-ter-project); ESTIMATED for each of the 8 ALI projects (split of fact ali-projects-funded). */
   provenance: Provenance;
   provenanceNote?: Maybe<Scalars['String']['output']>;
   /** The rate as the source labels it, e.g. "40%"; null where it states none. A label, never used to compute amounts. */
@@ -153,7 +153,7 @@ export type FundedProject = {
 };
 
 
-/** A project funded under the 4th Supplementary Act (F10–F12). */
+/** A project funded under the 4th Supplementary Act (facts ali-projects-funded, acquisti-on-line-project, sigma-ter-project). */
 export type FundedProjectCofinancingPercentArgs = {
   decimals?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -161,7 +161,7 @@ export type FundedProjectCofinancingPercentArgs = {
 /**
  * What to change in a project; the fields given replace the recorded ones. The amounts, rate label
  * and provenance of a PUBLISHED project, and the amounts of a part of a published total (the 8 ALI
- * projects' estimated split of F10), cannot change: CONTRADICTS_PUBLISHED_FACT.
+ * projects' estimated split of fact ali-projects-funded), cannot change: CONTRADICTS_PUBLISHED_FACT.
  */
 export type FundedProjectChanges = {
   cofinancing?: InputMaybe<Scalars['Money']['input']>;
@@ -225,7 +225,7 @@ export type FundingBreakdown = {
   __typename?: 'FundingBreakdown';
   dimension: FundingDimension;
   rows: Array<FundingBreakdownRow>;
-  /** All projects together (reconciles with F10–F12: €8,350,550 and €5,019,177). */
+  /** All projects together (reconciles with fact fourth-act-totals: €8,350,550 and €5,019,177). */
   total: FundingBreakdownRow;
 };
 
@@ -248,7 +248,7 @@ export type FundingBreakdownRow = {
   provenance: Provenance;
   /** Why the row has its provenance (which estimated parts it includes, if any). */
   provenanceNote?: Maybe<Scalars['String']['output']>;
-  /** For FUNDING_SOURCE rows: the amount the source made available, null where it is not published (F6). */
+  /** For FUNDING_SOURCE rows: the amount the source made available, null where it is not published (fact finanziaria-2003-funds). */
   sourceAmount?: Maybe<Scalars['Money']['output']>;
   totalValue: Scalars['Money']['output'];
 };
@@ -275,11 +275,11 @@ export type FundingDimension =
 /** A source of funds for the ALI programme. */
 export type FundingSource = {
   __typename?: 'FundingSource';
-  /** Amount made available; null where the source does not define it (F6), never 0. */
+  /** Amount made available; null where the source does not define it (fact finanziaria-2003-funds), never 0. */
   amount?: Maybe<Scalars['Money']['output']>;
-  /** Calls through which the funds were made available (F6). */
+  /** Calls through which the funds were made available (fact finanziaria-2003-funds). */
   calls: Array<Call>;
-  /** The agreement act the funds flow through, if any (F5). */
+  /** The agreement act the funds flow through, if any (fact first-supplementary-act). */
   channel?: Maybe<Agreement>;
   id: Scalars['ID']['output'];
   italianName: Scalars['String']['output'];
@@ -326,7 +326,7 @@ export type Mutation = {
   /**
    * Adds a project funded under a supplementary act (id "<agreementId>-<beneficiary id>", version 1;
    * co-financed by the call's issuer). ALREADY_EXISTS if the act already funds a project of that
-   * beneficiary; CONTRADICTS_PUBLISHED_FACT for a call whose projects are all published (F10).
+   * beneficiary; CONTRADICTS_PUBLISHED_FACT for a call whose projects are all published (fact ali-projects-funded).
    */
   addFundedProject: FundedProjectPayload;
   /** Amends a project. VERSION_CONFLICT (extensions.currentVersion) if it changed since you read expectedVersion. */

@@ -35,7 +35,7 @@ import { listAgreements, listCalls, listFundingSources } from './queries.ts';
 const GROUP_KEYS: Readonly<Record<FundingDimension, Readonly<Record<string, string>>>> = {
   // An ALI project has an allianceId, a reuse project a reuseSolutionId: one row each.
   ALLIANCE: { a: '$allianceId', r: '$reuseSolutionId' },
-  // Rolled up to the ALI's province in the program (one ALI per province, F1).
+  // Rolled up to the ALI's province in the program (one ALI per province, fact ali-established).
   PROVINCE: { a: '$allianceId' },
   // Rolled up to the call's funding source in the program (no $lookup on FerretDB).
   FUNDING_SOURCE: { c: '$callId' },

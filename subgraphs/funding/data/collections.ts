@@ -15,7 +15,7 @@ export interface FundingSourceDoc {
   name: string;
   italianName: string;
   legalBasis: string;
-  /** null: the source does not define the amount (F6). */
+  /** null: the source does not define the amount (fact finanziaria-2003-funds). */
   amount: StoredCents | null;
   providedBy: string;
   purpose: string;
@@ -123,7 +123,7 @@ export interface FundingBreakdownRowParent {
   totalValue: StoredCents;
   cofinancing: StoredCents;
   otherFunding: StoredCents;
-  /** FUNDING_SOURCE rows: the source's published amount; null where unpublished (F6) and in other dimensions. */
+  /** FUNDING_SOURCE rows: the source's published amount; null where unpublished (fact finanziaria-2003-funds) and in other dimensions. */
   sourceAmount: StoredCents | null;
   provenance: Provenance;
   provenanceNote: string | null;

@@ -1,5 +1,5 @@
 /**
- * Change events of the funding subgraph (#5): what a mutation publishes on the bus, which events a
+ * Change events of the funding subgraph, for GraphQL subscriptions: what a mutation publishes on the bus, which events a
  * subscription's arguments select, and the change-stream feed for writes made outside the API.
  * The bus carries JSON (lib/events.ts): amounts travel as strings of cents and are read back as
  * bigint cents here, so the project resolves exactly as a stored one.

@@ -1,17 +1,20 @@
 /**
  * Writes of the funding subgraph: adding a funded project and amending one. Each returns the
- * change (before/after) for the change events of #5; versions, claims and the audit record are
+ * change (before/after) for the subscription events (data/events.ts); versions, claims and the audit record are
  * lib/writes.ts's. Amounts arrive as bigint cents from the Money scalar (exact euro, at most two
  * decimals) and are stored as Int64 cents.
  *
  * Published facts the writes keep true:
- * - F10: the ALI co-financing call publishes its projects in full (8 projects, €3,851,846 total,
- *   €3,219,879 co-financing), so a call with published totals takes no new project, and the
- *   amounts of the 8 estimated parts cannot change one by one (their sum is the published total);
- * - F11, F12 (and any project an editor enters as PUBLISHED): published amounts, rate label and
- *   provenance do not change (a correction is a question for the source, not an edit);
- * - F8 "over €8 million": adding only raises the act's sum, and the published projects (which
- *   alone sum to €8,350,550) cannot be lowered, so the act's total stays above its lower bound.
+ * - fact ali-projects-funded: the ALI co-financing call publishes its projects in full (8
+ *   projects, €3,851,846 total, €3,219,879 co-financing), so a call with published totals takes
+ *   no new project, and the amounts of the 8 estimated parts cannot change one by one (their sum
+ *   is the published total);
+ * - facts acquisti-on-line-project and sigma-ter-project (and any project an editor enters as
+ *   PUBLISHED): published amounts, rate label and provenance do not change (a correction is a
+ *   question for the source, not an edit);
+ * - fact fourth-supplementary-act, "over €8 million": adding only raises the act's sum, and the
+ *   published projects (which alone sum to €8,350,550) cannot be lowered, so the act's total
+ *   stays above its lower bound.
  */
 import type { Db } from 'mongodb';
 import { badInput, userError, ErrorCode } from '../../../lib/errors.ts';
@@ -139,7 +142,7 @@ export function amendFundedProject(
       if (current.estimateGroup) {
         contradicts(
           amountArg,
-          `The amounts of "${id}" are one of ${current.estimateGroup.size} parts of a published total (F10): changing one part alone would break the total`,
+          `The amounts of "${id}" are one of ${current.estimateGroup.size} parts of a published total (fact ali-projects-funded): changing one part alone would break the total`,
         );
       }
     }
@@ -148,7 +151,7 @@ export function amendFundedProject(
       contradicts('changes.provenance', `"${id}" is published: its provenance cannot be changed`);
     }
     if (current.estimateGroup && changes.provenance != null && changes.provenance !== current.provenance) {
-      contradicts('changes.provenance', `"${id}" is part of the estimated split of a published total (F10): its provenance stays ${current.provenance}`);
+      contradicts('changes.provenance', `"${id}" is part of the estimated split of a published total (fact ali-projects-funded): its provenance stays ${current.provenance}`);
     }
     const totalValue = changes.totalValue ?? fromStored(current.totalValue)!;
     const cofinancing = changes.cofinancing ?? fromStored(current.cofinancing)!;

@@ -1,6 +1,7 @@
 /**
- * Seed of the funding database: the published facts F4–F12, and the split of the 8 ALI projects'
- * published totals (F10) into estimated parts proportional to each ALI's member count, in whole
+ * Seed of the funding database: the published funding facts (cipe-allocation to sigma-ter-project
+ * in docs/data.md), and the split of the 8 ALI projects' published totals (fact
+ * ali-projects-funded) into estimated parts proportional to each ALI's member count, in whole
  * cents summing exactly to the totals.
  */
 import type { Db } from 'mongodb';
@@ -18,7 +19,7 @@ import {
   type FundingSourceDoc,
 } from './collections.ts';
 
-/** F10: the 8 ALI projects of the 4th Supplementary Act. */
+/** Fact ali-projects-funded: the 8 ALI projects of the 4th Supplementary Act. */
 export const ALI_PROJECTS_TOTAL: Cents = euros(3_851_846);
 export const ALI_PROJECTS_COFINANCING: Cents = euros(3_219_879);
 export const ALI_SPLIT_GROUP = 'apq-act-4-ali-projects';
@@ -217,7 +218,7 @@ function reuseProject(solutionId: string, name: string, total: number, cofinanci
   };
 }
 
-/** F11 and F12. */
+/** Facts acquisti-on-line-project and sigma-ter-project. */
 export function reuseProjects(): FundedProjectDoc[] {
   return [
     reuseProject('acquisti-on-line-piemonte', 'Acquisti On Line Piemonte', 1_249_769, 499_908),

@@ -26,7 +26,7 @@ export type Alliance = {
   id: Scalars['ID']['output'];
 };
 
-/** One of the two governance committees of the ALI network (F13). */
+/** One of the two governance committees of the ALI network (fact governance-committees). */
 export type Committee = {
   __typename?: 'Committee';
   id: Scalars['ID']['output'];
@@ -41,16 +41,16 @@ export type Committee = {
 };
 
 
-/** One of the two governance committees of the ALI network (F13). */
+/** One of the two governance committees of the ALI network (fact governance-committees). */
 export type CommitteeMeetingsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type CommitteeKind =
-  /** Comitato Guida Regionale: keeps the initiatives consistent with regional planning (F13). */
+  /** Comitato Guida Regionale: keeps the initiatives consistent with regional planning (fact governance-committees). */
   | 'REGIONAL_GUIDANCE'
-  /** Comitato di Pilotaggio: representatives of the small Comuni, states the Entities' needs (F13). */
+  /** Comitato di Pilotaggio: representatives of the small Comuni, states the Entities' needs (fact governance-committees). */
   | 'STEERING';
 
 export type CommitteeMember = {
@@ -77,7 +77,7 @@ export type DecisionInput = {
   summary: Scalars['String']['input'];
 };
 
-/** A RUPAR facilitator (Facilitatore della RUPAR, the regional PA network): supports use of RUPAR services and solves technical problems on the territory (F14). */
+/** A RUPAR facilitator (Facilitatore della RUPAR, the regional PA network): supports use of RUPAR services and solves technical problems on the territory (fact rupar-facilitators). */
 export type Facilitator = {
   __typename?: 'Facilitator';
   /** The ALI this facilitator serves. */

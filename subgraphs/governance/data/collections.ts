@@ -1,7 +1,7 @@
 /**
  * The governance database: the institutions named in the source, the two governance committees
- * (F13) with their members and meetings, and the RUPAR facilitators (F14); their document shapes
- * and the indexes each needs (created at start-up).
+ * (fact governance-committees) with their members and meetings, and the RUPAR facilitators (fact
+ * rupar-facilitators); their document shapes and the indexes each needs (created at start-up).
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
 import { auditCollection } from '../../../lib/writes.ts';

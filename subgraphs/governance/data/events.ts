@@ -1,5 +1,5 @@
 /**
- * Change events of the governance subgraph (#5): what a mutation publishes on the bus, which
+ * Change events of the governance subgraph, for GraphQL subscriptions: what a mutation publishes on the bus, which
  * events a subscription's arguments select, and the change-stream feed for writes made outside
  * the API. The bus carries JSON (lib/events.ts): the meeting document as written.
  */

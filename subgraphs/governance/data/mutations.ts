@@ -1,6 +1,6 @@
 /**
  * Writes of the governance subgraph: recording a committee meeting with its decisions, and
- * amending it. Each returns the change (before/after) for the change events of #5; versions,
+ * amending it. Each returns the change (before/after) for the subscription events (data/events.ts); versions,
  * claims and the audit record are lib/writes.ts's.
  */
 import type { Db } from 'mongodb';

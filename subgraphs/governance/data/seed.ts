@@ -1,7 +1,7 @@
 /**
  * Seed of the governance database. PUBLISHED: the seven institutions the source names and the two
- * governance committees with their mandates (F13). SAMPLE (the source names none): committee
- * members, meetings and RUPAR facilitators (F14), each labelled as sample in its text.
+ * governance committees with their mandates (fact governance-committees). SAMPLE (the source names none): committee
+ * members, meetings and RUPAR facilitators (fact rupar-facilitators), each labelled as sample in its text.
  */
 import type { Db } from 'mongodb';
 import { insertMissing, type SeedCount } from '../../../lib/mongo.ts';
@@ -96,7 +96,7 @@ export function institutionDocs(): InstitutionDoc[] {
   return INSTITUTION_SEEDS.map((s, i) => ({ ...s, position: i + 1, provenance: 'PUBLISHED' }));
 }
 
-/** The two committees of F13, with the mandate the source gives each. */
+/** The two committees of fact governance-committees, with the mandate the source gives each. */
 export function committeeDocs(): CommitteeDoc[] {
   return [
     {

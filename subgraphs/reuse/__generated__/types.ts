@@ -217,7 +217,7 @@ export type RegisterAdoptionInput = {
   status?: AdoptionStatus;
 };
 
-/** A solution of the reuse catalogue, promoted through the ALI under the reuse provisions of the Digital Administration Code (F15). */
+/** A solution of the reuse catalogue, promoted through the ALI under the reuse provisions of the Digital Administration Code (fact reuse-solutions). */
 export type ReuseSolution = {
   __typename?: 'ReuseSolution';
   adoptions: AdoptionConnection;
@@ -232,7 +232,7 @@ export type ReuseSolution = {
 };
 
 
-/** A solution of the reuse catalogue, promoted through the ALI under the reuse provisions of the Digital Administration Code (F15). */
+/** A solution of the reuse catalogue, promoted through the ALI under the reuse provisions of the Digital Administration Code (fact reuse-solutions). */
 export type ReuseSolutionAdoptionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AdoptionFilter>;

@@ -1,5 +1,5 @@
 /**
- * The reuse database: the catalogue of reuse solutions (F15) and the Comuni's adoptions of them,
+ * The reuse database: the catalogue of reuse solutions (fact reuse-solutions) and the Comuni's adoptions of them,
  * their document shapes, and the indexes each needs (created at start-up).
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';

@@ -1,5 +1,5 @@
 /**
- * Change events of the reuse subgraph (#5): what a mutation publishes on the bus, which events a
+ * Change events of the reuse subgraph, for GraphQL subscriptions: what a mutation publishes on the bus, which events a
  * subscription's arguments select, and the change-stream feed for writes made outside the API.
  * The bus carries JSON (lib/events.ts), so the event holds the adoption document as written.
  */

@@ -1,6 +1,6 @@
 /**
  * Writes of the reuse subgraph: registering a Comune's adoption of a reuse solution and moving it
- * through its lifecycle. Each returns the change (before/after) for the change events of #5;
+ * through its lifecycle. Each returns the change (before/after) for the subscription events (data/events.ts);
  * versions, claims and the audit record are lib/writes.ts's.
  */
 import { badInput } from '../../../lib/errors.ts';

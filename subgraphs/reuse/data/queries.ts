@@ -23,7 +23,7 @@ export { checkProvinceCode, checkIstatCode };
 export const BY_COMUNE: Ordering = ordering('ISTAT_CODE_ASC', ['istatCode', 1], ['_id', 1]);
 
 const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-// The catalogue is the fixed list the source publishes (F15); the API creates no solutions.
+// The catalogue is the fixed list the source publishes (fact reuse-solutions); the API creates no solutions.
 const SOLUTION_IDS = new Set(SOLUTIONS.map((s) => s._id));
 
 /** A well-formed solution id (a lower-case slug); BAD_USER_INPUT otherwise. */

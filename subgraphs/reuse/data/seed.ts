@@ -1,5 +1,5 @@
 /**
- * Seed of the reuse database: the three reuse solutions the source names (F15, PUBLISHED) and
+ * Seed of the reuse database: the three reuse solutions the source names (fact reuse-solutions, PUBLISHED) and
  * SAMPLE adoptions of them by ALI member Comuni (the source lists no adoptions).
  */
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import { ADOPTIONS, REUSE_SOLUTIONS, type AdoptionDoc, type ReuseSolutionDoc } f
 
 export const LEGAL_BASIS = "Reuse provisions of the Digital Administration Code (Codice dell'Amministrazione Digitale)";
 
-/** The reuse catalogue as the source gives it (F15); `builtById` only where the source names the builder. */
+/** The reuse catalogue as the source gives it (fact reuse-solutions); `builtById` only where the source names the builder. */
 export const SOLUTIONS: readonly ReuseSolutionDoc[] = [
   {
     _id: 'atoc-comune-facile',

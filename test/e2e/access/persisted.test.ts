@@ -1,5 +1,5 @@
 /**
- * Persisted operations (issue #4) with a real Apollo Client 4 in Node against the real stack.
+ * Persisted operations with a real Apollo Client 4 in Node against the real stack.
  *
  * APQ: Apollo Client's persisted-query link first sends only the hash; the gateway answers
  * PERSISTED_QUERY_NOT_FOUND, the client retries with the text, and from then on the operation is

@@ -58,7 +58,7 @@ describe('dashboard', () => {
     expect(await text('funding-by-source', '.provenance')).toContain('Source:');
     expect(await text('coverage', '.provenance')).toContain('DERIVED — the totals are published');
     expect(await text('adoption', '.provenance')).toContain('SAMPLE data');
-    // Headings for every card, tables with the exact figures (F10–F12 totals, F2–F3).
+    // Headings for every card, tables with the exact figures (fourth-act-totals, member-comuni, small-member-comuni).
     expect(await page.getByRole('heading', { level: 2 }).allTextContents()).toEqual([
       'Funding per ALI',
       'Funding per funding source',

@@ -118,7 +118,8 @@ describe('explorer', () => {
       expect(body.data, id).toBeTruthy();
       answers[id] = body;
     }
-    // Spot checks against the published facts (F8, F10–F12) and the analytics.
+    // Spot checks against the published facts (fourth-supplementary-act, ali-projects-funded, acquisti-on-line-project,
+    // sigma-ter-project, fourth-act-totals) and the analytics.
     expect(answers['fourth-supplementary-act']!.data).toMatchObject({
       agreement: {
         signedOn: '2009-12-22',
@@ -130,7 +131,7 @@ describe('explorer', () => {
       expect(answers[id]!.data, id).toMatchObject({ fundingBreakdown: { total: { totalValue: '8350550.00', cofinancing: '5019177.00' } } });
     }
     const sources = (answers['funding-by-source']!.data as { fundingBreakdown: { rows: { sourceAmount: string | null }[] } }).fundingBreakdown.rows;
-    expect(sources.map((r) => r.sourceAmount)).toContain('3890700.00'); // F4, CIPE resolution no. 19/2004
+    expect(sources.map((r) => r.sourceAmount)).toContain('3890700.00'); // fact cipe-allocation, CIPE resolution no. 19/2004
     expect(answers['small-comuni-coverage']!.data).toMatchObject({
       membershipCoverage: { total: { smallMemberCount: 1004, memberCount: 1072 } },
     });

@@ -1,5 +1,5 @@
 /**
- * Operation limits (issue #4) through a real gateway over HTTP: for every limit, an operation
+ * Operation limits through a real gateway over HTTP: for every limit, an operation
  * exactly at it is answered and one a step over it is refused with HTTP 400 and an
  * OPERATION_LIMIT_EXCEEDED error naming the limit, before anything reaches a subgraph. One gateway
  * serves every case; each test tightens one limit and leaves the others wide open.

@@ -1,6 +1,7 @@
 /**
- * The README's partner example (examples/subscribe.ts) runs as documented: started with a partner
- * key, it prints the one event a mutation made, with the fields other subgraphs contribute.
+ * The partner example of docs/realtime.md (examples/subscribe.ts) runs as documented: started
+ * with a partner key, it prints the one event a mutation made, with the fields other subgraphs
+ * contribute.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';

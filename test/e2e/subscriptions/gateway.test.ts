@@ -1,5 +1,5 @@
 /**
- * Subscriptions through the federated gateway (issue #5, gateway side), over graphql-ws and SSE:
+ * Subscriptions through the federated gateway (the gateway side), over graphql-ws and SSE:
  * first against two small fixture subgraphs (test/subscriptions/fixtures: `events` owns the
  * subscription, `places` contributes fields to each event), then end to end over the real stack.
  */

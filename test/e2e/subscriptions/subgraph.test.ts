@@ -1,5 +1,5 @@
 /**
- * Subscriptions at the subgraphs (#5): the event bus (memory and Redis), GraphQL over WebSocket on
+ * Subscriptions at the subgraphs: the event bus (memory and Redis), GraphQL over WebSocket on
  * every subgraph behind the gateway's signed token, one event per successful mutation and
  * matching subscriber, filters, and fan-out between two instances of a subgraph over Redis.
  * Everything real: graphql-ws clients over `ws`, the subgraphs on FerretDB, redis-server.

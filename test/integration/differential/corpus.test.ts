@@ -1,5 +1,5 @@
 /**
- * Issue #7's correctness gate, generated corpus: operations drawn from our real supergraph's API
+ * The lean executor's correctness gate, generated corpus: operations drawn from our real supergraph's API
  * schema (corpus.ts) go to our gateway over the real subgraphs on FerretDB (test/helpers/stack.ts)
  * and to stock Apollo Server + @apollo/gateway over the same subgraph URLs (signing the gateway
  * header with the stack's secret, as an anonymous caller, like ours does), and the answers must

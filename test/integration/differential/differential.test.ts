@@ -1,5 +1,5 @@
 /**
- * Issue #7's correctness gate, edge cases: for every small supergraph of supergraphs/, the same
+ * The lean executor's correctness gate, edge cases: for every small supergraph of supergraphs/, the same
  * operations go over HTTP to our gateway (its default executor) and to stock Apollo Server +
  * @apollo/gateway over the same running subgraphs, and the answers must agree (harness.ts says
  * exactly what is compared). Where stock is known to be wrong, a separate test documents why and

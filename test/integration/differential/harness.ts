@@ -92,7 +92,7 @@ export interface Expected {
 
 /**
  * An operation on which stock is known to be wrong. Ours must give the stock answer or the right
- * one, nothing else (issue #7: "ours may differ only by being right"); the test also checks that
+ * one, nothing else (the gate's rule: ours may differ from stock only by being right); the test also checks that
  * stock still gives `stock`, so the documentation goes stale loudly if Apollo fixes it.
  */
 export interface StockWrongCase {

@@ -1,5 +1,5 @@
 /**
- * Rate limits (issue #4) at unit level: createRateLimiter in memory, and over a real Redis server
+ * Rate limits at unit level: createRateLimiter in memory, and over a real Redis server
  * (Debian's redis-server, started per test) shared by two limiters as two gateway instances would
  * share it. The HTTP side (429 with Retry-After) is tested with the gateway.
  */
