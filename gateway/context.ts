@@ -1,4 +1,4 @@
-/** The per-request context of the gateway, built for every HTTP request by gateway/server.ts. */
+/** The per-request context of the gateway, built for every GraphQL request by gateway/routes/ (graphql, analytics) and gateway/subscriptions/. */
 import type { Logger } from 'pino';
 import type { Caller } from '../lib/access.ts';
 

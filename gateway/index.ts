@@ -9,7 +9,7 @@ import { connect } from '../lib/mongo.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { inspectSupergraph } from './supergraph.ts';
-import { gatewayOptionsFromConfig, startGateway } from './server.ts';
+import { gatewayOptionsFromConfig, startGateway } from './runtime.ts';
 import { readFileSync } from 'node:fs';
 
 const { values } = parseArgs({ options: { supergraph: { type: 'string' }, port: { type: 'string' } } });

@@ -20,7 +20,7 @@ export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 const ROLE_NAMES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
 type RoleName = (typeof ROLE_NAMES)[number];
 
-/** Per-role operation limits (gateway/limits.ts has the defaults); any subset may be overridden. */
+/** Per-role operation limits (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
 export const operationLimitsSchema = z
   .object({
     maxDepth: z.number().int().min(1),
@@ -308,6 +308,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(cfg);
+}
+
+/**
+ * The default of one variable, parsed as {@link loadConfig} parses it: code that takes options
+ * programmatically fills what is not given from here, so every default is written once, in
+ * {@link configSpec}.
+ */
+export function configDefault<K extends keyof Spec>(name: K): Config[K] {
+  const spec: VariableSpec = configSpec[name];
+  return spec.schema.parse(spec.default) as Config[K];
 }
 
 /** Port variable of a subgraph. */

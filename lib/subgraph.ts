@@ -1,19 +1,20 @@
 /**
  * What every subgraph shares: reading its SDL from schema/, building the Apollo subgraph server
- * (never listening), the per-request context with its data layer bound afresh, and starting it on a port.
+ * (never listening), the per-request context with its data layer bound afresh, and starting it
+ * on a port.
  */
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createSourceEventStream, execute, parse, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Db } from 'mongodb';
 import { loadConfig, subgraphDbName, subgraphPort, type SubgraphName } from './config.ts';
+import { readGraphQLBody, sendHTTPGraphQLResponse, toHeaderMap } from './http.ts';
 import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
@@ -160,35 +161,17 @@ export async function startSubgraph<D>(
     if (opts.gatewaySecret !== null && typeof req.headers[GATEWAY_TOKEN_HEADER] !== 'string') {
       return fail(401, 'UNAUTHENTICATED', `${mod.name}: missing ${GATEWAY_TOKEN_HEADER} header: subgraphs accept requests from the gateway only`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > SUBGRAPH_BODY_LIMIT) return fail(413, 'PAYLOAD_TOO_LARGE', `Request body larger than ${SUBGRAPH_BODY_LIMIT} bytes`);
-      chunks.push(chunk);
+    const read = await readGraphQLBody(req, SUBGRAPH_BODY_LIMIT);
+    if (!read.ok && read.status === 413) return fail(read.status, read.code, read.message);
+    if (!read.ok) {
+      res.writeHead(read.status, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ errors: [{ message: read.message, extensions: { code: read.code } }] }));
     }
-    const raw = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = raw;
-    if (String(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      try {
-        body = raw === '' ? {} : JSON.parse(raw);
-      } catch {
-        res.writeHead(400, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify({ errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
-      }
-    }
-    const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     const result = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req.headers), search: url.search, body: read.body },
       context: () => subgraphContext(mod, { ...opts, events }, req.headers),
     });
-    const out: Record<string, string> = {};
-    for (const [k, v] of result.headers) out[k] = v;
-    res.writeHead(result.status ?? 200, out);
-    if (result.body.kind === 'complete') return void res.end(result.body.string);
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    await sendHTTPGraphQLResponse(res, result);
   }
   httpServer.keepAliveTimeout = 5000;
   const subscriptions = serveSubscriptions(mod, { ...opts, events }, httpServer);

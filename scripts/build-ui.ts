@@ -52,7 +52,7 @@ export async function buildUi(): Promise<string[]> {
       ...result.outputFiles.map((f) => ({ file: f.path, contents: f.contents })),
       { file: path.join(out, 'index.html'), contents: await readFile(path.join(uiDir, page, 'index.html')) },
     ];
-    // A gzip copy of every large file, which gateway/ui.ts sends to browsers that accept it.
+    // A gzip copy of every large file, which gateway/routes/ui.ts sends to browsers that accept it.
     for (const { file, contents } of [...files]) {
       if (contents.length >= GZIP_MIN_BYTES) files.push({ file: `${file}.gz`, contents: await gzip(contents, { level: 9 }) });
     }

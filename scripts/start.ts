@@ -12,7 +12,7 @@ import { startTracing } from '../lib/tracing.ts';
 import { connect, detectCapabilities } from '../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
 import { createEventBus } from '../lib/events.ts';
-import { gatewayOptionsFromConfig, startGateway, type RunningGateway } from '../gateway/server.ts';
+import { gatewayOptionsFromConfig, startGateway, type RunningGateway } from '../gateway/runtime.ts';
 import { subgraphModules } from '../subgraphs/index.ts';
 
 const cfg = loadConfig();

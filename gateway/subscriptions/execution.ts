@@ -38,7 +38,7 @@ import type { Caller } from '../../lib/access.ts';
 import type { Contracts } from '../access/contracts.ts';
 import type { GatewayContext } from '../context.ts';
 import { SubgraphErrorCode } from '../dataSource.ts';
-import { limitExceeded, measureOperation, type LimitName, type OperationLimits } from '../limits.ts';
+import { limitExceeded, measureOperation, type LimitName, type OperationLimits } from '../operationLimits.ts';
 import { EventStream } from './stream.ts';
 import type { SubgraphConnections } from './upstream.ts';
 
@@ -273,7 +273,7 @@ export class SubscriptionExecution {
     return checked;
   }
 
-  /** The checks of operationLimitsPlugin (gateway/limits.ts), in its order. */
+  /** The checks of operationLimitsPlugin (gateway/operationLimits.ts), in its order. */
   private checkLimits(schema: GraphQLSchema, document: DocumentNode, source: string, operationName: string | undefined, variables: Record<string, unknown>, caller: Caller): void {
     const limits = this.opts.limits(caller);
     const measured = measureOperation(schema, document, source, operationName, variables, this.opts.defaultPageSize);

@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../lib/config.ts';
 import { connect } from '../../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../../lib/subgraph.ts';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../../gateway/server.ts';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../gateway/runtime.ts';
 import { subgraphModules } from '../../subgraphs/index.ts';
 import { GATEWAY_TOKEN_HEADER, signGatewayToken, type Caller } from '../../lib/access.ts';
 import { KeyStore, type CreateKeyInput } from '../../gateway/access/keys.ts';

@@ -18,7 +18,7 @@ import { aliProjects, reuseProjects } from '../../subgraphs/funding/data/seed.ts
 import type { FundedProjectDoc } from '../../subgraphs/funding/data/collections.ts';
 import { buildCoverage, COUNT_PIPELINE, POPULATION_PIPELINE, shareOf } from '../../subgraphs/alliances/data/analytics.ts';
 import { adoptionStatsPipeline, buildAdoptionRows, countProvenance } from '../../subgraphs/reuse/data/analytics.ts';
-import { loadReports, parseReport, tabulate } from '../../gateway/exports.ts';
+import { loadReports, parseReport, tabulate } from '../../gateway/routes/analytics.ts';
 import { csvField, toCsv } from '../../lib/csv.ts';
 
 const FUNDING_DIMENSIONS = ['ALLIANCE', 'PROVINCE', 'FUNDING_SOURCE', 'AGREEMENT', 'CALL'] as const;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { inject, afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../../gateway/server.ts';
+import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { hashKey } from '../../../gateway/access/keys.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../../lib/config.ts';
 import type { Role } from '../../../lib/access.ts';
-import type { RunningGateway } from '../../../gateway/server.ts';
+import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
 
 /** One read per subgraph, touching only fields that subgraph serves. */

@@ -22,7 +22,7 @@ import { generatePersistedQueryManifest, type PersistedQueryManifest } from '@ap
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { parse, print } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../../gateway/server.ts';
+import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { startStack, type GraphQLResponseError, type Stack } from '../../helpers/stack.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');

@@ -15,15 +15,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROLES } from '../../../lib/access.ts';
 import { loadConfig } from '../../../lib/config.ts';
 import {
-  DEFAULT_LIMITS,
+  DEFAULT_OPERATION_LIMITS as DEFAULT_LIMITS,
   measureOperation,
   OPERATION_LIMIT_EXCEEDED,
   operationLimitsPlugin,
-  resolveLimits,
+  resolveOperationLimits as resolveLimits,
   type LimitName,
   type OperationLimits,
-} from '../../../gateway/limits.ts';
-import type { RunningGateway } from '../../../gateway/server.ts';
+} from '../../../gateway/operationLimits.ts';
+import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { startStack, type QueryResult, type Stack } from '../../helpers/stack.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -185,7 +185,7 @@ describe('default limits', () => {
     ...[...graphqlFiles('ui/explorer/examples'), ...graphqlFiles('ui/dashboard/queries')].map(
       (f): [string, string, Record<string, unknown>] => [f, readFileSync(path.join(root, f), 'utf8'), {}],
     ),
-    // Reports spread fragments of _fragments.graphql (gateway/exports.ts adds the ones they use).
+    // Reports spread fragments of _fragments.graphql (gateway/routes/analytics.ts adds the ones they use).
     ...graphqlFiles('gateway/analytics').map((f): [string, string, Record<string, unknown>] => {
       const report = readFileSync(path.join(root, f), 'utf8');
       const used = parse(fragments).definitions.filter((d) => d.kind === 'FragmentDefinition' && report.includes(`...${d.name.value}`));

@@ -14,7 +14,7 @@ import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { connect as connectMongo } from '../../../lib/mongo.ts';
 import { KeyStore } from '../../../gateway/access/keys.ts';
-import { startGateway, type RunningGateway } from '../../../gateway/server.ts';
+import { startGateway, type RunningGateway } from '../../../gateway/runtime.ts';
 import { createEventBus, type LocalEventBus } from '../../../lib/events.ts';
 import { piedmontMunicipalities } from '../../../lib/domain/registry.ts';
 import { startSubgraph, type RunningSubgraph } from '../../../lib/subgraph.ts';
@@ -139,7 +139,7 @@ describe('subscriptions through the gateway, fixture subgraphs', () => {
     gateway = await startGateway({
       ...common,
       // Analysts get a depth limit the subscription below exceeds (the operation-limits test).
-      operationLimits: { ...(await import('../../../gateway/limits.ts')).DEFAULT_LIMITS, analyst: { ...(await import('../../../gateway/limits.ts')).DEFAULT_LIMITS.analyst, maxDepth: 2 } },
+      operationLimits: { ...(await import('../../../gateway/operationLimits.ts')).DEFAULT_OPERATION_LIMITS, analyst: { ...(await import('../../../gateway/operationLimits.ts')).DEFAULT_OPERATION_LIMITS.analyst, maxDepth: 2 } },
       subscriptions: { keepAliveMs: 2000, upstreamRetryAttempts: 3, upstreamRetryDelayMs: () => 100 },
     });
     tight = await startGateway({ ...common, subscriptions: { perConnection: 3, perKey: 4, maxQueuedEvents: 8, maxBufferedBytes: 1 << 30 } });

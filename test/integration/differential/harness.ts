@@ -30,7 +30,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse } from 'graphql';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../../../gateway/server.ts';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../../gateway/runtime.ts';
 
 /** Federation 2 `@link` header every edge-case subgraph starts with. */
 export const fed2 = (imports: readonly string[], version = 'v2.7') =>

@@ -65,7 +65,7 @@ export const OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED';
  * subtree out; tokens and cost still bound it). Anonymous callers get room for all of them with a
  * margin; keys get more, analysts and editors (who write their own reports) much more.
  */
-export const DEFAULT_LIMITS: Readonly<Record<Role, OperationLimits>> = Object.freeze({
+export const DEFAULT_OPERATION_LIMITS: Readonly<Record<Role, OperationLimits>> = Object.freeze({
   anonymous: Object.freeze({ maxDepth: 10, maxAliases: 15, maxRootFields: 15, maxDirectives: 10, maxTokens: 1_000, maxCost: 20_000 }),
   frontend: Object.freeze({ maxDepth: 12, maxAliases: 30, maxRootFields: 20, maxDirectives: 20, maxTokens: 2_000, maxCost: 50_000 }),
   partner: Object.freeze({ maxDepth: 12, maxAliases: 30, maxRootFields: 20, maxDirectives: 20, maxTokens: 2_000, maxCost: 50_000 }),
@@ -75,11 +75,11 @@ export const DEFAULT_LIMITS: Readonly<Record<Role, OperationLimits>> = Object.fr
 });
 
 /** The defaults with the configured per-role overrides (OPERATION_LIMITS) applied. */
-export function resolveLimits(overrides: Config['OPERATION_LIMITS']): Record<Role, OperationLimits> {
+export function resolveOperationLimits(overrides: Config['OPERATION_LIMITS']): Record<Role, OperationLimits> {
   const out = {} as Record<Role, OperationLimits>;
   for (const role of ROLES) {
     const override = Object.fromEntries(Object.entries(overrides[role] ?? {}).filter(([, v]) => v !== undefined));
-    out[role] = Object.freeze({ ...DEFAULT_LIMITS[role], ...override });
+    out[role] = Object.freeze({ ...DEFAULT_OPERATION_LIMITS[role], ...override });
   }
   return out;
 }
@@ -87,7 +87,7 @@ export function resolveLimits(overrides: Config['OPERATION_LIMITS']): Record<Rol
 /** What an operation measures against {@link OperationLimits} (`maxCost` for the given variables). */
 export type OperationMeasures = { readonly [K in LimitName]: number };
 
-export interface LimitsPluginOptions {
+export interface OperationLimitsPluginOptions {
   /** Page size of a field taking `first` when the operation does not give it (PAGE_SIZE_DEFAULT). */
   readonly defaultPageSize: number;
 }
@@ -291,7 +291,7 @@ export function measureOperation(
  */
 export function operationLimitsPlugin(
   limitsFor: (ctx: GatewayContext) => OperationLimits,
-  opts: LimitsPluginOptions,
+  opts: OperationLimitsPluginOptions,
 ): ApolloServerPlugin<GatewayContext> {
   const documents = new WeakMap<DocumentNode, DocumentAnalysis>();
   const estimators = [pageSizeEstimator(opts.defaultPageSize)];

@@ -25,9 +25,13 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { toCsv, type Cell } from '../lib/csv.ts';
+import type { ApolloServer } from '@apollo/server';
+import { toCsv, type Cell } from '../../lib/csv.ts';
+import type { GatewayContext } from '../context.ts';
+import type { Admit } from '../http/admission.ts';
+import type { Handler } from '../http/handler.ts';
 
-export type Execute = (
+type Execute = (
   query: string,
   variables?: Record<string, unknown>,
 ) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] }>;
@@ -46,7 +50,7 @@ export interface Report {
   readonly columns: readonly { readonly name: string; readonly path: readonly string[] }[];
 }
 
-export const REPORTS_DIR = new URL('./analytics/', import.meta.url);
+export const REPORTS_DIR = new URL('../analytics/', import.meta.url);
 const NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 function leafPaths(
@@ -212,11 +216,11 @@ function index(): { reports: { name: string; description: string; json: string; 
 const REPORT_PATH = /^\/analytics\/([^/]+)\.(csv|json)$/;
 
 /**
- * Serves `/analytics/...`. 404 REPORT_NOT_FOUND for an unknown report or format, 405 for a
+ * Answers `/analytics/...`. 404 REPORT_NOT_FOUND for an unknown report or format, 405 for a
  * method other than GET or HEAD, 502 REPORT_FAILED (with the GraphQL errors) when the operation
  * fails.
  */
-export async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL, execute: Execute): Promise<void> {
+async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL, execute: Execute): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     return error(req, res, 405, 'METHOD_NOT_ALLOWED', 'Analytics exports answer GET and HEAD');
@@ -253,4 +257,21 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, ur
   return send(req, res, 200, 'text/csv; charset=utf-8; header=present', toCsv(columns, records), {
     'content-disposition': `attachment; filename="${report.name}.csv"`,
   });
+}
+
+/** `/analytics/...` for an admitted caller: each report runs through Apollo Server as that caller (scope, limits, metrics). */
+export function analyticsRoute(deps: { readonly admit: Admit; readonly apollo: ApolloServer<GatewayContext> }): Handler {
+  return async (req, res, { url, requestId, log }) => {
+    const admitted = await deps.admit(req, res);
+    if (!admitted) return;
+    const execute: Execute = async (query, variables) => {
+      const r = await deps.apollo.executeOperation<Record<string, unknown>>(
+        { query, ...(variables ? { variables } : {}) },
+        { contextValue: { requestId, caller: admitted.caller, log } },
+      );
+      if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported for exports');
+      return { data: r.body.singleResult.data ?? null, ...(r.body.singleResult.errors ? { errors: r.body.singleResult.errors } : {}) };
+    };
+    return handleExport(req, res, url, execute);
+  };
 }

@@ -7,8 +7,9 @@
 import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestScope } from '../http/handler.ts';
 
-const dist = path.resolve(import.meta.dirname, '..', 'ui', 'dist');
+const dist = path.resolve(import.meta.dirname, '..', '..', 'ui', 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -48,7 +49,7 @@ function contentSecurityPolicy(req: IncomingMessage): string {
 }
 
 /** Serves a UI route; returns false when `pathname` is not one. */
-export async function serveUi(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+async function serveUi(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const route = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
   let file: string | undefined;
@@ -94,4 +95,9 @@ export async function serveUi(req: IncomingMessage, res: ServerResponse, pathnam
   res.writeHead(200, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;
+}
+
+/** The pages and their assets, for GET and HEAD; answers false for any other request (the router's 404). */
+export function uiRoute(): (req: IncomingMessage, res: ServerResponse, scope: RequestScope) => Promise<boolean> {
+  return (req, res, { url }) => serveUi(req, res, url.pathname);
 }

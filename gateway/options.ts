@@ -1,0 +1,145 @@
+/**
+ * The gateway's options: what `startGateway` takes (every field optional but the supergraph),
+ * how they come from configuration, and the same options with every default filled, which is
+ * what the rest of the gateway reads. Defaults come from lib/config.ts's spec, so each is
+ * written once.
+ */
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { Db } from 'mongodb';
+import { pino, type Logger } from 'pino';
+import type { Role, Scope } from '../lib/access.ts';
+import { configDefault, type Config } from '../lib/config.ts';
+import type { JwtOptions } from './access/callers.ts';
+import type { GatewayContext } from './context.ts';
+import type { ExecutorKind } from './executor/index.ts';
+import { DEFAULT_OPERATION_LIMITS, resolveOperationLimits, type OperationLimits } from './operationLimits.ts';
+import { resolveSubscriptionOptions, type ResolvedSubscriptionOptions, type SubscriptionOptions } from './subscriptions/index.ts';
+import type { SupergraphSource } from './supergraph.ts';
+
+export interface GatewayOptions {
+  /** The supergraph: its SDL, or a file (watched for changes when `watch`). */
+  readonly supergraph: SupergraphSource;
+  /** Subgraph name → URL, replacing the supergraph's `join__graph` URL for that subgraph. */
+  readonly urlOverrides?: Readonly<Record<string, string | undefined>>;
+  /** Masks internal errors and hides schema details; default: NODE_ENV === 'production'. */
+  readonly production?: boolean;
+  /** Per-request subgraph timeout in ms (default 30 s), and per-subgraph overrides. */
+  readonly timeoutMs?: number;
+  readonly subgraphTimeouts?: Readonly<Record<string, number>>;
+  /** Circuit breaker (default: open after 5 consecutive failures, probe after 5 s). */
+  readonly circuit?: { readonly failureThreshold: number; readonly resetMs: number };
+  /** Share one subgraph request between identical concurrent queries (default true). */
+  readonly dedupe?: boolean;
+  /** `*`, a comma-separated list of origins, or '' for no CORS (default `*`). */
+  readonly corsOrigins?: string;
+  /**
+   * Introspection for anonymous callers (default: on unless production). Keys with the analyst,
+   * partner, editor or admin role always have it, filtered by their scope; frontend keys never.
+   */
+  readonly introspection?: boolean;
+  /** The gateway's own database (API keys, trusted documents); unset: no keys, anonymous access only. */
+  readonly accessDb?: Db;
+  /** What callers without credentials may read (default every subgraph). */
+  readonly anonymousScope?: Scope;
+  /** How long a verified key is cached (default 5 s): a revoked key stops working within it. */
+  readonly keyCacheMs?: number;
+  /** Accept JWTs from an identity provider (its JWKS), mapped to roles. */
+  readonly jwt?: JwtOptions;
+  /** Requests per window per role (RATE_LIMITS); null or unset: no rate limiting. */
+  readonly rateLimits?: Config['RATE_LIMITS'];
+  /** Shares rate-limit budgets between gateway instances. */
+  readonly redisUrl?: string;
+  /** Per-role operation limits (default DEFAULT_OPERATION_LIMITS). */
+  readonly operationLimits?: Readonly<Record<Role, OperationLimits>>;
+  /** Automatic Persisted Queries (default true). */
+  readonly persistedQueries?: boolean;
+  /** Page size assumed by the cost estimate when `first` is absent (default 20). */
+  readonly defaultPageSize?: number;
+  /** Largest request body in bytes (default 1 MiB). */
+  readonly bodyLimitBytes?: number;
+  readonly logger?: Logger;
+  readonly plugins?: ApolloServerPlugin<GatewayContext>[];
+  /** Called for every request the gateway sends to a subgraph (tests and logs). */
+  readonly onSubgraphRequest?: (subgraph: string, query: string, variables: Record<string, unknown> | undefined) => void;
+  /** GATEWAY_SIGNING_SECRET: signs every subgraph request's caller; unset: no header (subgraphs that do not check it). */
+  readonly gatewaySecret?: string;
+  /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
+  readonly executor?: ExecutorKind;
+  /** Subscriptions over graphql-ws and SSE on /graphql: limits, keep-alive, slow consumers, subgraph reconnection (gateway/subscriptions/). */
+  readonly subscriptions?: SubscriptionOptions;
+}
+
+/** The runtime options that come from configuration (lib/config.ts). */
+export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'supergraph' | 'urlOverrides' | 'logger'> {
+  return {
+    production: cfg.NODE_ENV === 'production',
+    timeoutMs: cfg.SUBGRAPH_TIMEOUT_MS,
+    subgraphTimeouts: cfg.SUBGRAPH_TIMEOUTS,
+    circuit: { failureThreshold: cfg.CIRCUIT_FAILURE_THRESHOLD, resetMs: cfg.CIRCUIT_RESET_MS },
+    dedupe: cfg.DEDUPE_SUBGRAPH_QUERIES,
+    corsOrigins: cfg.CORS_ORIGINS,
+    bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
+    introspection: cfg.GRAPHQL_INTROSPECTION === 'auto' ? cfg.NODE_ENV !== 'production' : cfg.GRAPHQL_INTROSPECTION === 'true',
+    anonymousScope: cfg.ANONYMOUS_SCOPE,
+    keyCacheMs: cfg.API_KEY_CACHE_MS,
+    ...(cfg.JWT_JWKS_URL
+      ? { jwt: { jwksUrl: cfg.JWT_JWKS_URL, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, roleClaim: cfg.JWT_ROLE_CLAIM, subgraphsClaim: cfg.JWT_SUBGRAPHS_CLAIM } }
+      : {}),
+    rateLimits: cfg.RATE_LIMITS,
+    ...(cfg.REDIS_URL ? { redisUrl: cfg.REDIS_URL } : {}),
+    operationLimits: resolveOperationLimits(cfg.OPERATION_LIMITS),
+    persistedQueries: cfg.PERSISTED_QUERIES,
+    defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
+    ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
+    executor: cfg.GATEWAY_EXECUTOR,
+    subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
+  };
+}
+
+/** Options that always have a value once resolved. */
+type Defaulted =
+  | 'production'
+  | 'timeoutMs'
+  | 'subgraphTimeouts'
+  | 'circuit'
+  | 'dedupe'
+  | 'corsOrigins'
+  | 'introspection'
+  | 'anonymousScope'
+  | 'keyCacheMs'
+  | 'operationLimits'
+  | 'persistedQueries'
+  | 'defaultPageSize'
+  | 'bodyLimitBytes'
+  | 'logger'
+  | 'plugins'
+  | 'executor';
+
+/** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
+export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions'> & {
+  readonly [K in Defaulted]-?: NonNullable<GatewayOptions[K]>;
+} & { readonly subscriptions: ResolvedSubscriptionOptions };
+
+export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOptions {
+  const production = opts.production ?? process.env.NODE_ENV === 'production';
+  return {
+    ...opts,
+    production,
+    timeoutMs: opts.timeoutMs ?? configDefault('SUBGRAPH_TIMEOUT_MS'),
+    subgraphTimeouts: opts.subgraphTimeouts ?? configDefault('SUBGRAPH_TIMEOUTS'),
+    circuit: opts.circuit ?? { failureThreshold: configDefault('CIRCUIT_FAILURE_THRESHOLD'), resetMs: configDefault('CIRCUIT_RESET_MS') },
+    dedupe: opts.dedupe ?? configDefault('DEDUPE_SUBGRAPH_QUERIES'),
+    corsOrigins: opts.corsOrigins ?? configDefault('CORS_ORIGINS'),
+    introspection: opts.introspection ?? !production,
+    anonymousScope: opts.anonymousScope ?? configDefault('ANONYMOUS_SCOPE'),
+    keyCacheMs: opts.keyCacheMs ?? configDefault('API_KEY_CACHE_MS'),
+    operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
+    persistedQueries: opts.persistedQueries ?? configDefault('PERSISTED_QUERIES'),
+    defaultPageSize: opts.defaultPageSize ?? configDefault('PAGE_SIZE_DEFAULT'),
+    bodyLimitBytes: opts.bodyLimitBytes ?? configDefault('BODY_LIMIT_BYTES'),
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    plugins: opts.plugins ?? [],
+    executor: opts.executor ?? configDefault('GATEWAY_EXECUTOR'),
+    subscriptions: resolveSubscriptionOptions(opts.subscriptions),
+  };
+}

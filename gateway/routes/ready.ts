@@ -1,0 +1,49 @@
+/**
+ * GET /ready: readiness: every subgraph of the loaded supergraph answers `{ __typename }` within
+ * 2 s (signed as the gateway itself when subgraph requests are signed); 503 `degraded` otherwise.
+ */
+import { request as undiciRequest } from 'undici';
+import { GATEWAY_TOKEN_HEADER, type Caller } from '../../lib/access.ts';
+import type { Signer } from '../access/signer.ts';
+import type { SupergraphSourceManager } from '../supergraph.ts';
+import type { Handler } from '../http/handler.ts';
+import { json } from '../http/responses.ts';
+
+export interface ReadyDeps {
+  readonly supergraph: SupergraphSourceManager;
+  /** Subgraph name → URL replacing the supergraph's (GatewayOptions['urlOverrides']). */
+  readonly urlOverrides?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly sign?: Signer | undefined;
+}
+
+/** The gateway itself (readiness probes). */
+const probeCaller: Caller = { sub: 'gateway', role: 'anonymous', read: [], write: [] };
+
+export function readyRoute(deps: ReadyDeps): Handler {
+  const subgraphUrls = () => {
+    const s = deps.supergraph.state();
+    return s.phase === 'loaded' ? s.subgraphs.map((g) => ({ name: g.name, url: deps.urlOverrides?.[g.name] ?? g.url })) : [];
+  };
+  const probe = async (name: string, url: string): Promise<boolean> => {
+    try {
+      const r = await undiciRequest(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(deps.sign ? { [GATEWAY_TOKEN_HEADER]: await deps.sign(probeCaller, name) } : {}) },
+        body: '{"query":"{ __typename }"}',
+        headersTimeout: 2000,
+        bodyTimeout: 2000,
+      });
+      const body = (await r.body.json()) as { data?: { __typename?: string } };
+      return r.statusCode === 200 && body.data?.__typename === 'Query';
+    } catch {
+      return false;
+    }
+  };
+  return async (_req, res) => {
+    const subgraphs = subgraphUrls();
+    if (subgraphs.length === 0) return json(res, 503, { status: 'no supergraph loaded' });
+    const checks = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, ok: await probe(name, url) })));
+    const ok = checks.every((c) => c.ok);
+    json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'degraded', subgraphs: Object.fromEntries(checks.map((c) => [c.name, c.ok ? 'up' : 'down'])) });
+  };
+}

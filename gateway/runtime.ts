@@ -1,0 +1,254 @@
+/**
+ * The gateway's composition root: Apollo Gateway inside Apollo Server, behind a small node:http
+ * front that adds what an operations team needs (gateway/http/: request ids, CORS, admission,
+ * body limit, compression, graceful shutdown), its routes (gateway/routes/: /health, /ready,
+ * /metrics, /graphql, /admin/graphql, /analytics/, the web pages) and the subscription transports
+ * (gateway/subscriptions/). It resolves the options once, builds each part from them, wires the
+ * parts together and listens; the parts implement. The CLI (gateway/index.ts) reads the
+ * configuration.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloGateway } from '@apollo/gateway';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
+import type { GraphQLFormattedError } from 'graphql';
+import { configDefault } from '../lib/config.ts';
+import type { GatewayContext } from './context.ts';
+import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
+import { maskError, withClientCode } from './errors.ts';
+import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
+import { createSigner, type Signer } from './access/signer.ts';
+import { KeyStore } from './access/keys.ts';
+import { createIdentify, rateLimitKey } from './access/callers.ts';
+import { Contracts } from './access/contracts.ts';
+import { accessPlugin } from './access/plugin.ts';
+import { DocumentStore, resolveTrusted } from './access/documents.ts';
+import { operationLimitsPlugin } from './operationLimits.ts';
+import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
+import { createRateLimiter } from './rateLimit.ts';
+import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
+import { useLeanExecutor } from './executor/index.ts';
+import { createSubscriptionServer, httpSubscriptionsPlugin, type SubscriptionServer } from './subscriptions/index.ts';
+import { createAdmission, type SpendBudget } from './http/admission.ts';
+import { createDrain } from './http/draining.ts';
+import { createRequestListener } from './http/handler.ts';
+import { createRouter } from './routes/index.ts';
+import { adminRoute } from './routes/admin.ts';
+import { analyticsRoute } from './routes/analytics.ts';
+import { graphqlRoute } from './routes/graphql.ts';
+import { healthRoute } from './routes/health.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { readyRoute } from './routes/ready.ts';
+import { uiRoute } from './routes/ui.ts';
+
+export { gatewayOptionsFromConfig, type GatewayOptions } from './options.ts';
+
+export interface RunningGateway {
+  /** Base URL, ending in `/`; GraphQL is at `${url}graphql`. */
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: GatewayMetrics;
+  readonly supergraph: SupergraphSourceManager;
+  /** Open subscription connections, streams and subgraph connections. */
+  readonly subscriptions: Pick<SubscriptionServer, 'stats'>;
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Where the gateway listens. */
+interface Listen {
+  readonly port: number;
+  readonly host: string;
+}
+
+/** Apollo Gateway over the supergraph, each subgraph reached through our data source. */
+function createGateway(opts: ResolvedGatewayOptions, manager: SupergraphSourceManager, metrics: GatewayMetrics, sign: Signer | undefined): ApolloGateway {
+  const log = opts.logger;
+  const hooks: DataSourceHooks = {
+    onFetch: (subgraph, seconds, outcome) => metrics.subgraphFetch(subgraph, seconds, outcome),
+    onCircuitState: (subgraph, state) => {
+      metrics.circuitState(subgraph, state);
+      log.warn({ subgraph, state }, 'circuit state changed');
+    },
+    ...(opts.onSubgraphRequest ? { onRequest: opts.onSubgraphRequest } : {}),
+  };
+  const gateway = new ApolloGateway({
+    supergraphSdl: manager,
+    // Refuse an invalid supergraph in every environment (stock skips validation in production).
+    validateSupergraph: true,
+    queryPlannerConfig: {
+      cache: metrics.wrapQueryPlanCache(new InMemoryLRUCache<QueryPlan>()),
+    },
+    buildService: ({ name, url }) => {
+      const target = opts.urlOverrides?.[name] ?? url;
+      if (!target) throw new Error(`subgraph ${name} has no URL in the supergraph and no override`);
+      return new SubgraphDataSource({
+        name,
+        url: target,
+        timeoutMs: opts.subgraphTimeouts?.[name] ?? opts.timeoutMs ?? 30_000,
+        circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 5000 },
+        dedupe: opts.dedupe ?? true,
+        hooks,
+        ...(sign ? { sign } : {}),
+      });
+    },
+  });
+  if (opts.executor === 'lean') useLeanExecutor(gateway);
+  return gateway;
+}
+
+/** Access: keys and trusted documents in the gateway's own database, callers, rate limits. */
+async function createAccess(opts: ResolvedGatewayOptions, contracts: () => Contracts | undefined) {
+  const keys = opts.accessDb ? new KeyStore(opts.accessDb, { cacheMs: opts.keyCacheMs, knownSubgraphs: () => contracts()?.subgraphs ?? [] }) : undefined;
+  const documents = opts.accessDb ? new DocumentStore(opts.accessDb, opts.keyCacheMs) : undefined;
+  await keys?.init();
+  await documents?.init();
+  const identify = createIdentify({ keys, jwt: opts.jwt, anonymousScope: opts.anonymousScope });
+  const limiter = opts.rateLimits ? createRateLimiter({ limits: opts.rateLimits, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), log: opts.logger }) : undefined;
+  const spend: SpendBudget | undefined = limiter ? (caller, ip) => limiter.consume(rateLimitKey(caller, ip), caller.role) : undefined;
+  return { keys, documents, identify, limiter, spend };
+}
+
+interface ApolloDeps {
+  readonly gateway: ApolloGateway;
+  readonly metrics: GatewayMetrics;
+  readonly contracts: () => Contracts | undefined;
+  readonly formatError: (formatted: GraphQLFormattedError) => GraphQLFormattedError;
+  readonly maxTokens: number;
+}
+
+/** Apollo Server with the gateway's plugins: metrics, access, operation limits, no subscriptions over plain HTTP. */
+function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloServer<GatewayContext> {
+  const { production, operationLimits } = opts;
+  return new ApolloServer<GatewayContext>({
+    gateway: deps.gateway,
+    includeStacktraceInErrorResponses: !production,
+    hideSchemaDetailsFromClientErrors: production,
+    // Introspection is decided per caller by the access plugin (and answered from the caller's view).
+    introspection: true,
+    ...(opts.persistedQueries === false ? { persistedQueries: false as const } : {}),
+    // A document larger than any role may send is not even parsed (each role's own limit is checked after).
+    parseOptions: { maxTokens: deps.maxTokens },
+    formatError: deps.formatError,
+    // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      deps.metrics.plugin,
+      accessPlugin({
+        contracts: deps.contracts,
+        introspection: (caller) => (caller.role === 'anonymous' ? opts.introspection : caller.role !== 'frontend'),
+      }),
+      operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { defaultPageSize: opts.defaultPageSize }),
+      httpSubscriptionsPlugin(),
+      ...opts.plugins,
+    ],
+  });
+}
+
+type Access = Awaited<ReturnType<typeof createAccess>>;
+
+interface SubscriptionWiring extends Omit<ApolloDeps, 'metrics'> {
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly access: Access;
+  readonly sign: Signer | undefined;
+}
+
+/** The subscription transports, with the same access, limits, signing and error formatting as HTTP. */
+function createSubscriptions(opts: ResolvedGatewayOptions, { gateway, apollo, access, contracts, formatError, maxTokens, sign }: SubscriptionWiring): SubscriptionServer {
+  const { documents } = access;
+  return createSubscriptionServer(
+    {
+      gateway,
+      identify: access.identify,
+      contracts,
+      limits: (caller) => opts.operationLimits[caller.role],
+      defaultPageSize: opts.defaultPageSize,
+      maxTokens,
+      sign,
+      executeOperation: async (request, contextValue) => {
+        const r = await apollo.executeOperation<Record<string, unknown>>(request, { contextValue });
+        if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported over subscription transports');
+        return r.body.singleResult;
+      },
+      rateLimit: access.spend,
+      quotaKey: rateLimitKey,
+      trusted: documents ? (app, body) => resolveTrusted(documents, app, body) : undefined,
+      formatError,
+      bodyLimitBytes: opts.bodyLimitBytes,
+      log: opts.logger,
+    },
+    opts.subscriptions,
+  );
+}
+
+export async function startGateway(options: GatewayOptions & Listen): Promise<RunningGateway> {
+  // @apollo/gateway otherwise sends usage metrics to Apollo and, to label them, probes the cloud
+  // metadata addresses of AWS, GCP, Azure and Alibaba (169.254.169.254): unwanted on a public
+  // administration network, and seen failing here. Opt in with APOLLO_TELEMETRY_DISABLED=false.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const opts = resolveGatewayOptions(options);
+  const log = opts.logger;
+  const metrics = createMetrics();
+  const manager = supergraphManager(opts.supergraph, log);
+  const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret) : undefined;
+  const gateway = createGateway(opts, manager, metrics, sign);
+  let current: Contracts | undefined;
+  const contracts = () => current;
+  const access = await createAccess(opts, contracts);
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    current = new Contracts(apiSchema, coreSupergraphSdl);
+  });
+  const formatError = (formatted: GraphQLFormattedError) => maskError(withClientCode(formatted), opts.production);
+  const maxTokens = Math.max(...Object.values(opts.operationLimits).map((l) => l.maxTokens));
+  const apollo = createApollo(opts, { gateway, metrics, contracts, formatError, maxTokens });
+  await apollo.start();
+  const subscriptions = createSubscriptions(opts, { gateway, apollo, access, contracts, formatError, maxTokens, sign });
+  metrics.watchSubscriptions(() => subscriptions.stats());
+
+  const admit = createAdmission(access.identify, access.spend);
+  const route = createRouter({
+    health: healthRoute({ supergraph: manager }),
+    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign }),
+    metrics: metricsRoute({ metrics }),
+    graphql: graphqlRoute({ apollo, admit, documents: access.documents, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
+    admin: adminRoute({ admit, keys: access.keys, documents: access.documents, bodyLimitBytes: opts.bodyLimitBytes, log }),
+    analytics: analyticsRoute({ admit, apollo }),
+    ui: uiRoute(),
+  });
+  const drain = createDrain();
+  const server = http.createServer(createRequestListener({ log, corsOrigins: opts.corsOrigins, drain, route }));
+  server.keepAliveTimeout = 5000;
+  server.on('upgrade', (req, socket, head) => subscriptions.upgrade(req, socket, head));
+  const url = await listen(server, options);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port: (server.address() as AddressInfo).port,
+    metrics,
+    supergraph: manager,
+    subscriptions: { stats: () => subscriptions.stats() },
+    stop: (graceMs = configDefault('SHUTDOWN_GRACE_MS')) =>
+      (stopped ??= (async () => {
+        drain.begin();
+        await subscriptions.close();
+        await drain.close(server, graceMs);
+        await apollo.stop();
+        await access.limiter?.close();
+        await closeDataSources();
+        metrics.stop();
+      })()),
+  };
+}
+
+/** Listens; the base URL, with `localhost` for a wildcard address. */
+async function listen(server: http.Server, { port, host }: Listen): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `http://${shownHost}:${(server.address() as AddressInfo).port}/`;
+}

@@ -1,0 +1,92 @@
+/**
+ * What the gateway's and the subgraphs' node:http fronts share around Apollo Server: reading a
+ * request body within a limit, and converting requests and answers between node's shapes and
+ * Apollo's (`HeaderMap`, `HTTPGraphQLResponse`).
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+
+/** The request body is larger than the limit (whether it said so in `content-length` or not). */
+export class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`Request body larger than ${limit} bytes`);
+  }
+}
+
+/**
+ * The whole request body; throws {@link BodyTooLarge} as soon as it exceeds `limit` bytes, before
+ * reading anything when `content-length` already says so.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export type GraphQLBody =
+  | { readonly ok: true; readonly body: unknown }
+  | { readonly ok: false; readonly status: 400 | 413; readonly code: 'BAD_REQUEST' | 'PAYLOAD_TOO_LARGE'; readonly message: string };
+
+/**
+ * A GraphQL POST body as Apollo Server takes it: parsed JSON (`{}` when empty) when the content
+ * type starts with one of `jsonTypes`, the text otherwise; or why it cannot be read (413, 400).
+ */
+export async function readGraphQLBody(req: IncomingMessage, limit: number, jsonTypes: readonly string[] = ['application/json']): Promise<GraphQLBody> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return { ok: false, status: 413, code: 'PAYLOAD_TOO_LARGE', message: err.message };
+    throw err;
+  }
+  const type = String(req.headers['content-type'] ?? '');
+  if (!jsonTypes.some((t) => type.startsWith(t))) return { ok: true, body: raw.toString('utf8') };
+  try {
+    return { ok: true, body: raw.length === 0 ? {} : JSON.parse(raw.toString('utf8')) };
+  } catch {
+    return { ok: false, status: 400, code: 'BAD_REQUEST', message: 'The request body is not valid JSON' };
+  }
+}
+
+/** A request's headers as Apollo Server takes them (repeated headers joined with `, `). */
+export function toHeaderMap(headers: IncomingHttpHeaders): HeaderMap {
+  const map = new HeaderMap();
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) map.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return map;
+}
+
+/** Apollo Server's response headers as a record for `writeHead`. */
+function headerRecord(headers: HeaderMap): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of headers) out[k] = v;
+  return out;
+}
+
+/**
+ * Writes Apollo Server's answer: a complete body through `complete` (default: as it is), a
+ * chunked one (incremental delivery) chunk by chunk.
+ */
+export async function sendHTTPGraphQLResponse(
+  res: ServerResponse,
+  response: HTTPGraphQLResponse,
+  complete: (status: number, headers: Record<string, string>, body: string) => void | Promise<void> = (status, headers, body) => {
+    res.writeHead(status, headers);
+    res.end(body);
+  },
+): Promise<void> {
+  const status = response.status ?? 200;
+  const headers = headerRecord(response.headers);
+  if (response.body.kind === 'complete') return complete(status, headers, response.body.string);
+  res.writeHead(status, headers);
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
