@@ -27,7 +27,7 @@ const config: CodegenConfig = {
           useTypeImports: true,
           emitLegacyCommonJSImports: false,
           enumsAsTypes: true,
-          contextType: `../data/loaders.ts#Context`,
+          contextType: `../data/context.ts#Context`,
           mapperTypeSuffix: 'Model',
           mappers: mappersFor(name),
           scalars,

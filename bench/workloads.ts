@@ -25,7 +25,7 @@ export interface OperationSpec {
 export const WORKLOADS: Readonly<Record<WorkloadName, readonly OperationSpec[]>> = {
   ali: [
     // Every ALI with its first 20 members (160 Comuni), their adoptions, funded projects, facilitators.
-    { name: 'dashboard', file: 'test/operations/batching/dashboard.graphql', variables: { first: 20 } },
+    { name: 'dashboard', file: 'test/e2e/operations/batching/dashboard.graphql', variables: { first: 20 } },
     { name: 'municipalities', file: 'bench/operations/ali-municipalities.graphql', variables: { first: 200 } },
     {
       name: 'fundingBreakdown',

@@ -1,7 +1,7 @@
 /**
  * Configuration: every environment variable the system reads, with its default and a one-line
  * description, validated once at start-up. `.env.example` and docs/configuration.md mirror
- * {@link configSpec} (`npm run config:docs` writes both); `test/config.test.ts` keeps them in sync.
+ * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
 

@@ -59,8 +59,16 @@ export async function batchByGroup<K, R>(
   return out;
 }
 
-/** GraphQL field name → the document fields it is computed from. Unlisted fields need none. */
-export type FieldMap = Readonly<Record<string, readonly string[]>>;
+/**
+ * GraphQL field name → the document fields it is computed from, for projections. Typed from a
+ * type's generated resolvers (`FieldMap<AllianceResolvers>`), it must list every field of the
+ * type (`[]` for one that needs none, such as the key or a field a loader computes), so a field
+ * added to the SDL and forgotten here fails to compile instead of coming back null. Untyped
+ * (the default), any field name.
+ */
+export type FieldMap<R = Record<string, unknown>> = {
+  readonly [K in keyof R as K extends `__${string}` ? never : K]-?: readonly string[];
+};
 
 /** A key and the document fields wanted for it; `fields: null` means the whole document. */
 export interface EntityKey<K> {

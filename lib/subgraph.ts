@@ -1,6 +1,7 @@
 /**
  * What every subgraph shares: reading its SDL from schema/, building the Apollo subgraph server
- * (never listening), the per-request context with fresh DataLoaders, and starting it on a port.
+ * (never listening), the per-request context with its data layer bound afresh, and starting it
+ * on a port.
  */
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -21,11 +22,25 @@ import type { PageLimits } from './pagination.ts';
 import { GATEWAY_TOKEN_HEADER, GatewayTokenError, unauthenticated, verifyGatewayToken, type Caller } from './access.ts';
 import { createEventBus, watchChanges, type ChangeFeed, type ChangeStreamMode, type EventBus } from './events.ts';
 
-/** The context every resolver of a subgraph receives; loaders are new for every request. */
-export interface SubgraphContext<L> {
+/**
+ * What a subgraph's data layer is bound to for one request: its database, page limits and caller
+ * (mutations write the audit record with the caller and request id).
+ */
+export interface DataScope {
   readonly db: Db;
-  readonly loaders: L;
   readonly limits: PageLimits;
+  readonly caller: Caller;
+  /** The gateway's request id (`x-request-id`), for logs and the audit trail. */
+  readonly requestId: string | undefined;
+}
+
+/**
+ * The context every resolver of a subgraph receives. Resolvers reach data only through `data`,
+ * the subgraph's data layer bound to this request (new loaders every request); they never see
+ * the database.
+ */
+export interface SubgraphContext<D> {
+  readonly data: D;
   /** The caller, from the gateway's verified `x-ali-gateway-token` header. */
   readonly caller: Caller;
   /** The gateway's request id (`x-request-id`), for logs and the audit trail. */
@@ -34,13 +49,14 @@ export interface SubgraphContext<L> {
   readonly events: EventBus;
 }
 
-/** A subgraph: its name, collections, resolvers, loader factory and seed. */
-export interface SubgraphModule<L> {
+/** A subgraph: its name, collections, resolvers, data layer and seed. */
+export interface SubgraphModule<D> {
   readonly name: SubgraphName;
   readonly collections: readonly CollectionSpec[];
   // The generated resolver types are stricter than Apollo's map; the two meet here.
   readonly resolvers: object;
-  createLoaders(db: Db, limits: PageLimits): L;
+  /** Binds the data layer (data/) to one request; called by the context factory for every request. */
+  createData(scope: DataScope): D;
   /** Loads the published facts (and marked sample data); idempotent. */
   seed(db: Db): Promise<SeedCount[]>;
   /** How writes made outside the API become events, where change streams exist (data/events.ts). */
@@ -83,12 +99,12 @@ export function subgraphTypeDefs(name: SubgraphName): DocumentNode {
 }
 
 /** The executable subgraph schema, as both HTTP and WebSocket serve it. */
-export function subgraphSchema<L>(mod: SubgraphModule<L>): GraphQLSchema {
+export function subgraphSchema<D>(mod: SubgraphModule<D>): GraphQLSchema {
   return buildSubgraphSchema([{ typeDefs: subgraphTypeDefs(mod.name), resolvers: mod.resolvers as never }]);
 }
 
-export function buildSubgraphServer<L>(mod: SubgraphModule<L>, opts: SubgraphOptions): ApolloServer<SubgraphContext<L>> {
-  return new ApolloServer<SubgraphContext<L>>({
+export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
+  return new ApolloServer<SubgraphContext<D>>({
     schema: subgraphSchema(mod),
     // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use.
     plugins: [ApolloServerPluginInlineTraceDisabled(), ...(opts.plugins ?? [])],
@@ -106,8 +122,8 @@ export interface RunningSubgraph {
 }
 
 /** Creates indexes, optionally seeds an empty database, and listens. */
-export async function startSubgraph<L>(
-  mod: SubgraphModule<L>,
+export async function startSubgraph<D>(
+  mod: SubgraphModule<D>,
   opts: SubgraphOptions & { port: number; host: string; seedIfEmpty?: boolean; log?: (line: string) => void },
 ): Promise<RunningSubgraph> {
   await ensureIndexes(opts.db, mod.collections);
@@ -192,11 +208,11 @@ const SUBGRAPH_BODY_LIMIT = 64 * 1024 * 1024;
 const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', read: '*', write: [] });
 
 /** Verifies the gateway's header (401 without a valid one) and builds the request's context. */
-export async function subgraphContext<L>(
-  mod: SubgraphModule<L>,
+export async function subgraphContext<D>(
+  mod: SubgraphModule<D>,
   opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'> & { readonly events: EventBus },
   headers: Readonly<Record<string, string | string[] | undefined>>,
-): Promise<SubgraphContext<L>> {
+): Promise<SubgraphContext<D>> {
   const token = headers[GATEWAY_TOKEN_HEADER];
   let caller: Caller;
   try {
@@ -209,14 +225,17 @@ export async function subgraphContext<L>(
     throw err;
   }
   const requestId = headers['x-request-id'];
-  return {
-    db: opts.db,
-    loaders: mod.createLoaders(opts.db, opts.limits),
-    limits: opts.limits,
-    caller,
-    requestId: typeof requestId === 'string' ? requestId : undefined,
-    events: opts.events,
-  };
+  return requestContext(mod, opts, caller, typeof requestId === 'string' ? requestId : undefined);
+}
+
+/** The context of one request (or one subscription event): the data layer bound afresh. */
+function requestContext<D>(
+  mod: SubgraphModule<D>,
+  opts: Pick<SubgraphOptions, 'db' | 'limits'> & { readonly events: EventBus },
+  caller: Caller,
+  requestId: string | undefined,
+): SubgraphContext<D> {
+  return { data: mod.createData({ db: opts.db, limits: opts.limits, caller, requestId }), caller, requestId, events: opts.events };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,8 +254,8 @@ export const WS_KEEPALIVE_MS = 12_000;
  * connection runs as that caller, and every subscription event executes with a fresh context
  * (new DataLoaders), as an HTTP request would. Stopping closes the connections with 1001.
  */
-function serveSubscriptions<L>(
-  mod: SubgraphModule<L>,
+function serveSubscriptions<D>(
+  mod: SubgraphModule<D>,
   opts: SubgraphOptions & { readonly events: EventBus },
   httpServer: http.Server,
 ): { stop(): Promise<void> } {
@@ -249,14 +268,7 @@ function serveSubscriptions<L>(
     }
     wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
   });
-  const contextOf = (caller: Caller): SubgraphContext<L> => ({
-    db: opts.db,
-    loaders: mod.createLoaders(opts.db, opts.limits),
-    limits: opts.limits,
-    caller,
-    requestId: undefined,
-    events: opts.events,
-  });
+  const contextOf = (caller: Caller): SubgraphContext<D> => requestContext(mod, opts, caller, undefined);
   const server = useServer<Record<string, unknown>, { caller: Caller }>(
     {
       schema: subgraphSchema(mod),
@@ -276,7 +288,7 @@ function serveSubscriptions<L>(
         }
       },
       context: (ctx) => contextOf(ctx.extra.caller!),
-      subscribe: (args) => subscribeWithFreshContext(args, (ctx) => contextOf((ctx as SubgraphContext<L>).caller)),
+      subscribe: (args) => subscribeWithFreshContext(args, (ctx) => contextOf((ctx as SubgraphContext<D>).caller)),
     },
     wss,
     WS_KEEPALIVE_MS,
@@ -334,7 +346,7 @@ async function isEmpty(db: Db, collections: readonly CollectionSpec[]): Promise<
  * Entry point of a subgraph run as its own service (`subgraphs/<name>/index.ts`): reads the
  * configuration, connects to MONGODB_URI, listens on <NAME>_PORT, stops cleanly on SIGTERM/SIGINT.
  */
-export async function runSubgraph<L>(mod: SubgraphModule<L>): Promise<void> {
+export async function runSubgraph<D>(mod: SubgraphModule<D>): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(mod.name, cfg.LOG_LEVEL);
   const tracing = await startTracing({ serviceName: `ali-${mod.name}`, otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });

@@ -75,7 +75,7 @@ export interface Writer {
   readonly operation: string;
 }
 
-/** The {@link Writer} of one mutation, from the resolver context (call `requireWrite` first). */
+/** The {@link Writer} of one mutation, from the request's data scope (its resolver calls `requireWrite` first). */
 export function writer(
   ctx: { readonly db: Db; readonly caller: Caller; readonly requestId: string | undefined },
   subgraph: SubgraphName,

@@ -1,16 +1,16 @@
 /** The reuse subgraph as a module: built by lib/subgraph.ts, never listening here. */
 import type { SubgraphModule } from '../../lib/subgraph.ts';
 import { collections } from './data/collections.ts';
-import { createLoaders, type Loaders } from './data/loaders.ts';
+import { createData, type Data } from './data/context.ts';
 import { seed } from './data/seed.ts';
 import { changeFeeds } from './data/events.ts';
 import { resolvers } from './resolvers/index.ts';
 
-export const reuse: SubgraphModule<Loaders> = {
+export const reuse: SubgraphModule<Data> = {
   name: 'reuse',
   collections,
   resolvers,
-  createLoaders,
+  createData,
   seed,
   changeFeeds,
 };

@@ -1,6 +1,7 @@
 /**
- * Starts the database server once for the whole test run, chosen like `npm start` does
- * (MONGODB_URI, then FerretDB, then mongodb-memory-server), and hands its URI to every test file.
+ * Starts the database server once for each test project that needs one (integration, e2e; see
+ * vitest.config.ts), chosen like `npm start` does (MONGODB_URI, then FerretDB, then
+ * mongodb-memory-server), and hands its URI to every test file of the project.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

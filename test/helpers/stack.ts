@@ -4,7 +4,7 @@
  * MongoDB command recorded.
  */
 import { randomBytes } from 'node:crypto';
-import type { CommandStartedEvent, Db, MongoClient } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../lib/config.ts';
 import { connect } from '../../lib/mongo.ts';
@@ -14,6 +14,9 @@ import { subgraphModules } from '../../subgraphs/index.ts';
 import { GATEWAY_TOKEN_HEADER, signGatewayToken, type Caller } from '../../lib/access.ts';
 import { KeyStore, type CreateKeyInput } from '../../gateway/access/keys.ts';
 import type { EventBus } from '../../lib/events.ts';
+import { recordCommands, TEST_LIMITS, type RecordedCommand } from './db.ts';
+
+export { commandSummary, TEST_LIMITS, type RecordedCommand } from './db.ts';
 
 export interface GraphQLResponseError {
   message: string;
@@ -24,12 +27,6 @@ export interface GraphQLResponseError {
 export interface QueryResult<T> {
   status: number;
   body: { data?: T; errors?: GraphQLResponseError[] };
-}
-
-export interface RecordedCommand {
-  subgraph: SubgraphName;
-  commandName: string;
-  collection?: string;
 }
 
 export interface Stack {
@@ -55,21 +52,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Commands counted by `<subgraph>.<command>:<collection>`. */
-export function commandSummary(commands: readonly RecordedCommand[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of commands) {
-    const key = `${c.subgraph}.${c.commandName}${c.collection ? `:${c.collection}` : ''}`;
-    out[key] = (out[key] ?? 0) + 1;
-  }
-  return out;
-}
-
-export const TEST_LIMITS = { defaultSize: 20, maxSize: 500 } as const;
-
-// Commands the driver sends on its own (handshakes, heartbeats, sessions), not for a query.
-const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
-
 export interface StackOptions {
   /** The event bus of the four subgraphs (default: each its own in-memory bus). */
   readonly events?: EventBus;
@@ -83,15 +65,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const accessDb = client.db(`${prefix}_gateway`);
   const keyStore = new KeyStore(accessDb, { cacheMs: 0 });
   const byDb = new Map(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
-  const commands: RecordedCommand[] = [];
   const subgraphCalls: { subgraph: string; query: string }[] = [];
   let recording = false;
-  client.on('commandStarted', (e: CommandStartedEvent) => {
-    const subgraph = byDb.get(e.databaseName);
-    if (!recording || !subgraph || HOUSEKEEPING.has(e.commandName)) return;
-    const target = e.command[e.commandName];
-    commands.push({ subgraph, commandName: e.commandName, ...(typeof target === 'string' ? { collection: target } : {}) });
-  });
+  const commands = recordCommands(client, byDb, () => recording);
 
   const running: RunningSubgraph[] = [];
   const extraGateways: RunningGateway[] = [];

@@ -1,6 +1,6 @@
 /**
  * Ready example operations answering the analysts' main questions. Each is a `.graphql` file in
- * examples/, opened in a tab of its own from the Examples panel (test/browser/explorer.test.ts
+ * examples/, opened in a tab of its own from the Examples panel (test/e2e/browser/explorer.test.ts
  * runs every one through the gateway). Their titles and questions are in the message catalogues
  * (ui/i18n); the operations, GraphQL and their comments, are the same in every language.
  */

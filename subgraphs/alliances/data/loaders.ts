@@ -1,11 +1,10 @@
 /**
- * The alliances subgraph's per-request DataLoaders and resolver context. `createLoaders` is
- * called by the context factory for every request, never at module scope.
+ * The alliances subgraph's per-request DataLoaders. `createLoaders` is called for every request by
+ * `createData` (context.ts), never at module scope.
  */
 import DataLoader from 'dataloader';
 import type { Db } from 'mongodb';
 import { entityLoader, parentPageLoader } from '../../../lib/loaders.ts';
-import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import type { PageLimits } from '../../../lib/pagination.ts';
 import { ALLIANCES, MUNICIPALITIES, PROVINCES, type AllianceDoc, type MunicipalityDoc, type ProvinceDoc } from './collections.ts';
 import { countMembers, municipalityList, type ListArgs, type MemberCounts } from './queries.ts';
@@ -23,6 +22,3 @@ export function createLoaders(db: Db, limits: PageLimits) {
     provinceMunicipalityPages: parentPageLoader<MunicipalityDoc, ListArgs>(municipalities, 'provinceCode', limits, municipalityList),
   };
 }
-
-export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Loaders>;

@@ -4,29 +4,30 @@
  */
 import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
 import { notFound, present } from '../../../lib/errors.ts';
-import type { Resolvers } from '../__generated__/types.ts';
-import type { Context } from '../data/loaders.ts';
-import {
-  checkAllianceId,
-  checkIstatCode,
-  checkProvinceCode,
-  findMunicipalities,
-  listAlliances,
-  listProvinces,
-  networkTotals,
-} from '../data/queries.ts';
+import type { AllianceResolvers, MunicipalityResolvers, ProvinceResolvers, Resolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/context.ts';
+import { checkAllianceId, checkIstatCode, checkProvinceCode } from '../data/queries.ts';
 import { PROVINCES as PROVINCE_REFS } from '../../../lib/domain/registry.ts';
 import { DecimalScalar } from '../../../lib/scalars.ts';
-import { membershipCoverage, shareOf } from '../data/analytics.ts';
-import { changeMembership } from '../data/mutations.ts';
+import { shareOf } from '../data/analytics.ts';
 import { requireWrite } from '../../../lib/access.ts';
-import { versionOf, writer } from '../../../lib/writes.ts';
+import { versionOf } from '../../../lib/writes.ts';
 import { MEMBERSHIP_CHANGED, membershipEventFilter, publishMembershipChange, type MembershipEventPayload } from '../data/events.ts';
 
-/** GraphQL field → document fields, for projections. */
-const PROVINCE: FieldMap = { name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'] };
-const ALLIANCE: FieldMap = { name: ['name'], province: ['provinceCode'], tasks: ['tasks'], provenance: ['provenance'] };
-const MUNICIPALITY: FieldMap = {
+/** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
+const PROVINCE: FieldMap<ProvinceResolvers> = { code: [], name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'], municipalities: [] };
+const ALLIANCE: FieldMap<AllianceResolvers> = {
+  id: [],
+  name: ['name'],
+  province: ['provinceCode'],
+  tasks: ['tasks'],
+  provenance: ['provenance'],
+  members: [],
+  memberCount: [],
+  smallMemberCount: [],
+};
+const MUNICIPALITY: FieldMap<MunicipalityResolvers> = {
+  istatCode: [],
   name: ['name'],
   province: ['provinceCode'],
   population: ['population'],
@@ -42,39 +43,39 @@ export const resolvers: Resolvers<Context> = {
   Decimal: DecimalScalar,
 
   Query: {
-    provinces: (_p, _a, ctx, info) => listProvinces(ctx.db, fieldsFor(info, 'Province', PROVINCE)),
+    provinces: (_p, _a, ctx, info) => ctx.data.listProvinces(fieldsFor(info, 'Province', PROVINCE)),
     province: async (_p, { code }, ctx, info) => {
       checkProvinceCode(code, 'code');
-      return (await ctx.loaders.province.load({ id: code, fields: fieldsFor(info, 'Province', PROVINCE) })) ?? Promise.reject(notFound('province', code));
+      return (await ctx.data.loaders.province.load({ id: code, fields: fieldsFor(info, 'Province', PROVINCE) })) ?? Promise.reject(notFound('province', code));
     },
-    alliances: (_p, _a, ctx, info) => listAlliances(ctx.db, fieldsFor(info, 'Alliance', ALLIANCE)),
+    alliances: (_p, _a, ctx, info) => ctx.data.listAlliances(fieldsFor(info, 'Alliance', ALLIANCE)),
     alliance: async (_p, { id }, ctx, info) =>
-      (await ctx.loaders.alliance.load({ id, fields: fieldsFor(info, 'Alliance', ALLIANCE) })) ?? Promise.reject(notFound('alliance', id)),
+      (await ctx.data.loaders.alliance.load({ id, fields: fieldsFor(info, 'Alliance', ALLIANCE) })) ?? Promise.reject(notFound('alliance', id)),
     municipality: async (_p, { istatCode }, ctx, info) => {
       checkIstatCode(istatCode);
-      const doc = await ctx.loaders.municipality.load({ id: istatCode, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) });
+      const doc = await ctx.data.loaders.municipality.load({ id: istatCode, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) });
       return doc ?? Promise.reject(notFound('municipality', istatCode));
     },
     municipalities: (_p, args, ctx, info) =>
-      findMunicipalities(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY)),
+      ctx.data.findMunicipalities(args, nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY)),
     networkSummary: async (_p, _a, ctx) => ({
       allianceCount: PROVINCE_REFS.length,
-      ...(await networkTotals(ctx.db)),
+      ...(await ctx.data.networkTotals()),
       provenance: 'DERIVED',
     }),
-    membershipCoverage: (_p, _a, ctx) => membershipCoverage(ctx.db),
+    membershipCoverage: (_p, _a, ctx) => ctx.data.membershipCoverage(),
   },
 
   // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
   Mutation: {
     changeMembership: async (_p, args, ctx) => {
       requireWrite(ctx.caller, 'alliances');
-      const change = await changeMembership(writer(ctx, 'alliances', 'changeMembership'), args);
+      const change = await ctx.data.changeMembership(args);
       await publishMembershipChange(ctx.events, change);
       const { before, after } = change;
       return {
         municipality: after,
-        previousAlliance: before?.allianceId ? await ctx.loaders.alliance.load({ id: before.allianceId, fields: null }) : null,
+        previousAlliance: before?.allianceId ? await ctx.data.loaders.alliance.load({ id: before.allianceId, fields: null }) : null,
       };
     },
   },
@@ -95,9 +96,9 @@ export const resolvers: Resolvers<Context> = {
 
   MembershipEvent: {
     // The event names the ALI; its fields load as in queries.
-    alliance: (e, _a, ctx, info) => (e.alliance ? ctx.loaders.alliance.load({ id: e.alliance._id, fields: fieldsFor(info, 'Alliance', ALLIANCE) }) : null),
+    alliance: (e, _a, ctx, info) => (e.alliance ? ctx.data.loaders.alliance.load({ id: e.alliance._id, fields: fieldsFor(info, 'Alliance', ALLIANCE) }) : null),
     previousAlliance: (e, _a, ctx, info) =>
-      e.previousAlliance ? ctx.loaders.alliance.load({ id: e.previousAlliance._id, fields: fieldsFor(info, 'Alliance', ALLIANCE) }) : null,
+      e.previousAlliance ? ctx.data.loaders.alliance.load({ id: e.previousAlliance._id, fields: fieldsFor(info, 'Alliance', ALLIANCE) }) : null,
   },
 
   CoverageRow: {
@@ -107,12 +108,12 @@ export const resolvers: Resolvers<Context> = {
   },
 
   Province: {
-    __resolveReference: (ref, ctx, info) => ctx.loaders.province.load({ id: ref.code!, fields: fieldsFor(info, 'Province', PROVINCE) }),
+    __resolveReference: (ref, ctx, info) => ctx.data.loaders.province.load({ id: ref.code!, fields: fieldsFor(info, 'Province', PROVINCE) }),
     code: (p) => p._id,
     alliance: async (p, _a, ctx, info) =>
-      present(await ctx.loaders.alliance.load({ id: p.allianceId!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', p.allianceId!),
+      present(await ctx.data.loaders.alliance.load({ id: p.allianceId!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', p.allianceId!),
     municipalities: (p, args, ctx, info) =>
-      ctx.loaders.provinceMunicipalityPages.load({
+      ctx.data.loaders.provinceMunicipalityPages.load({
         parentId: p._id,
         args: { first: args.first, after: args.after, filter: args.filter, orderBy: args.orderBy },
         fields: nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY),
@@ -120,37 +121,37 @@ export const resolvers: Resolvers<Context> = {
   },
 
   Alliance: {
-    __resolveReference: (ref, ctx, info) => ctx.loaders.alliance.load({ id: ref.id!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }),
+    __resolveReference: (ref, ctx, info) => ctx.data.loaders.alliance.load({ id: ref.id!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }),
     id: (a) => a._id,
     province: async (a, _args, ctx, info) =>
-      present(await ctx.loaders.province.load({ id: a.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', a.provinceCode!),
+      present(await ctx.data.loaders.province.load({ id: a.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', a.provinceCode!),
     members: (a, args, ctx, info) => {
       if (args.filter && 'allianceId' in args.filter) checkAllianceId(a._id);
-      return ctx.loaders.membersPages.load({
+      return ctx.data.loaders.membersPages.load({
         parentId: a._id,
         args: { first: args.first, after: args.after, filter: args.filter, orderBy: args.orderBy },
         fields: nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY),
       });
     },
-    memberCount: async (a, _args, ctx) => (await ctx.loaders.memberCounts.load(a._id)).total,
-    smallMemberCount: async (a, _args, ctx) => (await ctx.loaders.memberCounts.load(a._id)).small,
+    memberCount: async (a, _args, ctx) => (await ctx.data.loaders.memberCounts.load(a._id)).total,
+    smallMemberCount: async (a, _args, ctx) => (await ctx.data.loaders.memberCounts.load(a._id)).small,
   },
 
   Municipality: {
     __resolveReference: (ref, ctx, info) =>
-      ctx.loaders.municipality.load({ id: ref.istatCode!, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) }),
+      ctx.data.loaders.municipality.load({ id: ref.istatCode!, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) }),
     istatCode: (m) => m._id,
     isSmall: (m) => m.small!,
     version: (m) => versionOf(m),
     province: async (m, _a, ctx, info) =>
-      present(await ctx.loaders.province.load({ id: m.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', m.provinceCode!),
+      present(await ctx.data.loaders.province.load({ id: m.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', m.provinceCode!),
     membership: (m) =>
       m.allianceId ? { allianceId: m.allianceId, provenance: m.membershipProvenance ?? 'DERIVED', note: m.membershipNote ?? null } : null,
   },
 
   Membership: {
     alliance: async (ms, _a, ctx, info) =>
-      present(await ctx.loaders.alliance.load({ id: ms.allianceId, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', ms.allianceId),
+      present(await ctx.data.loaders.alliance.load({ id: ms.allianceId, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', ms.allianceId),
     provenanceNote: (ms) => ms.note,
   },
 };

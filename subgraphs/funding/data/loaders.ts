@@ -1,10 +1,10 @@
 /**
- * The funding subgraph's per-request DataLoaders and resolver context.
+ * The funding subgraph's per-request DataLoaders. `createLoaders` is called for every request by
+ * `createData` (context.ts), never at module scope.
  */
 import type { Db } from 'mongodb';
 import { entityLoader, groupLoader } from '../../../lib/loaders.ts';
 import type { PageLimits } from '../../../lib/pagination.ts';
-import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import {
   AGREEMENTS,
   CALLS,
@@ -32,6 +32,3 @@ export function createLoaders(db: Db, _limits: PageLimits) {
     actsByFramework: groupLoader<AgreementDoc>(db.collection(AGREEMENTS), 'frameworkId', { sort: { ordinal: 1, _id: 1 } }),
   };
 }
-
-export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Loaders>;

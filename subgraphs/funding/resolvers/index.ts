@@ -7,16 +7,17 @@ import { badInput, notFound, present } from '../../../lib/errors.ts';
 import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
 import { fromStored, percent } from '../../../lib/money.ts';
 import { DateScalar, DecimalScalar, MoneyScalar } from '../../../lib/scalars.ts';
-import type { Resolvers } from '../__generated__/types.ts';
-import type { Context } from '../data/loaders.ts';
-import { checkId, findProjects, listAgreements, listCalls, listFundingSources, totalsOf, TOTALS_FIELDS } from '../data/queries.ts';
-import { cofinancingRate, fundingBreakdown } from '../data/analytics.ts';
-import { addFundedProject, amendFundedProject } from '../data/mutations.ts';
+import type { AgreementResolvers, CallResolvers, FundedProjectResolvers, FundingSourceResolvers, Resolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/context.ts';
+import { checkId, totalsOf, TOTALS_FIELDS } from '../data/queries.ts';
+import { cofinancingRate } from '../data/analytics.ts';
 import { requireWrite } from '../../../lib/access.ts';
-import { versionOf, writer } from '../../../lib/writes.ts';
+import { versionOf } from '../../../lib/writes.ts';
 import { FUNDED_PROJECT_CHANGED, fundedProjectEventFilter, fundedProjectEventFromBus, publishFundedProjectChange } from '../data/events.ts';
 
-const SOURCE: FieldMap = {
+/** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
+const SOURCE: FieldMap<FundingSourceResolvers> = {
+  id: [],
   name: ['name'],
   italianName: ['italianName'],
   legalBasis: ['legalBasis'],
@@ -24,9 +25,11 @@ const SOURCE: FieldMap = {
   providedBy: ['providedBy'],
   purpose: ['purpose'],
   channel: ['channelAgreementId'],
+  calls: [],
   provenance: ['provenance'],
 };
-const AGREEMENT: FieldMap = {
+const AGREEMENT: FieldMap<AgreementResolvers> = {
+  id: [],
   kind: ['kind'],
   title: ['title'],
   italianTitle: ['italianTitle'],
@@ -35,12 +38,16 @@ const AGREEMENT: FieldMap = {
   signatories: ['signatoryIds'],
   approvedBy: ['approvedBy'],
   framework: ['frameworkId'],
+  supplementaryActs: [],
   statedTotalLabel: ['statedTotalLabel'],
   statedTotalLowerBound: ['statedTotalLowerBound'],
   respondsTo: ['respondsToCallIds'],
+  projects: [],
+  projectTotals: [],
   provenance: ['provenance'],
 };
-const CALL: FieldMap = {
+const CALL: FieldMap<CallResolvers> = {
+  id: [],
   kind: ['kind'],
   title: ['title'],
   italianTitle: ['italianTitle'],
@@ -49,10 +56,12 @@ const CALL: FieldMap = {
   fundingSource: ['fundingSourceId'],
   submissions: ['submissions'],
   publishedTotals: ['publishedTotals'],
+  projects: [],
   provenance: ['provenance'],
   provenanceNote: ['provenanceNote'],
 };
-const PROJECT: FieldMap = {
+const PROJECT: FieldMap<FundedProjectResolvers> = {
+  id: [],
   title: ['title'],
   agreement: ['agreementId'],
   call: ['callId'],
@@ -88,36 +97,36 @@ export const resolvers: Resolvers<Context> = {
   Date: DateScalar,
 
   Query: {
-    fundingSources: (_p, _a, ctx, info) => listFundingSources(ctx.db, fieldsFor(info, 'FundingSource', SOURCE)),
+    fundingSources: (_p, _a, ctx, info) => ctx.data.listFundingSources(fieldsFor(info, 'FundingSource', SOURCE)),
     fundingSource: async (_p, { id }, ctx, info) =>
-      (await ctx.loaders.fundingSource.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'FundingSource', SOURCE) })) ??
+      (await ctx.data.loaders.fundingSource.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'FundingSource', SOURCE) })) ??
       Promise.reject(notFound('funding source', id)),
-    agreements: (_p, _a, ctx, info) => listAgreements(ctx.db, fieldsFor(info, 'Agreement', AGREEMENT)),
+    agreements: (_p, _a, ctx, info) => ctx.data.listAgreements(fieldsFor(info, 'Agreement', AGREEMENT)),
     agreement: async (_p, { id }, ctx, info) =>
-      (await ctx.loaders.agreement.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'Agreement', AGREEMENT) })) ??
+      (await ctx.data.loaders.agreement.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'Agreement', AGREEMENT) })) ??
       Promise.reject(notFound('agreement', id)),
-    calls: (_p, _a, ctx, info) => listCalls(ctx.db, fieldsFor(info, 'Call', CALL)),
+    calls: (_p, _a, ctx, info) => ctx.data.listCalls(fieldsFor(info, 'Call', CALL)),
     call: async (_p, { id }, ctx, info) =>
-      (await ctx.loaders.call.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'Call', CALL) })) ??
+      (await ctx.data.loaders.call.load({ id: checkId(id, 'id'), fields: fieldsFor(info, 'Call', CALL) })) ??
       Promise.reject(notFound('call', id)),
     fundedProjects: (_p, args, ctx, info) =>
-      findProjects(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'FundedProjectConnection', 'FundedProject', PROJECT)),
+      ctx.data.findProjects(args, nodeFieldsFor(info, 'FundedProjectConnection', 'FundedProject', PROJECT)),
     fundedProject: async (_p, { id }, ctx, info) =>
-      (await ctx.loaders.project.load({ id: checkId(id, 'id'), fields: pf(info) })) ?? Promise.reject(notFound('funded project', id)),
-    fundingBreakdown: (_p, { by }, ctx) => fundingBreakdown(ctx.db, by),
+      (await ctx.data.loaders.project.load({ id: checkId(id, 'id'), fields: pf(info) })) ?? Promise.reject(notFound('funded project', id)),
+    fundingBreakdown: (_p, { by }, ctx) => ctx.data.fundingBreakdown(by),
   },
 
   // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
   Mutation: {
     addFundedProject: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'funding');
-      const change = await addFundedProject(writer(ctx, 'funding', 'addFundedProject'), input);
+      const change = await ctx.data.addFundedProject(input);
       await publishFundedProjectChange(ctx.events, 'ADDED', change);
       return { project: change.after };
     },
     amendFundedProject: async (_p, { id, expectedVersion, changes }, ctx) => {
       requireWrite(ctx.caller, 'funding');
-      const change = await amendFundedProject(writer(ctx, 'funding', 'amendFundedProject'), id, expectedVersion, changes);
+      const change = await ctx.data.amendFundedProject(id, expectedVersion, changes);
       await publishFundedProjectChange(ctx.events, 'AMENDED', change);
       return { project: change.after };
     },
@@ -136,31 +145,31 @@ export const resolvers: Resolvers<Context> = {
   },
 
   FundingSource: {
-    __resolveReference: (r, ctx, info) => ctx.loaders.fundingSource.load({ id: r.id!, fields: fieldsFor(info, 'FundingSource', SOURCE) }),
+    __resolveReference: (r, ctx, info) => ctx.data.loaders.fundingSource.load({ id: r.id!, fields: fieldsFor(info, 'FundingSource', SOURCE) }),
     id: (s) => s._id,
     amount: (s) => fromStored(s.amount),
     providedBy: (s) => ref(s.providedBy!),
     channel: (s, _a, ctx, info) =>
-      s.channelAgreementId ? ctx.loaders.agreement.load({ id: s.channelAgreementId, fields: fieldsFor(info, 'Agreement', AGREEMENT) }) : null,
-    calls: (s, _a, ctx, info) => ctx.loaders.callsByFundingSource.load({ id: s._id, fields: fieldsFor(info, 'Call', CALL) }),
+      s.channelAgreementId ? ctx.data.loaders.agreement.load({ id: s.channelAgreementId, fields: fieldsFor(info, 'Agreement', AGREEMENT) }) : null,
+    calls: (s, _a, ctx, info) => ctx.data.loaders.callsByFundingSource.load({ id: s._id, fields: fieldsFor(info, 'Call', CALL) }),
   },
 
   Agreement: {
-    __resolveReference: (r, ctx, info) => ctx.loaders.agreement.load({ id: r.id!, fields: fieldsFor(info, 'Agreement', AGREEMENT) }),
+    __resolveReference: (r, ctx, info) => ctx.data.loaders.agreement.load({ id: r.id!, fields: fieldsFor(info, 'Agreement', AGREEMENT) }),
     id: (a) => a._id,
     signatories: (a) => (a.signatoryIds ?? []).map(ref),
     approvedBy: (a) => a.approvedBy ?? null,
     framework: (a, _args, ctx, info) =>
-      a.frameworkId ? ctx.loaders.agreement.load({ id: a.frameworkId, fields: fieldsFor(info, 'Agreement', AGREEMENT) }) : null,
-    supplementaryActs: (a, _args, ctx, info) => ctx.loaders.actsByFramework.load({ id: a._id, fields: fieldsFor(info, 'Agreement', AGREEMENT) }),
+      a.frameworkId ? ctx.data.loaders.agreement.load({ id: a.frameworkId, fields: fieldsFor(info, 'Agreement', AGREEMENT) }) : null,
+    supplementaryActs: (a, _args, ctx, info) => ctx.data.loaders.actsByFramework.load({ id: a._id, fields: fieldsFor(info, 'Agreement', AGREEMENT) }),
     statedTotalLowerBound: (a) => fromStored(a.statedTotalLowerBound),
     respondsTo: (a, _args, ctx, info) => {
       const fields = fieldsFor(info, 'Call', CALL);
-      return Promise.all((a.respondsToCallIds ?? []).map(async (id) => present(await ctx.loaders.call.load({ id, fields }), 'call', id)));
+      return Promise.all((a.respondsToCallIds ?? []).map(async (id) => present(await ctx.data.loaders.call.load({ id, fields }), 'call', id)));
     },
-    projects: (a, _args, ctx, info) => ctx.loaders.projectsByAgreement.load({ id: a._id, fields: pf(info) }),
+    projects: (a, _args, ctx, info) => ctx.data.loaders.projectsByAgreement.load({ id: a._id, fields: pf(info) }),
     projectTotals: async (a, _args, ctx) =>
-      totalsOf(await ctx.loaders.projectsByAgreement.load({ id: a._id, fields: [...TOTALS_FIELDS] })),
+      totalsOf(await ctx.data.loaders.projectsByAgreement.load({ id: a._id, fields: [...TOTALS_FIELDS] })),
   },
 
   Resolution: {
@@ -168,13 +177,13 @@ export const resolvers: Resolvers<Context> = {
   },
 
   Call: {
-    __resolveReference: (r, ctx, info) => ctx.loaders.call.load({ id: r.id!, fields: fieldsFor(info, 'Call', CALL) }),
+    __resolveReference: (r, ctx, info) => ctx.data.loaders.call.load({ id: r.id!, fields: fieldsFor(info, 'Call', CALL) }),
     id: (c) => c._id,
     issuedBy: (c) => ref(c.issuedBy!),
     fundingSource: (c, _a, ctx, info) =>
-      c.fundingSourceId ? ctx.loaders.fundingSource.load({ id: c.fundingSourceId, fields: fieldsFor(info, 'FundingSource', SOURCE) }) : null,
+      c.fundingSourceId ? ctx.data.loaders.fundingSource.load({ id: c.fundingSourceId, fields: fieldsFor(info, 'FundingSource', SOURCE) }) : null,
     submissions: (c) => c.submissions ?? [],
-    projects: (c, _a, ctx, info) => ctx.loaders.projectsByCall.load({ id: c._id, fields: pf(info) }),
+    projects: (c, _a, ctx, info) => ctx.data.loaders.projectsByCall.load({ id: c._id, fields: pf(info) }),
     publishedTotals: (c) => c.publishedTotals ?? null,
   },
 
@@ -190,12 +199,12 @@ export const resolvers: Resolvers<Context> = {
   },
 
   FundedProject: {
-    __resolveReference: (r, ctx, info) => ctx.loaders.project.load({ id: r.id!, fields: pf(info) }),
+    __resolveReference: (r, ctx, info) => ctx.data.loaders.project.load({ id: r.id!, fields: pf(info) }),
     id: (p) => p._id,
     agreement: async (p, _a, ctx, info) =>
-      present(await ctx.loaders.agreement.load({ id: p.agreementId!, fields: fieldsFor(info, 'Agreement', AGREEMENT) }), 'agreement', p.agreementId!),
+      present(await ctx.data.loaders.agreement.load({ id: p.agreementId!, fields: fieldsFor(info, 'Agreement', AGREEMENT) }), 'agreement', p.agreementId!),
     call: async (p, _a, ctx, info) =>
-      present(await ctx.loaders.call.load({ id: p.callId!, fields: fieldsFor(info, 'Call', CALL) }), 'call', p.callId!),
+      present(await ctx.data.loaders.call.load({ id: p.callId!, fields: fieldsFor(info, 'Call', CALL) }), 'call', p.callId!),
     beneficiary: (p) =>
       p.beneficiaryType === 'Alliance'
         ? { __typename: 'Alliance' as const, id: p.allianceId! }
@@ -213,11 +222,11 @@ export const resolvers: Resolvers<Context> = {
   },
 
   Alliance: {
-    fundedProjects: (a, _args, ctx, info) => ctx.loaders.projectsByAlliance.load({ id: a.id, fields: pf(info) }),
+    fundedProjects: (a, _args, ctx, info) => ctx.data.loaders.projectsByAlliance.load({ id: a.id, fields: pf(info) }),
   },
 
   ReuseSolution: {
-    fundedProjects: (s, _args, ctx, info) => ctx.loaders.projectsByReuseSolution.load({ id: s.id, fields: pf(info) }),
+    fundedProjects: (s, _args, ctx, info) => ctx.data.loaders.projectsByReuseSolution.load({ id: s.id, fields: pf(info) }),
   },
 };
 

@@ -1,11 +1,10 @@
 /**
- * The governance subgraph's per-request DataLoaders and resolver context. `createLoaders` is
- * called by the context factory for every request, never at module scope.
+ * The governance subgraph's per-request DataLoaders. `createLoaders` is called for every request by
+ * `createData` (context.ts), never at module scope.
  */
 import type { Db } from 'mongodb';
 import { entityLoader, groupLoader, parentPageLoader } from '../../../lib/loaders.ts';
 import type { PageArgs, PageLimits } from '../../../lib/pagination.ts';
-import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import {
   COMMITTEE_MEMBERS,
   COMMITTEES,
@@ -39,6 +38,3 @@ export function createLoaders(db: Db, limits: PageLimits) {
     })),
   };
 }
-
-export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Loaders>;

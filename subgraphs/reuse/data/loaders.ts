@@ -1,10 +1,9 @@
 /**
- * The reuse subgraph's per-request DataLoaders and resolver context. `createLoaders` is called by
- * the context factory for every request, never at module scope.
+ * The reuse subgraph's per-request DataLoaders. `createLoaders` is called for every request by
+ * `createData` (context.ts), never at module scope.
  */
 import type { Db } from 'mongodb';
 import { entityLoader, groupLoader, parentPageLoader } from '../../../lib/loaders.ts';
-import type { SubgraphContext } from '../../../lib/subgraph.ts';
 import type { PageLimits } from '../../../lib/pagination.ts';
 import { ADOPTIONS, REUSE_SOLUTIONS, type AdoptionDoc, type ReuseSolutionDoc } from './collections.ts';
 import { adoptionFilter, BY_COMUNE, type AdoptionListArgs } from './queries.ts';
@@ -25,6 +24,3 @@ export function createLoaders(db: Db, limits: PageLimits) {
     })),
   };
 }
-
-export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Loaders>;

@@ -5,24 +5,25 @@
 import { fieldsFor, nodeFieldsFor, type FieldMap } from '../../../lib/loaders.ts';
 import { notFound, present } from '../../../lib/errors.ts';
 import { DateScalar } from '../../../lib/scalars.ts';
-import type { Resolvers } from '../__generated__/types.ts';
-import type { Context } from '../data/loaders.ts';
-import { checkSolutionIdFormat, findAdoptions, listSolutions } from '../data/queries.ts';
-import { adoptionStats } from '../data/analytics.ts';
-import { changeAdoptionStatus, registerAdoption } from '../data/mutations.ts';
+import type { AdoptionResolvers, Resolvers, ReuseSolutionResolvers } from '../__generated__/types.ts';
+import type { Context } from '../data/context.ts';
+import { checkSolutionIdFormat } from '../data/queries.ts';
 import { requireWrite } from '../../../lib/access.ts';
-import { versionOf, writer } from '../../../lib/writes.ts';
+import { versionOf } from '../../../lib/writes.ts';
 import { ADOPTION_CHANGED, adoptionEventFilter, publishAdoptionChange, type AdoptionEventPayload } from '../data/events.ts';
 
-/** GraphQL field → document fields, for projections. */
-const SOLUTION: FieldMap = {
+/** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
+const SOLUTION: FieldMap<ReuseSolutionResolvers> = {
+  id: [],
   name: ['name'],
   description: ['description'],
   builtBy: ['builtById'],
   legalBasis: ['legalBasis'],
   provenance: ['provenance'],
+  adoptions: [],
 };
-const ADOPTION: FieldMap = {
+const ADOPTION: FieldMap<AdoptionResolvers> = {
+  id: [],
   solution: ['solutionId'],
   municipality: ['istatCode'],
   status: ['status'],
@@ -35,28 +36,28 @@ export const resolvers: Resolvers<Context> = {
   Date: DateScalar,
 
   Query: {
-    reuseSolutions: (_p, _a, ctx, info) => listSolutions(ctx.db, fieldsFor(info, 'ReuseSolution', SOLUTION)),
+    reuseSolutions: (_p, _a, ctx, info) => ctx.data.listSolutions(fieldsFor(info, 'ReuseSolution', SOLUTION)),
     reuseSolution: async (_p, { id }, ctx, info) => {
       checkSolutionIdFormat(id);
-      const doc = await ctx.loaders.solution.load({ id, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) });
+      const doc = await ctx.data.loaders.solution.load({ id, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) });
       return doc ?? Promise.reject(notFound('reuse solution', id));
     },
     adoptions: (_p, args, ctx, info) =>
-      findAdoptions(ctx.db, ctx.limits, args, nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION)),
-    adoptionStats: (_p, { groupBy }, ctx) => adoptionStats(ctx.db, groupBy),
+      ctx.data.findAdoptions(args, nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION)),
+    adoptionStats: (_p, { groupBy }, ctx) => ctx.data.adoptionStats(groupBy),
   },
 
   // Each mutation checks the caller's write scope first (the gateway refuses earlier too).
   Mutation: {
     registerAdoption: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'reuse');
-      const change = await registerAdoption(writer(ctx, 'reuse', 'registerAdoption'), input);
+      const change = await ctx.data.registerAdoption(input);
       await publishAdoptionChange(ctx.events, 'REGISTERED', change);
       return { adoption: change.after };
     },
     changeAdoptionStatus: async (_p, args, ctx) => {
       requireWrite(ctx.caller, 'reuse');
-      const change = await changeAdoptionStatus(writer(ctx, 'reuse', 'changeAdoptionStatus'), args);
+      const change = await ctx.data.changeAdoptionStatus(args);
       await publishAdoptionChange(ctx.events, 'STATUS_CHANGED', change);
       return { adoption: change.after };
     },
@@ -74,7 +75,7 @@ export const resolvers: Resolvers<Context> = {
     solution: async (row, _args, ctx, info) =>
       row.solution
         ? present(
-            await ctx.loaders.solution.load({ id: row.solution._id, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
+            await ctx.data.loaders.solution.load({ id: row.solution._id, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
             'reuse solution',
             row.solution._id,
           )
@@ -83,11 +84,11 @@ export const resolvers: Resolvers<Context> = {
 
   ReuseSolution: {
     __resolveReference: (ref, ctx, info) =>
-      ctx.loaders.solution.load({ id: ref.id!, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
+      ctx.data.loaders.solution.load({ id: ref.id!, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
     id: (s) => s._id,
     builtBy: (s) => (s.builtById ? { id: s.builtById } : null),
     adoptions: (s, args, ctx, info) =>
-      ctx.loaders.adoptionPages.load({
+      ctx.data.loaders.adoptionPages.load({
         parentId: s._id,
         args: { first: args.first, after: args.after, filter: args.filter },
         fields: nodeFieldsFor(info, 'AdoptionConnection', 'Adoption', ADOPTION),
@@ -96,11 +97,11 @@ export const resolvers: Resolvers<Context> = {
 
   Adoption: {
     __resolveReference: (ref, ctx, info) =>
-      ctx.loaders.adoption.load({ id: ref.id!, fields: fieldsFor(info, 'Adoption', ADOPTION) }),
+      ctx.data.loaders.adoption.load({ id: ref.id!, fields: fieldsFor(info, 'Adoption', ADOPTION) }),
     id: (a) => a._id,
     solution: async (a, _args, ctx, info) =>
       present(
-        await ctx.loaders.solution.load({ id: a.solutionId!, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
+        await ctx.data.loaders.solution.load({ id: a.solutionId!, fields: fieldsFor(info, 'ReuseSolution', SOLUTION) }),
         'reuse solution',
         a.solutionId!,
       ),
@@ -112,6 +113,6 @@ export const resolvers: Resolvers<Context> = {
     // The key is all this subgraph knows of a Comune; `adoptions` is resolved from it.
     __resolveReference: (ref) => ({ istatCode: ref.istatCode! }),
     adoptions: (m, _args, ctx, info) =>
-      ctx.loaders.adoptionsByMunicipality.load({ id: m.istatCode, fields: fieldsFor(info, 'Adoption', ADOPTION) }),
+      ctx.data.loaders.adoptionsByMunicipality.load({ id: m.istatCode, fields: fieldsFor(info, 'Adoption', ADOPTION) }),
   },
 };

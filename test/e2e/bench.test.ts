@@ -1,0 +1,93 @@
+/**
+ * The benchmark as a smoke test: `bench/run.ts --quick` into a temporary results
+ * folder runs to the end, every gateway × workload × operation answers correctly with no error,
+ * and latest.json has the shape bench/types.ts declares. Not a timed test: nothing about speed is
+ * asserted (the numbers of a quick run, beside other test files, mean nothing).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import type { Results } from '../../bench/types.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const GATEWAYS = ['ours', 'apollo-gateway', 'hive-gateway'];
+
+let outDir: string;
+let exitCode: number | null;
+let output = '';
+let results: Results;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(path.join(os.tmpdir(), 'ali-bench-test-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/run.ts'), '--quick', '--out', outDir], {
+    cwd: root,
+    // The run's database server (fresh databases on it, dropped afterwards) instead of a second FerretDB.
+    env: { ...process.env, MONGODB_URI: inject('mongoUri') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  results = JSON.parse(await readFile(path.join(outDir, 'latest.json'), 'utf8')) as Results;
+}, 240_000);
+
+afterAll(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+describe('bench/run.ts --quick', () => {
+  it('finishes, and every cell is correct with no error', () => {
+    const failed = results.runs.filter((r) => !r.correct || r.errors !== 0);
+    expect(failed.map((r) => `${r.workload}/${r.operation}/${r.gateway}: ${r.failure}`), output.slice(-4000)).toEqual([]);
+    expect(results.failures, output.slice(-4000)).toEqual([]);
+    expect(exitCode, output.slice(-4000)).toBe(0);
+  });
+
+  it('measures every gateway on every operation of both workloads', () => {
+    const operations = new Set(results.runs.map((r) => `${r.workload}/${r.operation}`));
+    expect([...operations].filter((o) => o.startsWith('ali/'))).toHaveLength(3);
+    expect([...operations].filter((o) => o.startsWith('gateway-bound/'))).toHaveLength(1);
+    for (const op of operations) {
+      expect(results.runs.filter((r) => `${r.workload}/${r.operation}` === op).map((r) => r.gateway).sort()).toEqual([...GATEWAYS].sort());
+    }
+    // Every response was checked against the expected answer.
+    for (const run of results.runs) expect(run.responsesChecked).toBeGreaterThan(0);
+  });
+
+  it('writes latest.json in its declared shape, and latest.md', async () => {
+    expect(results.machine).toEqual(
+      expect.objectContaining({ cpuModel: expect.any(String), cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version }),
+    );
+    for (const run of results.runs) {
+      expect(run).toEqual(
+        expect.objectContaining({
+          workload: expect.stringMatching(/^(ali|gateway-bound)$/),
+          operation: expect.any(String),
+          gateway: expect.stringMatching(/^(ours|apollo-gateway|hive-gateway)$/),
+          rps: expect.any(Number),
+          p50Ms: expect.any(Number),
+          p95Ms: expect.any(Number),
+          p99Ms: expect.any(Number),
+          cpuMsPerRequest: expect.any(Number),
+          peakRssMb: expect.any(Number),
+          errors: expect.any(Number),
+          correct: expect.any(Boolean),
+        }),
+      );
+      for (const key of ['rps', 'p50Ms', 'p95Ms', 'p99Ms', 'cpuMsPerRequest', 'peakRssMb', 'subgraphsCpuMsPerRequest'] as const) {
+        expect(Number.isFinite(run[key]) && run[key] > 0, `${run.workload}/${run.operation}/${run.gateway} ${key}`).toBe(true);
+      }
+      expect(Number.isInteger(run.errors)).toBe(true);
+      // MongoDB commands are counted for the ALI workload only.
+      expect(run.mongoCommandsPerOperation === null).toBe(run.workload === 'gateway-bound');
+      // The database server here is the test run's (MONGODB_URI), not the host's: its CPU is not attributed.
+      expect(run.databaseCpuMsPerRequest).toBeNull();
+    }
+    const markdown = await readFile(path.join(outDir, 'latest.md'), 'utf8');
+    expect(markdown).toContain('| gateway | req/s | req/s vs stock |');
+    expect(markdown).toContain(results.machine.cpuModel);
+    expect(markdown).toContain('npm run bench -- --quick');
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * Configuration: defaults, validation with every problem reported at once, and the
+ * documentation (.env.example, docs/configuration.md) mirroring the one specification.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configSpec, ConfigError, loadConfig } from '../../lib/config.ts';
+
+describe('configuration', () => {
+  it('has a default for everything but the optional URLs', () => {
+    const cfg = loadConfig({});
+    expect(cfg).toMatchObject({ GATEWAY_PORT: 4000, ALLIANCES_PORT: 4001, PAGE_SIZE_DEFAULT: 20, PAGE_SIZE_MAX: 500, SEED_ON_START: true });
+    expect(cfg.MONGODB_URI).toBeUndefined();
+    expect(Object.isFrozen(cfg)).toBe(true);
+  });
+
+  it('rejects bad values, naming each one', () => {
+    let error: unknown;
+    try {
+      loadConfig({ GATEWAY_PORT: '70000', SEED_ON_START: 'maybe', LOG_LEVEL: 'loud', PAGE_SIZE_DEFAULT: '50', PAGE_SIZE_MAX: '10' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['GATEWAY_PORT', 'SEED_ON_START', 'LOG_LEVEL', 'PAGE_SIZE_DEFAULT (50) exceeds PAGE_SIZE_MAX (10)']) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('is documented in .env.example and docs/configuration.md, with the same defaults', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const [name, spec] of Object.entries(configSpec)) {
+      const def = 'default' in spec ? spec.default : '';
+      expect(example, name).toContain(`\n${name}=${def}\n`);
+      expect(example, name).toContain(`# ${spec.description}\n${name}=`);
+      expect(docs, name).toContain(`| \`${name}\` | ${def ? `\`${def}\`` : '—'} |`);
+    }
+  });
+});
