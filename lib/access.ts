@@ -7,8 +7,10 @@
 import { GraphQLError } from 'graphql';
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
 
-export const ROLES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ErrorCode, pickCodes } from './errors.ts';
+import { ROLES, type Role } from './roles.ts';
+
+export { ROLES, type Role } from './roles.ts';
 
 /** Subgraph scope: every subgraph, or the named ones. */
 export type Scope = '*' | readonly string[];
@@ -32,14 +34,8 @@ const ISSUER = 'ali-gateway';
 /** Lifetime of a signed header; the gateway reuses one for half of it. */
 export const GATEWAY_TOKEN_TTL_SECONDS = 60;
 
-export const AccessCode = {
-  /** No valid credentials (bad, expired or revoked key; missing gateway header at a subgraph). */
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  /** Valid credentials without the right (role or write scope). */
-  FORBIDDEN: 'FORBIDDEN',
-  /** The operation touches a subgraph the caller has not subscribed to. */
-  SUBGRAPH_NOT_SUBSCRIBED: 'SUBGRAPH_NOT_SUBSCRIBED',
-} as const;
+/** The codes of access refusals (their meaning and HTTP status: the catalogue in lib/errors.ts). */
+export const AccessCode = pickCodes(ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.SUBGRAPH_NOT_SUBSCRIBED);
 
 export function inScope(scope: Scope, subgraph: string): boolean {
   return scope === '*' || scope.includes(subgraph);

@@ -4,6 +4,7 @@
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
+import { ROLES, type Role } from './roles.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -17,8 +18,6 @@ const optionalUrl = z
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
-const ROLE_NAMES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
-type RoleName = (typeof ROLE_NAMES)[number];
 
 /** Per-role operation limits (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
 export const operationLimitsSchema = z
@@ -34,7 +33,7 @@ export const operationLimitsSchema = z
   .strict();
 export type OperationLimitsOverride = z.output<typeof operationLimitsSchema>;
 
-const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLE_NAMES), value);
+const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLES), value);
 
 /** `role=requests/seconds,…`, or `off`. */
 const rateLimits = z
@@ -42,11 +41,11 @@ const rateLimits = z
   .regex(/^(off|([a-z]+=\d+\/\d+)(,[a-z]+=\d+\/\d+)*)$/, 'expected role=requests/seconds,… or off')
   .transform((v, ctx) => {
     if (v === 'off') return null;
-    const out: Partial<Record<RoleName, { points: number; seconds: number }>> = {};
+    const out: Partial<Record<Role, { points: number; seconds: number }>> = {};
     for (const part of v.split(',')) {
       const [role, rate] = part.split('=') as [string, string];
       const [points, seconds] = rate.split('/').map(Number) as [number, number];
-      if (!(ROLE_NAMES as readonly string[]).includes(role)) {
+      if (!(ROLES as readonly string[]).includes(role)) {
         ctx.addIssue({ code: 'custom', message: `unknown role ${role}` });
         return z.NEVER;
       }
@@ -54,7 +53,7 @@ const rateLimits = z
         ctx.addIssue({ code: 'custom', message: `${role}: requests and seconds must be at least 1` });
         return z.NEVER;
       }
-      out[role as RoleName] = { points, seconds };
+      out[role as Role] = { points, seconds };
     }
     return out;
   });
