@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSpec, SUBGRAPH_NAMES } from '../lib/config.ts';
 import { CHART_DIR, renderChartReadme } from '../scripts/helm-docs.ts';
@@ -52,6 +53,7 @@ type K8sObject =
   | { kind: 'HorizontalPodAutoscaler'; metadata: Meta; spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number } }
   | { kind: 'PodDisruptionBudget'; metadata: Meta; spec: { selector: LabelSelector } }
   | { kind: 'ConfigMap'; metadata: Meta; data: Record<string, string> }
+  | { kind: 'PrometheusRule'; metadata: Meta; spec: unknown }
   | { kind: 'Ingress' | 'ServiceMonitor' | 'ServiceAccount' | 'Secret'; metadata: Meta; spec?: unknown };
 
 let helm: string;
@@ -134,7 +136,7 @@ describe('kubecheck (so that the validation is real)', () => {
 describe.each([
   ['values.yaml', [VALUES], [] as string[]],
   ['values-dev.yaml', [VALUES_DEV], [] as string[]],
-  ['every option on', [VALUES], ['ingress.enabled=true', 'serviceMonitor.enabled=true', 'image.digest=sha256:' + 'a'.repeat(64), 'supergraph.existingConfigMap=my-supergraph', 'gateway.autoscaling.enabled=false']],
+  ['every option on', [VALUES], ['ingress.enabled=true', 'serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'grafanaDashboard.enabled=true', 'image.digest=sha256:' + 'a'.repeat(64), 'supergraph.existingConfigMap=my-supergraph', 'gateway.autoscaling.enabled=false']],
 ])('rendered with %s', (_name, files, set) => {
   let objects: K8sObject[];
   beforeAll(async () => {
@@ -281,10 +283,15 @@ describe.each([
     expect(stores.includes('mongodb') && stores.includes('redis')).toBe(dev);
   });
 
-  it('renders the Ingress and the ServiceMonitor only when asked', () => {
+  it('renders the Ingress, the ServiceMonitor, the alerting rules and the dashboard only when asked, from the repository files', () => {
     const on = set.includes('ingress.enabled=true');
     expect(ofKind(objects, 'Ingress')).toHaveLength(on ? 1 : 0);
     expect(ofKind(objects, 'ServiceMonitor')).toHaveLength(on ? 1 : 0);
+    expect(ofKind(objects, 'PrometheusRule').map((r) => r.spec)).toEqual(
+      on ? [parse(readFileSync(path.join(ROOT, 'deploy', 'prometheus', 'ali-graph.rules.yaml'), 'utf8'))] : [],
+    );
+    const dashboard = ofKind(objects, 'ConfigMap').find((m) => m.metadata.labels?.['grafana_dashboard'] === '1');
+    expect(dashboard?.data['ali-graph.json']).toBe(on ? readFileSync(path.join(ROOT, 'deploy', 'grafana', 'ali-graph.json'), 'utf8').trimEnd() : undefined);
   });
 });
 
