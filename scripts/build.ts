@@ -34,12 +34,8 @@ async function graphqlFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/**
- * Builds into `outDir` (default dist/). Another folder must also be inside the repository, so
- * that Node finds node_modules and package.json's `"type": "module"` from the compiled files.
- */
-export async function build(outDir = path.join(root, 'dist')): Promise<string> {
-  const dist = path.resolve(outDir);
+export async function build(): Promise<string> {
+  const dist = path.join(root, 'dist');
   const tmp = `${dist}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {

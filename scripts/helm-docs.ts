@@ -86,7 +86,7 @@ export function renderChartReadme(): string {
     '  --from-literal=GATEWAY_SIGNING_SECRET="$(openssl rand -base64 48)" \\',
     "  --from-literal=MONGODB_URI='mongodb://db-0.example,db-1.example,db-2.example/?replicaSet=rs0' \\",
     "  --from-literal=REDIS_URL='redis://redis.example:6379'",
-    'helm install ali deploy/helm/ali-graph --set image.tag=0.1.0',
+    'helm install ali deploy/helm/ali-graph --set image.repository=registry.example.org/ali-graph --set image.tag=0.1.0',
     '```',
     '',
     '`values-dev.yaml` runs MongoDB and Redis inside the cluster instead, for a trial.',

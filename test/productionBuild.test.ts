@@ -1,22 +1,39 @@
 /**
- * The production build as the image runs it: `npm run build` compiles the services, and the
- * compiled subgraphs and gateway (`node dist/...`, no tsx, no TypeScript) start from it, seed
+ * The production build as the image makes and runs it. The files the Dockerfile's build stage
+ * copies, and only those, are staged in a folder under .cache/ (so a missing COPY fails here, and
+ * a developer's dist/ is neither used nor replaced), `npm run build` runs there, and the compiled
+ * subgraphs and gateway (`node dist/...`, no tsx, no TypeScript) start from the result: they seed
  * their databases, answer a query end to end with the published figures, report ready, and stop
- * cleanly on SIGTERM. Built into a folder of its own under .cache/, so a developer's dist/ is
- * neither used nor replaced.
+ * cleanly on SIGTERM. The compiled code may import only production dependencies, the only ones
+ * the image installs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { cp, mkdir, rm, symlink } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SUBGRAPH_NAMES } from '../lib/config.ts';
 import { connect } from '../lib/mongo.ts';
 import { freePort } from '../lib/dbServer.ts';
-import { build } from '../scripts/build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const outDir = path.join(root, '.cache', `build-test-${process.pid}`, 'dist');
+/** The image's /build (then /app): what the build stage copies, with the repository's node_modules. */
+const stage = path.join(root, '.cache', `build-test-${process.pid}`);
+const outDir = path.join(stage, 'dist');
+
+/** Sources of the COPY instructions (not `--from`) of the Dockerfile's stage named `build`. */
+function buildStageCopies(): string[] {
+  const text = readFileSync(path.join(root, 'Dockerfile'), 'utf8').replace(/\\\r?\n/g, ' ');
+  const stages = text.split(/^FROM\s+/m).slice(1);
+  const buildStage = stages.find((st) => /^\S+\s+AS\s+build\s*$/im.test(st.split('\n')[0] ?? ''));
+  if (!buildStage) throw new Error('the Dockerfile has no stage named build');
+  return buildStage
+    .split('\n')
+    .filter((l) => /^COPY\s/i.test(l) && !/--from=/.test(l))
+    .flatMap((l) => l.trim().split(/\s+/).slice(1, -1));
+}
 const prefix = `build${Date.now().toString(36)}`;
 const secret = 'production-build-test-secret-0123456789';
 
@@ -29,8 +46,8 @@ const services: Service[] = [];
 
 /** Starts `node <outDir>/<entry>.js` with only the environment a container would have. */
 async function startCompiled(entry: string, port: number, env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [path.join(outDir, `${entry}.js`)], {
-    cwd: root,
+  const child = spawn(process.execPath, [path.join('dist', `${entry}.js`)], {
+    cwd: stage,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', GATEWAY_SIGNING_SECRET: secret, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,7 +76,15 @@ function exited(child: ChildProcess, ms: number): Promise<number | null> {
 
 let gateway: Service;
 beforeAll(async () => {
-  await build(outDir);
+  await rm(stage, { recursive: true, force: true });
+  await mkdir(stage, { recursive: true });
+  // Without what .dockerignore keeps out of the build context: built output and dependencies.
+  const ignored = (src: string) => /(^|[\\/])(node_modules|dist)([\\/]|$)/.test(path.relative(root, src));
+  for (const source of buildStageCopies()) {
+    await cp(path.join(root, source), path.join(stage, source), { recursive: true, filter: (src) => !ignored(src) });
+  }
+  await symlink(path.join(root, 'node_modules'), path.join(stage, 'node_modules'));
+  await promisify(execFile)(process.execPath, [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/build.ts'], { cwd: stage, timeout: 180_000 });
   const ports = Object.fromEntries(await Promise.all(SUBGRAPH_NAMES.map(async (n) => [n, await freePort()] as const)));
   const mongo = { MONGODB_URI: inject('mongoUri'), MONGODB_DB_PREFIX: prefix };
   // Sequentially: four processes seeding at once on two cores take longer than one after another.
@@ -77,7 +102,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of services) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-  await rm(path.dirname(outDir), { recursive: true, force: true });
+  await rm(stage, { recursive: true, force: true });
   const client = await connect(inject('mongoUri'));
   for (const n of [...SUBGRAPH_NAMES, 'gateway']) await client.db(`${prefix}_${n}`).dropDatabase();
   await client.close();
@@ -104,6 +129,26 @@ describe('npm run build', () => {
     for (const asset of ['schema/supergraph.graphql', 'gateway/access/admin.graphql', 'ui/dist/explorer/index.html', ...SUBGRAPH_NAMES.map((n) => `schema/${n}.graphql`)]) {
       expect(files, asset).toContain(asset);
     }
+  });
+
+  it('imports only Node built-ins and production dependencies (the image installs no others)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const imported = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, e.name);
+        if (e.isDirectory()) walk(file);
+        else if (e.name.endsWith('.js') && !file.includes(`${path.sep}ui${path.sep}dist${path.sep}`)) {
+          const text = readFileSync(file, 'utf8');
+          for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\(\s*)["']([^"'.][^"']*)["']/g)) imported.add(m[1]!);
+        }
+      }
+    };
+    walk(outDir);
+    const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    const external = [...imported].filter((s) => !s.startsWith('node:') && !builtinModules.includes(s)).map(packageOf);
+    expect(external.length).toBeGreaterThan(10);
+    expect([...new Set(external)].filter((p) => !(p in pkg.dependencies)).sort()).toEqual([]);
   });
 });
 
