@@ -181,6 +181,19 @@ describe('the compiled services', () => {
     }
   });
 
+  it('include the keys command: a key it creates is accepted by the compiled gateway', async () => {
+    const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production', MONGODB_URI: inject('mongoUri'), MONGODB_DB_PREFIX: prefix };
+    const keys = (...args: string[]) => promisify(execFile)(process.execPath, ['dist/scripts/keys.js', ...args], { cwd: stage, env, timeout: 60_000 });
+    const created = await keys('create', '--name', 'build-test', '--role', 'analyst');
+    const key = created.stdout.trim().split('\n').at(-1)!;
+    expect((await keys('list')).stdout).toMatch(/^build-test\tanalyst\t/m);
+    const query = async (headers: Record<string, string>) =>
+      (await fetch(`${gateway.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) })).json();
+    // Introspection is off for anonymous callers in production, on for an analyst key.
+    expect(await query({})).toMatchObject({ errors: [expect.anything()] });
+    expect(await query({ 'x-api-key': key })).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
   it('stop on SIGTERM with exit code 0', async () => {
     for (const s of [gateway, ...services.filter((s) => s !== gateway)]) {
       s.child.kill('SIGTERM');
