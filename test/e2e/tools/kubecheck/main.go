@@ -1,6 +1,6 @@
 // Command kubecheck validates a stream of Kubernetes manifests, as `helm template` prints them,
 // against the API types of the Kubernetes version this module pins (k8s.io/api in go.mod), and
-// prints the decoded objects as one JSON array. It exists so that test/helmChart.test.ts can
+// prints the decoded objects as one JSON array. It exists so that test/e2e/helmChart.test.ts can
 // check the chart's output without a cluster.
 //
 // Every document is decoded strictly, the way the API server decodes a request with

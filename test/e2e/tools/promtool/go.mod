@@ -1,4 +1,4 @@
-module ali-graph/test/tools/promtool
+module ali-graph/test/e2e/tools/promtool
 
 go 1.26.7
 

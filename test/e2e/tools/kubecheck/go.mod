@@ -1,4 +1,4 @@
-module ali-graph/test/tools/kubecheck
+module ali-graph/test/e2e/tools/kubecheck
 
 go 1.26.0
 

@@ -14,11 +14,11 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SUBGRAPH_NAMES } from '../lib/config.ts';
-import { connect } from '../lib/mongo.ts';
-import { freePort } from '../lib/dbServer.ts';
+import { SUBGRAPH_NAMES } from '../../lib/config.ts';
+import { connect } from '../../lib/mongo.ts';
+import { freePort } from '../../lib/dbServer.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '..', '..');
 /** The image's /build (then /app): what the build stage copies, with the repository's node_modules. */
 const stage = path.join(root, '.cache', `build-test-${process.pid}`);
 const outDir = path.join(stage, 'dist');

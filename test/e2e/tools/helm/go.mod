@@ -1,4 +1,4 @@
-module ali-graph/test/tools/helm
+module ali-graph/test/e2e/tools/helm
 
 go 1.26.0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test/tools/build.sh NAME: builds the Go tool test/tools/NAME once and prints the binary's path.
+# test/e2e/tools/build.sh NAME: builds the Go tool test/e2e/tools/NAME once and prints the binary's path.
 #
-#   helm       Helm, from its module at the version test/tools/helm/go.mod pins (lint, template)
+#   helm       Helm, from its module at the version test/e2e/tools/helm/go.mod pins (lint, template)
 #   promtool   Prometheus's promtool, pinned the same way (check rules, test rules)
 #   kubecheck  strict validation of rendered manifests against the pinned k8s.io/api types
 #
@@ -12,14 +12,14 @@
 # rebuild after such a change quick. A build writes to a temporary name and renames it into
 # place, so a build cut short or two at once never leave a half-written binary.
 set -euo pipefail
-name="${1:?usage: test/tools/build.sh helm|promtool|kubecheck}"
+name="${1:?usage: test/e2e/tools/build.sh helm|promtool|kubecheck}"
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+root="$(cd "$here/../../.." && pwd)"
 dir="$here/$name"
-[ -f "$dir/go.mod" ] || { echo "test/tools/build.sh: no tool $name" >&2; exit 2; }
+[ -f "$dir/go.mod" ] || { echo "test/e2e/tools/build.sh: no tool $name" >&2; exit 2; }
 command -v go >/dev/null 2>&1 || export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null 2>&1 || {
-  echo "test/tools/build.sh: Go is not installed; the deployment checks build $name from the Go module proxy with it" >&2
+  echo "test/e2e/tools/build.sh: Go is not installed; the deployment checks build $name from the Go module proxy with it" >&2
   exit 1
 }
 
@@ -55,6 +55,6 @@ if [ ! -x "$out" ]; then
   started=$SECONDS
   (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -buildvcs=false "${flags[@]}" -o "$tmp" "$pkg") >&2
   mv "$tmp" "$out"
-  echo "test/tools/build.sh: built $name in $((SECONDS - started)) s" >&2
+  echo "test/e2e/tools/build.sh: built $name in $((SECONDS - started)) s" >&2
 fi
 echo "$out"

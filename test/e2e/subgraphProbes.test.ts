@@ -4,9 +4,9 @@
  * lost its database without restarting it.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { connect } from '../lib/mongo.ts';
-import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
-import { subgraphModules } from '../subgraphs/index.ts';
+import { connect } from '../../lib/mongo.ts';
+import { startSubgraph, type RunningSubgraph } from '../../lib/subgraph.ts';
+import { subgraphModules } from '../../subgraphs/index.ts';
 
 let running: RunningSubgraph | undefined;
 const dbName = `probes${Date.now().toString(36)}_alliances`;

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../lib/dbServer.ts';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { freePort } from '../../lib/dbServer.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const DASHBOARD = path.join(ROOT, 'deploy', 'grafana', 'ali-graph.json');
 const RULES = path.join(ROOT, 'deploy', 'prometheus', 'ali-graph.rules.yaml');
 

@@ -1,6 +1,6 @@
 /**
- * deploy/helm/ali-graph, checked without a cluster. Helm itself (test/tools/helm, pinned) lints
- * the chart and renders it for each values file; test/tools/kubecheck decodes every rendered
+ * deploy/helm/ali-graph, checked without a cluster. Helm itself (test/e2e/tools/helm, pinned) lints
+ * the chart and renders it for each values file; test/e2e/tools/kubecheck decodes every rendered
  * object strictly into the API types of the pinned Kubernetes version; the policies operators
  * ask of a chart are then checked on the decoded objects: probes, resources, non-root, read-only
  * root file system, no capabilities, no :latest, graceful termination matching the drain, and
@@ -13,11 +13,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { configSpec, SUBGRAPH_NAMES } from '../lib/config.ts';
-import { CHART_DIR, renderChartReadme } from '../scripts/helm-docs.ts';
+import { configSpec, SUBGRAPH_NAMES } from '../../lib/config.ts';
+import { CHART_DIR, renderChartReadme } from '../../scripts/helm-docs.ts';
 
 const execFileAsync = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** A cold build of Helm from the Go module proxy took 3 to 7 minutes on two busy cores here. */
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 
@@ -60,7 +60,7 @@ let helm: string;
 let kubecheck: string;
 
 async function tool(name: string): Promise<string> {
-  const { stdout } = await execFileAsync('bash', [path.join(ROOT, 'test', 'tools', 'build.sh'), name], {
+  const { stdout } = await execFileAsync('bash', [path.join(ROOT, 'test', 'e2e', 'tools', 'build.sh'), name], {
     timeout: BUILD_TIMEOUT_MS - 10_000,
     maxBuffer: 16 * 1024 * 1024,
   });
