@@ -126,8 +126,11 @@ describe('npm run build', () => {
     for (const entry of ['gateway/index.js', 'scripts/seed.js', 'scripts/keys.js', ...SUBGRAPH_NAMES.map((n) => `subgraphs/${n}/index.js`)]) {
       expect(files, entry).toContain(entry);
     }
-    for (const asset of ['schema/supergraph.graphql', 'gateway/access/admin.graphql', 'ui/dist/explorer/index.html', ...SUBGRAPH_NAMES.map((n) => `schema/${n}.graphql`)]) {
+    for (const asset of ['schema/supergraph.graphql', 'gateway/access/admin.graphql', ...SUBGRAPH_NAMES.map((n) => `schema/${n}.graphql`)]) {
       expect(files, asset).toContain(asset);
+    }
+    for (const page of ['explorer', 'dashboard']) {
+      expect(files.filter((f) => f.startsWith(`ui/dist/${page}/index`) && f.endsWith('.html')), page).not.toEqual([]);
     }
   });
 
