@@ -110,6 +110,8 @@ describe('the chart', () => {
     await expect(render([], ['gateway.replicaz=3'])).rejects.toThrow(/additional properties 'replicaz' not allowed/);
     await expect(render([], ['gateway.resources.limits.memory=lots'])).rejects.toThrow(/memory/);
     await expect(render([], ['subgraphs.alliances.extraEnv.lower_case=1'])).rejects.toThrow(/lower_case/);
+    // A variable the chart sets from other values cannot be set twice through extraEnv.
+    await expect(render([], ['gateway.extraEnv.MONGODB_URI=mongodb://elsewhere'])).rejects.toThrow(/invalid propertyName 'MONGODB_URI'/);
   });
 
   it('values docs (README.md) are generated from the current schema and values', () => {
@@ -136,7 +138,7 @@ describe('kubecheck (so that the validation is real)', () => {
 describe.each([
   ['values.yaml', [VALUES], [] as string[]],
   ['values-dev.yaml', [VALUES_DEV], [] as string[]],
-  ['every option on', [VALUES], ['ingress.enabled=true', 'serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'grafanaDashboard.enabled=true', 'image.digest=sha256:' + 'a'.repeat(64), 'supergraph.existingConfigMap=my-supergraph', 'gateway.autoscaling.enabled=false']],
+  ['every option on', [VALUES], ['ingress.enabled=true', 'serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'grafanaDashboard.enabled=true', 'image.digest=sha256:' + 'a'.repeat(64), 'supergraph.existingConfigMap=my-supergraph', 'gateway.autoscaling.enabled=false', 'gateway.extraEnv.RATE_LIMITS=off']],
 ])('rendered with %s', (_name, files, set) => {
   let objects: K8sObject[];
   beforeAll(async () => {
@@ -259,10 +261,11 @@ describe.each([
       expect(envOf(gateway, `SUBGRAPH_${name.toUpperCase()}_URL`)?.value).toBe(`http://${service.metadata.name}:${service.spec.ports[0]!.port}/graphql`);
     }
     for (const component of APP_COMPONENTS) {
-      for (const e of deployment(component).spec.template.spec.containers[0]!.env ?? []) {
-        expect(Object.keys(configSpec), `${component}: ${e.name}`).toContain(e.name);
-      }
+      const env = deployment(component).spec.template.spec.containers[0]!.env ?? [];
+      for (const e of env) expect(Object.keys(configSpec), `${component}: ${e.name}`).toContain(e.name);
+      expect(new Set(env.map((e) => e.name)).size, `${component}: a variable set twice`).toBe(env.length);
     }
+    expect(envOf(gateway, 'RATE_LIMITS')?.value).toBe(set.includes('gateway.extraEnv.RATE_LIMITS=off') ? 'off' : undefined);
   });
 
   it('reads the signing secret from an existing Secret and creates no Secret', () => {
