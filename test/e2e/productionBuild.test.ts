@@ -44,10 +44,11 @@ interface Service {
 }
 const services: Service[] = [];
 
-/** Starts `node <outDir>/<entry>.js` with only the environment a container would have. */
-async function startCompiled(entry: string, port: number, env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [path.join('dist', `${entry}.js`)], {
-    cwd: stage,
+/** Starts `node <args>` in `cwd` with only the environment a container would have, and waits for /health. */
+async function startService(args: string[], port: number, env: Record<string, string>, cwd = stage): Promise<Service> {
+  const entry = args[0]!;
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', GATEWAY_SIGNING_SECRET: secret, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,6 +76,7 @@ function exited(child: ChildProcess, ms: number): Promise<number | null> {
 }
 
 let gateway: Service;
+const subgraphUrls: Record<string, string> = {};
 beforeAll(async () => {
   await rm(stage, { recursive: true, force: true });
   await mkdir(stage, { recursive: true });
@@ -89,10 +91,11 @@ beforeAll(async () => {
   const mongo = { MONGODB_URI: inject('mongoUri'), MONGODB_DB_PREFIX: prefix };
   // Sequentially: four processes seeding at once on two cores take longer than one after another.
   for (const name of SUBGRAPH_NAMES) {
-    await startCompiled(`subgraphs/${name}/index`, ports[name]!, { ...mongo, [`${name.toUpperCase()}_PORT`]: String(ports[name]), SEED_ON_START: 'true' });
+    await startService([`dist/subgraphs/${name}/index.js`], ports[name]!, { ...mongo, [`${name.toUpperCase()}_PORT`]: String(ports[name]), SEED_ON_START: 'true' });
   }
+  for (const name of SUBGRAPH_NAMES) subgraphUrls[name] = `http://127.0.0.1:${ports[name]}/graphql`;
   const gatewayPort = await freePort();
-  gateway = await startCompiled('gateway/index', gatewayPort, {
+  gateway = await startService(['dist/gateway/index.js'], gatewayPort, {
     ...mongo,
     GATEWAY_PORT: String(gatewayPort),
     SUPERGRAPH_PATH: path.join(outDir, 'schema', 'supergraph.graphql'),
@@ -195,6 +198,19 @@ describe('the compiled services', () => {
     // Introspection is off for anonymous callers in production, on for an analyst key.
     expect(await query({})).toMatchObject({ errors: [expect.anything()] });
     expect(await query({ 'x-api-key': key })).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
+  it('include the ali-gateway bin, which runs the compiled gateway where there are no sources', async () => {
+    // The runtime image's layout: package.json, node_modules and dist/ (and here bin/), no .ts file.
+    const runtime = path.join(stage, 'runtime');
+    await mkdir(runtime);
+    for (const item of ['package.json', 'dist', 'bin']) await cp(path.join(item === 'bin' ? root : stage, item), path.join(runtime, item), { recursive: true });
+    await symlink(path.join(root, 'node_modules'), path.join(runtime, 'node_modules'));
+    const port = await freePort();
+    const urls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, subgraphUrls[n]!]));
+    const bin = await startService(['bin/ali-gateway.mjs', '--supergraph', 'dist/schema/supergraph.graphql', '--port', String(port)], port, urls, runtime);
+    const res = await fetch(`${bin.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ alliance(id: "ali-cn") { name } }' }) });
+    expect(await res.json()).toEqual({ data: { alliance: { name: 'ALI Cuneo' } } });
   });
 
   it('stop on SIGTERM with exit code 0', async () => {
