@@ -114,7 +114,7 @@ export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOpt
 
 export interface RunningSubgraph {
   readonly name: SubgraphName;
-  /** Base URL; GraphQL at `/` and `/graphql` (also over WebSocket, graphql-transport-ws), liveness at `/health`. */
+  /** Base URL; GraphQL at `/` and `/graphql` (also over WebSocket, graphql-transport-ws), liveness at `/health`, readiness (database reachable) at `/ready`. */
   readonly url: string;
   /** The HTTP server (for protocol upgrades such as WebSocket subscriptions). */
   readonly httpServer: http.Server;
@@ -147,6 +147,13 @@ export async function startSubgraph<D>(
     if (url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ status: 'ok', subgraph: mod.name }));
+    }
+    // Readiness: the database answers a ping within 2 s (the driver would wait 30 s for a server).
+    if (url.pathname === '/ready') {
+      const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2000, false).unref());
+      const ok = await Promise.race([opts.db.command({ ping: 1 }).then(() => true, () => false), timeout]);
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ status: ok ? 'ready' : 'database unreachable', subgraph: mod.name }));
     }
     if (url.pathname !== '/' && url.pathname !== '/graphql') {
       res.writeHead(404, { 'content-type': 'application/json' });
