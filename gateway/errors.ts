@@ -1,7 +1,7 @@
 /**
  * How the gateway's errors reach clients: the codes a client can act on, and the masking of
- * everything else in production. Used by Apollo Server's `formatError` and by the subscription
- * transports.
+ * everything else in production. Used by Apollo Server's `formatError`, so by the request pipeline
+ * of every transport (gateway/pipeline/), and by the subscription transports.
  */
 import type { GraphQLFormattedError } from 'graphql';
 
@@ -32,10 +32,19 @@ const CLIENT_CODES = new Set([
   'ALREADY_EXISTS',
   'CONTRADICTS_PUBLISHED_FACT',
   'SUBSCRIPTION_LIMIT_EXCEEDED',
-  'NOT_READY',
   'SLOW_CONSUMER',
   'EVENT_BUS_UNAVAILABLE',
+  'PAYLOAD_TOO_LARGE',
+  'METHOD_NOT_ALLOWED',
+  'SHUTTING_DOWN',
 ]);
+
+/**
+ * graphql-js's "Did you mean …?" ending (on validation errors and on variable values alike), the
+ * pattern Apollo Server's own ApolloServerPluginDisableSuggestions removes: in production it names
+ * fields, arguments and enum values a caller without introspection should not learn.
+ */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
 
 /** Apollo Server's APQ protocol errors (HTTP 400) come without a code: they are the client's mistakes. */
 const APQ_CLIENT_ERRORS = /^(provided sha does not match query|Unsupported persisted query version)$/;
@@ -48,7 +57,10 @@ export function withClientCode(formatted: GraphQLFormattedError): GraphQLFormatt
   return formatted;
 }
 
-/** In production, anything that is not a client-actionable error loses its message and internals. */
+/**
+ * In production, anything that is not a client-actionable error loses its message and internals,
+ * and a client-actionable one its schema suggestions.
+ */
 export function maskError(formatted: GraphQLFormattedError, production: boolean): GraphQLFormattedError {
   if (!production) return formatted;
   const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : 'INTERNAL_SERVER_ERROR';
@@ -56,7 +68,7 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
   if (CLIENT_CODES.has(code)) {
     // `response` (a failed subgraph's URL and body) is internal detail too.
     const { stacktrace: _s, exception: _e, response: _r, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { ...formatted, extensions };
+    return { ...formatted, message: formatted.message.replace(SUGGESTION, ''), extensions };
   }
   return {
     message: 'Internal server error',
