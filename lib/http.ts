@@ -13,19 +13,32 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The client closed its connection before its whole body arrived: nobody is left to answer, and nothing went wrong here. */
+export class ClientAborted extends Error {
+  constructor() {
+    super('The client closed the connection before sending its whole request body');
+  }
+}
+
 /**
  * The whole request body; throws {@link BodyTooLarge} as soon as it exceeds `limit` bytes, before
- * reading anything when `content-length` already says so.
+ * reading anything when `content-length` already says so, and {@link ClientAborted} when the
+ * client goes away mid-body.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new BodyTooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge(limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw new BodyTooLarge(limit);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge) && (req.destroyed || (err as NodeJS.ErrnoException).code === 'ECONNRESET')) throw new ClientAborted();
+    throw err;
   }
   return Buffer.concat(chunks);
 }
