@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { composeServices } from '@apollo/composition';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { parse, type GraphQLFormattedError } from 'graphql';
 import { pino } from 'pino';
@@ -20,10 +21,13 @@ import {
   type FetchOutcome,
   type SubgraphDataSourceOptions,
 } from '../../gateway/dataSource.ts';
+import { startGateway } from '../../gateway/server.ts';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
   readonly body: { query: string; variables?: Record<string, any> };
+  /** Ordinal of the TCP connection it came on (1 for the first connection accepted). */
+  readonly connection: number;
 }
 
 /** What the scripted server does with a request. */
@@ -36,6 +40,8 @@ interface ScriptedServer {
   readonly received: Received[];
   /** TCP connections accepted so far. */
   connections: number;
+  /** Ordinals of the TCP connections closed so far. */
+  readonly closed: Set<number>;
   reply: (req: Received) => Reply;
   close(): Promise<void>;
 }
@@ -48,7 +54,11 @@ async function scriptedServer(reply: (req: Received) => Reply): Promise<Scripted
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
-      const received: Received = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+      const received: Received = {
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        connection: ordinals.get(req.socket) ?? 0,
+      };
       scripted.received.push(received);
       const r = scripted.reply(received);
       if (r === 'hang') {
@@ -62,13 +72,19 @@ async function scriptedServer(reply: (req: Received) => Reply): Promise<Scripted
       res.end(body);
     });
   });
-  server.on('connection', () => scripted.connections++);
+  const ordinals = new WeakMap<object, number>();
+  server.on('connection', (socket) => {
+    const ordinal = ++scripted.connections;
+    ordinals.set(socket, ordinal);
+    socket.on('close', () => scripted.closed.add(ordinal));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const scripted: ScriptedServer = {
     url: `http://127.0.0.1:${port}/graphql`,
     received: [],
     connections: 0,
+    closed: new Set(),
     reply,
     async close() {
       for (const release of hanging) release();
@@ -497,5 +513,39 @@ describe('connection pools', () => {
     const response = await ds.process(incoming('{ fundingSources }'));
     expect(response.data).toEqual({ fundingSources: [] });
     expect(sg.connections).toBe(kept + 1);
+  });
+
+  // Two gateways in one process over the same subgraph: stopping one must not close the other's
+  // connections, neither under the requests it has in flight nor after.
+  it('belong to one gateway: stopping another gateway over the same subgraph leaves them open', async () => {
+    const sg = await scriptedServer(() => ok({ hello: 'world' }));
+    const composed = composeServices([
+      { name: 'greetings', url: sg.url, typeDefs: parse('extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"]) type Query { hello: String }') },
+    ]);
+    if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+    const start = () => startGateway({ supergraph: { sdl: composed.supergraphSdl }, port: 0, host: '127.0.0.1' });
+    const [kept, stopped] = [await start(), await start()];
+    let sent = 0;
+    const hello = async (gateway: { url: string }, requestId = `req-${++sent}`) => {
+      const res = await fetch(`${gateway.url}graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: '{"query":"{ hello }"}',
+      });
+      return (await res.json()) as unknown;
+    };
+    try {
+      expect(await hello(kept, 'kept-0')).toEqual({ data: { hello: 'world' } });
+      expect(await hello(stopped, 'stopped-0')).toEqual({ data: { hello: 'world' } });
+      const inFlight = Promise.all(Array.from({ length: 5 }, (_, i) => hello(kept, `kept-${i + 1}`)));
+      await stopped.stop(0);
+      for (const answer of [...(await inFlight), await hello(kept, 'kept-6')]) expect(answer).toEqual({ data: { hello: 'world' } });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // a closed socket reaches the subgraph within this
+      const keptConnections = new Set(sg.received.filter((r) => String(r.headers['x-request-id']).startsWith('kept-')).map((r) => r.connection));
+      expect([...keptConnections].filter((c) => sg.closed.has(c))).toEqual([]);
+    } finally {
+      await kept.stop(0);
+      await stopped.stop(0);
+    }
   });
 });
