@@ -19,7 +19,7 @@ import { request as undiciRequest } from 'undici';
 import type { Config } from '../lib/config.ts';
 import type { GatewayContext } from './context.ts';
 import { REQUEST_ID_HEADER } from './context.ts';
-import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
+import { SubgraphDataSource, SubgraphPools, type DataSourceHooks } from './transport/index.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
 import { serveUi } from './ui.ts';
 import type { Db } from 'mongodb';
@@ -267,6 +267,8 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
   const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret) : undefined;
   /** The gateway itself (readiness probes). */
   const probeCaller: Caller = { sub: 'gateway', role: 'anonymous', read: [], write: [] };
+  /** This gateway's connections to the subgraphs, closed when it stops. */
+  const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: manager,
     // Refuse an invalid supergraph in every environment (stock skips validation in production).
@@ -280,6 +282,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
       return new SubgraphDataSource({
         name,
         url: target,
+        pools,
         timeoutMs: opts.subgraphTimeouts?.[name] ?? opts.timeoutMs ?? 30_000,
         circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 5000 },
         dedupe: opts.dedupe ?? true,
@@ -626,7 +629,7 @@ export async function startGateway(opts: GatewayOptions & { port: number; host: 
         await closed;
         await apollo.stop();
         await limiter?.close();
-        await closeDataSources();
+        await pools.close();
         metrics.stop();
       })()),
   };

@@ -14,14 +14,15 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../gateway/context.ts';
 import { createSigner } from '../../gateway/access/signer.ts';
 import { ANONYMOUS, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type Caller } from '../../lib/access.ts';
+import { startGateway } from '../../gateway/server.ts';
 import {
-  closeDataSources,
   SubgraphDataSource,
+  SubgraphPools,
   type CircuitState,
   type FetchOutcome,
   type SubgraphDataSourceOptions,
-} from '../../gateway/dataSource.ts';
-import { startGateway } from '../../gateway/server.ts';
+} from '../../gateway/transport/index.ts';
+import { DistinctRepresentations } from '../../gateway/transport/representations.ts';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -102,11 +103,15 @@ interface Recorded {
   readonly requests: { query: string; variables: Record<string, unknown> | undefined }[];
 }
 
+/** The connection pools of the data sources built here, as a gateway's. */
+const pools = new SubgraphPools();
+
 function dataSource(url: string, overrides: Partial<SubgraphDataSourceOptions> = {}): { ds: SubgraphDataSource; rec: Recorded } {
   const rec: Recorded = { states: [], outcomes: [], requests: [] };
   const ds = new SubgraphDataSource({
     name: 'funding',
     url,
+    pools,
     timeoutMs: 2_000,
     circuit: { failureThreshold: 3, resetMs: 300 },
     dedupe: true,
@@ -158,7 +163,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 afterAll(async () => {
-  await closeDataSources();
+  await pools.close();
 });
 
 describe('propagation', () => {
@@ -198,7 +203,7 @@ describe('propagation', () => {
         throw new Error('wrapped by an override');
       }
     }
-    const ds = new Traced({ name: 'funding', url: sg.url, timeoutMs: 1000, circuit: { failureThreshold: 3, resetMs: 300 }, dedupe: true });
+    const ds = new Traced({ name: 'funding', url: sg.url, pools, timeoutMs: 1000, circuit: { failureThreshold: 3, resetMs: 300 }, dedupe: true });
     const options = incoming('{ fundingSources }');
     options.request.http = { method: 'POST', url: sg.url, headers: new Headers({ 'apollo-federation-include-trace': 'ftv1' }) };
     const response = await ds.process(options);
@@ -464,6 +469,21 @@ describe('_entities representations', () => {
     expect(sg.received[0]!.body.variables).toEqual({ representations });
     expect(response.data).toEqual({ _entities: [{ budget: '1' }, { budget: '2' }] });
   });
+
+  // The lean executor de-duplicates as it builds representations (keyed off the entities): the
+  // transport does not go over them again. Two representations the transport would take for one
+  // (other key order) show which of the two ran.
+  it('sends the representations the lean executor de-duplicated as they are', async () => {
+    const sg = await scriptedServer((req) => ok({ _entities: (req.body.variables!['representations'] as unknown[]).map(() => ({ budget: '1' })) }));
+    const { ds } = dataSource(sg.url);
+    const byExecutor = new DistinctRepresentations();
+    byExecutor.push({ __typename: 'Alliance', id: 'a' });
+    byExecutor.push({ id: 'a', __typename: 'Alliance' });
+    await ds.process(incoming(ENTITIES, { representations: byExecutor.unique }));
+    expect(sg.received[0]!.body.variables!['representations']).toHaveLength(2);
+    await ds.process(incoming(ENTITIES, { representations: [...byExecutor.unique] }));
+    expect(sg.received[1]!.body.variables!['representations']).toHaveLength(1);
+  });
 });
 
 describe('hooks', () => {
@@ -479,6 +499,7 @@ describe('hooks', () => {
       const ds = new SubgraphDataSource({
         name: 'funding',
         url: sg.url,
+        pools,
         timeoutMs: 1000,
         circuit: { failureThreshold: 1, resetMs: 100 },
         dedupe: true,
@@ -501,7 +522,7 @@ describe('hooks', () => {
 });
 
 describe('connection pools', () => {
-  it('keeps connections alive between requests and reopens after closeDataSources', async () => {
+  it('keeps connections alive between requests and reopens after they are closed', async () => {
     const sg = await scriptedServer(() => ok({ fundingSources: [] }));
     const { ds } = dataSource(sg.url);
     for (let i = 0; i < 10; i++) await ds.process(incoming(`{ n${i}: fundingSources }`));
@@ -509,7 +530,7 @@ describe('connection pools', () => {
     // undici may open a second socket while the first finishes its previous response; both are reused.
     const kept = sg.connections;
     expect(kept).toBeLessThanOrEqual(2);
-    await closeDataSources();
+    await pools.close();
     const response = await ds.process(incoming('{ fundingSources }'));
     expect(response.data).toEqual({ fundingSources: [] });
     expect(sg.connections).toBe(kept + 1);
