@@ -4,12 +4,12 @@
  *
  * Apollo Server runs a gateway through the `executor` that `gateway.load()` hands it, which is
  * the gateway's public `executor` property. {@link useLeanExecutor} replaces that property before
- * the server starts with a port of the stock one (@apollo/gateway 2.14.4, src/index.ts
- * `executor`): same plan-store key, same variable validation, same planner and options, same
- * `experimental_didResolveQueryPlan` call and query-plan exposure, and only the call to
- * `executeQueryPlan` replaced. What the lean path leaves alone — subscriptions, @defer,
- * introspection, response names that shadow `Object.prototype`, usage-reporting traces — goes to
- * stock `executeQueryPlan` with the same arguments.
+ * the server starts with a port of the stock one (src/index.ts `executor`, of the @apollo/gateway
+ * version ../apollo/internals.ts is written for): same plan-store key, same variable validation,
+ * same planner and options, same `experimental_didResolveQueryPlan` call and query-plan exposure,
+ * and only the call to `executeQueryPlan` replaced. What the lean path leaves alone —
+ * subscriptions, @defer, introspection, response names that shadow `Object.prototype`,
+ * usage-reporting traces — goes to stock `executeQueryPlan` with the same arguments.
  *
  * It reads the gateway's state (schemas, planner, plan store, data sources) from the gateway's
  * private fields (../apollo/internals.ts, which checks them), read afresh for every request as

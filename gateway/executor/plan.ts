@@ -1,7 +1,8 @@
 /**
  * Execution of Apollo query plans (`QueryPlan` from @apollo/query-planner), equivalent to
- * @apollo/gateway's `executeQueryPlan` (dist/executeQueryPlan.js, 2.14.4) for every plan the
- * gateway builds without @defer or subscriptions, and leaner:
+ * @apollo/gateway's `executeQueryPlan` (dist/executeQueryPlan.js, of the version
+ * ../apollo/internals.ts is written for) for every plan the gateway builds without @defer or
+ * subscriptions, and leaner:
  *
  * - the plan and the operation are compiled once per plan object (cached by the gateway's plan
  *   store), not re-derived for every request (stock rebuilds a federation-internals `Operation`

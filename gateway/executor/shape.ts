@@ -1,10 +1,10 @@
 /**
  * The last step of a lean plan execution: the client's response, shaped from the data the
  * fetches gathered by walking the operation once. A port of @apollo/gateway's `computeResponse`
- * (dist/resultShaping.js, 2.14.4) that gives the same data and the same errors, in the same
- * order, over a form of the operation compiled once per query plan instead of the
- * federation-internals `Operation` stock rebuilds and re-inspects (directives, types) for every
- * request:
+ * (dist/resultShaping.js, of the version ../apollo/internals.ts is written for) that gives the
+ * same data and the same errors, in the same order, over a form of the operation compiled once
+ * per query plan instead of the federation-internals `Operation` stock rebuilds and re-inspects
+ * (directives, types) for every request:
  *
  * - fields in the order of the operation's normalised selection sets (stock builds the same
  *   `Operation` with `operationFromDocument`, so the order of keys in the answer is the same);
