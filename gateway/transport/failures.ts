@@ -4,21 +4,18 @@
  * failure of its own: timeout, connection, open circuit). Where its errors go is ./failurePaths.ts.
  */
 import { GraphQLError } from 'graphql';
+import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
 /** How one fetch ended, as the `onFetch` hook reports it. */
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
 
-/** `extensions.code` of the errors a failed subgraph fetch becomes. */
-export const SubgraphErrorCode = {
-  /** Connection refused or reset, or a 5xx answer without a GraphQL error code. */
-  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
-  /** No complete answer within the subgraph's timeout. */
-  SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
-  /** Not sent: the subgraph failed repeatedly and its circuit is open. */
-  SUBGRAPH_CIRCUIT_OPEN: 'SUBGRAPH_CIRCUIT_OPEN',
-  /** An answer that is not a GraphQL response (not JSON, or a 4xx without an error code). */
-  SUBGRAPH_BAD_RESPONSE: 'SUBGRAPH_BAD_RESPONSE',
-} as const;
+/** `extensions.code` of the errors a failed subgraph fetch becomes (meanings: lib/errors.ts). */
+export const SubgraphErrorCode = pickCodes(
+  ErrorCode.SUBGRAPH_UNAVAILABLE,
+  ErrorCode.SUBGRAPH_TIMEOUT,
+  ErrorCode.SUBGRAPH_CIRCUIT_OPEN,
+  ErrorCode.SUBGRAPH_BAD_RESPONSE,
+);
 export type SubgraphErrorCode = (typeof SubgraphErrorCode)[keyof typeof SubgraphErrorCode];
 
 type FailureReason = 'timeout' | 'unavailable' | 'circuit_open';
