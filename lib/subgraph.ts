@@ -9,18 +9,19 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createSourceEventStream, execute, parse, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Db } from 'mongodb';
-import { loadConfig, subgraphDbName, subgraphPort, type SubgraphName } from './config.ts';
+import { configDefault, loadConfig, subgraphDbName, subgraphPort, type SubgraphName } from './config.ts';
 import { readGraphQLBody, sendHTTPGraphQLResponse, toHeaderMap } from './http.ts';
 import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
 import type { PageLimits } from './pagination.ts';
 import { GATEWAY_TOKEN_HEADER, GatewayTokenError, unauthenticated, verifyGatewayToken, type Caller } from './access.ts';
-import { createEventBus, watchChanges, type ChangeFeed, type ChangeStreamMode, type EventBus } from './events.ts';
+import { createEventBus, createEventMetrics, resumeRequestOf, subscribeWithFreshContext, SubgraphEventLog, watchChanges } from './events.ts';
+import type { ChangeFeed, ChangeStreamMode, EventBus, EventSource, ResumeRequest, SubgraphEvents } from './events.ts';
 
 /**
  * What a subgraph's data layer is bound to for one request: its database, page limits and caller
@@ -46,7 +47,7 @@ export interface SubgraphContext<D> {
   /** The gateway's request id (`x-request-id`), for logs and the audit trail. */
   readonly requestId: string | undefined;
   /** Where mutations publish their change events and subscriptions listen (lib/events.ts). */
-  readonly events: EventBus;
+  readonly events: SubgraphEvents;
 }
 
 /** A subgraph: its name, collections, resolvers, data layer and seed. */
@@ -59,6 +60,8 @@ export interface SubgraphModule<D> {
   createData(scope: DataScope): D;
   /** Loads the published facts (and marked sample data); idempotent. */
   seed(db: Db): Promise<SeedCount[]>;
+  /** How its audited changes become events of the event log (data/events.ts). */
+  readonly events?: readonly EventSource[];
   /** How writes made outside the API become events, where change streams exist (data/events.ts). */
   readonly changeFeeds?: readonly ChangeFeed[];
 }
@@ -85,6 +88,8 @@ export interface SubgraphOptions {
    * database has change streams (never on FerretDB); default `off`.
    */
   readonly changeStreams?: ChangeStreamMode;
+  /** How long the event log keeps an event, in ms (EVENT_RETENTION_DAYS, default 30 days). */
+  readonly eventRetentionMs?: number;
 }
 
 const schemaDir = new URL('../schema/', import.meta.url);
@@ -132,6 +137,10 @@ export async function startSubgraph<D>(
     opts.log?.(`${mod.name}: seeded ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
   }
   const events = opts.events ?? createEventBus();
+  const metrics = createEventMetrics(mod.name);
+  const retentionMs = opts.eventRetentionMs ?? configDefault('EVENT_RETENTION_DAYS') * 86_400_000;
+  const eventLog = new SubgraphEventLog({ db: opts.db, subgraph: mod.name, sources: mod.events ?? [], bus: events, retentionMs, metrics, log: opts.log });
+  await eventLog.start();
   const server = buildSubgraphServer(mod, opts);
   await server.start();
   const httpServer = http.createServer((req, res) => {
@@ -155,6 +164,11 @@ export async function startSubgraph<D>(
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ status: ok ? 'ready' : 'database unreachable', subgraph: mod.name }));
     }
+    if (url.pathname === '/metrics') {
+      const { contentType, body } = await metrics.scrape();
+      res.writeHead(200, { 'content-type': contentType });
+      return void res.end(body);
+    }
     if (url.pathname !== '/' && url.pathname !== '/graphql') {
       res.writeHead(404, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ errors: [{ message: `No route ${url.pathname}; GraphQL is at /graphql`, extensions: { code: 'NOT_FOUND' } }] }));
@@ -176,12 +190,12 @@ export async function startSubgraph<D>(
     }
     const result = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req.headers), search: url.search, body: read.body },
-      context: () => subgraphContext(mod, { ...opts, events }, req.headers),
+      context: () => subgraphContext(mod, { ...opts, eventLog }, req.headers),
     });
     await sendHTTPGraphQLResponse(res, result);
   }
   httpServer.keepAliveTimeout = 5000;
-  const subscriptions = serveSubscriptions(mod, { ...opts, events }, httpServer);
+  const subscriptions = serveSubscriptions(mod, { ...opts, eventLog }, httpServer);
   const changeFeeds = await watchChanges(opts.db, mod.changeFeeds ?? [], events, {
     mode: opts.changeStreams ?? 'off',
     subgraph: mod.name,
@@ -196,6 +210,7 @@ export async function startSubgraph<D>(
   const url = `http://${shownHost}:${port}/`;
   const stop = async () => {
     await changeFeeds.stop();
+    eventLog.stop();
     await subscriptions.stop();
     if (!opts.events) await events.close();
     await new Promise<void>((resolve) => {
@@ -217,7 +232,7 @@ const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', 
 /** Verifies the gateway's header (401 without a valid one) and builds the request's context. */
 export async function subgraphContext<D>(
   mod: SubgraphModule<D>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'> & { readonly events: EventBus },
+  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'> & { readonly eventLog: SubgraphEventLog },
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Promise<SubgraphContext<D>> {
   const token = headers[GATEWAY_TOKEN_HEADER];
@@ -235,14 +250,16 @@ export async function subgraphContext<D>(
   return requestContext(mod, opts, caller, typeof requestId === 'string' ? requestId : undefined);
 }
 
-/** The context of one request (or one subscription event): the data layer bound afresh. */
+/** The context of one request (or one subscription event): the data layer bound afresh; subscriptions resume where `resume` says. */
 function requestContext<D>(
   mod: SubgraphModule<D>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits'> & { readonly events: EventBus },
+  opts: Pick<SubgraphOptions, 'db' | 'limits'> & { readonly eventLog: SubgraphEventLog },
   caller: Caller,
   requestId: string | undefined,
+  resume?: ResumeRequest,
 ): SubgraphContext<D> {
-  return { data: mod.createData({ db: opts.db, limits: opts.limits, caller, requestId }), caller, requestId, events: opts.events };
+  const data = mod.createData({ db: opts.db, limits: opts.limits, caller, requestId });
+  return { data, caller, requestId, events: opts.eventLog.forRequest(resume) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +280,7 @@ export const WS_KEEPALIVE_MS = 12_000;
  */
 function serveSubscriptions<D>(
   mod: SubgraphModule<D>,
-  opts: SubgraphOptions & { readonly events: EventBus },
+  opts: SubgraphOptions & { readonly eventLog: SubgraphEventLog },
   httpServer: http.Server,
 ): { stop(): Promise<void> } {
   const wss = new WebSocketServer({ noServer: true });
@@ -275,7 +292,7 @@ function serveSubscriptions<D>(
     }
     wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
   });
-  const contextOf = (caller: Caller): SubgraphContext<D> => requestContext(mod, opts, caller, undefined);
+  const contextOf = (caller: Caller, resume?: ResumeRequest): SubgraphContext<D> => requestContext(mod, opts, caller, undefined, resume);
   const server = useServer<Record<string, unknown>, { caller: Caller }>(
     {
       schema: subgraphSchema(mod),
@@ -294,7 +311,8 @@ function serveSubscriptions<D>(
           return false;
         }
       },
-      context: (ctx) => contextOf(ctx.extra.caller!),
+      // The gateway's `extensions.eventLog` resumes the operation's subscription (lib/events/ids.ts).
+      context: (ctx, _id, payload) => contextOf(ctx.extra.caller!, resumeRequestOf(payload.extensions)),
       subscribe: (args) => subscribeWithFreshContext(args, (ctx) => contextOf((ctx as SubgraphContext<D>).caller)),
     },
     wss,
@@ -312,36 +330,6 @@ function serveSubscriptions<D>(
       clearTimeout(cutoff);
     },
   };
-}
-
-/**
- * graphql-js `subscribe`, except that every event executes with `fresh(context)`: DataLoaders
- * cache per request, and an event is a new request (an adoption's solution may have changed
- * since the previous event). `return()` reaches the source at once, even while it waits.
- */
-async function subscribeWithFreshContext(args: ExecutionArgs, fresh: (ctx: unknown) => unknown) {
-  const stream = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in stream)) return stream;
-  const source = stream[Symbol.asyncIterator]();
-  const events: AsyncGenerator<Awaited<ReturnType<typeof execute>>> = {
-    async next() {
-      const r = await source.next();
-      if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await execute({ ...args, rootValue: r.value, contextValue: fresh(args.contextValue) }) };
-    },
-    async return() {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(err: unknown) {
-      await source.return?.();
-      throw err;
-    },
-    [Symbol.asyncIterator]() {
-      return events;
-    },
-  };
-  return events;
 }
 
 async function isEmpty(db: Db, collections: readonly CollectionSpec[]): Promise<boolean> {
@@ -380,6 +368,7 @@ export async function runSubgraph<D>(mod: SubgraphModule<D>): Promise<void> {
     production: cfg.NODE_ENV === 'production',
     events,
     changeStreams: cfg.CHANGE_STREAMS,
+    eventRetentionMs: cfg.EVENT_RETENTION_DAYS * 86_400_000,
     log: (line) => log.info(line),
   });
   log.info({ url: running.url, events: events.kind }, `${mod.name} subgraph ready`);
