@@ -473,7 +473,11 @@ describe('subscriptions through the gateway, real subgraphs end to end', () => {
     await waitFor('the event', () => cuneo.results.length >= 1);
     await sleep(300); // and no second one
     expect(cuneo.results).toEqual([
-      { data: { adoptionChanged: { kind: 'REGISTERED', previousStatus: null, adoption: { id: `sigma-ter-piemonte:${istatCode}`, status: 'PLANNED', municipality } } } },
+      {
+        data: { adoptionChanged: { kind: 'REGISTERED', previousStatus: null, adoption: { id: `sigma-ter-piemonte:${istatCode}`, status: 'PLANNED', municipality } } },
+        // The event's id in the reuse subgraph's event log: the position to resume from.
+        extensions: { eventId: expect.stringMatching(/^reuse\.\d+$/) },
+      },
     ]);
     expect(torino.results).toEqual([]);
     cuneo.dispose();
