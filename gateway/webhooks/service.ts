@@ -39,6 +39,8 @@ export interface WebhookOptions {
   readonly random?: () => number;
   /** How long delivered and dead deliveries stay in the log (default 30 days, as the event log). */
   readonly logRetentionMs?: number;
+  /** false: this instance registers endpoints (admin API) but delivers nothing (default true). */
+  readonly deliver?: boolean;
 }
 
 export type ResolvedWebhookOptions = Required<WebhookOptions>;
@@ -55,6 +57,7 @@ export function resolveWebhookOptions(o: WebhookOptions = {}, production = false
     clock: o.clock ?? systemClock,
     random: o.random ?? Math.random,
     logRetentionMs: o.logRetentionMs ?? 30 * 86_400_000,
+    deliver: o.deliver ?? true,
   };
 }
 
@@ -81,11 +84,13 @@ export class WebhookService {
   ) {
     this.store = new WebhookStore(deps.db);
     this.metrics = createWebhookMetrics(deps.registry);
-    this.leases = new Leases(deps.db, `gateway-${randomBytes(6).toString('hex')}`, options.leaseMs, options.clock);
+    // Leases run on real time whatever the schedule's clock: they are about instances dying, not retries.
+    this.leases = new Leases(deps.db, `gateway-${randomBytes(6).toString('hex')}`, options.leaseMs, systemClock);
   }
 
   async start(): Promise<void> {
     await this.store.init();
+    if (!this.options.deliver) return;
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.options.pollMs);
     this.timer.unref();
@@ -104,7 +109,7 @@ export class WebhookService {
 
   /** Reads the endpoints now rather than at the next poll (after an admin change). */
   kick(): Promise<void> {
-    return this.tick();
+    return this.options.deliver ? this.tick() : Promise.resolve();
   }
 
   /** One pass: the endpoints by state, the leases held or lost, the workers started or stopped. */
@@ -132,9 +137,17 @@ export class WebhookService {
     await this.store.trimDeliveries(new Date(this.options.clock.now() - this.options.logRetentionMs));
   }
 
-  /** Starts, refreshes or stops the worker of one endpoint as its state and lease say. */
+  /** Starts, refreshes or stops the worker of one endpoint as its state, its key and its lease say. */
   private async follow(endpoint: EndpointRecord): Promise<void> {
     const id = endpoint._id;
+    if (endpoint.state === 'active' && !(await this.deps.keys.verifyName(endpoint.key))) {
+      // Its key was revoked or expired: nothing more goes out under it.
+      const reason = `its key "${endpoint.key}" is revoked or expired`;
+      await this.store.updateEndpoint(id, { state: 'disabled', disabledReason: reason, updatedAt: new Date(this.options.clock.now()) });
+      this.metrics.disabled();
+      this.deps.log.warn({ webhook: id, key: endpoint.key, reason }, 'webhook endpoint disabled');
+      endpoint = { ...endpoint, state: 'disabled' };
+    }
     const worker = this.workers.get(id);
     const held = endpoint.state === 'active' && (await this.leases.hold(id));
     if (held && worker) return worker.refresh(endpoint);

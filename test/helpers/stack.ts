@@ -55,6 +55,8 @@ export interface Stack {
 export interface StackOptions {
   /** The event bus of the four subgraphs (default: each its own in-memory bus). */
   readonly events?: EventBus;
+  /** Options of the stack's gateway (e.g. `webhooks: { deliver: false }`). */
+  readonly gateway?: Partial<GatewayOptions>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -92,6 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const base = { supergraph: { path: supergraphPath, watch: false }, urlOverrides: subgraphUrls, gatewaySecret, accessDb, port: 0, host: '127.0.0.1' };
     gateway = await startGateway({
       ...base,
+      ...options.gateway,
       onSubgraphRequest: (subgraph, query) => {
         if (recording) subgraphCalls.push({ subgraph, query });
       },
