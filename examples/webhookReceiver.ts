@@ -48,6 +48,12 @@ export async function startReceiver(secret: string, port: number, onEvent: (even
         return;
       }
       const id = String(req.headers['webhook-id']);
+      // `npm run webhooks -- test` sends a signed ping: acknowledged, not an application event.
+      if (message.type === 'webhook.test') {
+        console.error(`test message ${id} verified`);
+        res.writeHead(204).end();
+        return;
+      }
       if (!seen.has(id)) {
         seen.add(id);
         onEvent({ id, type: message.type, data: message.data });
