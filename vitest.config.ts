@@ -27,8 +27,9 @@ export default defineConfig({
       // their schemas (the differential suite, resilience, the executor), and the build checks.
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: database } },
       // The whole system: gateway and subgraphs over HTTP, the browser pages, npm start, the
-      // benchmark's smoke run, the Docker files, subscriptions end to end.
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: database } },
+      // benchmark's smoke run, the Docker files, subscriptions end to end; and the hostile-input
+      // regression tests (test/security/).
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/security/**/*.test.ts'], globalSetup: database } },
     ],
   },
 });
