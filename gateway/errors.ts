@@ -1,41 +1,11 @@
 /**
- * How the gateway's errors reach clients: the codes a client can act on, and the masking of
- * everything else in production. Used by Apollo Server's `formatError` and by the subscription
+ * How the gateway's errors reach clients: codes marked `client` in the catalogue (lib/errors.ts)
+ * as they are, everything else masked in production. Used by Apollo Server's `formatError` and by the subscription
  * transports.
  */
 import type { GraphQLFormattedError } from 'graphql';
+import { ErrorCode, isClientCode } from '../lib/errors.ts';
 
-/** Error codes a client can act on: shown as they are even in production. */
-const CLIENT_CODES = new Set([
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-  'NOT_FOUND',
-  'INVALID_CURSOR',
-  'PAGE_SIZE_OUT_OF_RANGE',
-  'SUBGRAPH_UNAVAILABLE',
-  'SUBGRAPH_TIMEOUT',
-  'SUBGRAPH_CIRCUIT_OPEN',
-  'SUBGRAPH_BAD_RESPONSE',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'SUBGRAPH_NOT_SUBSCRIBED',
-  'OPERATION_LIMIT_EXCEEDED',
-  'PERSISTED_QUERY_NOT_IN_LIST',
-  'RATE_LIMITED',
-  'VERSION_CONFLICT',
-  'KEY_EXISTS',
-  'ALREADY_EXISTS',
-  'CONTRADICTS_PUBLISHED_FACT',
-  'SUBSCRIPTION_LIMIT_EXCEEDED',
-  'NOT_READY',
-  'SLOW_CONSUMER',
-  'EVENT_BUS_UNAVAILABLE',
-]);
 
 /** Apollo Server's APQ protocol errors (HTTP 400) come without a code: they are the client's mistakes. */
 const APQ_CLIENT_ERRORS = /^(provided sha does not match query|Unsupported persisted query version)$/;
@@ -43,7 +13,7 @@ const APQ_CLIENT_ERRORS = /^(provided sha does not match query|Unsupported persi
 export function withClientCode(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if ((code === undefined || code === 'INTERNAL_SERVER_ERROR') && APQ_CLIENT_ERRORS.test(formatted.message)) {
-    return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
+    return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_REQUEST } };
   }
   return formatted;
 }
@@ -53,7 +23,7 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
   if (!production) return formatted;
   const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : 'INTERNAL_SERVER_ERROR';
   const serviceName = formatted.extensions?.serviceName;
-  if (CLIENT_CODES.has(code)) {
+  if (isClientCode(code)) {
     // `response` (a failed subgraph's URL and body) is internal detail too.
     const { stacktrace: _s, exception: _e, response: _r, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     return { ...formatted, extensions };

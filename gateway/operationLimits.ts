@@ -32,6 +32,7 @@ import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexit
 import { ROLES, type Role } from '../lib/access.ts';
 import type { Config } from '../lib/config.ts';
 import type { GatewayContext } from './context.ts';
+import { ErrorCode } from '../lib/errors.ts';
 
 /** The limits of one role; an operation may reach each value, not exceed it. */
 export interface OperationLimits {
@@ -54,7 +55,7 @@ export interface OperationLimits {
 
 export type LimitName = keyof OperationLimits;
 
-export const OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED';
+export const OPERATION_LIMIT_EXCEEDED = ErrorCode.OPERATION_LIMIT_EXCEEDED;
 
 /*
  * Sized on our operations (measured with measureOperation): the explorer's and dashboard's

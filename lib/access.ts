@@ -7,9 +7,10 @@
 import { GraphQLError } from 'graphql';
 import { jwtVerify, SignJWT, errors as joseErrors, type JWTPayload } from 'jose';
 import { configDefault } from './config.ts';
+import { ErrorCode, pickCodes } from './errors.ts';
+import { ROLES, type Role } from './roles.ts';
 
-export const ROLES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from './roles.ts';
 
 /** Subgraph scope: every subgraph, or the named ones. */
 export type Scope = '*' | readonly string[];
@@ -48,14 +49,8 @@ export function defaultTokenPolicy(): GatewayTokenPolicy {
   return { maxLifetimeSeconds: configDefault('GATEWAY_TOKEN_MAX_LIFETIME_SECONDS'), clockSkewSeconds: configDefault('GATEWAY_TOKEN_CLOCK_SKEW_SECONDS') };
 }
 
-export const AccessCode = {
-  /** No valid credentials (bad, expired or revoked key; missing gateway header at a subgraph). */
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  /** Valid credentials without the right (role or write scope). */
-  FORBIDDEN: 'FORBIDDEN',
-  /** The operation touches a subgraph the caller has not subscribed to. */
-  SUBGRAPH_NOT_SUBSCRIBED: 'SUBGRAPH_NOT_SUBSCRIBED',
-} as const;
+/** The codes of access refusals (their meaning and HTTP status: the catalogue in lib/errors.ts). */
+export const AccessCode = pickCodes(ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.SUBGRAPH_NOT_SUBSCRIBED);
 
 export function inScope(scope: Scope, subgraph: string): boolean {
   return scope === '*' || scope.includes(subgraph);

@@ -4,7 +4,8 @@
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
-import { bool, optionalUrl, port, rateLimits, ROLE_NAMES, scope } from './configFormats.ts';
+import { bool, optionalUrl, port, rateLimits, scope } from './configFormats.ts';
+import { ROLES } from './roles.ts';
 
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -23,7 +24,7 @@ export const operationLimitsSchema = z
   .strict();
 export type OperationLimitsOverride = z.output<typeof operationLimitsSchema>;
 
-const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLE_NAMES), value);
+const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLES), value);
 
 /** Marks a variable the gateway requires an explicit value for in production (no default there). */
 export const REQUIRED_IN_PRODUCTION = Symbol('required in production');

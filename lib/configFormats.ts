@@ -3,6 +3,7 @@
  * to parse (lib/config.ts declares the variables).
  */
 import { z } from 'zod';
+import { ROLES, type Role } from './roles.ts';
 
 export const port = z.coerce.number().int().min(0).max(65535);
 export const bool = z
@@ -13,20 +14,17 @@ export const optionalUrl = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-export const ROLE_NAMES = ['anonymous', 'frontend', 'analyst', 'partner', 'editor', 'admin'] as const;
-type RoleName = (typeof ROLE_NAMES)[number];
-
 /** `role=requests/seconds,…`, or `off`. */
 export const rateLimits = z
   .string()
   .regex(/^(off|([a-z]+=\d+\/\d+)(,[a-z]+=\d+\/\d+)*)$/, 'expected role=requests/seconds,… or off')
   .transform((v, ctx) => {
     if (v === 'off') return null;
-    const out: Partial<Record<RoleName, { points: number; seconds: number }>> = {};
+    const out: Partial<Record<Role, { points: number; seconds: number }>> = {};
     for (const part of v.split(',')) {
       const [role, rate] = part.split('=') as [string, string];
       const [points, seconds] = rate.split('/').map(Number) as [number, number];
-      if (!(ROLE_NAMES as readonly string[]).includes(role)) {
+      if (!(ROLES as readonly string[]).includes(role)) {
         ctx.addIssue({ code: 'custom', message: `unknown role ${role}` });
         return z.NEVER;
       }
@@ -34,7 +32,7 @@ export const rateLimits = z
         ctx.addIssue({ code: 'custom', message: `${role}: requests and seconds must be at least 1` });
         return z.NEVER;
       }
-      out[role as RoleName] = { points, seconds };
+      out[role as Role] = { points, seconds };
     }
     return out;
   });

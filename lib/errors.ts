@@ -1,29 +1,90 @@
 /**
- * The error codes clients can rely on. Every error a client can cause is a GraphQL error with
- * one of these codes in `extensions.code`, never an internal error.
+ * Every error code the services answer with, in one catalogue: what it means, the HTTP status of a
+ * response that is refused with it, and whether a client sees it as it is in production (`client`)
+ * or it is masked as INTERNAL_SERVER_ERROR. A code that is not here does not exist:
+ * test/unit/errorCodes.test.ts fails on any code used in gateway/, lib/ or subgraphs/ that is not
+ * listed. Every client error is a GraphQL error with one of these codes in `extensions.code`.
+ *
+ * `status` is the status of a whole response refused with the code; the same code inside a
+ * GraphQL response that has data (a field error) travels with 200. `null`: the code only ends a
+ * stream (subscriptions), never a response.
  */
 import { GraphQLError } from 'graphql';
 
-export const ErrorCode = {
-  /** An argument is malformed or out of range (extensions.argument names it). */
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  /** A pagination cursor was not produced by this field with this ordering. */
-  INVALID_CURSOR: 'INVALID_CURSOR',
-  /** `first` is below 1 or above the maximum page size. */
-  PAGE_SIZE_OUT_OF_RANGE: 'PAGE_SIZE_OUT_OF_RANGE',
-  /** A well-formed identifier that names no record. */
-  NOT_FOUND: 'NOT_FOUND',
-  /** A create names a record that exists already (extensions.id). */
-  ALREADY_EXISTS: 'ALREADY_EXISTS',
-  /**
-   * An update's `expectedVersion` is not the record's version: someone changed it since it was
-   * read (extensions.currentVersion). Nothing was changed; read the record again and retry.
-   */
-  VERSION_CONFLICT: 'VERSION_CONFLICT',
-  /** The change would contradict a fact the source publishes (extensions.argument names the input). */
-  CONTRADICTS_PUBLISHED_FACT: 'CONTRADICTS_PUBLISHED_FACT',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+interface CodeSpec {
+  readonly status: number | null;
+  readonly client: boolean;
+  readonly description: string;
+}
+
+const CATALOGUE = {
+  // --- the request itself ----------------------------------------------------------------------
+  BAD_REQUEST: { status: 400, client: true, description: 'The request is not a GraphQL request (body, content type, parameters, CSRF prevention, APQ protocol).' },
+  GRAPHQL_PARSE_FAILED: { status: 400, client: true, description: 'The document does not parse (Apollo Server).' },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, client: true, description: 'The document is not valid against the caller\'s schema (Apollo Server).' },
+  OPERATION_RESOLUTION_FAILURE: { status: 400, client: true, description: 'No operation, or no operation of the given name, in the document (Apollo Server).' },
+  PERSISTED_QUERY_NOT_FOUND: { status: 200, client: true, description: 'An APQ hash the gateway does not know yet: send the text with it (Apollo Server).' },
+  PERSISTED_QUERY_NOT_SUPPORTED: { status: 400, client: true, description: 'APQ are switched off (Apollo Server).' },
+  METHOD_NOT_ALLOWED: { status: 405, client: true, description: 'An HTTP method the route does not answer (the `Allow` header lists those it does).' },
+  PAYLOAD_TOO_LARGE: { status: 413, client: true, description: 'A request body or message above BODY_LIMIT_BYTES.' },
+  UNSUPPORTED_LANGUAGE: { status: 400, client: true, description: 'A `lang` the pages and exports do not have (it, en).' },
+  // --- arguments and data ------------------------------------------------------------------------
+  BAD_USER_INPUT: { status: 400, client: true, description: 'An argument or variable is malformed or out of range (extensions.argument names it).' },
+  INVALID_CURSOR: { status: 400, client: true, description: 'A pagination cursor that this field did not produce with this ordering.' },
+  PAGE_SIZE_OUT_OF_RANGE: { status: 400, client: true, description: '`first` below 1 or above the maximum page size.' },
+  NOT_FOUND: { status: 404, client: true, description: 'A well-formed identifier, or a route, that names nothing.' },
+  ALREADY_EXISTS: { status: 409, client: true, description: 'A create names a record that exists already (extensions.id).' },
+  KEY_EXISTS: { status: 409, client: true, description: 'An API key or trusted-documents app with that name exists already.' },
+  VERSION_CONFLICT: {
+    status: 409,
+    client: true,
+    description: 'An update\'s `expectedVersion` is not the record\'s version: it changed since it was read (extensions.currentVersion). Nothing was changed.',
+  },
+  CONTRADICTS_PUBLISHED_FACT: { status: 422, client: true, description: 'The change would contradict a published fact (extensions.argument names the input).' },
+  // --- access --------------------------------------------------------------------------------------
+  UNAUTHENTICATED: { status: 401, client: true, description: 'No valid credentials (bad, expired or revoked key; a missing or invalid gateway header at a subgraph).' },
+  FORBIDDEN: { status: 403, client: true, description: 'Valid credentials without the right (role or write scope).' },
+  SUBGRAPH_NOT_SUBSCRIBED: { status: 403, client: true, description: 'The operation touches a subgraph outside the caller\'s scope.' },
+  PERSISTED_QUERY_NOT_IN_LIST: { status: 403, client: true, description: 'A trusted-documents key sent an operation its app has not registered.' },
+  OPERATION_LIMIT_EXCEEDED: { status: 400, client: true, description: 'The operation exceeds one of the caller\'s operation limits (extensions.limit, max, actual).' },
+  RATE_LIMITED: { status: 429, client: true, description: 'The caller\'s request budget is spent (Retry-After says when it refills).' },
+  SUBSCRIPTION_LIMIT_EXCEEDED: { status: 429, client: true, description: 'More subscriptions than allowed per connection or per key.' },
+  // --- the gateway and its subgraphs --------------------------------------------------------------
+  SUBGRAPH_UNAVAILABLE: { status: 502, client: true, description: 'A subgraph refused the connection, reset it, or answered 5xx without a GraphQL error code.' },
+  SUBGRAPH_TIMEOUT: { status: 504, client: true, description: 'A subgraph did not answer completely within its timeout.' },
+  SUBGRAPH_CIRCUIT_OPEN: { status: 503, client: true, description: 'Not sent: the subgraph failed repeatedly and its circuit is open.' },
+  SUBGRAPH_BAD_RESPONSE: { status: 502, client: true, description: 'A subgraph answered something that is not a GraphQL response.' },
+  NOT_READY: { status: 503, client: true, description: 'The gateway has no supergraph yet.' },
+  SHUTTING_DOWN: { status: 503, client: true, description: 'The instance is stopping: retry on another one.' },
+  EVENT_BUS_UNAVAILABLE: { status: 503, client: true, description: 'The subscription event bus (Redis) cannot be reached.' },
+  SLOW_CONSUMER: { status: null, client: true, description: 'A subscriber fell too far behind its events and was ended.' },
+  REPORT_NOT_FOUND: { status: 404, client: true, description: 'No analytics report of that name or format.' },
+  REPORT_FAILED: { status: 502, client: true, description: 'The operation behind an analytics report failed (the GraphQL errors come with it).' },
+  // --- everything else -----------------------------------------------------------------------------
+  INTERNAL_SERVER_ERROR: { status: 500, client: false, description: 'A fault of the service; in production its message and details are hidden.' },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+/** Every code, by name: `ErrorCode.NOT_FOUND === 'NOT_FOUND'`. */
+export const ErrorCode = Object.freeze(Object.fromEntries(Object.keys(CATALOGUE).map((code) => [code, code]))) as {
+  readonly [K in ErrorCode]: K;
+};
+
+/** The catalogue entry of a code, or undefined for a code that is not ours (a foreign subgraph's). */
+export function errorSpec(code: string): CodeSpec | undefined {
+  return Object.hasOwn(CATALOGUE, code) ? CATALOGUE[code as ErrorCode] : undefined;
+}
+
+/** Whether clients see errors with this code as they are in production (unknown codes: no). */
+export function isClientCode(code: string): boolean {
+  return errorSpec(code)?.client === true;
+}
+
+/** A subset of the catalogue by name, for a module that answers with only those codes. */
+export function pickCodes<const K extends ErrorCode>(...codes: K[]): { readonly [C in K]: C } {
+  return Object.freeze(Object.fromEntries(codes.map((code) => [code, code]))) as { readonly [C in K]: C };
+}
 
 export function userError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });

@@ -28,6 +28,7 @@ import type { ChangeStream, ChangeStreamDocument, Db, Document } from 'mongodb';
 import type { Logger } from './log.ts';
 import { detectCapabilities } from './mongo.ts';
 import { AUDIT } from './writes.ts';
+import { ErrorCode } from './errors.ts';
 
 export interface SubscribeOptions {
   /** Ends the subscription (as `return()` does) when aborted. */
@@ -69,8 +70,8 @@ export interface EventBusOptions {
 
 export const DEFAULT_BUFFER_SIZE = 1000;
 export const DEFAULT_CHANNEL_PREFIX = 'ali-graph:events:';
-export const SLOW_CONSUMER = 'SLOW_CONSUMER';
-export const EVENT_BUS_UNAVAILABLE = 'EVENT_BUS_UNAVAILABLE';
+export const SLOW_CONSUMER = ErrorCode.SLOW_CONSUMER;
+export const EVENT_BUS_UNAVAILABLE = ErrorCode.EVENT_BUS_UNAVAILABLE;
 
 /** A subscriber fell more than `bufferSize` events behind and was ended. */
 export class SlowConsumerError extends GraphQLError {

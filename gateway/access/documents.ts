@@ -10,6 +10,7 @@ import type { Collection, Db } from 'mongodb';
 import { GraphQLError, Kind, parse } from 'graphql';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
 import { NAME_RE } from './keys.ts';
+import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
 export interface TrustedDocument {
   /** `<app>:<id>` */
@@ -149,10 +150,8 @@ export class DocumentStore {
   }
 }
 
-export const DocumentCode = {
-  /** The app's key sent an operation that is not in its registered manifest. */
-  PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
-} as const;
+/** The app's key sent an operation that is not in its registered manifest (lib/errors.ts). */
+export const DocumentCode = pickCodes(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST);
 
 /**
  * Rewrites a GraphQL request body for a trusted-documents key: the registered text replaces the

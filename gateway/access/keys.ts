@@ -9,6 +9,7 @@ import type { Collection, Db } from 'mongodb';
 import { GraphQLError } from 'graphql';
 import { ROLES, type Caller, type Role } from '../../lib/access.ts';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
+import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
 /** What a key grants, as stored. */
 export interface ApiKeyRecord {
@@ -57,11 +58,7 @@ export interface VerifiedKey {
   readonly documents: string | null;
 }
 
-export const KeyErrorCode = {
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  KEY_EXISTS: 'KEY_EXISTS',
-  NOT_FOUND: 'NOT_FOUND',
-} as const;
+export const KeyErrorCode = pickCodes(ErrorCode.BAD_USER_INPUT, ErrorCode.KEY_EXISTS, ErrorCode.NOT_FOUND);
 
 function keyError(code: string, message: string, argument?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...(argument ? { argument } : {}) } });

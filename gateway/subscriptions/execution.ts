@@ -41,6 +41,7 @@ import { SubgraphErrorCode } from '../dataSource.ts';
 import { limitExceeded, measureOperation, type LimitName, type OperationLimits } from '../operationLimits.ts';
 import { EventStream } from './stream.ts';
 import type { SubgraphConnections } from './upstream.ts';
+import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
 /** A result whose errors are already formatted (Apollo Server's answers). */
 export type GraphQLFormattedResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
@@ -49,12 +50,8 @@ export type GraphQLFormattedResult = FormattedExecutionResult<Record<string, unk
 type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
 /** `extensions.code` of the errors this module adds. */
-export const SubscriptionCode = {
-  /** More subscriptions than SUBSCRIPTIONS_PER_CONNECTION on one connection, or SUBSCRIPTIONS_PER_KEY for one key. */
-  SUBSCRIPTION_LIMIT_EXCEEDED: 'SUBSCRIPTION_LIMIT_EXCEEDED',
-  /** The gateway has no supergraph yet. */
-  NOT_READY: 'NOT_READY',
-} as const;
+/** Too many subscriptions (SUBSCRIPTIONS_PER_CONNECTION, SUBSCRIPTIONS_PER_KEY), no supergraph yet (lib/errors.ts). */
+export const SubscriptionCode = pickCodes(ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED, ErrorCode.NOT_READY);
 
 /** One GraphQL request as a transport received it (graphql-ws `subscribe` payload, SSE body or query string). */
 export interface RequestParams {
