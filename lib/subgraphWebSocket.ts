@@ -46,9 +46,10 @@ interface Session extends Record<PropertyKey, unknown> {
 
 type Socket = { close(code: number, reason: string): void };
 
-/** (Re)arms the timer that closes `socket` at `expiresAt` plus the grace. */
+/** (Re)arms the timer that closes `socket` at `expiresAt` plus the grace (never for an unsigned caller's Infinity). */
 function armExpiry(session: Session, socket: Socket, expiresAt: number, graceMs: number): void {
   clearTimeout(session.expiry);
+  if (!Number.isFinite(expiresAt)) return;
   session.expiry = setTimeout(() => socket.close(WS_CLOSE_FORBIDDEN, 'Gateway token expired'), Math.max(0, expiresAt + graceMs - Date.now()));
   session.expiry.unref();
 }

@@ -117,14 +117,14 @@ describe('gateway token claims at a subgraph', () => {
 });
 
 /** The graphql-transport-ws protocol by hand, to send what the gateway sends (pings with a token). */
-function rawConnection(token: string) {
-  const socket = new WebSocket(`${reuse.url.replace(/^http/, 'ws')}graphql`, 'graphql-transport-ws');
+function rawConnection(token: string | undefined, url = reuse.url) {
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}graphql`, 'graphql-transport-ws');
   sockets.push(socket);
   const received: { type: string; id?: string; payload?: unknown }[] = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
   const send = (message: object) => socket.send(JSON.stringify(message));
   socket.on('message', (data) => received.push(JSON.parse(String(data))));
-  socket.once('open', () => send({ type: 'connection_init', payload: { [GATEWAY_TOKEN_HEADER]: token } }));
+  socket.once('open', () => send({ type: 'connection_init', ...(token === undefined ? {} : { payload: { [GATEWAY_TOKEN_HEADER]: token } }) }));
   const acked = () => waitFor('connection_ack', () => received.some((m) => m.type === 'connection_ack'));
   /** How the connection closed, or code 0 when it is still open after `ms`. */
   const closedWithin = (ms = 5000) => Promise.race([closed, sleep(ms).then(() => ({ code: 0, reason: 'still open' }))]);
@@ -160,6 +160,17 @@ describe('subgraph WebSocket and token expiry', () => {
     await c.acked();
     c.send({ type: 'ping', payload: { [GATEWAY_TOKEN_HEADER]: 'forged' } });
     expect((await c.closedWithin()).code).toBe(4401);
+  });
+
+  it('leaves the connections of a subgraph without a secret (the benchmark\'s) open: no token, no expiry', async () => {
+    const open = await startSubgraph(subgraphModules.reuse, { db: stack.dbs.reuse, gatewaySecret: null, limits: TEST_LIMITS, port: 0, host: '127.0.0.1', events: bus });
+    try {
+      const c = rawConnection(undefined, open.url);
+      await c.acked();
+      expect((await c.closedWithin(1500)).code).toBe(0);
+    } finally {
+      await open.stop();
+    }
   });
 
   it('refuses a connection whose token scope leaves the subgraph out (4403)', async () => {
