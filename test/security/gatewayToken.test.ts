@@ -16,6 +16,7 @@ import { createEventBus } from '../../lib/events.ts';
 import { startSubgraph, type RunningSubgraph } from '../../lib/subgraph.ts';
 import { subgraphModules } from '../../subgraphs/index.ts';
 import { adoptionDocs } from '../../subgraphs/reuse/data/seed.ts';
+import { SubgraphConnections } from '../../gateway/subscriptions/upstream.ts';
 import { startStack, TEST_LIMITS, type Stack } from '../helpers/stack.ts';
 
 const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), 'utf8');
@@ -24,8 +25,15 @@ const ADOPTION_CHANGED = operation('adoptionChanged');
 const REGISTER = operation('registerAdoption');
 
 const PARTNER: Caller = { sub: 'partner-reuse', role: 'partner', read: ['reuse'], write: [] };
+const EDITOR: Caller = { sub: 'editor-reuse', role: 'editor', read: '*', write: ['reuse'] };
 const OTHER: Caller = { sub: 'someone-else', role: 'partner', read: ['reuse'], write: [] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A Comune of `province` without a seeded adoption of Sigma Ter Piemonte. */
+function freshComune(province: string): string {
+  const seeded = new Set(adoptionDocs().map((a) => a._id));
+  return piedmontMunicipalities().find((m) => m.provinceCode === province && !seeded.has(`sigma-ter-piemonte:${m.istatCode}`))!.istatCode;
+}
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -198,8 +206,7 @@ describe("the gateway's subscription across token renewals", () => {
     const upgradesBefore = upgrades;
     // Three token lifetimes: without renewal the subgraph closes the connection at the first expiry.
     await sleep(6500);
-    const seeded = new Set(adoptionDocs().map((a) => a._id));
-    const istatCode = piedmontMunicipalities().find((m) => m.provinceCode === '004' && !seeded.has(`sigma-ter-piemonte:${m.istatCode}`))!.istatCode;
+    const istatCode = freshComune('004');
     const input = { solutionId: 'sigma-ter-piemonte', municipalityIstatCode: istatCode, status: 'PLANNED', provenance: 'SAMPLE' };
     const write = await fetch(`${gw.url}graphql`, {
       method: 'POST',
@@ -214,5 +221,33 @@ describe("the gateway's subscription across token renewals", () => {
     expect(upgrades).toBe(upgradesBefore);
     dispose();
     await client.dispose();
+    await waitFor('the subscription released', () => bus.subscriberCount() === subscribers);
+  }, 30_000);
+
+  it('reconnects with a fresh token when a renewal does not take: the subgraph closes at expiry, the subscription goes on', async () => {
+    // The renewal (the second signature) hands back the first, expiring token, as a broken signer would.
+    const signed: string[] = [];
+    const sign = async (caller: Caller, subgraph: string) => {
+      signed.push(signed.length === 1 ? signed[0]! : await signGatewayToken(stack.gatewaySecret, caller, subgraph, 2));
+      return signed.at(-1)!;
+    };
+    const upstream = new SubgraphConnections({ sign, keepAliveMs: 12_000, retryAttempts: 3, retryDelayMs: () => 0, ackTimeoutMs: 5000 });
+    const events: unknown[] = [];
+    const errors: unknown[] = [];
+    const subscribers = bus.subscriberCount();
+    const connections = upgrades;
+    const sink = { next: (e: unknown) => void events.push(e), error: (e: unknown) => void errors.push(e), complete: () => {} };
+    const stop = upstream.subscribe('reuse', `${reuse.url}graphql`, PARTNER, { query: ADOPTION_CHANGED, variables: { provinceCode: '001' } }, sink);
+    await waitFor('the subscription', () => bus.subscriberCount() > subscribers);
+    await waitFor('a second connection, after the first token expired', () => upgrades >= connections + 2, 8000);
+    await waitFor('the subscription again', () => bus.subscriberCount() > subscribers);
+    const istatCode = freshComune('001');
+    const input = { solutionId: 'sigma-ter-piemonte', municipalityIstatCode: istatCode, status: 'PLANNED', provenance: 'SAMPLE' };
+    expect((await stack.subgraphQuery('reuse', REGISTER, { input }, EDITOR)).body.errors).toBeUndefined();
+    await waitFor('the event', () => events.length >= 1);
+    expect(events[0]).toEqual({ data: { adoptionChanged: { kind: 'REGISTERED', adoption: { id: `sigma-ter-piemonte:${istatCode}`, status: 'PLANNED' } } } });
+    expect(errors).toEqual([]);
+    stop();
+    await upstream.close();
   }, 30_000);
 });
