@@ -28,7 +28,7 @@ export default defineConfig({
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: database } },
       // The whole system: gateway and subgraphs over HTTP, the browser pages, npm start, the
       // benchmark's smoke run, the Docker files, subscriptions end to end; and the hostile-input
-      // regression tests (test/security/).
+      // suite (test/security/), which attacks that whole system.
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/security/**/*.test.ts'], globalSetup: database } },
     ],
   },

@@ -1,6 +1,7 @@
 /** The per-request context of the gateway, built for every GraphQL request by gateway/routes/ (graphql, analytics) and gateway/subscriptions/. */
 import type { Logger } from 'pino';
 import type { Caller } from '../lib/access.ts';
+import type { SubscriptionHandoff } from './pipeline/plugin.ts';
 
 export interface GatewayContext {
   /** The caller's `x-request-id` (if a safe value) or a new UUID; sent to every subgraph and on every log line. */
@@ -12,6 +13,8 @@ export interface GatewayContext {
   readonly caller: Caller;
   /** Logger bound to this request (`requestId` on every line). */
   readonly log: Logger;
+  /** Set by the request pipeline (gateway/pipeline/) for SSE and WebSocket requests: where a subscription is handed to the transport. */
+  readonly handoff?: SubscriptionHandoff;
 }
 
 /** Headers the gateway sets on subgraph requests. */

@@ -1,11 +1,17 @@
 /**
  * How the gateway's errors reach clients: codes marked `client` in the catalogue (lib/errors.ts)
- * as they are, everything else masked in production. Used by Apollo Server's `formatError` and by the subscription
- * transports.
+ * as they are, everything else masked in production. Used by Apollo Server's `formatError`, so by
+ * the request pipeline of every transport (gateway/pipeline/), and by the subscription transports.
  */
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode, isClientCode } from '../lib/errors.ts';
 
+/**
+ * graphql-js's "Did you mean …?" ending (on validation errors and on variable values alike), the
+ * pattern Apollo Server's own ApolloServerPluginDisableSuggestions removes: in production it names
+ * fields, arguments and enum values a caller without introspection should not learn.
+ */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
 
 /** Apollo Server's APQ protocol errors (HTTP 400) come without a code: they are the client's mistakes. */
 const APQ_CLIENT_ERRORS = /^(provided sha does not match query|Unsupported persisted query version)$/;
@@ -18,7 +24,10 @@ export function withClientCode(formatted: GraphQLFormattedError): GraphQLFormatt
   return formatted;
 }
 
-/** In production, anything that is not a client-actionable error loses its message and internals. */
+/**
+ * In production, anything that is not a client-actionable error loses its message and internals,
+ * and a client-actionable one its schema suggestions.
+ */
 export function maskError(formatted: GraphQLFormattedError, production: boolean): GraphQLFormattedError {
   if (!production) return formatted;
   const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : 'INTERNAL_SERVER_ERROR';
@@ -26,7 +35,7 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
   if (isClientCode(code)) {
     // `response` (a failed subgraph's URL and body) is internal detail too.
     const { stacktrace: _s, exception: _e, response: _r, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { ...formatted, extensions };
+    return { ...formatted, message: formatted.message.replace(SUGGESTION, ''), extensions };
   }
   return {
     message: 'Internal server error',

@@ -5,6 +5,7 @@
  * | series | type | labels |
  * |---|---|---|
  * | `<prefix>requests_total` | counter | `operation`, `outcome` |
+ * | `<prefix>operation_names_folded_total` | counter | – |
  * | `<prefix>request_duration_seconds` | histogram | `operation` |
  * | `<prefix>requests_in_flight` | gauge | – |
  * | `<prefix>subgraph_fetch_duration_seconds` | histogram | `subgraph`, `outcome` |
@@ -14,6 +15,15 @@
  * | `process_*`, `nodejs_*` (prom-client defaults, e.g. `nodejs_eventloop_lag_seconds`) | various | – |
  *
  * `<prefix>` is `ali_gateway_` unless {@link MetricsOptions.prefix} says otherwise.
+ *
+ * The `operation` label is bounded, since callers choose operation names: a name becomes a label
+ * value only once its operation passed every check of the pipeline (parsing, validation, access,
+ * operation limits), cut to {@link MetricsOptions.maxOperationNameLength} characters, and only
+ * for the first {@link MetricsOptions.maxOperationNames} distinct names (first come, first
+ * served, for the life of the process); a refused request counts as `other`, and so does a valid
+ * one whose name comes after the budget is spent (counted in `operation_names_folded_total`, the
+ * sign the budget is too small or someone is spending it). Real operations keep their names as
+ * long as they are among the first names seen.
  */
 import perfHooks, { type IntervalHistogram } from 'node:perf_hooks';
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@apollo/server';
@@ -54,6 +64,8 @@ export interface MetricsOptions {
    * counted as `other`. Bounds the series an anonymous caller can create. Default 100.
    */
   readonly maxOperationNames?: number;
+  /** Characters of an operation name kept in its label value (a longer name is cut). Default 64. */
+  readonly maxOperationNameLength?: number;
 }
 
 export interface GatewayMetrics {
@@ -61,8 +73,10 @@ export interface GatewayMetrics {
   /**
    * Apollo Server plugin: `requests_total` by operation and {@link RequestOutcome},
    * `request_duration_seconds` (from the start of GraphQL processing to the response),
-   * `requests_in_flight`. `operation` is the resolved operation's name, `anonymous` for an
-   * unnamed operation, `other` when no operation was resolved or the name budget is spent.
+   * `requests_in_flight`. `operation` is the name of an operation that passed every check,
+   * `anonymous` for an unnamed one, `other` for a refused request or when the name budget is
+   * spent. It must come before any plugin that answers operations itself (`responseForOperation`):
+   * it learns there that an operation passed every check.
    */
   readonly plugin: ApolloServerPlugin<BaseContext>;
   /** Wraps the gateway's query-plan cache to count hits and misses; pass the result as `queryPlannerConfig.cache`. */
@@ -99,6 +113,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 interface RequestState {
   readonly startedAt: number;
+  /** Every didResolveOperation hook passed (parsing, validation, access, limits). */
+  admitted: boolean;
   executionStarted: boolean;
   finished: boolean;
 }
@@ -106,6 +122,7 @@ interface RequestState {
 export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const prefix = options.prefix ?? 'ali_gateway_';
   const maxOperationNames = options.maxOperationNames ?? 100;
+  const maxOperationNameLength = options.maxOperationNameLength ?? 64;
   const registry = new Registry();
   const registers = [registry];
 
@@ -120,6 +137,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     help: 'Time from the start of GraphQL processing to the response, by operation name',
     labelNames: ['operation'] as const,
     buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const folded = new Counter({
+    name: `${prefix}operation_names_folded_total`,
+    help: 'Requests of valid operations counted as operation="other" because the budget of distinct operation names was spent',
     registers,
   });
   const inFlight = new Gauge({
@@ -185,15 +207,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   });
   const stopDefaultMetrics = collectStoppableDefaultMetrics(registry);
 
-  const knownOperations = new Set<string>();
-  function operationLabel(ctx: GraphQLRequestContext<BaseContext>): string {
-    if (!ctx.operation) return OTHER_OPERATION;
-    const name = ctx.operationName ?? ANONYMOUS_OPERATION;
-    if (knownOperations.has(name)) return name;
-    if (knownOperations.size >= maxOperationNames) return OTHER_OPERATION;
-    knownOperations.add(name);
-    return name;
-  }
+  const operationLabel = operationLabels(maxOperationNames, maxOperationNameLength, () => folded.inc());
 
   // Keyed by the request context, which Apollo Server passes unchanged to every hook, including
   // the server-level unexpectedErrorProcessingRequest.
@@ -202,7 +216,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     const state = states.get(ctx);
     if (!state || state.finished) return;
     state.finished = true;
-    const operation = operationLabel(ctx);
+    const operation = operationLabel(ctx, state.admitted);
     requests.inc({ operation, outcome });
     requestDuration.observe({ operation }, (performance.now() - state.startedAt) / 1000);
     inFlight.dec();
@@ -210,10 +224,15 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
 
   const plugin: ApolloServerPlugin<BaseContext> = {
     async requestDidStart(ctx) {
-      const state: RequestState = { startedAt: performance.now(), executionStarted: false, finished: false };
+      const state: RequestState = { startedAt: performance.now(), admitted: false, executionStarted: false, finished: false };
       states.set(ctx, state);
       inFlight.inc();
       return {
+        // Apollo Server asks for a plugin's answer only once every didResolveOperation hook passed.
+        async responseForOperation() {
+          state.admitted = true;
+          return null;
+        },
         async executionDidStart() {
           state.executionStarted = true;
         },
@@ -273,6 +292,26 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
     stop: stopDefaultMetrics,
+  };
+}
+
+/**
+ * The `operation` label of a request: its operation's name if the operation passed every check
+ * (`admitted`), cut to `maxLength`, while fewer than `maxNames` names have a label; `other`
+ * otherwise (`onFolded` told when a valid name finds the budget spent).
+ */
+function operationLabels(maxNames: number, maxLength: number, onFolded: () => void): (ctx: GraphQLRequestContext<BaseContext>, admitted: boolean) => string {
+  const known = new Set<string>();
+  return (ctx, admitted) => {
+    if (!ctx.operation || !admitted) return OTHER_OPERATION;
+    const name = (ctx.operationName ?? ANONYMOUS_OPERATION).slice(0, maxLength);
+    if (known.has(name)) return name;
+    if (known.size >= maxNames) {
+      onFolded();
+      return OTHER_OPERATION;
+    }
+    known.add(name);
+    return name;
   };
 }
 

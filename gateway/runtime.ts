@@ -24,13 +24,14 @@ import { KeyStore } from './access/keys.ts';
 import { createIdentify, rateLimitKey } from './access/callers.ts';
 import { Contracts } from './access/contracts.ts';
 import { accessPlugin } from './access/plugin.ts';
-import { DocumentStore, resolveTrusted } from './access/documents.ts';
+import { DocumentStore } from './access/documents.ts';
 import { operationLimitsPlugin } from './operationLimits.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
 import { useLeanExecutor } from './executor/index.ts';
-import { createSubscriptionServer, httpSubscriptionsPlugin, type SubscriptionServer } from './subscriptions/index.ts';
+import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
+import { createRequestPipeline, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
 import { createAdmission, type SpendBudget } from './http/admission.ts';
 import { createDrain } from './http/draining.ts';
 import { createRequestListener } from './http/handler.ts';
@@ -121,7 +122,11 @@ interface ApolloDeps {
   readonly maxTokens: number;
 }
 
-/** Apollo Server with the gateway's plugins: metrics, access, operation limits, no subscriptions over plain HTTP. */
+/**
+ * Apollo Server with the gateway's plugins: metrics (first: it sees every request, and which pass
+ * every check), the request pipeline's (operation types per transport, before the access check),
+ * access, operation limits.
+ */
 function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloServer<GatewayContext> {
   const { production, operationLimits } = opts;
   return new ApolloServer<GatewayContext>({
@@ -138,12 +143,12 @@ function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloSer
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       deps.metrics.plugin,
+      requestPipelinePlugin(),
       accessPlugin({
         contracts: deps.contracts,
         introspection: (caller) => (caller.role === 'anonymous' ? opts.introspection : caller.role !== 'frontend'),
       }),
       operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { defaultPageSize: opts.defaultPageSize }),
-      httpSubscriptionsPlugin(),
       ...opts.plugins,
     ],
   });
@@ -151,32 +156,19 @@ function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloSer
 
 type Access = Awaited<ReturnType<typeof createAccess>>;
 
-interface SubscriptionWiring extends Omit<ApolloDeps, 'metrics'> {
-  readonly apollo: ApolloServer<GatewayContext>;
-  readonly access: Access;
-  readonly sign: Signer | undefined;
-}
-
-/** The subscription transports, with the same access, limits, signing and error formatting as HTTP. */
-function createSubscriptions(opts: ResolvedGatewayOptions, { gateway, apollo, access, contracts, formatError, maxTokens, sign }: SubscriptionWiring): SubscriptionServer {
-  const { documents } = access;
+/** The subscription transports, on the same request pipeline, access, rate limits, signing and error formatting as HTTP. */
+function createSubscriptions(
+  opts: ResolvedGatewayOptions,
+  { gateway, pipeline, access, formatError, sign }: { gateway: ApolloGateway; pipeline: RequestPipeline; access: Access; formatError: ApolloDeps['formatError']; sign: Signer | undefined },
+): SubscriptionServer {
   return createSubscriptionServer(
     {
       gateway,
+      pipeline,
       identify: access.identify,
-      contracts,
-      limits: (caller) => opts.operationLimits[caller.role],
-      defaultPageSize: opts.defaultPageSize,
-      maxTokens,
       sign,
-      executeOperation: async (request, contextValue) => {
-        const r = await apollo.executeOperation<Record<string, unknown>>(request, { contextValue });
-        if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported over subscription transports');
-        return r.body.singleResult;
-      },
       rateLimit: access.spend,
       quotaKey: rateLimitKey,
-      trusted: documents ? (app, body) => resolveTrusted(documents, app, body) : undefined,
       formatError,
       bodyLimitBytes: opts.bodyLimitBytes,
       log: opts.logger,
@@ -206,7 +198,8 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const maxTokens = Math.max(...Object.values(opts.operationLimits).map((l) => l.maxTokens));
   const apollo = createApollo(opts, { gateway, metrics, contracts, formatError, maxTokens });
   await apollo.start();
-  const subscriptions = createSubscriptions(opts, { gateway, apollo, access, contracts, formatError, maxTokens, sign });
+  const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });
+  const subscriptions = createSubscriptions(opts, { gateway, pipeline, access, formatError, sign });
   metrics.watchSubscriptions(() => subscriptions.stats());
 
   const admit = createAdmission(access.identify, access.spend);
@@ -214,7 +207,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
     health: healthRoute({ supergraph: manager }),
     ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign, detail: !opts.production }),
     metrics: opts.metricsPort === 'gateway' ? metricsRoute({ metrics, access: opts.metricsAccess, admit }) : metricsElsewhere,
-    graphql: graphqlRoute({ apollo, admit, documents: access.documents, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
+    graphql: graphqlRoute({ pipeline, admit, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
     admin: adminRoute({ admit, keys: access.keys, documents: access.documents, bodyLimitBytes: opts.bodyLimitBytes, log }),
     analytics: analyticsRoute({ admit, apollo }),
     ui: uiRoute(),

@@ -85,10 +85,11 @@ export function supergraphManager(
           }
         };
         // Editors and `mv` produce bursts of events and replace the file (a new inode): watch the
-        // folder for the file's name, and debounce.
+        // folder for the file's name, and debounce. A Kubernetes ConfigMap volume never touches
+        // the file's name (a symlink into `..data`): the kubelet renames a new `..data` into place.
         const file = path.basename(source.path);
         watcher = watch(path.dirname(path.resolve(source.path)), { persistent: false }, (_event, name) => {
-          if (name !== null && name !== file) return;
+          if (name !== null && name !== file && name !== '..data') return;
           clearTimeout(timer);
           timer = setTimeout(() => void reload(), 100);
         });

@@ -163,7 +163,7 @@ export const configSpec = {
   SUBSCRIPTIONS_PER_CONNECTION: {
     schema: z.coerce.number().int().min(1),
     default: '20',
-    description: 'Subscriptions one WebSocket connection to the gateway may have open (one more: closed with 4429)',
+    description: 'Subscriptions one WebSocket connection to the gateway may have open (one more is refused with SUBSCRIPTION_LIMIT_EXCEEDED)',
   },
   SUBSCRIPTIONS_PER_KEY: {
     schema: z.coerce.number().int().min(1),

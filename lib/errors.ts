@@ -54,7 +54,6 @@ const CATALOGUE = {
   SUBGRAPH_TIMEOUT: { status: 504, client: true, description: 'A subgraph did not answer completely within its timeout.' },
   SUBGRAPH_CIRCUIT_OPEN: { status: 503, client: true, description: 'Not sent: the subgraph failed repeatedly and its circuit is open.' },
   SUBGRAPH_BAD_RESPONSE: { status: 502, client: true, description: 'A subgraph answered something that is not a GraphQL response.' },
-  NOT_READY: { status: 503, client: true, description: 'The gateway has no supergraph yet.' },
   SHUTTING_DOWN: { status: 503, client: true, description: 'The instance is stopping: retry on another one.' },
   EVENT_BUS_UNAVAILABLE: { status: 503, client: true, description: 'The subscription event bus (Redis) cannot be reached.' },
   SLOW_CONSUMER: { status: null, client: true, description: 'A subscriber fell too far behind its events and was ended.' },

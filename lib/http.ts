@@ -13,10 +13,18 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The client closed its connection before its whole body arrived: nobody is left to answer, and nothing went wrong here. */
+export class ClientAborted extends Error {
+  constructor() {
+    super('The client closed the connection before sending its whole request body');
+  }
+}
+
 /**
  * The whole request body; throws {@link BodyTooLarge} as soon as it exceeds `limit` bytes, before
- * reading anything when `content-length` already says so. Stopping early leaves the connection
- * open (what arrives after is not kept), so the 413 can still be written.
+ * reading anything when `content-length` already says so, and {@link ClientAborted} when the
+ * client goes away mid-body. Stopping at the limit leaves the connection open (what arrives after
+ * is not kept), so the 413 can still be written.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -34,9 +42,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     const onEnd = () => settle(() => resolve(Buffer.concat(chunks)));
-    const onError = (err: Error) => settle(() => reject(err));
+    const onError = (err: NodeJS.ErrnoException) => settle(() => reject(req.destroyed || err.code === 'ECONNRESET' ? new ClientAborted() : err));
     // The client went away before the end of its body.
-    const onClose = () => settle(() => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+    const onClose = () => settle(() => reject(new ClientAborted()));
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }

@@ -131,7 +131,7 @@ export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOpt
 
 export interface RunningSubgraph {
   readonly name: SubgraphName;
-  /** Base URL; GraphQL at `/` and `/graphql` (also over WebSocket, graphql-transport-ws), liveness at `/health`. */
+  /** Base URL; GraphQL at `/` and `/graphql` (also over WebSocket, graphql-transport-ws), liveness at `/health`, readiness (database reachable) at `/ready`. */
   readonly url: string;
   /** The HTTP server (for protocol upgrades such as WebSocket subscriptions). */
   readonly httpServer: http.Server;
@@ -180,7 +180,22 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: num
 }
 
 /**
- * The subgraph's HTTP front: /health, then GraphQL at `/` and `/graphql`, where the gateway's token
+ * Liveness (`/health`: answering, without credentials and without touching data) and readiness
+ * (`/ready`: the database answers a ping within 2 s; the driver would wait 30 s for a server).
+ */
+async function probe(name: string, db: Db, path: '/health' | '/ready', res: http.ServerResponse): Promise<void> {
+  if (path === '/health') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ status: 'ok', subgraph: name }));
+  }
+  const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2000, false).unref());
+  const ok = await Promise.race([db.command({ ping: 1 }).then(() => true, () => false), timeout]);
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ status: ok ? 'ready' : 'database unreachable', subgraph: name }));
+}
+
+/**
+ * The subgraph's HTTP front: /health and /ready, then GraphQL at `/` and `/graphql`, where the gateway's token
  * is verified in full (signature, audience, lifetime, read scope) from the headers alone, before
  * a byte of the body is read; then at most `bodyLimitBytes` of body.
  */
@@ -193,11 +208,7 @@ function requestHandler<D>(
   const bodyLimit = opts.bodyLimitBytes ?? configDefault('SUBGRAPH_BODY_LIMIT_BYTES');
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://subgraph');
-    // Liveness for orchestrators, without credentials and without touching data.
-    if (url.pathname === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ status: 'ok', subgraph: mod.name }));
-    }
+    if (url.pathname === '/health' || url.pathname === '/ready') return probe(mod.name, opts.db, url.pathname, res);
     if (url.pathname !== '/' && url.pathname !== '/graphql') {
       return fail(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is at /graphql`);
     }

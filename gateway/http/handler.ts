@@ -1,10 +1,12 @@
 /**
  * The gateway's node:http request listener, the order every request goes through: request id,
  * access log line, CORS, refusal while draining, preflight, then the router (gateway/routes/).
- * What escapes a route is logged and answered 500.
+ * What escapes a route is logged and answered 500, but for a client that went away mid-body,
+ * which is only worth a debug line.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { ClientAborted } from '../../lib/http.ts';
 import { REQUEST_ID_HEADER } from '../context.ts';
 import { answerPreflight, applyCors } from './cors.ts';
 import type { Drain } from './draining.ts';
@@ -48,6 +50,10 @@ export function createRequestListener(deps: RequestListenerDeps): RequestListene
   return (req, res) => {
     deps.drain.track(res);
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof ClientAborted) {
+        deps.log.debug({ method: req.method, url: req.url }, 'client aborted the request mid-body');
+        return void res.destroy();
+      }
       deps.log.error({ err }, 'unhandled gateway error');
       if (!res.headersSent) httpError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       else res.destroy();

@@ -36,10 +36,11 @@ import type { GatewayContext } from '../context.ts';
 import type { Admit } from '../http/admission.ts';
 import type { Handler } from '../http/handler.ts';
 
+/** Runs a report's operation; `status` is the HTTP status Apollo Server gave a refusal (403 out of scope, 429, ...). */
 type Execute = (
   query: string,
   variables?: Record<string, unknown>,
-) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] }>;
+) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[]; status?: number | undefined }>;
 
 /** A named report: its operation and the shape of its answer. */
 export interface Report {
@@ -223,7 +224,9 @@ const REPORT_PATH = /^\/analytics\/([^/]+)\.(csv|json)$/;
 /**
  * Serves `/analytics/...`. 404 REPORT_NOT_FOUND for an unknown report or format, 400
  * UNSUPPORTED_LANGUAGE for a `lang` other than it or en, 405 for a method other than GET or
- * HEAD, 502 REPORT_FAILED (with the GraphQL errors) when the operation fails.
+ * HEAD; the status and errors of a refused operation as they are (403 SUBGRAPH_NOT_SUBSCRIBED for
+ * a report outside the caller's scope); 502 REPORT_FAILED (with the GraphQL errors) when the
+ * operation fails.
  */
 async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL, execute: Execute): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -249,6 +252,9 @@ async function handleExport(req: IncomingMessage, res: ServerResponse, url: URL,
   let table: { rows: FlatRow[]; total: FlatRow | null };
   try {
     const result = await execute(report.query);
+    const { status } = result;
+    // Refused before it ran (scope, limits): the caller's answer, not the report's failure.
+    if (status !== undefined && status >= 400 && status < 500 && !result.data) return sendJson(req, res, status, { errors: result.errors ?? [] });
     if (result.errors?.length || !result.data) {
       return sendJson(req, res, 502, {
         errors: [
@@ -285,7 +291,8 @@ export function analyticsRoute(deps: { readonly admit: Admit; readonly apollo: A
         { contextValue: { requestId, caller: admitted.caller, log } },
       );
       if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported for exports');
-      return { data: r.body.singleResult.data ?? null, ...(r.body.singleResult.errors ? { errors: r.body.singleResult.errors } : {}) };
+      const { data, errors } = r.body.singleResult;
+      return { data: data ?? null, ...(errors ? { errors } : {}), status: r.http.status };
     };
     return handleExport(req, res, url, execute);
   };

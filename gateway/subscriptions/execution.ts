@@ -1,9 +1,10 @@
 /**
  * Federated subscription execution, shared by both transports.
  *
- * A subscription is checked like any query (parse, validation against the API schema, the
- * caller's scope through the schema contracts, the role's operation limits, variables), then
- * planned by the running ApolloGateway's own query planner, whose plan for a subscription is
+ * A subscription comes here once the request pipeline (gateway/pipeline/) has checked it like any
+ * query (parsing, validation against the API schema, the caller's scope through the schema
+ * contracts, the role's operation limits). Its variables are coerced, and it is planned by the
+ * running ApolloGateway's own query planner, whose plan for a subscription is
  * `{ kind: 'Subscription', primary: Fetch, rest?: PlanNode }`: the primary fetch is the root
  * subscription field on the subgraph that owns it, the rest the entity fetches that resolve what
  * other subgraphs contribute. The primary fetch's operation is subscribed over graphql-ws on the
@@ -12,9 +13,6 @@
  * that one fetch with the event and every other fetch going to the gateway's real data sources
  * (signed caller, timeouts, circuit breakers, de-duplication) — so each event is shaped exactly
  * as the same selection would be for a query.
- *
- * Queries and mutations sent over a subscription transport run through Apollo Server's
- * `executeOperation` with the caller's context (every plugin applies: access, limits, metrics).
  */
 import { operationFromDocument, type Schema } from '@apollo/federation-internals';
 import { executeQueryPlan, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
@@ -22,44 +20,22 @@ import { buildOperationContext } from '@apollo/gateway/dist/operationContext.js'
 import type { OpenTelemetryConfig } from '@apollo/gateway/dist/utilities/opentelemetry.js';
 import type { FetchNode, PlanNode, QueryPlan, QueryPlanner, SubscriptionNode } from '@apollo/query-planner';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import {
-  getOperationAST,
-  getVariableValues,
-  GraphQLError,
-  parse,
-  validate,
-  type DocumentNode,
-  type ExecutionResult,
-  type GraphQLSchema,
-} from 'graphql';
+import { getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { Caller } from '../../lib/access.ts';
-import type { Contracts } from '../access/contracts.ts';
 import type { GatewayContext } from '../context.ts';
 import { SubgraphErrorCode } from '../dataSource.ts';
-import { limitExceeded, measureOperation, type LimitName, type OperationLimits } from '../operationLimits.ts';
+import type { AcceptedSubscription } from '../pipeline/index.ts';
 import { EventStream } from './stream.ts';
 import type { SubgraphConnections } from './upstream.ts';
 import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
-/** A result whose errors are already formatted (Apollo Server's answers). */
-export type GraphQLFormattedResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
-
 /** One result the owning subgraph sent for a subscription. */
 type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
-/** `extensions.code` of the errors this module adds. */
-/** Too many subscriptions (SUBSCRIPTIONS_PER_CONNECTION, SUBSCRIPTIONS_PER_KEY), no supergraph yet (lib/errors.ts). */
-export const SubscriptionCode = pickCodes(ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED, ErrorCode.NOT_READY);
-
-/** One GraphQL request as a transport received it (graphql-ws `subscribe` payload, SSE body or query string). */
-export interface RequestParams {
-  readonly query?: unknown;
-  readonly variables?: unknown;
-  readonly operationName?: unknown;
-  readonly extensions?: unknown;
-}
+/** `extensions.code` of the errors this module adds: too many subscriptions (SUBSCRIPTIONS_PER_CONNECTION, SUBSCRIPTIONS_PER_KEY); lib/errors.ts. */
+export const SubscriptionCode = pickCodes(ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED);
 
 /** A transport connection: one WebSocket, or one SSE request. */
 export interface Session {
@@ -79,25 +55,13 @@ export interface TransportHooks {
 }
 
 export type Prepared =
-  /** Refused before anything was subscribed (bad document, scope, limits, variables, plan). */
+  /** Refused before anything was subscribed (variables, plan, subscription limits): each error carries its HTTP status. */
   | { readonly kind: 'refused'; readonly errors: readonly GraphQLError[] }
-  /** Over the subscription limits: the transport closes (4429 / HTTP 429). */
-  | { readonly kind: 'too_many'; readonly error: GraphQLError }
-  /** A query or mutation: one result. */
-  | { readonly kind: 'single'; readonly document: DocumentNode; readonly result: () => Promise<ExecutionResult | GraphQLFormattedResult> }
-  /** A subscription, subscribed upstream. */
-  | { readonly kind: 'stream'; readonly document: DocumentNode; readonly stream: EventStream<UpstreamEvent> };
+  /** Subscribed upstream. */
+  | { readonly kind: 'stream'; readonly stream: EventStream<UpstreamEvent> };
 
 export interface ExecutionOptions {
   readonly gateway: ApolloGateway;
-  readonly contracts: () => Contracts | undefined;
-  readonly limits: (caller: Caller) => OperationLimits;
-  /** PAGE_SIZE_DEFAULT, for the cost estimate. */
-  readonly defaultPageSize: number;
-  /** The largest document any role may send, in tokens (a larger one is not parsed). */
-  readonly maxTokens: number;
-  /** Runs a query or mutation through Apollo Server with the caller's context. */
-  readonly executeOperation: (params: { query: string; variables?: Record<string, unknown>; operationName?: string; extensions?: Record<string, unknown> }, context: GatewayContext) => Promise<GraphQLFormattedResult>;
   readonly upstream: SubgraphConnections;
   readonly perConnection: number;
   readonly perKey: number;
@@ -121,15 +85,10 @@ function error(message: string, code: string, status: number, extensions: Record
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status } } });
 }
 
-const LIMIT_ORDER: readonly LimitName[] = ['maxTokens', 'maxRootFields', 'maxAliases', 'maxDirectives', 'maxDepth', 'maxCost'];
-
-/** Parsed and validated documents per API schema and query text, at most this many per schema. */
-const DOCUMENT_CACHE_SIZE = 500;
-
-type CheckedDocument = { readonly ok: true; readonly document: DocumentNode } | { readonly ok: false; readonly errors: readonly GraphQLError[] };
+/** Query plans per planner and query text, at most this many per planner. */
+const PLAN_CACHE_SIZE = 500;
 
 export class SubscriptionExecution {
-  private readonly documents = new WeakMap<GraphQLSchema, Map<string, CheckedDocument>>();
   private readonly plans = new WeakMap<QueryPlanner, Map<string, QueryPlan>>();
   private readonly perKey = new Map<string, number>();
 
@@ -142,47 +101,10 @@ export class SubscriptionExecution {
     return n;
   }
 
-  async prepare(params: RequestParams, session: Session, transport: TransportHooks): Promise<Prepared> {
-    if (typeof params.query !== 'string' || params.query === '') {
-      return { kind: 'refused', errors: [error('Send a GraphQL document in "query"', 'BAD_REQUEST', 400)] };
-    }
-    const variables = params.variables ?? {};
-    if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) {
-      return { kind: 'refused', errors: [error('"variables" must be an object', 'BAD_REQUEST', 400)] };
-    }
-    const operationName = typeof params.operationName === 'string' && params.operationName !== '' ? params.operationName : undefined;
-    const contracts = this.opts.contracts();
-    if (!contracts) return { kind: 'refused', errors: [error('The gateway has not loaded its supergraph yet', SubscriptionCode.NOT_READY, 503)] };
-    const checked = this.checkDocument(contracts.apiSchema, params.query);
-    if (!checked.ok) return { kind: 'refused', errors: checked.errors };
-    const { document } = checked;
-    const operation = getOperationAST(document, operationName);
-    if (!operation) {
-      const message = operationName ? `Unknown operation named "${operationName}"` : 'Send operationName: the document has several operations';
-      return { kind: 'refused', errors: [error(message, 'OPERATION_RESOLUTION_FAILURE', 400)] };
-    }
-    const context: GatewayContext = { requestId: session.requestId, caller: session.caller, log: session.log };
-    const vars = variables as Record<string, unknown>;
-    if (operation.operation !== 'subscription') {
-      const extensions = typeof params.extensions === 'object' && params.extensions !== null ? (params.extensions as Record<string, unknown>) : undefined;
-      return {
-        kind: 'single',
-        document,
-        result: () =>
-          this.opts.executeOperation(
-            { query: params.query as string, variables: vars, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) },
-            context,
-          ),
-      };
-    }
-    try {
-      contracts.check(document, operation, session.caller);
-      this.checkLimits(contracts.apiSchema, document, params.query, operationName, vars, session.caller);
-    } catch (err) {
-      if (err instanceof GraphQLError) return { kind: 'refused', errors: [err] };
-      throw err;
-    }
-    const coerced = getVariableValues(contracts.apiSchema, operation.variableDefinitions ?? [], vars);
+  /** Subscribes an accepted subscription upstream, or says why it cannot be (nothing is subscribed then). */
+  async subscribe(accepted: AcceptedSubscription, session: Session, transport: TransportHooks): Promise<Prepared> {
+    const { schema, document, operation, operationName, query, variables: vars } = accepted;
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], vars);
     if (coerced.errors) {
       return {
         kind: 'refused',
@@ -192,7 +114,7 @@ export class SubscriptionExecution {
     const gateway = this.opts.gateway as unknown as GatewayInternals;
     let node: PlanNode | SubscriptionNode | undefined;
     try {
-      node = this.plan(gateway, document, params.query, operationName).node;
+      node = this.plan(gateway, document, query, operationName).node;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       return { kind: 'refused', errors: [error(`The subscription cannot be planned: ${message}`, 'GRAPHQL_VALIDATION_FAILED', 400)] };
@@ -208,9 +130,10 @@ export class SubscriptionExecution {
 
     // Limits last: a refused subscription never takes a slot.
     const release = this.acquire(session);
-    if (release instanceof GraphQLError) return { kind: 'too_many', error: release };
+    if (release instanceof GraphQLError) return { kind: 'refused', errors: [release] };
 
-    const resolveEvent = this.eventExecutor(gateway, node.primary, node.rest, document, params.query, operationName, vars, context);
+    const context: GatewayContext = { requestId: session.requestId, caller: session.caller, log: session.log };
+    const resolveEvent = this.eventExecutor(gateway, node.primary, node.rest, document, query, operationName, vars, context);
     let unsubscribe: (() => void) | undefined;
     const stream: EventStream<UpstreamEvent> = new EventStream({
       resolve: resolveEvent,
@@ -244,40 +167,7 @@ export class SubscriptionExecution {
       },
     );
     if (stream.ended) unsubscribe();
-    return { kind: 'stream', document, stream };
-  }
-
-  /** Parse (bounded by tokens) and validate against the API schema, cached per schema and text. */
-  private checkDocument(schema: GraphQLSchema, query: string): CheckedDocument {
-    let bySchema = this.documents.get(schema);
-    if (!bySchema) this.documents.set(schema, (bySchema = new Map()));
-    const hit = bySchema.get(query);
-    if (hit) return hit;
-    let checked: CheckedDocument;
-    try {
-      const document = parse(query, { maxTokens: this.opts.maxTokens });
-      const errors = validate(schema, document);
-      checked =
-        errors.length > 0
-          ? { ok: false, errors: errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } })) }
-          : { ok: true, document };
-    } catch (err) {
-      if (!(err instanceof GraphQLError)) throw err;
-      checked = { ok: false, errors: [new GraphQLError(err.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } } })] };
-    }
-    if (bySchema.size >= DOCUMENT_CACHE_SIZE) bySchema.delete(bySchema.keys().next().value!);
-    bySchema.set(query, checked);
-    return checked;
-  }
-
-  /** The checks of operationLimitsPlugin (gateway/operationLimits.ts), in its order. */
-  private checkLimits(schema: GraphQLSchema, document: DocumentNode, source: string, operationName: string | undefined, variables: Record<string, unknown>, caller: Caller): void {
-    const limits = this.opts.limits(caller);
-    const measured = measureOperation(schema, document, source, operationName, variables, this.opts.defaultPageSize);
-    for (const limit of LIMIT_ORDER) {
-      const actual = measured[limit];
-      if (actual !== null && actual > limits[limit]) throw limitExceeded(limit, limits[limit], actual);
-    }
+    return { kind: 'stream', stream };
   }
 
   private plan(gateway: GatewayInternals, document: DocumentNode, query: string, operationName: string | undefined): QueryPlan {
@@ -293,7 +183,7 @@ export class SubscriptionExecution {
         recursiveSelectionsLimitDisabled: gateway.recursiveSelectionsLimitDisabled,
         nonLocalSelectionsLimitDisabled: gateway.nonLocalSelectionsLimitDisabled,
       });
-      if (byPlanner.size >= DOCUMENT_CACHE_SIZE) byPlanner.delete(byPlanner.keys().next().value!);
+      if (byPlanner.size >= PLAN_CACHE_SIZE) byPlanner.delete(byPlanner.keys().next().value!);
       byPlanner.set(key, plan);
     }
     return plan;

@@ -7,12 +7,13 @@
  * - GraphQL over Server-Sent Events, "distinct connections" mode of the graphql-sse protocol:
  *   ./sse.ts, with its HTTP answers.
  *
- * Both admit their callers, rate-limit them and format errors the same way (./shared.ts), and run
- * ./execution.ts: the same keys, subgraph scopes, operation limits and trusted documents as
- * queries; each subscription is routed to the subgraph that owns its root field and every event
- * is completed with what other subgraphs contribute through the normal query plan. Queries and
- * mutations may be sent on both transports too (one result, then complete), and go through Apollo
- * Server exactly as over HTTP.
+ * Every operation on both goes through the request pipeline of every transport (gateway/pipeline/):
+ * the same keys, trusted documents, CSRF rules, parsing, validation, subgraph scopes, operation
+ * limits and error masking as over HTTP. Queries and mutations get their one result, then
+ * complete; a subscription that passed the pipeline goes to ./execution.ts, which routes it to the
+ * subgraph that owns its root field and completes every event with what other subgraphs
+ * contribute through the normal query plan. Both transports rate-limit and format errors the same
+ * way (./shared.ts).
  *
  * Delivery: every event a subgraph publishes while the subscription is open reaches the client once,
  * in order. While the gateway reconnects to a restarting subgraph, events published in between are
@@ -25,19 +26,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import type { ApolloGateway } from '@apollo/gateway';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { Caller } from '../../lib/access.ts';
 import { configDefault } from '../../lib/config.ts';
-import type { Contracts } from '../access/contracts.ts';
 import type { Identify } from '../access/callers.ts';
 import type { Signer } from '../access/signer.ts';
-import type { GatewayContext } from '../context.ts';
 import type { SpendBudget } from '../http/admission.ts';
-import type { OperationLimits } from '../operationLimits.ts';
-import { SubscriptionExecution, type GraphQLFormattedResult } from './execution.ts';
+import type { PipelineRequest, RequestPipeline } from '../pipeline/index.ts';
+import { SubscriptionExecution } from './execution.ts';
 import { createSseTransport } from './sse.ts';
 import { createTransportShared } from './shared.ts';
 import { backoff, SubgraphConnections } from './upstream.ts';
@@ -68,20 +66,14 @@ export interface SubscriptionOptions {
 /** What the gateway gives the subscription transports (wired in gateway/runtime.ts). */
 export interface SubscriptionDeps {
   readonly gateway: ApolloGateway;
+  /** The request pipeline of every transport: every operation goes through it. */
+  readonly pipeline: RequestPipeline;
   readonly identify: Identify;
-  readonly contracts: () => Contracts | undefined;
-  readonly limits: (caller: Caller) => OperationLimits;
-  readonly defaultPageSize: number;
-  readonly maxTokens: number;
   readonly sign?: Signer | undefined;
-  /** Runs a query or mutation through Apollo Server (errors come back formatted). */
-  readonly executeOperation: (params: { query: string; variables?: Record<string, unknown>; operationName?: string; extensions?: Record<string, unknown> }, context: GatewayContext) => Promise<GraphQLFormattedResult>;
   /** Spends one request of the caller's rate-limit budget. */
   readonly rateLimit?: SpendBudget | undefined;
   /** The quota key of a caller (rateLimitKey in gateway/access/callers.ts). */
   readonly quotaKey: (caller: Caller, ip: string | undefined) => string;
-  /** Trusted documents of a key restricted to its app's registered operations. */
-  readonly trusted?: ((app: string, body: Record<string, unknown>) => Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; message: string }>) | undefined;
   /** The gateway's error formatting (client codes, masking in production). */
   readonly formatError: (error: GraphQLFormattedError) => GraphQLFormattedError;
   readonly bodyLimitBytes: number;
@@ -93,8 +85,8 @@ export interface SubscriptionServer {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Does this `/graphql` request ask for an event stream (`Accept: text/event-stream`)? */
   wantsEventStream(req: IncomingMessage): boolean;
-  /** Serves one SSE request (distinct connections mode). */
-  sse(req: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): Promise<void>;
+  /** Serves one admitted SSE request (distinct connections mode), read as every GraphQL request is (gateway/routes/graphql.ts). */
+  sse(req: IncomingMessage, res: ServerResponse, request: PipelineRequest): Promise<void>;
   /** Open WebSocket connections, SSE streams, subscriptions and subgraph connections. */
   stats(): { websockets: number; eventStreams: number; subscriptions: number; subgraphConnections: number };
   /** Closes every client connection (1001 / SSE `complete`) and every subgraph connection. */
@@ -117,26 +109,6 @@ export function resolveSubscriptionOptions(options: SubscriptionOptions = {}): R
   };
 }
 
-/**
- * Refuses a subscription sent as a plain HTTP request (HTTP 400, BAD_REQUEST, naming the two
- * transports) instead of letting @apollo/gateway fail on it with an internal error.
- */
-export function httpSubscriptionsPlugin(): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation }) {
-          if (operation?.operation !== 'subscription') return;
-          throw new GraphQLError(
-            'Subscriptions are served over GraphQL over WebSocket (graphql-transport-ws, ws://<gateway>/graphql) or Server-Sent Events (this URL with Accept: text/event-stream)',
-            { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
-          );
-        },
-      };
-    },
-  };
-}
-
 export function createSubscriptionServer(deps: SubscriptionDeps, options: ResolvedSubscriptionOptions): SubscriptionServer {
   const upstream = new SubgraphConnections({
     sign: deps.sign,
@@ -147,11 +119,6 @@ export function createSubscriptionServer(deps: SubscriptionDeps, options: Resolv
   });
   const execution = new SubscriptionExecution({
     gateway: deps.gateway,
-    contracts: deps.contracts,
-    limits: deps.limits,
-    defaultPageSize: deps.defaultPageSize,
-    maxTokens: deps.maxTokens,
-    executeOperation: deps.executeOperation,
     upstream,
     perConnection: options.perConnection,
     perKey: options.perKey,
@@ -165,7 +132,7 @@ export function createSubscriptionServer(deps: SubscriptionDeps, options: Resolv
     wantsEventStream(req) {
       return String(req.headers.accept ?? '').includes('text/event-stream');
     },
-    sse: (req, res, requestId, log) => sse.serve(req, res, requestId, log),
+    sse: (req, res, request) => sse.serve(req, res, request),
     stats() {
       return { websockets: ws.connections, eventStreams: sse.streams, subscriptions: execution.open, subgraphConnections: upstream.size };
     },

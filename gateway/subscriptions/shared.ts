@@ -1,15 +1,15 @@
 /**
- * What the WebSocket and SSE transports do the same way: admit a connection or request (the same
- * credentials and rate limits as HTTP, gateway/http/admission.ts), spend one request of the
- * caller's budget per operation, restrict a trusted-documents key to its app's operations, and
- * format every error as the gateway does over HTTP.
+ * What the WebSocket and SSE transports do the same way around the request pipeline
+ * (gateway/pipeline/): admit a WebSocket connection (the same credentials and rate limits as HTTP,
+ * gateway/http/admission.ts), spend one request of the caller's budget per operation, and format
+ * every error as the gateway does over HTTP.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql-ws';
 import type { Caller } from '../../lib/access.ts';
 import { admitCaller, rateLimitMessage, type Admission } from '../http/admission.ts';
-import type { GraphQLFormattedResult, RequestParams, SubscriptionExecution } from './execution.ts';
+import type { SubscriptionExecution } from './execution.ts';
 import type { ResolvedSubscriptionOptions, SubscriptionDeps } from './index.ts';
 
 /** What each transport (./ws.ts, ./sse.ts) is built from (./index.ts). */
@@ -20,13 +20,14 @@ export interface TransportDeps {
   readonly shared: TransportShared;
 }
 
+/** A result whose errors are already formatted (Apollo Server's answers). */
+export type GraphQLFormattedResult = FormattedExecutionResult<Record<string, unknown>, unknown>;
+
 export interface TransportShared {
-  /** Identifies the caller of a connection (or SSE request) and spends one request of its budget. */
+  /** Identifies the caller of a connection and spends one request of its budget. */
   admit(headers: IncomingHttpHeaders | Record<string, string>, ip: string | undefined): Promise<Admission>;
   /** Spends one request of the caller's budget; the RATE_LIMITED error when it is spent. */
   spend(caller: Caller, ip: string | undefined): Promise<GraphQLError | undefined>;
-  /** A trusted-documents key's request resolved to its registered operation (PERSISTED_QUERY_NOT_IN_LIST otherwise). */
-  trustedParams(documents: string | null, params: RequestParams): Promise<RequestParams | GraphQLError>;
   /** An error as the client sees it (the gateway's formatting; the internal `http` extension removed). */
   formatError(e: GraphQLError | GraphQLFormattedError): GraphQLFormattedError;
   formatResult(result: ExecutionResult | GraphQLFormattedResult): FormattedExecutionResult;
@@ -35,6 +36,20 @@ export interface TransportShared {
 /** The RATE_LIMITED error of the transports (HTTP 429 over SSE, an `error` message over WebSocket). */
 export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429 } } });
+}
+
+/**
+ * An error Apollo Server already formatted, as the GraphQLError graphql-ws wants from `onSubscribe`;
+ * it serialises to the formatted error as it is (locations and all).
+ */
+export class FormattedError extends GraphQLError {
+  constructor(readonly formatted: GraphQLFormattedError) {
+    super(formatted.message, { extensions: formatted.extensions ?? {} });
+  }
+
+  override toJSON(): GraphQLFormattedError {
+    return this.formatted;
+  }
 }
 
 export function createTransportShared(deps: SubscriptionDeps): TransportShared {
@@ -52,12 +67,6 @@ export function createTransportShared(deps: SubscriptionDeps): TransportShared {
       const decision = await deps.rateLimit?.(caller, ip);
       if (!decision || decision.allowed) return undefined;
       return rateLimited(rateLimitMessage(caller, decision), decision.retryAfterSeconds);
-    },
-    async trustedParams(documents, params) {
-      if (documents === null || !deps.trusted) return params;
-      const resolved = await deps.trusted(documents, { ...params });
-      if (!resolved.ok) return new GraphQLError(resolved.message, { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST', http: { status: 403 } } });
-      return resolved.body;
     },
     formatError,
     formatResult: (result) => ({

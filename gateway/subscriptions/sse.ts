@@ -3,25 +3,26 @@
  * or POST to `/graphql` with `Accept: text/event-stream` and the usual credentials headers; the
  * answer is a stream of `event: next` (one per result) ending with `event: complete`.
  *
- * The refusals the WebSocket transport sends as close codes or `error` messages are HTTP answers
- * here, with a JSON `errors` body: 401 (credentials), 403 (SUBGRAPH_NOT_SUBSCRIBED,
- * PERSISTED_QUERY_NOT_IN_LIST), 400 (document, variables, limits), 429 (rate limit,
- * SUBSCRIPTION_LIMIT_EXCEEDED), 503 (NOT_READY); a slow consumer's stream is cut (the connection
- * closes without `complete`); shutdown ends every stream with `complete`. Keep-alive: an SSE
- * comment line every `keepAliveMs`.
+ * The request is admitted and read as every GraphQL request over HTTP (gateway/routes/graphql.ts)
+ * and goes through the same pipeline (gateway/pipeline/): its refusals are the HTTP answers of
+ * GraphQL over HTTP, with a JSON `errors` body (400, 401, 403, 405, 413, 429); a query's or
+ * mutation's result is one `next` event. A subscription the pipeline accepted may still be
+ * refused here with 400 (variables), 429 (SUBSCRIPTION_LIMIT_EXCEEDED) or 503 (its subgraph has no
+ * URL). A slow consumer's stream is cut (the connection closes without `complete`); shutdown ends
+ * every stream with `complete`. Keep-alive: an SSE comment line every `keepAliveMs`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { Logger } from 'pino';
-import { AccessCode } from '../../lib/access.ts';
-import { BodyTooLarge, readBody } from '../../lib/http.ts';
-import { json } from '../http/responses.ts';
-import type { Prepared, RequestParams, Session } from './execution.ts';
-import { rateLimited, type TransportDeps } from './shared.ts';
+import type { HTTPGraphQLResponse } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
+import { sendHTTPGraphQLResponse } from '../../lib/http.ts';
+import { httpError, json } from '../http/responses.ts';
+import type { PipelineRequest } from '../pipeline/index.ts';
+import type { Prepared, Session } from './execution.ts';
+import type { TransportDeps } from './shared.ts';
 
 export interface SseTransport {
-  /** Serves one SSE request. */
-  serve(req: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): Promise<void>;
+  /** Serves one admitted SSE request. */
+  serve(req: IncomingMessage, res: ServerResponse, request: PipelineRequest): Promise<void>;
   /** Open event streams. */
   readonly streams: number;
   /** Refuses new requests and ends every open stream with `complete`. */
@@ -30,8 +31,9 @@ export interface SseTransport {
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
-function event(name: 'next' | 'complete', data?: unknown): string {
-  return data === undefined ? `event: ${name}\ndata:\n\n` : `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+/** One SSE event; `data` is JSON already (one line). */
+function event(name: 'next' | 'complete', data?: string): string {
+  return data === undefined ? `event: ${name}\ndata:\n\n` : `event: ${name}\ndata: ${data}\n\n`;
 }
 
 /** Writes and waits until the chunk has left the process (the slow-consumer bound counts what has not). */
@@ -45,41 +47,14 @@ function statusOf(e: GraphQLError): number {
   return typeof http?.status === 'number' ? http.status : 400;
 }
 
-/** The request's GraphQL parameters: the query string of a GET, the JSON body of a POST. */
-async function readParams(req: IncomingMessage, bodyLimitBytes: number): Promise<RequestParams | { status: number; message: string }> {
-  if (req.method === 'GET') {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const out: Record<string, unknown> = {};
-    for (const key of ['query', 'operationName', 'variables', 'extensions']) {
-      const v = url.searchParams.get(key);
-      if (v === null) continue;
-      if (key === 'variables' || key === 'extensions') {
-        try {
-          out[key] = JSON.parse(v);
-        } catch {
-          return { status: 400, message: `"${key}" is not valid JSON` };
-        }
-      } else {
-        out[key] = v;
-      }
-    }
-    return out;
-  }
-  if (!String(req.headers['content-type'] ?? '').includes('application/json')) return { status: 415, message: 'Send the request as application/json' };
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, bodyLimitBytes);
-  } catch (err) {
-    if (err instanceof BodyTooLarge) return { status: 413, message: err.message };
-    throw err;
-  }
-  try {
-    const body: unknown = JSON.parse(raw.toString('utf8'));
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { status: 400, message: 'The body must be a JSON object' };
-    return body as RequestParams;
-  } catch {
-    return { status: 400, message: 'The request body is not valid JSON' };
-  }
+/** The pipeline's answer: a result as one `next` event, anything else as the HTTP answer it is. */
+async function answer(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  if ((response.status ?? 200) !== 200 || response.body.kind !== 'complete') return sendHTTPGraphQLResponse(res, response);
+  res.writeHead(200, SSE_HEADERS);
+  // Apollo Server's JSON is one line (plus a final newline): one `data:` line.
+  await write(res, event('next', response.body.string.trimEnd()));
+  await write(res, event('complete'));
+  res.end();
 }
 
 /** Streams a subscription's events until it ends, the client goes or the gateway closes it. */
@@ -99,7 +74,7 @@ async function stream(
     // Some proxies and browsers wait for a first byte before showing the stream.
     await write(res, ':\n\n');
     for await (const result of events) {
-      if (!(await write(res, event('next', shared.formatResult(result))))) break;
+      if (!(await write(res, event('next', JSON.stringify(shared.formatResult(result)))))) break;
     }
   } finally {
     clearInterval(ping);
@@ -117,51 +92,18 @@ export function createSseTransport({ deps, options, execution, shared }: Transpo
   const streams = new Set<{ end(): void }>();
   let closing = false;
 
-  function jsonError(res: ServerResponse, status: number, errors: readonly (GraphQLError | GraphQLFormattedError)[], headers: Record<string, string> = {}): void {
-    json(res, status, { errors: errors.map(shared.formatError) }, headers);
-  }
-
-  async function serve(req: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'POST') {
-      res.setHeader('allow', 'GET, POST, OPTIONS');
-      return jsonError(res, 405, [new GraphQLError('Use GET or POST', { extensions: { code: 'METHOD_NOT_ALLOWED' } })]);
-    }
-    if (closing) return jsonError(res, 503, [new GraphQLError('The gateway is shutting down', { extensions: { code: 'SHUTTING_DOWN' } })]);
-    const ip = req.socket.remoteAddress;
-    const admission = await shared.admit(req.headers, ip);
-    if (admission.outcome === 'rate_limited') {
-      const { retryAfterSeconds } = admission.decision;
-      return jsonError(res, 429, [rateLimited(admission.message, retryAfterSeconds)], { 'retry-after': String(retryAfterSeconds) });
-    }
-    if (admission.outcome === 'unauthenticated') {
-      return jsonError(res, 401, [new GraphQLError(admission.message, { extensions: { code: AccessCode.UNAUTHENTICATED } })], { 'www-authenticate': 'Bearer realm="ali-graph"' });
-    }
-    const read = await readParams(req, deps.bodyLimitBytes);
-    if ('status' in read && typeof read.status === 'number') {
-      return jsonError(res, read.status, [new GraphQLError(String(read.message), { extensions: { code: read.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST' } })]);
-    }
-    const params = await shared.trustedParams(admission.documents, read as RequestParams);
-    if (params instanceof GraphQLError) return jsonError(res, 403, [params]);
-    const session: Session = { caller: admission.caller, requestId, log: log.child({ transport: 'sse' }), quotaKey: deps.quotaKey(admission.caller, ip), open: 0 };
-    const prepared = await execution.prepare(params, session, {
+  async function serve(req: IncomingMessage, res: ServerResponse, request: PipelineRequest): Promise<void> {
+    if (closing) return httpError(res, 503, 'SHUTTING_DOWN', 'The gateway is shutting down');
+    const outcome = await deps.pipeline.run(request);
+    if (outcome.kind === 'response') return answer(res, outcome.response);
+    const { caller, requestId, log } = request.context;
+    const session: Session = { caller, requestId, log: log.child({ transport: 'sse' }), quotaKey: deps.quotaKey(caller, req.socket.remoteAddress), open: 0 };
+    const prepared: Prepared = await execution.subscribe(outcome.subscription, session, {
       congested: () => res.writableLength > options.maxBufferedBytes,
       overflow: () => res.destroy(),
     });
-    switch (prepared.kind) {
-      case 'refused':
-        return jsonError(res, statusOf(prepared.errors[0]!), prepared.errors);
-      case 'too_many':
-        return jsonError(res, 429, [prepared.error]);
-      case 'single': {
-        const result = await prepared.result();
-        res.writeHead(200, SSE_HEADERS);
-        await write(res, event('next', shared.formatResult(result)));
-        await write(res, event('complete'));
-        return void res.end();
-      }
-      case 'stream':
-        return stream(res, prepared.stream, streams, { shared, options });
-    }
+    if (prepared.kind === 'refused') return json(res, statusOf(prepared.errors[0]!), { errors: prepared.errors.map(shared.formatError) });
+    return stream(res, prepared.stream, streams, { shared, options });
   }
 
   return {

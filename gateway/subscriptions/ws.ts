@@ -17,37 +17,43 @@
  * | 4408 | no `connection_init` within 3 s of opening (graphql-ws) |
  * | 4409 | a `subscribe` reusing the id of a running subscription (graphql-ws) |
  * | 4413 | slow consumer: more than `maxQueuedEvents` events (or `maxBufferedBytes` bytes) waiting for one client |
- * | 4429 | too many subscriptions: SUBSCRIPTIONS_PER_CONNECTION on this connection or SUBSCRIPTIONS_PER_KEY for this key; also the key's rate limit at connection time, and a second `connection_init` (graphql-ws) |
- * | 4500 | an internal error |
+ * | 4429 | the key's rate limit at connection time, or a second `connection_init` (graphql-ws) |
+ * | 4500 | a fault of graphql-ws itself (an operation's own faults are `error` messages, below) |
  *
- * Errors that do not close the connection (an `error` message for that one subscription, with
- * `extensions.code`): GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT,
- * OPERATION_RESOLUTION_FAILURE, SUBGRAPH_NOT_SUBSCRIBED (the key's scope lacks the subgraph),
- * OPERATION_LIMIT_EXCEEDED, PERSISTED_QUERY_NOT_IN_LIST, RATE_LIMITED, NOT_READY. A subscription
- * that had started and can no longer go on gets a `next` message with the error and then
- * `complete`: SUBGRAPH_UNAVAILABLE (the owning subgraph's connection was lost and every
- * reconnection failed, or it refused the gateway), or the subgraph's own error code.
+ * Every operation goes through the request pipeline of every transport (gateway/pipeline/). What
+ * it refuses, and anything else that goes wrong with one operation, is an `error` message for that
+ * operation alone, with `extensions.code`, and never closes the connection or touches its other
+ * subscriptions: GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT, BAD_REQUEST,
+ * OPERATION_RESOLUTION_FAILURE, FORBIDDEN, SUBGRAPH_NOT_SUBSCRIBED (the key's scope lacks the
+ * subgraph), OPERATION_LIMIT_EXCEEDED, PERSISTED_QUERY_NOT_IN_LIST, RATE_LIMITED,
+ * SUBSCRIPTION_LIMIT_EXCEEDED (SUBSCRIPTIONS_PER_CONNECTION or SUBSCRIPTIONS_PER_KEY reached),
+ * INTERNAL_SERVER_ERROR. A query or mutation gets its result as one `next` message, then
+ * `complete`. A subscription that had started and can no longer go on gets a `next` message with
+ * the error and then `complete`: SUBGRAPH_UNAVAILABLE (the owning subgraph's connection was lost
+ * and every reconnection failed, or it refused the gateway), or the subgraph's own error code.
  *
  * Keep-alive: WebSocket ping frames every `keepAliveMs`; a client that does not answer within as
  * long is dropped.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { HTTPGraphQLResponse } from '@apollo/server';
+import { GraphQLBoolean, GraphQLError, GraphQLObjectType, GraphQLSchema, parse, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Context, SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AccessCode } from '../../lib/access.ts';
 import { requestIdOf } from '../http/requestId.ts';
-import type { Prepared, RequestParams, Session } from './execution.ts';
-import type { TransportDeps } from './shared.ts';
+import { webSocketRequest } from '../pipeline/index.ts';
+import type { Prepared, Session } from './execution.ts';
+import { FormattedError, type GraphQLFormattedResult, type TransportDeps } from './shared.ts';
 
 /** WebSocket close codes the gateway itself uses (see the table above). */
 export const CloseCode = {
   GOING_AWAY: 1001,
   UNAUTHORIZED: 4401,
   SLOW_CONSUMER: 4413,
-  TOO_MANY_SUBSCRIPTIONS: 4429,
+  TOO_MANY_REQUESTS: 4429,
 } as const;
 
 interface WsSession extends Session {
@@ -58,9 +64,19 @@ interface WsSession extends Session {
 type WsContext = Context<Record<string, unknown>, Extra & Partial<{ session: WsSession }>>;
 
 /** The transport context of a graphql-ws operation: what execute/subscribe receive. */
-interface Operation {
-  readonly prepared: Prepared;
-}
+type Operation = { readonly result: GraphQLFormattedResult } | { readonly stream: Extract<Prepared, { kind: 'stream' }>['stream'] };
+
+/**
+ * graphql-ws chooses execute or subscribe from the operation type of the document `onSubscribe`
+ * returns. A query's or mutation's result is already computed by then (Apollo Server ran it), so
+ * it is returned with this one-field query, which nothing executes.
+ */
+const ANSWERED: Pick<ExecutionArgs, 'schema' | 'document'> = {
+  schema: new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields: { answered: { type: GraphQLBoolean } } }) }),
+  document: parse('{ answered }'),
+};
+
+const internalError = () => new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 
 export interface WebSocketTransport {
   /** The http server's `upgrade` handler: graphql-ws on `/graphql`, anything else refused. */
@@ -100,7 +116,7 @@ async function onConnect({ deps, shared }: TransportDeps, ctx: WsContext): Promi
   const admission = await shared.admit(credentialsOf(ctx.connectionParams) ?? request.headers, ip);
   switch (admission.outcome) {
     case 'rate_limited':
-      socket.close(CloseCode.TOO_MANY_SUBSCRIPTIONS, closeReason(admission.message));
+      socket.close(CloseCode.TOO_MANY_REQUESTS, closeReason(admission.message));
       return false;
     case 'unauthenticated':
       socket.close(CloseCode.UNAUTHORIZED, closeReason(`${AccessCode.UNAUTHENTICATED}: ${admission.message}`));
@@ -114,41 +130,32 @@ async function onConnect({ deps, shared }: TransportDeps, ctx: WsContext): Promi
   }
 }
 
-/** `subscribe`: the operation checked and prepared for execute/subscribe, or the errors that refuse it. */
-async function onSubscribe(
-  { deps, options, execution, shared }: TransportDeps,
-  ctx: WsContext,
-  payload: SubscribePayload,
-): Promise<ExecutionArgs | readonly GraphQLError[]> {
+/** Apollo Server's answer to one operation: its result for `execute`, or its errors for an `error` message. */
+function answered(response: HTTPGraphQLResponse): ExecutionArgs | readonly GraphQLError[] {
+  if (response.body.kind !== 'complete') return [internalError()];
+  const body = JSON.parse(response.body.string) as GraphQLFormattedResult;
+  if ((response.status ?? 200) === 200 && 'data' in body) return { ...ANSWERED, contextValue: { result: body } satisfies Operation };
+  const errors = (body.errors ?? []) as readonly GraphQLFormattedError[];
+  return errors.length > 0 ? errors.map((e) => new FormattedError(e)) : [internalError()];
+}
+
+/** `subscribe`: the operation through the request pipeline; what to execute or subscribe, or the errors that refuse it. */
+async function onSubscribe({ deps, options, execution, shared }: TransportDeps, ctx: WsContext, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
   const session = ctx.extra.session;
   if (!session) return [new GraphQLError('Not acknowledged', { extensions: { code: AccessCode.UNAUTHENTICATED } })];
   const limited = await shared.spend(session.caller, session.ip);
   if (limited) return [limited];
-  const params = await shared.trustedParams(session.documents, payload as RequestParams);
-  if (params instanceof GraphQLError) return [params];
+  const { caller, requestId, log, documents } = session;
+  const outcome = await deps.pipeline.run({ transport: 'ws', http: webSocketRequest(payload), context: { requestId, caller, log }, documents });
+  if (outcome.kind === 'response') return answered(outcome.response);
   const socket = ctx.extra.socket;
-  const prepared = await execution.prepare(params, session, {
+  const prepared = await execution.subscribe(outcome.subscription, session, {
     congested: () => socket.bufferedAmount > options.maxBufferedBytes,
     overflow: (queued) => socket.close(CloseCode.SLOW_CONSUMER, `Slow consumer: ${queued} events waiting`),
   });
-  switch (prepared.kind) {
-    case 'refused':
-      return prepared.errors;
-    case 'too_many':
-      socket.close(CloseCode.TOO_MANY_SUBSCRIPTIONS, closeReason(prepared.error.message));
-      return [prepared.error];
-    case 'single':
-    case 'stream': {
-      const operation: Operation = { prepared };
-      return {
-        schema: deps.contracts()!.apiSchema,
-        document: prepared.document,
-        ...(typeof payload.operationName === 'string' ? { operationName: payload.operationName } : {}),
-        variableValues: payload.variables ?? {},
-        contextValue: operation,
-      };
-    }
-  }
+  if (prepared.kind === 'refused') return prepared.errors;
+  const { schema, document, operationName, variables } = outcome.subscription;
+  return { schema, document, ...(operationName ? { operationName } : {}), variableValues: variables, contextValue: { stream: prepared.stream } satisfies Operation };
 }
 
 export function createWebSocketTransport(transport: TransportDeps): WebSocketTransport {
@@ -159,17 +166,15 @@ export function createWebSocketTransport(transport: TransportDeps): WebSocketTra
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: (ctx) => onConnect(transport, ctx),
-      onSubscribe: (ctx, _id, payload) => onSubscribe(transport, ctx, payload),
-      subscribe: (args) => {
-        const { prepared } = args.contextValue as Operation;
-        if (prepared.kind === 'stream') return prepared.stream;
-        throw new Error('not a subscription');
-      },
-      execute: (args) => {
-        const { prepared } = args.contextValue as Operation;
-        if (prepared.kind === 'single') return prepared.result() as Promise<ExecutionResult>; // formatted by onNext
-        throw new Error('not a query or mutation');
-      },
+      // One operation's fault is that operation's `error` message: graphql-ws would close the
+      // whole connection (4500) on anything thrown here.
+      onSubscribe: (ctx, _id, payload) =>
+        onSubscribe(transport, ctx, payload).catch((err: unknown) => {
+          (ctx.extra.session?.log ?? deps.log).error({ err }, 'graphql-ws operation failed');
+          return [internalError()];
+        }),
+      subscribe: (args) => (args.contextValue as Extract<Operation, { stream: unknown }>).stream,
+      execute: (args) => (args.contextValue as Extract<Operation, { result: unknown }>).result as ExecutionResult, // formatted by onNext
       onNext: (_ctx, _id, _payload, _args, result) => shared.formatResult(result),
       onError: (_ctx, _id, _payload, errors) => errors.map(shared.formatError),
     },

@@ -43,6 +43,7 @@ const PORTS: Record<AppService, number> = {
   funding: Number(configSpec.FUNDING_PORT.default),
   reuse: Number(configSpec.REUSE_PORT.default),
 };
+/** Source entry point of each app service; the image runs its compiled form, dist/<entry>.js. */
 const ENTRY: Record<AppService, string> = {
   gateway: 'gateway/index.ts',
   alliances: 'subgraphs/alliances/index.ts',
@@ -50,6 +51,9 @@ const ENTRY: Record<AppService, string> = {
   funding: 'subgraphs/funding/index.ts',
   reuse: 'subgraphs/reuse/index.ts',
 };
+const compiled = (entry: string) => `dist/${entry.replace(/\.ts$/, '.js')}`;
+/** tsconfig.build.json's entry points: what `npm run build` compiles into dist/. */
+const BUILD_ENTRIES: string[] = (JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { files: string[] }).files;
 
 /** The part of compose-go's normalised project (`Project.MarshalJSON`) these tests read. */
 interface ComposeProject {
@@ -237,12 +241,13 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
     expect(script).toMatch(/isWritablePrimary/);
   });
 
-  it.each(APP_SERVICES)('%s is built from the Dockerfile and runs its own entry point', (name) => {
+  it.each(APP_SERVICES)('%s is built from the Dockerfile and runs its own compiled entry point', (name) => {
     const s = service(name);
     expect(s.build?.context).toBe(ROOT);
     expect(s.build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
-    expect(s.command).toEqual(['node', '--import', 'tsx', ENTRY[name]]);
+    expect(s.command).toEqual(['node', compiled(ENTRY[name])]);
     expect(existsSync(path.join(ROOT, ENTRY[name])), `${ENTRY[name]} must exist`).toBe(true);
+    expect(BUILD_ENTRIES, `tsconfig.build.json must compile ${ENTRY[name]}`).toContain(ENTRY[name]);
   });
 
   it.each(APP_SERVICES)('%s publishes its port and probes /health on it', (name) => {
@@ -329,7 +334,8 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
 });
 
 describe('Dockerfile', () => {
-  const instructions = dockerfileInstructions(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+  const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const instructions = dockerfileInstructions(text);
   const args = (name: string) => instructions.filter((i) => i.instruction === name).map((i) => i.args);
 
   it('builds on a Node LTS image (24 or a later even release)', () => {
@@ -345,14 +351,29 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('installs production dependencies from the lock file and runs as node, with the gateway by default', () => {
+  it('installs production dependencies from the lock file and runs as node (uid 1000), with the compiled gateway by default', () => {
     expect(args('RUN').some((r) => /\bnpm ci\b/.test(r) && /--omit=dev\b/.test(r))).toBe(true);
     expect(args('COPY').some((c) => c.includes('package-lock.json'))).toBe(true);
-    expect(args('USER').at(-1)).toBe('node');
+    // Numeric, so that Kubernetes can check runAsNonRoot; 1000 is the official image's `node`.
+    expect(args('USER').at(-1)).toBe('1000:1000');
     const env = args('ENV').join(' ');
     expect(env).toMatch(/\bNODE_ENV=production\b/);
     expect(env).toMatch(/\bHOST=0\.0\.0\.0\b/);
-    expect(JSON.parse(args('CMD').at(-1) ?? 'null')).toEqual(['node', '--import', 'tsx', 'gateway/index.ts']);
+    expect(env).toMatch(/\bSUPERGRAPH_PATH=\/app\/dist\/schema\/supergraph\.graphql\b/);
+    expect(JSON.parse(args('CMD').at(-1) ?? 'null')).toEqual(['node', compiled(ENTRY.gateway)]);
+  });
+
+  it('compiles in a build stage and gives the runtime stage dist/ and production node_modules only', () => {
+    const stages = text.split(/^FROM /m).slice(1);
+    expect(stages.length, 'build, production dependencies, runtime').toBeGreaterThanOrEqual(3);
+    expect(args('RUN')).toContain('npm run build');
+    const runtime = dockerfileInstructions(`FROM ${stages.at(-1) ?? ''}`);
+    const copies = runtime.filter((i) => i.instruction === 'COPY').map((i) => i.args);
+    expect(copies.some((c) => /^--from=\S+ \S*\/dist dist$/.test(c)), copies.join('\n')).toBe(true);
+    expect(copies.some((c) => /^--from=\S+ \S*\/node_modules node_modules$/.test(c)), copies.join('\n')).toBe(true);
+    // No sources in the runtime image: nothing copied from the build context but package.json.
+    expect(copies.filter((c) => !c.startsWith('--from=')), copies.join('\n')).toEqual(['package.json ./']);
+    expect(runtime.map((i) => `${i.instruction} ${i.args}`).join('\n')).not.toMatch(/\btsx\b/);
   });
 
   it('.dockerignore keeps local state out of the build context', () => {

@@ -21,7 +21,7 @@ import { startStack, TEST_LIMITS, type Stack } from '../helpers/stack.ts';
 
 const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), 'utf8');
 const TYPENAME = operation('typename');
-const ADOPTION_CHANGED = operation('adoptionChanged');
+const ADOPTION_CHANGED = operation('adoptionStatusChanged');
 const REGISTER = operation('registerAdoption');
 
 const PARTNER: Caller = { sub: 'partner-reuse', role: 'partner', read: ['reuse'], write: [] };

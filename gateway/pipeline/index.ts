@@ -1,0 +1,104 @@
+/**
+ * The one request pipeline of every transport: GraphQL over HTTP (POST and GET), over SSE (POST
+ * and GET, `Accept: text/event-stream`) and over WebSocket (graphql-ws) all run a request through
+ * {@link RequestPipeline.run}, which does, in this order:
+ *
+ * 1. trusted documents: a key bound to an app runs only its registered operations (./request.ts);
+ * 2. the parser's depth guard (./nesting.ts);
+ * 3. Apollo Server's own HTTP pipeline, `executeHTTPGraphQLRequest`: CSRF prevention (a GET, or
+ *    a POST whose content type a browser form can send, needs `apollo-require-preflight` or
+ *    `x-apollo-operation-name`), request parsing, the token limit, parsing, validation (without
+ *    suggestions in production), the ban on mutations over GET, then the gateway's plugins
+ *    (metrics, ./plugin.ts, access, operation limits) and execution, with every error formatted
+ *    and masked by the gateway's `formatError` (gateway/errors.ts).
+ *
+ * Each transport only carries the request in and the answer out: the HTTP route writes Apollo
+ * Server's answer; SSE writes a refusal as that HTTP answer and a result as a `next` event; the
+ * WebSocket sends a refusal as an `error` message and a result as `next`. A subscription that
+ * passed every check comes back as {@link AcceptedSubscription} for the transport to stream.
+ */
+import type { ApolloServer, HTTPGraphQLRequest, HTTPGraphQLResponse } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GatewayContext } from '../context.ts';
+import type { DocumentStore } from '../access/documents.ts';
+import { nestingError } from './nesting.ts';
+import type { AcceptedSubscription, SubscriptionHandoff } from './plugin.ts';
+import { getAsPost, queryOf, trustedRequest } from './request.ts';
+
+export { requestPipelinePlugin, type AcceptedSubscription } from './plugin.ts';
+export { readHttpRequest, webSocketRequest } from './request.ts';
+
+export type Transport = 'http' | 'sse' | 'ws';
+
+export interface PipelineRequest {
+  readonly transport: Transport;
+  /** The request as Apollo Server takes it (./request.ts: readHttpRequest, webSocketRequest). */
+  readonly http: HTTPGraphQLRequest;
+  /** The admitted caller's context (request id, caller, logger). */
+  readonly context: GatewayContext;
+  /** The app whose trusted documents bind the caller's key, or null (any operation). */
+  readonly documents: string | null;
+}
+
+export type PipelineOutcome =
+  /** The answer: a refusal (4xx, with `errors`), or the one result of a query or mutation. */
+  | { readonly kind: 'response'; readonly response: HTTPGraphQLResponse }
+  /** A subscription that passed every check (over SSE and WebSocket only). */
+  | { readonly kind: 'subscription'; readonly subscription: AcceptedSubscription };
+
+export interface RequestPipeline {
+  run(request: PipelineRequest): Promise<PipelineOutcome>;
+}
+
+export interface PipelineDeps {
+  /** Apollo Server with {@link requestPipelinePlugin} installed. */
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly documents: DocumentStore | undefined;
+  /** The largest document any role may send, in tokens (Apollo Server's parse limit, and the guard's). */
+  readonly maxTokens: number;
+  /** The gateway's error formatting (client codes, masking in production). */
+  readonly formatError: (error: GraphQLFormattedError) => GraphQLFormattedError;
+}
+
+export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
+  /** A refusal of the pipeline's own, in the shape of Apollo Server's answers. */
+  function refusal(error: GraphQLError): PipelineOutcome {
+    const { http, ...extensions } = error.extensions as { http?: { status?: number } };
+    const body = JSON.stringify({ errors: [deps.formatError({ ...error.toJSON(), extensions })] });
+    const headers = new HeaderMap([['content-type', 'application/json; charset=utf-8']]);
+    return { kind: 'response', response: { status: http?.status ?? 400, headers, body: { kind: 'complete', string: body } } };
+  }
+
+  return {
+    async run({ transport, http, context, documents }) {
+      const viaGet = transport === 'sse' && http.method === 'GET';
+      if (viaGet) {
+        const post = getAsPost(http);
+        if (!post.ok) return refusal(new GraphQLError(post.message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }));
+        http = post.http;
+      }
+      if (documents !== null && deps.documents) {
+        const trusted = await trustedRequest(deps.documents, documents, http);
+        if (!trusted.ok) return refusal(new GraphQLError(trusted.message, { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST', http: { status: 403 } } }));
+        http = trusted.http;
+      }
+      const query = queryOf(http);
+      const tooDeep = query === undefined ? undefined : nestingError(query, deps.maxTokens);
+      if (tooDeep) return refusal(tooDeep);
+      const handoff: SubscriptionHandoff | undefined = transport === 'http' ? undefined : { viaGet };
+      if (transport !== 'http') {
+        // Apollo Server answers JSON; the transport re-frames it (SSE events, graphql-ws messages).
+        const headers = new HeaderMap(http.headers);
+        headers.set('accept', 'application/json');
+        http = { ...http, headers };
+      }
+      const response = await deps.apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: http,
+        context: async () => (handoff ? { ...context, handoff } : context),
+      });
+      if (handoff?.accepted) return { kind: 'subscription', subscription: handoff.accepted };
+      return { kind: 'response', response };
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The parser's depth guard. graphql-js parses recursively, and so do the checks after it
+ * (validation rules, operation limits, the cost estimate): a document a few thousand levels deep
+ * overflows the stack (about 2,400 levels in a cold process) while staying within the token limit.
+ * Apollo Server happens to catch the overflow in its parser and answer 400, but nothing else does,
+ * and how deep is too deep depends on the stack at hand. So every document is lexed first, which
+ * is flat, and one nested deeper than {@link MAX_NESTING} is refused as a syntax error before
+ * anything recursive sees it.
+ */
+import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
+
+/**
+ * Levels of `{`, `[` and `(` a document may nest. Far above what any role's maxDepth lets run
+ * (20 at most by default: a level is a selection set, plus an argument list and a few levels of
+ * input values), far below where recursion gets into trouble.
+ */
+export const MAX_NESTING = 128;
+
+const OPENING = new Set<TokenKind>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSING = new Set<TokenKind>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * GRAPHQL_PARSE_FAILED (HTTP 400) for a document nested deeper than {@link MAX_NESTING}; undefined
+ * otherwise. Reads at most `maxTokens` tokens: a longer document, or one the lexer rejects, is
+ * left to the parser, which refuses it with its own message.
+ */
+export function nestingError(query: string, maxTokens: number): GraphQLError | undefined {
+  const lexer = new Lexer(new Source(query));
+  let depth = 0;
+  try {
+    for (let read = 0; read <= maxTokens; read++) {
+      const { kind } = lexer.advance();
+      if (kind === TokenKind.EOF) return undefined;
+      if (CLOSING.has(kind)) depth--;
+      else if (OPENING.has(kind) && ++depth > MAX_NESTING) {
+        return new GraphQLError(`Syntax Error: the document nests selections, arguments or values more than ${MAX_NESTING} levels deep.`, {
+          extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
+        });
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof GraphQLError)) throw err;
+  }
+  return undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * One GraphQL request sent the same way over each of the gateway's transports, and the answer in
+ * one shape, so a test can assert that every transport answers alike: HTTP POST and GET, SSE POST
+ * and GET (`Accept: text/event-stream`, distinct connections mode) and GraphQL over WebSocket
+ * (graphql-ws). Requests carry what a well-behaved client sends (JSON bodies, the
+ * `apollo-require-preflight` header on GET) unless the test asks for a `bare` request.
+ */
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { GraphQLResponseError } from './stack.ts';
+
+export const TRANSPORTS = ['POST', 'GET', 'SSE POST', 'SSE GET', 'WebSocket'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+export interface GraphQLParams {
+  readonly query: string;
+  readonly variables?: Record<string, unknown>;
+  readonly operationName?: string;
+}
+
+export interface Answer {
+  /** HTTP status; over WebSocket 200 for a `next` message, 400 for an `error` message, the close code when the socket closed. */
+  readonly status: number;
+  readonly data?: unknown;
+  readonly errors?: GraphQLResponseError[];
+  /** WebSocket only: how the socket closed, if it did. */
+  readonly closed?: { readonly code: number; readonly reason: string };
+}
+
+/** The first `next` event of an SSE body (or its JSON errors when it is not a stream). */
+function sseResult(contentType: string, text: string): Record<string, unknown> {
+  if (!contentType.startsWith('text/event-stream')) return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  const next = /^event: next\ndata: (.*)$/m.exec(text);
+  return next ? (JSON.parse(next[1]!) as Record<string, unknown>) : {};
+}
+
+function search(params: GraphQLParams): string {
+  const q = new URLSearchParams({ query: params.query });
+  if (params.variables) q.set('variables', JSON.stringify(params.variables));
+  if (params.operationName) q.set('operationName', params.operationName);
+  return `?${q.toString()}`;
+}
+
+export interface SendOptions {
+  /** Request headers (HTTP, SSE), or the `connection_init` payload (WebSocket): credentials. */
+  readonly headers?: Record<string, string>;
+  /** Send only `headers` (and the SSE `Accept`): no JSON content type, no preflight header. */
+  readonly bare?: boolean;
+}
+
+async function overHttp(url: string, transport: Exclude<Transport, 'WebSocket'>, params: GraphQLParams, { headers = {}, bare = false }: SendOptions): Promise<Answer> {
+  const sse = transport.startsWith('SSE');
+  const get = transport.endsWith('GET');
+  const base: Record<string, string> = bare ? {} : get ? { 'apollo-require-preflight': 'true' } : { 'content-type': 'application/json' };
+  const res = await fetch(`${url}graphql${get ? search(params) : ''}`, {
+    method: get ? 'GET' : 'POST',
+    headers: { ...base, ...headers, ...(sse ? { accept: 'text/event-stream' } : {}) },
+    ...(get ? {} : { body: JSON.stringify(params) }),
+  });
+  const text = await res.text();
+  const body = sse ? sseResult(res.headers.get('content-type') ?? '', text) : text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  return { status: res.status, ...body };
+}
+
+/** One operation on a fresh graphql-ws connection: its first `next` or its `error`, or how the socket closed. */
+async function overWebSocket(url: string, params: GraphQLParams, connectionParams: Record<string, string> | undefined): Promise<Answer> {
+  let closed: Answer['closed'];
+  const client: Client = createClient({
+    url: `${url.replace(/^http/, 'ws')}graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    ...(connectionParams ? { connectionParams } : {}),
+    on: { closed: (e) => void (closed = { code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }) },
+  });
+  try {
+    return await new Promise<Answer>((resolve) => {
+      const dispose = client.subscribe(params, {
+        next: (result) => {
+          resolve({ status: 200, ...(result as Record<string, unknown>) });
+          dispose();
+        },
+        error: (e) => resolve(Array.isArray(e) ? { status: 400, errors: e as GraphQLResponseError[] } : { status: closed?.code ?? 0, ...(closed ? { closed } : {}) }),
+        complete: () => resolve({ status: closed?.code ?? 0, ...(closed ? { closed } : {}) }),
+      });
+    });
+  } finally {
+    await client.dispose();
+  }
+}
+
+/** Sends `params` over `transport` to the gateway at `url` (ending in `/`). */
+export function send(url: string, transport: Transport, params: GraphQLParams, options: SendOptions = {}): Promise<Answer> {
+  return transport === 'WebSocket' ? overWebSocket(url, params, options.headers) : overHttp(url, transport, params, options);
+}
