@@ -30,9 +30,9 @@ import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@ap
 import type { GatewayConfig } from '@apollo/gateway';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** How one gateway → subgraph fetch ended (same literals as gateway/dataSource.ts). */
+/** How one gateway → subgraph fetch ended (same literals as gateway/transport/failures.ts). */
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
-/** State of a subgraph's circuit breaker (same literals as gateway/dataSource.ts). */
+/** State of a subgraph's circuit breaker (same literals as gateway/transport/circuitBreaker.ts). */
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
 /**

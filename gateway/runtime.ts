@@ -16,7 +16,7 @@ import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLFormattedError } from 'graphql';
 import { configDefault } from '../lib/config.ts';
 import type { GatewayContext } from './context.ts';
-import { closeDataSources, SubgraphDataSource, type DataSourceHooks } from './dataSource.ts';
+import { SubgraphDataSource, SubgraphPools, type DataSourceHooks } from './transport/index.ts';
 import { maskError, withClientCode } from './errors.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
 import { createSigner, type Signer } from './access/signer.ts';
@@ -67,7 +67,13 @@ interface Listen {
 }
 
 /** Apollo Gateway over the supergraph, each subgraph reached through our data source. */
-function createGateway(opts: ResolvedGatewayOptions, manager: SupergraphSourceManager, metrics: GatewayMetrics, sign: Signer | undefined): ApolloGateway {
+function createGateway(
+  opts: ResolvedGatewayOptions,
+  manager: SupergraphSourceManager,
+  metrics: GatewayMetrics,
+  sign: Signer | undefined,
+  pools: SubgraphPools,
+): ApolloGateway {
   const log = opts.logger;
   const hooks: DataSourceHooks = {
     onFetch: (subgraph, seconds, outcome) => metrics.subgraphFetch(subgraph, seconds, outcome),
@@ -90,10 +96,11 @@ function createGateway(opts: ResolvedGatewayOptions, manager: SupergraphSourceMa
       return new SubgraphDataSource({
         name,
         url: target,
-        timeoutMs: opts.subgraphTimeouts?.[name] ?? opts.timeoutMs ?? 30_000,
-        circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 5000 },
-        dedupe: opts.dedupe ?? true,
+        timeoutMs: opts.subgraphTimeouts?.[name] ?? opts.timeoutMs,
+        circuit: opts.circuit,
+        dedupe: opts.dedupe,
         hooks,
+        pools,
         ...(sign ? { sign } : {}),
       });
     },
@@ -187,7 +194,9 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const metrics = createMetrics();
   const manager = supergraphManager(opts.supergraph, log);
   const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
-  const gateway = createGateway(opts, manager, metrics, sign);
+  // Connections to the subgraphs belong to this gateway and close with it.
+  const pools = new SubgraphPools();
+  const gateway = createGateway(opts, manager, metrics, sign, pools);
   let current: Contracts | undefined;
   const contracts = () => current;
   const access = await createAccess(opts, contracts);
@@ -234,7 +243,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
         await drain.close(server, graceMs);
         await apollo.stop();
         await access.limiter?.close();
-        await closeDataSources();
+        await pools.close();
         await metricsListener?.close();
         metrics.stop();
       })()),

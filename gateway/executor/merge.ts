@@ -18,7 +18,7 @@
  *
  * - a data source that throws (stock `RemoteGraphQLDataSource` on a transport failure) throws the
  *   same error to every merged fetch, as each fetch alone would have thrown it;
- * - a transport failure as gateway/dataSource.ts reports it (no HTTP response, one error per root
+ * - a transport failure as gateway/transport/ reports it (no HTTP response, one error per root
  *   field on that field's path) becomes that error for every fetch, on the path the data source
  *   gives an entity fetch alone (`[]`);
  * - a refusal (an HTTP 4xx answer: the subgraph may reject the merged operation where it accepts

@@ -1,10 +1,10 @@
 /**
  * The last step of a lean plan execution: the client's response, shaped from the data the
  * fetches gathered by walking the operation once. A port of @apollo/gateway's `computeResponse`
- * (dist/resultShaping.js, 2.14.4) that gives the same data and the same errors, in the same
- * order, over a form of the operation compiled once per query plan instead of the
- * federation-internals `Operation` stock rebuilds and re-inspects (directives, types) for every
- * request:
+ * (dist/resultShaping.js, of the version ../apollo/internals.ts is written for) that gives the
+ * same data and the same errors, in the same order, over a form of the operation compiled once
+ * per query plan instead of the federation-internals `Operation` stock rebuilds and re-inspects
+ * (directives, types) for every request:
  *
  * - fields in the order of the operation's normalised selection sets (stock builds the same
  *   `Operation` with `operationFromDocument`, so the order of keys in the answer is the same);
@@ -16,7 +16,7 @@
  *
  * Whenever stock would fail an assertion (data of the wrong shape, a variable of the wrong type),
  * the walk stops and {@link shapeResponse} answers with stock's own `computeResponse`, so that
- * even those answers are stock's.
+ * even those answers are stock's. The compiled form is defined here and built by ./compileShape.ts.
  */
 import {
   ERRORS,
@@ -28,18 +28,17 @@ import {
   type Operation,
   type OutputType,
   type Schema,
-  type SelectionSet,
 } from '@apollo/federation-internals';
-import { computeResponse } from '@apollo/gateway/dist/resultShaping.js';
 import type { GraphQLError } from 'graphql';
+import { computeResponse } from '../apollo/internals.ts';
 
 /** The value of an `if:` argument: a literal, or the name of a variable. */
-type Condition = undefined | boolean | { readonly variable: string };
+export type Condition = undefined | boolean | { readonly variable: string };
 
-const FIELD = 0;
-const FRAGMENT = 1;
+export const FIELD = 0;
+export const FRAGMENT = 1;
 
-interface ShapeField {
+export interface ShapeField {
   readonly kind: typeof FIELD;
   readonly responseName: string;
   readonly skip: Condition;
@@ -49,7 +48,7 @@ interface ShapeField {
   readonly selection: ShapeSet | undefined;
 }
 
-interface ShapeFragment {
+export interface ShapeFragment {
   readonly kind: typeof FRAGMENT;
   readonly skip: Condition;
   readonly include: Condition;
@@ -59,14 +58,14 @@ interface ShapeFragment {
   readonly applies: Map<string, boolean>;
 }
 
-type ShapeSet = readonly (ShapeField | ShapeFragment)[];
+export type ShapeSet = readonly (ShapeField | ShapeFragment)[];
 
-const NON_NULL = 0;
-const LIST = 1;
-const COMPOSITE = 2;
-const LEAF = 3;
+export const NON_NULL = 0;
+export const LIST = 1;
+export const COMPOSITE = 2;
+export const LEAF = 3;
 
-const enum Leaf {
+export const enum Leaf {
   Custom,
   Boolean,
   Int,
@@ -76,7 +75,7 @@ const enum Leaf {
   Enum,
 }
 
-type ShapeType =
+export type ShapeType =
   | { readonly kind: typeof NON_NULL; readonly ofType: ShapeType; readonly fed: OutputType }
   | { readonly kind: typeof LIST; readonly ofType: ShapeType; readonly fed: OutputType }
   | { readonly kind: typeof COMPOSITE; readonly fed: CompositeType }
@@ -91,127 +90,6 @@ export interface CompiledShape {
   /** Operation variables' default values, merged under the request's variables for `@skip`/`@include`. */
   readonly defaults: Readonly<Record<string, unknown>>;
   readonly usesVariableConditions: boolean;
-}
-
-/** Why an operation is left to the stock executor. */
-export class UnsupportedOperation extends Error {}
-
-/** Names a plain object inherits: a response name among them needs own-property checks, which the lean path does not do. */
-export const INHERITED_NAMES: ReadonlySet<string> = new Set([
-  ...Object.getOwnPropertyNames(Object.prototype),
-  '__proto__',
-]);
-
-/** Compiles an operation (as stock builds it) for {@link shapeResponse}; throws UnsupportedOperation for introspection. */
-export function compileShape(operation: Operation): CompiledShape {
-  const schema = operation.schema();
-  const rootType = schema.schemaDefinition.rootType(operation.rootKind);
-  if (!rootType) throw new UnsupportedOperation(`no ${operation.rootKind} root type`);
-  const skipDirective = schema.skipDirective();
-  const includeDirective = schema.includeDirective();
-  const memo = new Map<SelectionSet, ShapeSet>();
-  const types = new Map<OutputType, ShapeType>();
-  let usesVariableConditions = false;
-
-  const condition = (element: { appliedDirectivesOf(d: unknown): { arguments(): { if?: unknown } }[] }, directive: unknown): Condition => {
-    const applied = element.appliedDirectivesOf(directive)[0];
-    if (!applied) return undefined;
-    const arg = applied.arguments().if;
-    if (typeof arg === 'boolean') return arg;
-    const name = (arg as { name?: unknown } | undefined)?.name;
-    if (typeof name !== 'string') throw new UnsupportedOperation('unexpected if: argument');
-    usesVariableConditions = true;
-    return { variable: name };
-  };
-
-  const compileType = (type: OutputType): ShapeType => {
-    let compiled = types.get(type);
-    if (compiled) return compiled;
-    switch (type.kind) {
-      case 'NonNullType':
-        compiled = { kind: NON_NULL, ofType: compileType(type.ofType as OutputType), fed: type };
-        break;
-      case 'ListType':
-        compiled = { kind: LIST, ofType: compileType(type.ofType as OutputType), fed: type };
-        break;
-      case 'ObjectType':
-      case 'InterfaceType':
-      case 'UnionType':
-        compiled = { kind: COMPOSITE, fed: type };
-        break;
-      case 'EnumType':
-        compiled = { kind: LEAF, leaf: Leaf.Enum, enumValues: new Set(type.values.map((v) => v.name)), fed: type };
-        break;
-      case 'ScalarType': {
-        const leaf =
-          type === schema.booleanType()
-            ? Leaf.Boolean
-            : type === schema.intType()
-              ? Leaf.Int
-              : type === schema.floatType()
-                ? Leaf.Float
-                : type === schema.stringType()
-                  ? Leaf.String
-                  : type === schema.idType()
-                    ? Leaf.ID
-                    : Leaf.Custom;
-        compiled = { kind: LEAF, leaf, enumValues: undefined, fed: type };
-        break;
-      }
-      default:
-        throw new UnsupportedOperation(`unexpected output type ${String(type)}`);
-    }
-    types.set(type, compiled);
-    return compiled;
-  };
-
-  const compileSet = (set: SelectionSet): ShapeSet => {
-    const known = memo.get(set);
-    if (known) return known;
-    const out: (ShapeField | ShapeFragment)[] = [];
-    for (const selection of set.selections()) {
-      const element = selection.element;
-      const skip = condition(element as never, skipDirective);
-      const include = condition(element as never, includeDirective);
-      if (selection.kind === 'FieldSelection') {
-        const field = selection.element;
-        if (field.definition.isSchemaIntrospectionField()) throw new UnsupportedOperation('introspection');
-        const responseName = field.responseName();
-        if (INHERITED_NAMES.has(responseName)) throw new UnsupportedOperation(`response name ${responseName}`);
-        const isTypename = field.name === '__typename';
-        out.push({
-          kind: FIELD,
-          responseName,
-          skip,
-          include,
-          isTypename,
-          type: isTypename ? { kind: LEAF, leaf: Leaf.String, enumValues: undefined, fed: schema.stringType() } : compileType(field.definition.type!),
-          selection: selection.selectionSet ? compileSet(selection.selectionSet) : undefined,
-        });
-      } else {
-        out.push({
-          kind: FRAGMENT,
-          skip,
-          include,
-          typeCondition: selection.element.typeCondition,
-          selection: compileSet(selection.selectionSet),
-          applies: new Map(),
-        });
-      }
-    }
-    memo.set(set, out);
-    return out;
-  };
-
-  const selection = compileSet(operation.selectionSet);
-  return {
-    operation,
-    schema,
-    rootType,
-    selection,
-    defaults: operation.collectDefaultedVariableValues(),
-    usesVariableConditions,
-  };
 }
 
 /** Thrown where stock would fail an assertion: the answer is then stock's own. */
@@ -346,48 +224,10 @@ class Shaper {
       return null;
     }
     switch (type.kind) {
-      case LIST: {
-        if (!Array.isArray(inputValue) || (outputValue !== undefined && !Array.isArray(outputValue))) throw new StockAssertion();
-        const length = inputValue.length;
-        if (outputValue !== undefined && outputValue.length !== length) throw new StockAssertion();
-        const updated = new Array(length);
-        let nullify = false;
-        let hasErrors = false;
-        for (let i = 0; i < length; i++) {
-          path.push(i);
-          updated[i] = this.update(outputValue === undefined ? undefined : outputValue[i], type.ofType, inputValue[i], selection, path, parentType);
-          path.pop();
-          nullify ||= this.invalid;
-          hasErrors ||= this.hasErrors;
-        }
-        this.invalid = false;
-        this.hasErrors = hasErrors;
-        return nullify ? null : updated;
-      }
-      case COMPOSITE: {
-        if (!selection || typeof inputValue !== 'object' || (outputValue !== undefined && typeof outputValue !== 'object')) throw new StockAssertion();
-        const typename: unknown = inputValue['__typename'];
-        if (typename !== undefined && typeof typename !== 'string') throw new StockAssertion();
-        let objectType: CompositeType = type.fed;
-        if (typename) {
-          const named = this.schema.type(typename);
-          if (!named || !isCompositeType(named)) {
-            this.errors.push(
-              ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${this.describe(path, type.fed, parentType)}.`, {
-                path: Array.from(path),
-              }),
-            );
-            this.hasErrors = true;
-            return null;
-          }
-          objectType = named;
-        }
-        const output = outputValue === undefined ? {} : outputValue;
-        const ok = this.applySet(inputValue, selection, output, path, objectType);
-        this.invalid = false;
-        this.hasErrors = !ok;
-        return ok ? output : null;
-      }
+      case LIST:
+        return this.updateList(outputValue, type, inputValue, selection, path, parentType);
+      case COMPOSITE:
+        return this.updateObject(outputValue, type, inputValue, selection, path, parentType);
       case LEAF: {
         if (outputValue !== undefined) throw new StockAssertion();
         const valid = validLeaf(type, inputValue);
@@ -400,6 +240,50 @@ class Shaper {
         return valid ? inputValue : null;
       }
     }
+  }
+
+  private updateList(outputValue: any, type: ShapeType & { kind: typeof LIST }, inputValue: any, selection: ShapeSet | undefined, path: Path, parentType: CompositeType): any {
+    if (!Array.isArray(inputValue) || (outputValue !== undefined && !Array.isArray(outputValue))) throw new StockAssertion();
+    const length = inputValue.length;
+    if (outputValue !== undefined && outputValue.length !== length) throw new StockAssertion();
+    const updated = new Array(length);
+    let nullify = false;
+    let hasErrors = false;
+    for (let i = 0; i < length; i++) {
+      path.push(i);
+      updated[i] = this.update(outputValue === undefined ? undefined : outputValue[i], type.ofType, inputValue[i], selection, path, parentType);
+      path.pop();
+      nullify ||= this.invalid;
+      hasErrors ||= this.hasErrors;
+    }
+    this.invalid = false;
+    this.hasErrors = hasErrors;
+    return nullify ? null : updated;
+  }
+
+  private updateObject(outputValue: any, type: ShapeType & { kind: typeof COMPOSITE }, inputValue: any, selection: ShapeSet | undefined, path: Path, parentType: CompositeType): any {
+    if (!selection || typeof inputValue !== 'object' || (outputValue !== undefined && typeof outputValue !== 'object')) throw new StockAssertion();
+    const typename: unknown = inputValue['__typename'];
+    if (typename !== undefined && typeof typename !== 'string') throw new StockAssertion();
+    let objectType: CompositeType = type.fed;
+    if (typename) {
+      const named = this.schema.type(typename);
+      if (!named || !isCompositeType(named)) {
+        this.errors.push(
+          ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${this.describe(path, type.fed, parentType)}.`, {
+            path: Array.from(path),
+          }),
+        );
+        this.hasErrors = true;
+        return null;
+      }
+      objectType = named;
+    }
+    const output = outputValue === undefined ? {} : outputValue;
+    const ok = this.applySet(inputValue, selection, output, path, objectType);
+    this.invalid = false;
+    this.hasErrors = !ok;
+    return ok ? output : null;
   }
 }
 

@@ -14,18 +14,17 @@
  * (signed caller, timeouts, circuit breakers, de-duplication) — so each event is shaped exactly
  * as the same selection would be for a query.
  */
-import { operationFromDocument, type Schema } from '@apollo/federation-internals';
-import { executeQueryPlan, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
-import { buildOperationContext } from '@apollo/gateway/dist/operationContext.js';
-import type { OpenTelemetryConfig } from '@apollo/gateway/dist/utilities/opentelemetry.js';
+import { operationFromDocument } from '@apollo/federation-internals';
+import { buildOperationContext, executeQueryPlan, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import type { FetchNode, PlanNode, QueryPlan, QueryPlanner, SubscriptionNode } from '@apollo/query-planner';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import { getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { Caller } from '../../lib/access.ts';
+import { gatewayInternals, type GatewayInternals } from '../apollo/internals.ts';
 import type { GatewayContext } from '../context.ts';
-import { SubgraphErrorCode } from '../dataSource.ts';
+import { SubgraphErrorCode } from '../transport/index.ts';
 import type { AcceptedSubscription } from '../pipeline/index.ts';
 import { EventStream } from './stream.ts';
 import type { SubgraphConnections } from './upstream.ts';
@@ -69,18 +68,6 @@ export interface ExecutionOptions {
   readonly maxQueued: number;
 }
 
-/** The private state of an ApolloGateway read here (@apollo/gateway 2.14.4 field names, as gateway/executor reads them). */
-interface GatewayInternals {
-  readonly schema?: GraphQLSchema;
-  readonly apiSchema?: Schema;
-  readonly supergraphSchema?: GraphQLSchema;
-  readonly queryPlanner?: QueryPlanner;
-  readonly serviceMap: Readonly<Record<string, { readonly dataSource: GraphQLDataSource & { readonly url?: string } }>>;
-  readonly config: { readonly telemetry?: OpenTelemetryConfig };
-  readonly recursiveSelectionsLimitDisabled: boolean;
-  readonly nonLocalSelectionsLimitDisabled: boolean;
-}
-
 function error(message: string, code: string, status: number, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status } } });
 }
@@ -111,7 +98,7 @@ export class SubscriptionExecution {
         errors: coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })),
       };
     }
-    const gateway = this.opts.gateway as unknown as GatewayInternals;
+    const gateway = gatewayInternals(this.opts.gateway);
     let node: PlanNode | SubscriptionNode | undefined;
     try {
       node = this.plan(gateway, document, query, operationName).node;

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { composeServices } from '@apollo/composition';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { parse, type GraphQLFormattedError } from 'graphql';
 import { pino } from 'pino';
@@ -13,17 +14,21 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../../gateway/context.ts';
 import { createSigner } from '../../../gateway/access/signer.ts';
 import { ANONYMOUS, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type Caller } from '../../../lib/access.ts';
+import { startGateway } from '../../../gateway/runtime.ts';
 import {
-  closeDataSources,
   SubgraphDataSource,
+  SubgraphPools,
   type CircuitState,
   type FetchOutcome,
   type SubgraphDataSourceOptions,
-} from '../../../gateway/dataSource.ts';
+} from '../../../gateway/transport/index.ts';
+import { DistinctRepresentations } from '../../../gateway/transport/representations.ts';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
   readonly body: { query: string; variables?: Record<string, any> };
+  /** Ordinal of the TCP connection it came on (1 for the first connection accepted). */
+  readonly connection: number;
 }
 
 /** What the scripted server does with a request. */
@@ -36,6 +41,8 @@ interface ScriptedServer {
   readonly received: Received[];
   /** TCP connections accepted so far. */
   connections: number;
+  /** Ordinals of the TCP connections closed so far. */
+  readonly closed: Set<number>;
   reply: (req: Received) => Reply;
   close(): Promise<void>;
 }
@@ -48,7 +55,11 @@ async function scriptedServer(reply: (req: Received) => Reply): Promise<Scripted
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
-      const received: Received = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+      const received: Received = {
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        connection: ordinals.get(req.socket) ?? 0,
+      };
       scripted.received.push(received);
       const r = scripted.reply(received);
       if (r === 'hang') {
@@ -62,13 +73,19 @@ async function scriptedServer(reply: (req: Received) => Reply): Promise<Scripted
       res.end(body);
     });
   });
-  server.on('connection', () => scripted.connections++);
+  const ordinals = new WeakMap<object, number>();
+  server.on('connection', (socket) => {
+    const ordinal = ++scripted.connections;
+    ordinals.set(socket, ordinal);
+    socket.on('close', () => scripted.closed.add(ordinal));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const scripted: ScriptedServer = {
     url: `http://127.0.0.1:${port}/graphql`,
     received: [],
     connections: 0,
+    closed: new Set(),
     reply,
     async close() {
       for (const release of hanging) release();
@@ -86,11 +103,15 @@ interface Recorded {
   readonly requests: { query: string; variables: Record<string, unknown> | undefined }[];
 }
 
+/** The connection pools of the data sources built here, as a gateway's. */
+const pools = new SubgraphPools();
+
 function dataSource(url: string, overrides: Partial<SubgraphDataSourceOptions> = {}): { ds: SubgraphDataSource; rec: Recorded } {
   const rec: Recorded = { states: [], outcomes: [], requests: [] };
   const ds = new SubgraphDataSource({
     name: 'funding',
     url,
+    pools,
     timeoutMs: 2_000,
     circuit: { failureThreshold: 3, resetMs: 300 },
     dedupe: true,
@@ -142,7 +163,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 afterAll(async () => {
-  await closeDataSources();
+  await pools.close();
 });
 
 describe('propagation', () => {
@@ -182,7 +203,7 @@ describe('propagation', () => {
         throw new Error('wrapped by an override');
       }
     }
-    const ds = new Traced({ name: 'funding', url: sg.url, timeoutMs: 1000, circuit: { failureThreshold: 3, resetMs: 300 }, dedupe: true });
+    const ds = new Traced({ name: 'funding', url: sg.url, pools, timeoutMs: 1000, circuit: { failureThreshold: 3, resetMs: 300 }, dedupe: true });
     const options = incoming('{ fundingSources }');
     options.request.http = { method: 'POST', url: sg.url, headers: new Headers({ 'apollo-federation-include-trace': 'ftv1' }) };
     const response = await ds.process(options);
@@ -448,6 +469,21 @@ describe('_entities representations', () => {
     expect(sg.received[0]!.body.variables).toEqual({ representations });
     expect(response.data).toEqual({ _entities: [{ budget: '1' }, { budget: '2' }] });
   });
+
+  // The lean executor de-duplicates as it builds representations (keyed off the entities): the
+  // transport does not go over them again. Two representations the transport would take for one
+  // (other key order) show which of the two ran.
+  it('sends the representations the lean executor de-duplicated as they are', async () => {
+    const sg = await scriptedServer((req) => ok({ _entities: (req.body.variables!['representations'] as unknown[]).map(() => ({ budget: '1' })) }));
+    const { ds } = dataSource(sg.url);
+    const byExecutor = new DistinctRepresentations();
+    byExecutor.push({ __typename: 'Alliance', id: 'a' });
+    byExecutor.push({ id: 'a', __typename: 'Alliance' });
+    await ds.process(incoming(ENTITIES, { representations: byExecutor.unique }));
+    expect(sg.received[0]!.body.variables!['representations']).toHaveLength(2);
+    await ds.process(incoming(ENTITIES, { representations: [...byExecutor.unique] }));
+    expect(sg.received[1]!.body.variables!['representations']).toHaveLength(1);
+  });
 });
 
 describe('hooks', () => {
@@ -463,6 +499,7 @@ describe('hooks', () => {
       const ds = new SubgraphDataSource({
         name: 'funding',
         url: sg.url,
+        pools,
         timeoutMs: 1000,
         circuit: { failureThreshold: 1, resetMs: 100 },
         dedupe: true,
@@ -485,7 +522,7 @@ describe('hooks', () => {
 });
 
 describe('connection pools', () => {
-  it('keeps connections alive between requests and reopens after closeDataSources', async () => {
+  it('keeps connections alive between requests and reopens after they are closed', async () => {
     const sg = await scriptedServer(() => ok({ fundingSources: [] }));
     const { ds } = dataSource(sg.url);
     for (let i = 0; i < 10; i++) await ds.process(incoming(`{ n${i}: fundingSources }`));
@@ -493,9 +530,43 @@ describe('connection pools', () => {
     // undici may open a second socket while the first finishes its previous response; both are reused.
     const kept = sg.connections;
     expect(kept).toBeLessThanOrEqual(2);
-    await closeDataSources();
+    await pools.close();
     const response = await ds.process(incoming('{ fundingSources }'));
     expect(response.data).toEqual({ fundingSources: [] });
     expect(sg.connections).toBe(kept + 1);
+  });
+
+  // Two gateways in one process over the same subgraph: stopping one must not close the other's
+  // connections, neither under the requests it has in flight nor after.
+  it('belong to one gateway: stopping another gateway over the same subgraph leaves them open', async () => {
+    const sg = await scriptedServer(() => ok({ hello: 'world' }));
+    const composed = composeServices([
+      { name: 'greetings', url: sg.url, typeDefs: parse('extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"]) type Query { hello: String }') },
+    ]);
+    if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+    const start = () => startGateway({ supergraph: { sdl: composed.supergraphSdl }, port: 0, host: '127.0.0.1' });
+    const [kept, stopped] = [await start(), await start()];
+    let sent = 0;
+    const hello = async (gateway: { url: string }, requestId = `req-${++sent}`) => {
+      const res = await fetch(`${gateway.url}graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: '{"query":"{ hello }"}',
+      });
+      return (await res.json()) as unknown;
+    };
+    try {
+      expect(await hello(kept, 'kept-0')).toEqual({ data: { hello: 'world' } });
+      expect(await hello(stopped, 'stopped-0')).toEqual({ data: { hello: 'world' } });
+      const inFlight = Promise.all(Array.from({ length: 5 }, (_, i) => hello(kept, `kept-${i + 1}`)));
+      await stopped.stop(0);
+      for (const answer of [...(await inFlight), await hello(kept, 'kept-6')]) expect(answer).toEqual({ data: { hello: 'world' } });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // a closed socket reaches the subgraph within this
+      const keptConnections = new Set(sg.received.filter((r) => String(r.headers['x-request-id']).startsWith('kept-')).map((r) => r.connection));
+      expect([...keptConnections].filter((c) => sg.closed.has(c))).toEqual([]);
+    } finally {
+      await kept.stop(0);
+      await stopped.stop(0);
+    }
   });
 });

@@ -19,7 +19,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SubgraphDataSource } from '../../../gateway/dataSource.ts';
+import { SubgraphDataSource, SubgraphPools } from '../../../gateway/transport/index.ts';
 import { useLeanExecutor } from '../../../gateway/executor/index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -226,9 +226,11 @@ const executed: ('lean' | 'stock')[] = [];
 const servers = new Map<SubgraphName, ApolloServer>();
 let stock: ApolloServer;
 let lean: ApolloServer;
-/** Lean executors over our data source (gateway/dataSource.ts), fetches merged or not. */
+/** Lean executors over our data source (gateway/transport/), fetches merged or not. */
 let merging: ApolloServer;
 let separate: ApolloServer;
+/** The connection pools of our data sources. */
+const pools = new SubgraphPools();
 
 beforeAll(async () => {
   const urls = {} as Record<SubgraphName, string>;
@@ -269,7 +271,7 @@ beforeAll(async () => {
       supergraphSdl: composed.supergraphSdl,
       buildService: ({ name, url }) =>
         ours
-          ? new SubgraphDataSource({ name, url: url!, timeoutMs: 10_000, circuit: { failureThreshold: 2, resetMs: 60_000 }, dedupe: false })
+          ? new SubgraphDataSource({ name, url: url!, pools, timeoutMs: 10_000, circuit: { failureThreshold: 2, resetMs: 60_000 }, dedupe: false })
           : new RemoteGraphQLDataSource({ url }),
     });
     if (withLean) useLeanExecutor(gateway, { onExecute: (executor) => executed.push(executor), ...ours });
@@ -288,6 +290,7 @@ afterAll(async () => {
   await merging?.stop();
   await lean?.stop();
   await stock?.stop();
+  await pools.close();
   for (const server of servers.values()) await server.stop();
 });
 

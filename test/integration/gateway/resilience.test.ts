@@ -19,10 +19,10 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { pino } from 'pino';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../../gateway/context.ts';
-import { closeDataSources, SubgraphDataSource, type CircuitState } from '../../../gateway/dataSource.ts';
 import { createSigner } from '../../../gateway/access/signer.ts';
+import { SubgraphDataSource, SubgraphPools, type CircuitState } from '../../../gateway/transport/index.ts';
 import { ANONYMOUS, GATEWAY_TOKEN_HEADER, verifyGatewayToken } from '../../../lib/access.ts';
 
 /** Signs the callers of these systems; the test header `x-test-caller` names a partner caller. */
@@ -235,12 +235,15 @@ async function startSystem(opts: SystemOptions = {}): Promise<System> {
   // Otherwise the gateway probes cloud metadata addresses for its usage reports.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const circuitStates: System['circuitStates'] = [];
+  const pools = new SubgraphPools();
+  cleanups.push(() => pools.close());
   const gateway = new ApolloGateway({
     supergraphSdl: composed.supergraphSdl,
     buildService: ({ name, url }) =>
       new SubgraphDataSource({
         name,
         url: url!,
+        pools,
         timeoutMs: opts.timeouts?.[name] ?? 5_000,
         circuit: opts.circuit ?? { failureThreshold: 5, resetMs: 1_000 },
         dedupe: opts.dedupe ?? true,
@@ -276,9 +279,6 @@ async function startSystem(opts: SystemOptions = {}): Promise<System> {
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await closeDataSources();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

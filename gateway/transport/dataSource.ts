@@ -1,0 +1,268 @@
+/**
+ * The gateway's subgraph transport: a `RemoteGraphQLDataSource` whose requests go over its
+ * gateway's keep-alive connection pools (./pools.ts), with a per-subgraph timeout, a circuit
+ * breaker (./circuitBreaker.ts), sharing of identical in-flight queries (./sharing.ts),
+ * de-duplication of `_entities` representations (./representations.ts), and propagation of the
+ * request id and the signed caller (./headers.ts).
+ *
+ * The stock pipeline (`process` → `willSendRequest` → fetch → `errorFromResponse` /
+ * `didEncounterError` → `didReceiveResponse` → cache-control hints) is kept: this class wraps
+ * `process` and replaces only the `fetcher`. A failed fetch never throws out of `process` for an
+ * incoming operation: it is answered with GraphQL errors carrying `extensions.code` and
+ * `serviceName` (./failures.ts), so the executor keeps the rest of the plan's data and places the
+ * errors on the paths of the fields that subgraph would have resolved (./failurePaths.ts).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GraphQLError, Kind, type DocumentNode } from 'graphql';
+import type { GatewayContext } from '../context.ts';
+import { CircuitBreaker, type CircuitState } from './circuitBreaker.ts';
+import { failurePaths } from './failurePaths.ts';
+import { codedResponseError, describeFailure, SubgraphFetchError, type FetchOutcome, type Transport } from './failures.ts';
+import { propagatedHttp, signCaller, type Signer } from './headers.ts';
+import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
+import { DistinctRepresentations, isDistinct } from './representations.ts';
+import { BufferedResponse, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
+import { InFlightQueries } from './sharing.ts';
+
+export interface DataSourceHooks {
+  /** Once for every subgraph fetch the executor asked for (shared or not): its duration and outcome. */
+  onFetch?(subgraph: string, seconds: number, outcome: FetchOutcome): void;
+  /** Every transition of the subgraph's circuit. */
+  onCircuitState?(subgraph: string, state: CircuitState): void;
+  /** Once for every HTTP request actually sent to the subgraph, with the variables as sent. */
+  onRequest?(subgraph: string, query: string, variables: Record<string, unknown> | undefined): void;
+}
+
+export interface SubgraphDataSourceOptions {
+  /** Subgraph name, as in the supergraph (`serviceName` of its errors). */
+  name: string;
+  url: string;
+  /** The connection pools of the gateway this data source belongs to (closed when it stops). */
+  pools: SubgraphPools;
+  /** Longest time one request to this subgraph may take, queueing and body included (SUBGRAPH_TIMEOUT_MS / SUBGRAPH_TIMEOUTS). */
+  timeoutMs: number;
+  /** Consecutive failures that open the circuit, and how long it stays open before one probe (CIRCUIT_FAILURE_THRESHOLD / CIRCUIT_RESET_MS). */
+  circuit: { failureThreshold: number; resetMs: number };
+  /** Share one HTTP request between identical concurrent queries (DEDUPE_SUBGRAPH_QUERIES). */
+  dedupe: boolean;
+  hooks?: DataSourceHooks;
+  /** Signs the caller for this subgraph (`x-ali-gateway-token`); unset: no header (subgraphs that do not check it). */
+  sign?: Signer;
+  /** Keep-alive connections to the subgraph's origin, at most. Default 64; requests beyond wait in the pool's queue (within the timeout). */
+  connections?: number;
+}
+
+const DEFAULT_CONNECTIONS = 64;
+
+type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+
+// ---------------------------------------------------------------------------------------------
+// Per-call state, carried from `process` to the fetcher through the stock pipeline in between.
+
+type OperationKind = 'query' | 'mutation' | 'subscription' | 'unknown';
+
+interface CallState {
+  readonly operation: OperationKind;
+  readonly query: string;
+  readonly variables: Record<string, unknown> | undefined;
+  transport: Transport;
+}
+
+const calls = new AsyncLocalStorage<CallState>();
+
+function operationKind(document: DocumentNode | undefined, query: string | undefined): OperationKind {
+  const op = document?.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (op) return op.operation;
+  // Query plans send one operation per fetch, `{…}` or `query Name…`; anything else is not a
+  // query as far as sharing goes.
+  const head = /^\s*(query\b|mutation\b|subscription\b|\{)/.exec(query ?? '')?.[1];
+  return head === '{' || head === 'query' ? 'query' : head === 'mutation' ? 'mutation' : head ? 'subscription' : 'unknown';
+}
+
+/**
+ * The representations of a request that has some more than once, de-duplicated. Those the lean
+ * executor built are distinct already and not looked at again.
+ */
+function deduplicate(variables: Record<string, unknown> | undefined): DistinctRepresentations | undefined {
+  const reps = variables?.['representations'];
+  if (!Array.isArray(reps) || reps.length < 2 || isDistinct(reps)) return undefined;
+  const distinct = DistinctRepresentations.of(reps);
+  return distinct.hasDuplicates ? distinct : undefined;
+}
+
+/** The answer to the de-duplicated request, for every position of the original one. */
+function expand(response: ProcessResult, distinct: DistinctRepresentations): ProcessResult {
+  let data = response.data;
+  const entities: unknown = data?.['_entities'];
+  if (data && Array.isArray(entities) && entities.length === distinct.unique.length) data = { ...data, _entities: distinct.expandEntities(entities) };
+  const errors = response.errors && distinct.expandErrors(response.errors);
+  return { ...response, data, ...(errors ? { errors } : {}) };
+}
+
+/**
+ * The gateway's data source for one subgraph; `buildService` creates one per subgraph, and the
+ * circuit state lives on it.
+ */
+export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  readonly name: string;
+  private readonly origin: string;
+  private readonly path: string;
+  private readonly pools: SubgraphPools;
+  private readonly timeoutMs: number;
+  private readonly dedupe: boolean;
+  private readonly connections: number;
+  private readonly hooks: DataSourceHooks;
+  private readonly sign: Signer | undefined;
+  private readonly breaker: CircuitBreaker;
+  /** HTTP requests in flight that identical queries may join. */
+  private readonly inFlight = new InFlightQueries();
+  private readonly failedHooks = new Set<keyof DataSourceHooks>();
+
+  constructor(options: SubgraphDataSourceOptions) {
+    super({ url: options.url });
+    const target = new URL(options.url);
+    this.name = options.name;
+    this.origin = target.origin;
+    this.path = `${target.pathname}${target.search}`;
+    this.pools = options.pools;
+    this.timeoutMs = options.timeoutMs;
+    this.dedupe = options.dedupe;
+    this.connections = options.connections ?? DEFAULT_CONNECTIONS;
+    this.hooks = options.hooks ?? {};
+    this.sign = options.sign;
+    this.breaker = new CircuitBreaker(options.name, options.circuit.failureThreshold, options.circuit.resetMs, (state) =>
+      this.notify('onCircuitState', state),
+    );
+    this.fetcher = (url, init) => this.fetchFromSubgraph(url, init);
+  }
+
+  /** Current state of this subgraph's circuit. */
+  get circuitState(): CircuitState {
+    return this.breaker.state;
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<ProcessResult> {
+    const started = performance.now();
+    const original = options.request;
+    const distinct = deduplicate(original.variables);
+    const variables = distinct ? { ...original.variables, representations: distinct.unique } : original.variables;
+    const signing = signCaller(options, this.name, this.sign);
+    const token = signing === undefined ? undefined : await signing;
+    const request = { ...original, variables, http: propagatedHttp(options, this.url, token) };
+    const call: CallState = {
+      operation: operationKind('document' in options ? options.document : undefined, request.query),
+      query: request.query ?? '',
+      variables,
+      transport: { kind: 'not_sent' },
+    };
+    let response: ProcessResult;
+    try {
+      response = await calls.run(call, () => super.process({ ...options, request }));
+    } catch (err) {
+      return this.failed(options, err, call, started);
+    }
+    this.notify('onFetch', (performance.now() - started) / 1000, 'ok');
+    return distinct ? expand(response, distinct) : response;
+  }
+
+  /** Stock's error for a non-2xx answer, with a code. */
+  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+    return codedResponseError(this.name, await super.errorFromResponse(response), response.status);
+  }
+
+  /** A call that failed: thrown outside an incoming operation, else answered with coded errors. */
+  private failed(options: GraphQLDataSourceProcessOptions<GatewayContext>, err: unknown, call: CallState, started: number): ProcessResult {
+    const failure = describeFailure(this.name, err, call.transport);
+    this.notify('onFetch', (performance.now() - started) / 1000, failure.outcome);
+    if (!('incomingRequestContext' in options)) {
+      throw new GraphQLError(failure.message, { extensions: failure.extensions, originalError: err as Error });
+    }
+    // While the circuit is open every fetch fails the same way: one warning per transition is
+    // enough (onCircuitState), the rest is debug.
+    const level = failure.outcome === 'circuit_open' ? 'debug' : 'warn';
+    options.context?.log?.[level]?.({ subgraph: this.name, code: failure.extensions['code'], err }, 'subgraph fetch failed');
+    // A partial answer must not be cached as if it were whole.
+    const policy: unknown = options.incomingRequestContext.overallCachePolicy;
+    if (this.honorSubgraphCacheControlHeader && policy && typeof policy === 'object' && 'restrict' in policy) {
+      (policy as { restrict(hint: { maxAge: number }): void }).restrict({ maxAge: 0 });
+    }
+    return {
+      errors: failurePaths(options).map((path) => ({
+        message: failure.message,
+        ...(path ? { path } : {}),
+        extensions: failure.extensions,
+      })),
+    };
+  }
+
+  /** The `fetcher` given to the stock pipeline. */
+  private async fetchFromSubgraph(url: string, init: FetcherRequestInit | undefined): Promise<FetcherResponse> {
+    const call = calls.getStore();
+    const headers = init?.headers ?? {};
+    const body = typeof init?.body === 'string' ? init.body : (init?.body?.toString('utf8') ?? '');
+    const method = init?.method ?? 'POST';
+    try {
+      const send = () => this.exchange(url, method, headers, body, call);
+      const response = await (this.dedupe && call?.operation === 'query' ? this.inFlight.share(url, headers, body, send) : send());
+      if (call) call.transport = { kind: 'answered', status: response.status };
+      return new BufferedResponse(response);
+    } catch (err) {
+      if (call && err instanceof SubgraphFetchError) call.transport = { kind: 'failed', error: err };
+      throw err;
+    }
+  }
+
+  /** One HTTP request through the circuit breaker, within the timeout. */
+  private async exchange(url: string, method: string, headers: Record<string, string>, body: string, call: CallState | undefined): Promise<RawResponse> {
+    const admitted = this.breaker.admit(Date.now());
+    if ('retryInMs' in admitted) {
+      const when = admitted.retryInMs > 0 ? `for ${Math.ceil(admitted.retryInMs)} ms more` : 'while a probe request is in flight';
+      throw new SubgraphFetchError('circuit_open', `Subgraph "${this.name}" is failing; requests to it are suspended ${when}`);
+    }
+    this.notify('onRequest', call?.query ?? '', call?.variables);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let healthy = false; // every admitted request is recorded, or a half-open circuit would wait forever
+    try {
+      const response = await this.pools.send({
+        origin: this.origin,
+        path: this.path,
+        connections: this.connections,
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+        timeoutMs: this.timeoutMs,
+        retryable: call?.operation === 'query',
+      });
+      healthy = response.status < 500;
+      return { ...response, url };
+    } catch (err) {
+      throw controller.signal.aborted || isUndiciTimeout(err)
+        ? new SubgraphFetchError('timeout', `Subgraph "${this.name}" did not answer within ${this.timeoutMs} ms`, { cause: err })
+        : new SubgraphFetchError('unavailable', `Subgraph "${this.name}" is unavailable`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      this.breaker.record(admitted, healthy, Date.now());
+    }
+  }
+
+  /**
+   * Calls a hook. A failing hook (metrics, logs) never fails a fetch: it is reported once per hook
+   * as a process warning (code ALI_DATASOURCE_HOOK).
+   */
+  private notify<K extends keyof DataSourceHooks>(hook: K, ...args: HookArguments<DataSourceHooks[K]>): void {
+    try {
+      (this.hooks[hook] as ((subgraph: string, ...rest: unknown[]) => void) | undefined)?.(this.name, ...args);
+    } catch (err) {
+      if (this.failedHooks.has(hook)) return;
+      this.failedHooks.add(hook);
+      const reason = err instanceof Error ? err.message : String(err);
+      process.emitWarning(`hook ${hook} of subgraph data source "${this.name}" threw: ${reason}`, { code: 'ALI_DATASOURCE_HOOK' });
+    }
+  }
+}
+
+/** A hook's arguments after the subgraph name. */
+type HookArguments<H> = NonNullable<H> extends (subgraph: string, ...rest: infer R) => void ? R : never;

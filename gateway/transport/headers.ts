@@ -1,0 +1,30 @@
+/**
+ * The headers every subgraph request carries: the executor's, the incoming operation's request id,
+ * and the caller signed for this subgraph (`x-ali-gateway-token`), which subgraphs that check it
+ * verify. A token from anywhere else (the executor's headers) is never forwarded.
+ */
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GATEWAY_TOKEN_HEADER, type Caller } from '../../lib/access.ts';
+import { REQUEST_ID_HEADER, type GatewayContext } from '../context.ts';
+
+/** Signs a caller for one subgraph (gateway/access/signer.ts). */
+export type Signer = (caller: Caller, subgraph: string) => string | Promise<string>;
+
+/** The caller of an incoming operation signed for the subgraph; undefined without a caller or a signer. */
+export function signCaller(options: GraphQLDataSourceProcessOptions<GatewayContext>, subgraph: string, sign: Signer | undefined): string | Promise<string> | undefined {
+  const caller = 'incomingRequestContext' in options ? (options.context as Partial<GatewayContext> | undefined)?.caller : undefined;
+  return caller && sign ? sign(caller, subgraph) : undefined;
+}
+
+/** The request's `http`: POST to the subgraph with the executor's headers, the request id and the signed caller. */
+export function propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayContext>, url: string, token: string | undefined) {
+  const headers = new Headers();
+  for (const [name, value] of options.request.http?.headers ?? []) headers.append(name, value);
+  headers.delete(GATEWAY_TOKEN_HEADER);
+  if ('incomingRequestContext' in options) {
+    const context: Partial<GatewayContext> | undefined = options.context;
+    if (typeof context?.requestId === 'string') headers.set(REQUEST_ID_HEADER, context.requestId);
+  }
+  if (token) headers.set(GATEWAY_TOKEN_HEADER, token);
+  return { method: 'POST', url, headers };
+}
