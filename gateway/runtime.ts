@@ -40,7 +40,7 @@ import { adminRoute } from './routes/admin.ts';
 import { analyticsRoute } from './routes/analytics.ts';
 import { graphqlRoute } from './routes/graphql.ts';
 import { healthRoute } from './routes/health.ts';
-import { metricsRoute } from './routes/metrics.ts';
+import { listenMetrics, metricsElsewhere, metricsRoute } from './routes/metrics.ts';
 import { readyRoute } from './routes/ready.ts';
 import { uiRoute } from './routes/ui.ts';
 import { WebhookService } from './webhooks/service.ts';
@@ -51,6 +51,8 @@ export interface RunningGateway {
   /** Base URL, ending in `/`; GraphQL is at `${url}graphql`. */
   readonly url: string;
   readonly port: number;
+  /** Where /metrics is served: `${url}metrics`, or a port of its own (`metricsPort`). */
+  readonly metricsUrl: string;
   readonly metrics: GatewayMetrics;
   readonly supergraph: SupergraphSourceManager;
   /** Open subscription connections, streams and subgraph connections. */
@@ -192,7 +194,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const log = opts.logger;
   const metrics = createMetrics();
   const manager = supergraphManager(opts.supergraph, log);
-  const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret) : undefined;
+  const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
   // Connections to the subgraphs belong to this gateway and close with it.
   const pools = new SubgraphPools();
   const gateway = createGateway(opts, manager, metrics, sign, pools);
@@ -217,8 +219,8 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const admit = createAdmission(access.identify, access.spend);
   const route = createRouter({
     health: healthRoute({ supergraph: manager }),
-    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign }),
-    metrics: metricsRoute({ metrics }),
+    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign, detail: !opts.production }),
+    metrics: opts.metricsPort === 'gateway' ? metricsRoute({ metrics, access: opts.metricsAccess, admit }) : metricsElsewhere,
     graphql: graphqlRoute({ pipeline, admit, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
     admin: adminRoute({ admit, keys: access.keys, documents: access.documents, webhooks, bodyLimitBytes: opts.bodyLimitBytes, log }),
     analytics: analyticsRoute({ admit, apollo }),
@@ -229,6 +231,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   server.keepAliveTimeout = 5000;
   server.on('upgrade', (req, socket, head) => subscriptions.upgrade(req, socket, head));
   const url = await listen(server, options);
+  const metricsListener = opts.metricsPort === 'gateway' ? undefined : await listenMetrics(metrics, opts.metricsPort, options.host);
   // Deliveries start once the gateway serves: they run through its own pipeline.
   await webhooks?.start();
 
@@ -236,6 +239,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   return {
     url,
     port: (server.address() as AddressInfo).port,
+    metricsUrl: metricsListener?.url ?? `${url}metrics`,
     metrics,
     supergraph: manager,
     subscriptions: { stats: () => subscriptions.stats() },
@@ -248,6 +252,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
         await apollo.stop();
         await access.limiter?.close();
         await pools.close();
+        await metricsListener?.close();
         metrics.stop();
       })()),
   };

@@ -13,7 +13,7 @@ function withEventLog(result: ExecutionResult, value: EventLogExtension): Execut
   return { ...result, extensions: { ...(result.extensions ?? {}), [EVENT_LOG_EXTENSION]: value } };
 }
 
-export async function subscribeWithFreshContext(args: ExecutionArgs, fresh: (ctx: unknown) => unknown) {
+export async function subscribeWithFreshContext(args: ExecutionArgs, fresh: () => unknown) {
   const stream = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in stream)) return stream;
   const source = stream[Symbol.asyncIterator]();
@@ -22,7 +22,7 @@ export async function subscribeWithFreshContext(args: ExecutionArgs, fresh: (ctx
       const r = await source.next();
       if (r.done) return { done: true, value: undefined };
       if (isStartMarker(r.value)) return { done: false, value: { extensions: { [EVENT_LOG_EXTENSION]: { position: startMarkerId(r.value) } } } };
-      const result = (await execute({ ...args, rootValue: r.value, contextValue: fresh(args.contextValue) })) as ExecutionResult;
+      const result = (await execute({ ...args, rootValue: r.value, contextValue: fresh() })) as ExecutionResult;
       const meta = eventMetaOf(r.value);
       return { done: false, value: meta ? withEventLog(result, meta) : result };
     },

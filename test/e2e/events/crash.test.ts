@@ -6,12 +6,12 @@
  * endpoint receives it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it, inject } from 'vitest';
 import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
+import { freePort } from '../../helpers/ports.ts';
 import { freshComuni, sseSubscribe, until } from '../../helpers/eventClients.ts';
 import { ADD_WEBHOOK, adminQuery, TestReceiver } from '../../helpers/webhooks.ts';
 
@@ -24,14 +24,6 @@ let gateway: RunningGateway;
 let port: number;
 const children: ChildProcess[] = [];
 const receiver = new TestReceiver();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const p = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return p;
-}
 
 /** Starts the reuse process; resolves once it listens. */
 async function startReuse(crash: boolean): Promise<ChildProcess> {

@@ -4,11 +4,11 @@
  * signed test message and the event a mutation makes, and prints the event once.
  */
 import { execFile, spawn } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../helpers/stack.ts';
+import { freePort } from '../../helpers/ports.ts';
 import { freshComuni, until } from '../../helpers/eventClients.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -20,14 +20,6 @@ beforeAll(async () => {
   stack = await startStack({ gateway: { webhooks: { pollMs: 100, schedule: { baseMs: 200, maxMs: 1000 } } } });
 });
 afterAll(() => stack?.stop());
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const p = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return p;
-}
 
 it('registers, tests, delivers, logs and removes an endpoint with npm run webhooks, to the example receiver', async () => {
   await stack.createKey({ name: 'example-hooks-partner', role: 'partner', subgraphs: ['reuse', 'alliances'] });

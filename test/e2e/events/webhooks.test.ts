@@ -138,12 +138,18 @@ describe('retries on a test clock', () => {
     await remove(id);
   });
 
-  it('dead-letters a delivery once the retry period has run out, and an admin replay delivers it', async () => {
+  /** An endpoint whose receiver fails, after the first failed attempt at an event of `province`. */
+  async function failing(province: string): Promise<{ r: TestReceiver; id: string }> {
     const r = await receiver();
-    const id = await addEndpoint(r, '006');
+    const id = await addEndpoint(r, province);
     r.mode = 'fail';
-    await register('006');
+    await register(province);
     await recorded(id, 1);
+    return { r, id };
+  }
+
+  it('dead-letters a delivery once the retry period has run out, and an admin replay delivers it', async () => {
+    const { r, id } = await failing('006');
     for (const [n, wait] of [[2, 1000], [3, 2000], [4, 4000]] as const) {
       clock.advance(wait);
       await recorded(id, n);
@@ -166,11 +172,7 @@ describe('retries on a test clock', () => {
   });
 
   it('disables an endpoint whose every attempt has failed for disableAfterMs, with a metric and a log line', async () => {
-    const r = await receiver();
-    const id = await addEndpoint(r, '003');
-    r.mode = 'fail';
-    await register('003');
-    await recorded(id, 1);
+    const { id } = await failing('003');
     clock.advance(25_000); // the first delivery retries, then dies; the endpoint has failed for 25 s
     await until('the dead letter', async () => (await deliveries(id, 'dead')).length === 1);
     await register('003');
