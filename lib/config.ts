@@ -175,15 +175,8 @@ export const configSpec = {
     default: '120',
     description: 'A webhook endpoint whose deliveries have all failed for this long is disabled (an admin enables it again)',
   },
-  WEBHOOK_TIMEOUT_MS: {
-    schema: z.coerce.number().int().min(100),
-    default: '15000',
-    description: 'How long the gateway waits for a webhook endpoint to answer a delivery (longer counts as a failed attempt)',
-  },
-  ADMIN_API_KEY: {
-    schema: optionalUrl,
-    description: 'The admin key `npm run webhooks` sends to the gateway\'s admin API (or pass --admin-key); not read by the services',
-  },
+  WEBHOOK_TIMEOUT_MS: { schema: z.coerce.number().int().min(100), default: '15000', description: 'How long a webhook endpoint has to answer a delivery attempt' },
+  ADMIN_API_KEY: { schema: optionalUrl, description: 'The admin key `npm run webhooks` calls the gateway\'s admin API with (or --admin-key); no service reads it' },
   SUBSCRIPTIONS_PER_CONNECTION: {
     schema: z.coerce.number().int().min(1),
     default: '20',

@@ -69,6 +69,9 @@ export interface WebhookDeps {
   readonly log: Logger;
 }
 
+/** How often an instance deletes old delivered and dead deliveries. */
+const TRIM_INTERVAL_MS = 60 * 60 * 1000;
+
 export class WebhookService {
   readonly store: WebhookStore;
   readonly metrics: WebhookMetrics;
@@ -77,6 +80,7 @@ export class WebhookService {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
+  private trimmedAt = 0;
 
   constructor(
     readonly deps: WebhookDeps,
@@ -134,7 +138,11 @@ export class WebhookService {
       await this.leases.forget(id);
     }
     for (const endpoint of endpoints) await this.follow(endpoint);
-    await this.store.trimDeliveries(new Date(this.options.clock.now() - this.options.logRetentionMs));
+    const now = Date.now();
+    if (now - this.trimmedAt >= TRIM_INTERVAL_MS) {
+      this.trimmedAt = now;
+      await this.store.trimDeliveries(new Date(this.options.clock.now() - this.options.logRetentionMs));
+    }
   }
 
   /** Starts, refreshes or stops the worker of one endpoint as its state, its key and its lease say. */
