@@ -3,8 +3,9 @@
  * it concludes "can never produce a result" (for instance a field of an interface that has no
  * implementation in the subgraph that returns it, contributed only by another subgraph's
  * `@interfaceObject` with a non-resolvable key), and its parent with it: executed, such a plan
- * answers `null` there with no error. {@link uncoveredField} finds such a field, so that the
- * request is refused with a clear error instead (./planner.ts).
+ * answers `null` there with no error. It also drops a client's field whose alias is the response
+ * name of a key it needs, and the answer then fails on the key's value. {@link uncoveredField}
+ * finds such a field, so that the request is refused with a clear error instead (./planner.ts).
  *
  * A field counts as fetched when some fetch of the plan writes its response name at its position
  * (./planSites.ts), whatever the type condition. Only what the planner must fetch is checked:
@@ -27,7 +28,7 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { compositeTypeOf, fieldOf, planSites, positionKey, writtenFields, type FetchSite } from './planSites.ts';
+import { compositeTypeOf, fieldOf, planSites, positionKey, writtenFields, type FetchSite, type PlanSites } from './planSites.ts';
 
 /** A selected field that no fetch of the plan writes. */
 export interface UncoveredField {
@@ -80,10 +81,9 @@ function checked(set: SelectionSetNode, parentType: GraphQLCompositeType | undef
 }
 
 /** The first field of an operation (depth first, its deepest unfetched descendant) that the plan does not fetch. */
-export function uncoveredField(plan: QueryPlan, operation: Operation, schema: GraphQLSchema): UncoveredField | undefined {
+export function uncoveredField(plan: QueryPlan, operation: Operation, schema: GraphQLSchema, planned: PlanSites = planSites(plan)): UncoveredField | undefined {
   const rootType = schema.getRootType(operation.rootKind as OperationTypeNode);
   if (!rootType || !isCompositeType(rootType)) return undefined;
-  const planned = planSites(plan);
   if (planned.untouchable === '@defer') return undefined; // deferred parts are planned apart: not checked
   const written = writtenPositions(planned.sites, schema);
   const client = operation.expandAllFragments().selectionSet.toSelectionSetNode();

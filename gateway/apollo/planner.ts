@@ -29,6 +29,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { errorSpec, ErrorCode, userError } from '../../lib/errors.ts';
 import { dataRewrites, gatewayInternals, graphPath, type GatewayInternals, type KeyChoiceGraph, type KeyChoiceVertex } from './internals.ts';
 import { uncoveredField, type UncoveredField } from './planCoverage.ts';
+import { planSites } from './planSites.ts';
 import { separateRequirements } from './requiresRewrite.ts';
 
 /**
@@ -147,9 +148,10 @@ export function correctPlanner(planner: QueryPlanner, warn: (message: string) =>
     let uncovered: UncoveredField | undefined;
     try {
       schema ??= planner.supergraph.schema.toGraphQLJSSchema();
-      uncovered = uncoveredField(plan, operation, schema);
+      const sites = planSites(plan); // read once for both; the rewrite edits what it read, so it goes last
+      uncovered = uncoveredField(plan, operation, schema, sites);
       if (!uncovered) {
-        const rewritten = separateRequirements(plan, { operation, supergraph: planner.supergraph, schema, renamer: requirementRenamer });
+        const rewritten = separateRequirements(plan, { operation, supergraph: planner.supergraph, schema, renamer: requirementRenamer }, sites);
         if (rewritten.aliases) aliasesOf.set(rewritten.plan, rewritten.aliases);
         return rewritten.plan;
       }

@@ -3,8 +3,8 @@
  * executor and stock's run the same plan), for the positions where a requirement and the client's
  * field, or two requirements, need one response name with different arguments (./requirements.ts
  * finds them). Stock merges them into one field and answers one of them wrong: the client gets
- * `comments(limit: 3)` for its `comments(limit: 1)`, or a `@requires` gets `price(currency: "EUR")`
- * for its `price(currency: "USD")`.
+ * `comments(limit: 3)` for its `comments(limit: 1)`, or a `@requires` gets `price(currency: EUR)`
+ * for its `price(currency: USD)`.
  *
  * At each such position the response name keeps the client's field (or, when the client does not
  * select it, what the plan fetches there), and every requirement that needs another field is read
@@ -24,7 +24,7 @@ import type { Operation, Supergraph } from '@apollo/federation-internals';
 import { federationMetadata, parseFieldSetArgument } from '@apollo/federation-internals';
 import type { FetchDataRewrite, FetchNode, PlanNode, QueryPlan, QueryPlanSelectionNode } from '@apollo/query-planner';
 import { Kind, print, stripIgnoredCharacters, visit, type FieldNode, type GraphQLSchema, type SelectionNode } from 'graphql';
-import { hasEntityFetch, planSites, positionKey, runsBefore, writtenFields, type FetchSite, type Written } from './planSites.ts';
+import { hasEntityFetch, planSites, positionKey, runsBefore, writtenFields, type FetchSite, type PlanSites, type Written } from './planSites.ts';
 import { byPosition, clientFields, entityFetch, fieldShape, findConflicts, type Conflict, type EntityFetch, type Requirement } from './requirements.ts';
 
 export interface RewriteContext {
@@ -300,10 +300,13 @@ function rebuild(node: PlanNode, replaced: ReadonlyMap<FetchNode, FetchNode[]>):
   }
 }
 
-/** The plan with conflicting requirements separated; the same plan object when none conflict or it is refused. */
-export function separateRequirements(plan: QueryPlan, context: RewriteContext): RewriteOutcome {
+/**
+ * The plan with conflicting requirements separated; the same plan object when none conflict or it
+ * is refused. `planned` may be the plan's sites read already: the rewrite edits their documents.
+ */
+export function separateRequirements(plan: QueryPlan, context: RewriteContext, planned?: PlanSites): RewriteOutcome {
   if (!hasEntityFetch(plan.node)) return { plan };
-  const { sites, untouchable } = planSites(plan);
+  const { sites, untouchable } = planned ?? planSites(plan);
   if (untouchable) return { plan, refused: untouchable };
   if (sites.some((s) => s.fragments.size)) return { plan, refused: 'named fragments' };
   const entities: EntityFetch[] = [];

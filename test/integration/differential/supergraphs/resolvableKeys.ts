@@ -163,5 +163,14 @@ export const resolvableKeysCase: DifferentialCase = {
         },
       ],
     },
+    {
+      operation: { name: 'client alias that is the name of the key the plan needs', query: '{ shelf(id: "s2") { items { name id: code { region } } } }' },
+      why:
+        "the client's `id: code { region }` has the response name of the key `id` the plan needs to reach catalog: " +
+        "the planner keeps the key, drops the client's field, and the response fails on the key's value, an internal " +
+        'error blaming the subgraph (masked in production); the request cannot be planned as asked, which is a clear request error',
+      stock: { status: 400, errors: [{ message: 'Invalid non-object value i3 returned by subgraph for composite type Code', code: 'INTERNAL_SERVER_ERROR' }] },
+      right: [{ status: 400, errors: [{ message: /^Cannot fetch Code\.region at "shelf\.items\.id\.region"/, code: 'UNRESOLVABLE_FIELD' }] }],
+    },
   ],
 };
