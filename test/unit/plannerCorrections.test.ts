@@ -131,6 +131,13 @@ describe('requirements with conflicting arguments', () => {
     expect(fetches(corrected(query).node as PlanNode)).toHaveLength(3);
   });
 
+  it("gives the client its field back where the planner kept only the requirement's, declaring its variable", () => {
+    const { corrected } = planners(prices);
+    const [provider] = fetches(corrected('query ($c: String!) { items { usd price(currency: $c) } }').node as PlanNode);
+    expect(provider!.operation).toBe('query($c:String!){items{__typename id price(currency:$c)price__req0:price(currency:"USD")}}');
+    expect(provider!.variableUsages).toEqual(['c']);
+  });
+
   // Scenario: each ambiguity leaves the plan exactly as stock planned it, and says why.
   it.each([
     ['named fragments in the fetches', { generateQueryFragments: true }, query, 'named fragments'],

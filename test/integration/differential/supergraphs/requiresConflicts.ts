@@ -133,5 +133,15 @@ export const requiresConflictsCase: DifferentialCase = {
       stock: { status: 200, data: { bundles: bundlesOf((p) => ({ price: p.price * RATES.GBP, ...costsFrom(p, p.price * RATES.GBP) })) } },
       right: [{ status: 200, data: { bundles: bundlesOf((p) => ({ price: p.price * RATES.GBP, ...right(p) })) } }],
     },
+    {
+      operation: {
+        name: "the client's price through a variable, after a requirement of it",
+        query: 'query ($currency: Currency!) { products { costUSD price(currency: $currency) } }',
+        variables: { currency: 'GBP' },
+      },
+      why: "the planner keeps the requirement's price(currency: USD) and drops the client's price(currency: $currency): the client gets the price in dollars",
+      stock: { status: 200, data: { products: PRODUCTS.map((p) => ({ costUSD: right(p).costUSD, price: p.price })) } },
+      right: [{ status: 200, data: { products: PRODUCTS.map((p) => ({ costUSD: right(p).costUSD, price: p.price * RATES.GBP })) } }],
+    },
   ],
 };
