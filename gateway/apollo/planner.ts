@@ -118,7 +118,8 @@ export function requirementRenamer(path: string[], renameKeyTo: string): FetchDa
 function unresolvable(field: UncoveredField): GraphQLError {
   return userError(
     ErrorCode.UNRESOLVABLE_FIELD,
-    `Cannot fetch ${field.coordinate} at "${field.path}": the query plan has no fetch for it (no subgraph can resolve it there in this supergraph, or its response name is one the plan needs for another field)`,
+    `Cannot fetch ${field.coordinate} at "${field.path}": the query plan has no fetch for it ` +
+      '(no subgraph can resolve it there in this supergraph, or its response name is one the plan needs for another field)',
     { field: field.coordinate, responsePath: field.path, http: { status: errorSpec(ErrorCode.UNRESOLVABLE_FIELD)!.status } },
   );
 }
