@@ -7,16 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedis, type RunningRedis } from '../../helpers/redis.ts';
 import { createEventBus, DEFAULT_CHANNEL_PREFIX, SLOW_CONSUMER, SlowConsumerError } from '../../../lib/events.ts';
+import { until } from '../../helpers/eventClients.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('event bus (memory)', () => {
   it('delivers a published event to every subscriber of the topic, as JSON (bigint as a string)', async () => {
