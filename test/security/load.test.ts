@@ -1,0 +1,104 @@
+/**
+ * Proof under load: while 10 clients each send, back to back, the heaviest operation the anonymous
+ * role allows, a light query and /health keep answering quickly. The bound asserted is generous (a
+ * shared test machine, and the subgraphs running in the gateway's own process, which in production
+ * they do not); the figures measured are printed for docs/security.md. Bounded: each client sends
+ * a fixed number of requests, the probe a fixed number of samples, all on loopback.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_OPERATION_LIMITS } from '../../gateway/operationLimits.ts';
+import type { RunningGateway } from '../../gateway/runtime.ts';
+import { startStack, type Stack } from '../helpers/stack.ts';
+
+const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), 'utf8');
+const HEAVIEST = operation('heaviestAnonymous');
+const LIGHT = operation('light');
+
+const CLIENTS = 10;
+/** Each client sends until the probe is done, at most this many requests. */
+const REQUESTS_PER_CLIENT = 200;
+const SAMPLES = 100;
+/** Generous: the target is 250 ms; a loaded two-core test machine gets this much room. */
+const BOUND_MS = 1500;
+
+let stack: Stack;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  stack = await startStack();
+  gateway = await stack.startGateway({ production: true });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function graphql(query: string, extensions?: Record<string, unknown>) {
+  const res = await fetch(`${gateway.url}graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, ...(extensions ? { extensions } : {}) }),
+  });
+  const text = await res.text();
+  return { status: res.status, bytes: Buffer.byteLength(text), body: JSON.parse(text) as { data?: unknown; errors?: unknown[]; extensions?: { cost?: { estimated: number; actual: number } } } };
+}
+
+async function timed(run: () => Promise<{ status: number }>): Promise<number> {
+  const started = performance.now();
+  const { status } = await run();
+  expect(status).toBe(200);
+  return performance.now() - started;
+}
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+
+describe('under load', () => {
+  it('the heavy operation is the heaviest the anonymous role allows, and is answered', async () => {
+    const r = await graphql(HEAVIEST, { cost: true });
+    expect(r.status).toBe(200);
+    expect(r.body.errors).toBeUndefined();
+    const estimated = r.body.extensions!.cost!.estimated;
+    expect(estimated).toBeLessThanOrEqual(DEFAULT_OPERATION_LIMITS.anonymous.maxCost);
+    // 15 aliases (the most allowed) and most of the cost budget: one more page of the size of
+    // each would be refused.
+    expect(estimated).toBeGreaterThan(DEFAULT_OPERATION_LIMITS.anonymous.maxCost * 0.95);
+  });
+
+  it(`a light query and /health answer within ${BOUND_MS} ms p99 while ${CLIENTS} clients send it back to back`, async () => {
+    let done = false;
+    const heavy = { sent: 0, bytes: 0, statuses: new Map<number, number>() };
+    const attackers = Array.from({ length: CLIENTS }, async () => {
+      for (let i = 0; i < REQUESTS_PER_CLIENT && !done; i++) {
+        const r = await graphql(HEAVIEST);
+        heavy.sent++;
+        heavy.bytes += r.bytes;
+        heavy.statuses.set(r.status, (heavy.statuses.get(r.status) ?? 0) + 1);
+      }
+    });
+    const light: number[] = [];
+    const health: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < SAMPLES; i++) {
+      light.push(await timed(() => graphql(LIGHT)));
+      health.push(await timed(() => fetch(`${gateway.url}health`).then(async (r) => (await r.arrayBuffer(), r))));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    done = true;
+    await Promise.all(attackers);
+    const figures = {
+      clients: CLIENTS,
+      heavyRequests: heavy.sent,
+      heavyMBps: +(heavy.bytes / 1e6 / seconds).toFixed(1),
+      heavyStatuses: Object.fromEntries(heavy.statuses),
+      lightP50: Math.round(percentile(light, 50)),
+      lightP99: Math.round(percentile(light, 99)),
+      healthP50: Math.round(percentile(health, 50)),
+      healthP99: Math.round(percentile(health, 99)),
+    };
+    console.log(`under load: ${JSON.stringify(figures)}`);
+    expect([...heavy.statuses.keys()]).toEqual([200]);
+    expect(figures.lightP99).toBeLessThan(BOUND_MS);
+    expect(figures.healthP99).toBeLessThan(BOUND_MS);
+  });
+});
