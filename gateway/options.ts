@@ -12,7 +12,7 @@ import { configDefault, type Config } from '../lib/config.ts';
 import type { JwtOptions } from './access/callers.ts';
 import type { GatewayContext } from './context.ts';
 import type { ExecutorKind } from './executor/index.ts';
-import { DEFAULT_OPERATION_LIMITS, resolveOperationLimits, type OperationLimits } from './operationLimits.ts';
+import { DEFAULT_OPERATION_LIMITS, resolveExecutionLimits, resolveOperationLimits, type ExecutionLimits, type OperationLimits } from './operationLimits.ts';
 import { resolveSubscriptionOptions, type ResolvedSubscriptionOptions, type SubscriptionOptions } from './subscriptions/index.ts';
 import type { SupergraphSource } from './supergraph.ts';
 
@@ -51,9 +51,13 @@ export interface GatewayOptions {
   readonly redisUrl?: string;
   /** Per-role operation limits (default DEFAULT_OPERATION_LIMITS). */
   readonly operationLimits?: Readonly<Record<Role, OperationLimits>>;
+  /** Per-role ceilings on response size and time during execution: any roles and values, the rest DEFAULT_EXECUTION_LIMITS. */
+  readonly executionLimits?: Readonly<Partial<Record<Role, Partial<ExecutionLimits>>>>;
+  /** Items the cost estimate assumes for a list field whose schema declares no size (default 20). */
+  readonly listSizeDefault?: number;
   /** Automatic Persisted Queries (default true). */
   readonly persistedQueries?: boolean;
-  /** Page size assumed by the cost estimate when `first` is absent (default 20). */
+  /** Page size the subgraphs use, and the cost estimate assumes, when `first` is absent (default 20). */
   readonly defaultPageSize?: number;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimitBytes?: number;
@@ -88,6 +92,8 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     rateLimits: cfg.RATE_LIMITS,
     ...(cfg.REDIS_URL ? { redisUrl: cfg.REDIS_URL } : {}),
     operationLimits: resolveOperationLimits(cfg.OPERATION_LIMITS),
+    executionLimits: cfg.EXECUTION_LIMITS,
+    listSizeDefault: cfg.LIST_SIZE_DEFAULT,
     persistedQueries: cfg.PERSISTED_QUERIES,
     defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
@@ -108,6 +114,7 @@ type Defaulted =
   | 'anonymousScope'
   | 'keyCacheMs'
   | 'operationLimits'
+  | 'listSizeDefault'
   | 'persistedQueries'
   | 'defaultPageSize'
   | 'bodyLimitBytes'
@@ -116,9 +123,9 @@ type Defaulted =
   | 'executor';
 
 /** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
-export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions'> & {
+export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions' | 'executionLimits'> & {
   readonly [K in Defaulted]-?: NonNullable<GatewayOptions[K]>;
-} & { readonly subscriptions: ResolvedSubscriptionOptions };
+} & { readonly subscriptions: ResolvedSubscriptionOptions; readonly executionLimits: Readonly<Record<Role, ExecutionLimits>> };
 
 export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOptions {
   const production = opts.production ?? process.env.NODE_ENV === 'production';
@@ -134,6 +141,8 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     anonymousScope: opts.anonymousScope ?? configDefault('ANONYMOUS_SCOPE'),
     keyCacheMs: opts.keyCacheMs ?? configDefault('API_KEY_CACHE_MS'),
     operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
+    executionLimits: resolveExecutionLimits(opts.executionLimits),
+    listSizeDefault: opts.listSizeDefault ?? configDefault('LIST_SIZE_DEFAULT'),
     persistedQueries: opts.persistedQueries ?? configDefault('PERSISTED_QUERIES'),
     defaultPageSize: opts.defaultPageSize ?? configDefault('PAGE_SIZE_DEFAULT'),
     bodyLimitBytes: opts.bodyLimitBytes ?? configDefault('BODY_LIMIT_BYTES'),

@@ -6,8 +6,9 @@
  * a fixed number of requests, the probe a fixed number of samples, all on loopback.
  */
 import { readFileSync } from 'node:fs';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_OPERATION_LIMITS } from '../../gateway/operationLimits.ts';
+import { DEFAULT_EXECUTION_LIMITS, DEFAULT_OPERATION_LIMITS } from '../../gateway/operationLimits.ts';
 import type { RunningGateway } from '../../gateway/runtime.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
@@ -58,22 +59,26 @@ describe('under load', () => {
     const r = await graphql(HEAVIEST, { cost: true });
     expect(r.status).toBe(200);
     expect(r.body.errors).toBeUndefined();
-    const estimated = r.body.extensions!.cost!.estimated;
-    expect(estimated).toBeLessThanOrEqual(DEFAULT_OPERATION_LIMITS.anonymous.maxCost);
-    // 15 aliases (the most allowed) and most of the cost budget: one more page of the size of
-    // each would be refused.
-    expect(estimated).toBeGreaterThan(DEFAULT_OPERATION_LIMITS.anonymous.maxCost * 0.95);
+    expect(r.body.extensions!.cost!.estimated).toBeLessThanOrEqual(DEFAULT_OPERATION_LIMITS.anonymous.maxCost);
+    // As many root fields as allowed, and an answer just within the response ceiling.
+    expect(Object.keys(r.body.data as object)).toHaveLength(DEFAULT_OPERATION_LIMITS.anonymous.maxRootFields);
+    const ceiling = DEFAULT_EXECUTION_LIMITS.anonymous.maxResponseBytes;
+    expect(r.bytes).toBeLessThanOrEqual(ceiling);
+    expect(r.bytes).toBeGreaterThan(ceiling * 0.9);
   });
 
   it(`a light query and /health answer within ${BOUND_MS} ms p99 while ${CLIENTS} clients send it back to back`, async () => {
     let done = false;
     const heavy = { sent: 0, bytes: 0, statuses: new Map<number, number>() };
+    // The attackers take the answer compressed, as a browser would, and drop it unread: their own
+    // decompression would run in this process, beside the gateway, where a real client's does not.
+    const body = JSON.stringify({ query: HEAVIEST });
     const attackers = Array.from({ length: CLIENTS }, async () => {
       for (let i = 0; i < REQUESTS_PER_CLIENT && !done; i++) {
-        const r = await graphql(HEAVIEST);
+        const r = await request(`${gateway.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': 'br' }, body });
         heavy.sent++;
-        heavy.bytes += r.bytes;
-        heavy.statuses.set(r.status, (heavy.statuses.get(r.status) ?? 0) + 1);
+        for await (const chunk of r.body) heavy.bytes += (chunk as Buffer).length;
+        heavy.statuses.set(r.statusCode, (heavy.statuses.get(r.statusCode) ?? 0) + 1);
       }
     });
     const light: number[] = [];
@@ -89,7 +94,7 @@ describe('under load', () => {
     const figures = {
       clients: CLIENTS,
       heavyRequests: heavy.sent,
-      heavyMBps: +(heavy.bytes / 1e6 / seconds).toFixed(1),
+      heavyCompressedMBps: +(heavy.bytes / 1e6 / seconds).toFixed(2),
       heavyStatuses: Object.fromEntries(heavy.statuses),
       lightP50: Math.round(percentile(light, 50)),
       lightP99: Math.round(percentile(light, 99)),
@@ -97,8 +102,11 @@ describe('under load', () => {
       healthP99: Math.round(percentile(health, 99)),
     };
     console.log(`under load: ${JSON.stringify(figures)}`);
-    expect([...heavy.statuses.keys()]).toEqual([200]);
+    // Answered, or stopped at the anonymous deadline (504 REQUEST_DEADLINE_EXCEEDED) when the
+    // machine is too loaded to answer them all in time: never another status.
+    expect(heavy.statuses.get(200)).toBeGreaterThan(0);
+    expect([...heavy.statuses.keys()].filter((status) => status !== 200 && status !== 504)).toEqual([]);
     expect(figures.lightP99).toBeLessThan(BOUND_MS);
     expect(figures.healthP99).toBeLessThan(BOUND_MS);
-  });
+  }, 300_000);
 });
