@@ -37,7 +37,7 @@ let editorKey: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  prod = await stack.startGateway({ production: true });
+  prod = await stack.startGateway({ production: true, anonymousScope: '*' });
   partnerKey = await stack.createKey({ name: 'partner-funding', role: 'partner', subgraphs: ['funding'] });
   editorKey = await stack.createKey({ name: 'editor-reuse', role: 'editor', subgraphs: ['reuse'] });
 });

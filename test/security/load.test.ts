@@ -33,7 +33,7 @@ let gateway: RunningGateway;
 
 beforeAll(async () => {
   stack = await startStack();
-  gateway = await stack.startGateway({ production: true });
+  gateway = await stack.startGateway({ production: true, anonymousScope: '*' });
 });
 
 afterAll(async () => {
