@@ -26,7 +26,7 @@ const SAMPLES = 100;
  * two-core test machine.
  */
 const HEALTH_BOUND_MS = 2_500;
-const LIGHT_BOUND_MS = 5_000;
+const LIGHT_BOUND_MS = 10_000;
 
 let stack: Stack;
 let gateway: RunningGateway;
