@@ -32,7 +32,7 @@ function packageVersion(name: string): string {
 /** What each gateway is, for the report. */
 export function describeGateways(): Record<GatewayName, string> {
   return {
-    ours: `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=false, rate limits and operation limits on (anonymous budget 10^9/min), SUBGRAPH_TIMEOUT_MS=300000`,
+    ours: `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=false, rate limits, operation limits and execution limits on (anonymous budget 10^9/min, cost limit 10^9, response ceiling 1 GiB, deadline 300 s), SUBGRAPH_TIMEOUT_MS=300000`,
     'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone, default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
     'hive-gateway': `@graphql-hive/gateway ${packageVersion('@graphql-hive/gateway')} CLI, --fork 1, NODE_ENV=production, in-flight de-duplication off, no usage reporting`,
   };
@@ -60,6 +60,11 @@ function command(name: GatewayName, supergraphFile: string, port: number, subgra
       // Stock gateways wait for a subgraph as long as it takes; under 50 connections on the
       // embedded FerretDB the ALI workload's answers can take longer than our default 30 s.
       env.SUBGRAPH_TIMEOUT_MS = '300000';
+      // Operation and execution limits stay on (the cost is estimated and the answers measured on
+      // every request) with a cost budget and ceilings no measured operation reaches: stock gateways
+      // have none to pass, and the gateway-bound subgraphs declare no list sizes.
+      env.OPERATION_LIMITS = JSON.stringify({ anonymous: { maxCost: 1_000_000_000 } });
+      env.EXECUTION_LIMITS = JSON.stringify({ anonymous: { maxResponseBytes: 1_073_741_824, deadlineMs: 300_000 } });
       env.HOST = '127.0.0.1';
       // Production requires an explicit anonymous scope; the benchmark reads as an anonymous
       // caller, like the stock gateways. /metrics stays on the API port (no second listener).

@@ -9,9 +9,10 @@
  * | `<prefix>request_duration_seconds` | histogram | `operation` |
  * | `<prefix>requests_in_flight` | gauge | – |
  * | `<prefix>subgraph_fetch_duration_seconds` | histogram | `subgraph`, `outcome` |
- * | `<prefix>subgraph_fetch_errors_total` | counter | `subgraph`, `outcome` (not `ok`) |
+ * | `<prefix>subgraph_fetch_errors_total` | counter | `subgraph`, `outcome` (not `ok`, not `cancelled`) |
  * | `<prefix>subgraph_circuit_state` | gauge (0 closed, 1 half_open, 2 open) | `subgraph` |
  * | `<prefix>query_plan_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
+ * | `<prefix>operation_cost_estimated`, `<prefix>operation_cost_actual` | histogram | `role` |
  * | `process_*`, `nodejs_*` (prom-client defaults, e.g. `nodejs_eventloop_lag_seconds`) | various | – |
  *
  * `<prefix>` is `ali_gateway_` unless {@link MetricsOptions.prefix} says otherwise.
@@ -31,7 +32,7 @@ import type { GatewayConfig } from '@apollo/gateway';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** How one gateway → subgraph fetch ended (same literals as gateway/transport/failures.ts). */
-export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
+export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'cancelled';
 /** State of a subgraph's circuit breaker (same literals as gateway/transport/circuitBreaker.ts). */
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -85,6 +86,8 @@ export interface GatewayMetrics {
   subgraphFetch(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A subgraph's circuit changed state: gauge 0 closed, 1 half_open, 2 open. */
   circuitState(subgraph: string, state: CircuitState): void;
+  /** An operation's estimated cost, and its actual cost when it was executed (gateway/operationLimits.ts). */
+  operationCost(role: string, estimated: number, actual: number | undefined): void;
   /** Subscription gauges, read from the subscription server at each scrape. */
   watchSubscriptions(stats: () => SubscriptionStats): void;
   /** Text exposition for GET /metrics. */
@@ -107,9 +110,11 @@ export const OTHER_OPERATION = 'other';
 export const ANONYMOUS_OPERATION = 'anonymous';
 
 const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, half_open: 1, open: 2 };
-const FETCH_ERROR_OUTCOMES: readonly Exclude<FetchOutcome, 'ok'>[] = ['error', 'timeout', 'circuit_open'];
+const FETCH_ERROR_OUTCOMES: readonly Exclude<FetchOutcome, 'ok' | 'cancelled'>[] = ['error', 'timeout', 'circuit_open'];
 /** Seconds; up to the default subgraph timeout (SUBGRAPH_TIMEOUT_MS, 30 s) so timeouts land in a bucket. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Operation costs; around the default per-role maxCost values (20,000 to 500,000). */
+const COST_BUCKETS = [10, 100, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000];
 
 interface RequestState {
   readonly startedAt: number;
@@ -119,13 +124,37 @@ interface RequestState {
   finished: boolean;
 }
 
+type Registers = Registry[];
+
 export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const prefix = options.prefix ?? 'ali_gateway_';
-  const maxOperationNames = options.maxOperationNames ?? 100;
-  const maxOperationNameLength = options.maxOperationNameLength ?? 64;
   const registry = new Registry();
   const registers = [registry];
+  const requests = requestSeries(prefix, registers, options);
+  const subgraphs = subgraphSeries(prefix, registers);
+  const cost = costSeries(prefix, registers);
+  let subscriptionStats: (() => SubscriptionStats) | undefined;
+  subscriptionGauges(prefix, registers, () => subscriptionStats?.());
+  const stopDefaultMetrics = collectStoppableDefaultMetrics(registry);
+  return {
+    registry,
+    plugin: requests.plugin,
+    wrapQueryPlanCache: planCacheSeries(prefix, registers),
+    subgraphFetch: subgraphs.fetch,
+    circuitState: subgraphs.circuit,
+    operationCost: cost,
+    watchSubscriptions(stats) {
+      subscriptionStats = stats;
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    stop: stopDefaultMetrics,
+  };
+}
 
+/** `requests_total`, `request_duration_seconds`, `requests_in_flight`, `operation_names_folded_total`, and the plugin that feeds them. */
+function requestSeries(prefix: string, registers: Registers, options: MetricsOptions): { plugin: ApolloServerPlugin<BaseContext> } {
   const requests = new Counter({
     name: `${prefix}requests_total`,
     help: 'GraphQL requests by operation name and outcome (success | partial | error | invalid)',
@@ -144,70 +173,8 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     help: 'Requests of valid operations counted as operation="other" because the budget of distinct operation names was spent',
     registers,
   });
-  const inFlight = new Gauge({
-    name: `${prefix}requests_in_flight`,
-    help: 'GraphQL requests being processed',
-    registers,
-  });
-  const fetchDuration = new Histogram({
-    name: `${prefix}subgraph_fetch_duration_seconds`,
-    help: 'Duration of gateway requests to a subgraph, by subgraph and outcome (ok | error | timeout | circuit_open)',
-    labelNames: ['subgraph', 'outcome'] as const,
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const fetchErrors = new Counter({
-    name: `${prefix}subgraph_fetch_errors_total`,
-    help: 'Failed gateway requests to a subgraph, by subgraph and outcome (error | timeout | circuit_open)',
-    labelNames: ['subgraph', 'outcome'] as const,
-    registers,
-  });
-  const circuit = new Gauge({
-    name: `${prefix}subgraph_circuit_state`,
-    help: 'Circuit breaker state of a subgraph: 0 closed, 1 half_open, 2 open',
-    labelNames: ['subgraph'] as const,
-    registers,
-  });
-  const planCacheLookups = new Counter({
-    name: `${prefix}query_plan_cache_lookups_total`,
-    help: 'Query-plan cache lookups by result (hit | miss)',
-    labelNames: ['result'] as const,
-    registers,
-  });
-  planCacheLookups.inc({ result: 'hit' }, 0);
-  planCacheLookups.inc({ result: 'miss' }, 0);
-
-  let subscriptionStats: (() => SubscriptionStats) | undefined;
-  new Gauge({
-    name: `${prefix}subscription_connections`,
-    help: 'Client connections carrying subscriptions, by transport',
-    labelNames: ['transport'],
-    registers,
-    collect() {
-      const s = subscriptionStats?.();
-      this.set({ transport: 'websocket' }, s?.websockets ?? 0);
-      this.set({ transport: 'sse' }, s?.eventStreams ?? 0);
-    },
-  });
-  new Gauge({
-    name: `${prefix}subscriptions_active`,
-    help: 'Subscriptions being served',
-    registers,
-    collect() {
-      this.set(subscriptionStats?.().subscriptions ?? 0);
-    },
-  });
-  new Gauge({
-    name: `${prefix}subscription_subgraph_connections`,
-    help: 'WebSocket connections from the gateway to subgraphs (one per subgraph and caller)',
-    registers,
-    collect() {
-      this.set(subscriptionStats?.().subgraphConnections ?? 0);
-    },
-  });
-  const stopDefaultMetrics = collectStoppableDefaultMetrics(registry);
-
-  const operationLabel = operationLabels(maxOperationNames, maxOperationNameLength, () => folded.inc());
+  const inFlight = new Gauge({ name: `${prefix}requests_in_flight`, help: 'GraphQL requests being processed', registers });
+  const operationLabel = operationLabels(options.maxOperationNames ?? 100, options.maxOperationNameLength ?? 64, () => folded.inc());
 
   // Keyed by the request context, which Apollo Server passes unchanged to every hook, including
   // the server-level unexpectedErrorProcessingRequest.
@@ -252,7 +219,30 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       requests.inc({ operation: OTHER_OPERATION, outcome: 'error' });
     },
   };
+  return { plugin };
+}
 
+/** `subgraph_fetch_duration_seconds`, `subgraph_fetch_errors_total`, `subgraph_circuit_state`. */
+function subgraphSeries(prefix: string, registers: Registers): { fetch: GatewayMetrics['subgraphFetch']; circuit: GatewayMetrics['circuitState'] } {
+  const fetchDuration = new Histogram({
+    name: `${prefix}subgraph_fetch_duration_seconds`,
+    help: 'Duration of gateway requests to a subgraph, by subgraph and outcome (ok | error | timeout | circuit_open | cancelled)',
+    labelNames: ['subgraph', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const fetchErrors = new Counter({
+    name: `${prefix}subgraph_fetch_errors_total`,
+    help: 'Failed gateway requests to a subgraph, by subgraph and outcome (error | timeout | circuit_open)',
+    labelNames: ['subgraph', 'outcome'] as const,
+    registers,
+  });
+  const circuit = new Gauge({
+    name: `${prefix}subgraph_circuit_state`,
+    help: 'Circuit breaker state of a subgraph: 0 closed, 1 half_open, 2 open',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
   const seenSubgraphs = new Set<string>();
   function ensureSubgraph(subgraph: string): void {
     if (seenSubgraphs.has(subgraph)) return;
@@ -260,39 +250,83 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     // Zero series from the first sighting, so rate() and alerts see an increase from 0.
     for (const outcome of FETCH_ERROR_OUTCOMES) fetchErrors.inc({ subgraph, outcome }, 0);
   }
-
   return {
-    registry,
-    plugin,
-    wrapQueryPlanCache(cache) {
-      return {
-        async get(key) {
-          const plan = await cache.get(key);
-          planCacheLookups.inc({ result: plan === undefined ? 'miss' : 'hit' });
-          return plan;
-        },
-        set: (key, value, opts) => cache.set(key, value, opts),
-        delete: (key) => cache.delete(key),
-        clear: () => cache.clear(),
-      };
-    },
-    subgraphFetch(subgraph, seconds, outcome) {
+    fetch(subgraph, seconds, outcome) {
       ensureSubgraph(subgraph);
       fetchDuration.observe({ subgraph, outcome }, Math.max(0, seconds));
-      if (outcome !== 'ok') fetchErrors.inc({ subgraph, outcome });
+      // A fetch its own request's budget stopped says nothing of the subgraph: not an error.
+      if (outcome !== 'ok' && outcome !== 'cancelled') fetchErrors.inc({ subgraph, outcome });
     },
-    circuitState(subgraph, state) {
+    circuit(subgraph, state) {
       ensureSubgraph(subgraph);
       circuit.set({ subgraph }, CIRCUIT_STATE_VALUE[state]);
     },
-    watchSubscriptions(stats) {
-      subscriptionStats = stats;
-    },
-    async render() {
-      return { contentType: registry.contentType, body: await registry.metrics() };
-    },
-    stop: stopDefaultMetrics,
   };
+}
+
+/** `query_plan_cache_lookups_total`, fed by the wrapper of the gateway's query-plan cache. */
+function planCacheSeries(prefix: string, registers: Registers): GatewayMetrics['wrapQueryPlanCache'] {
+  const planCacheLookups = new Counter({
+    name: `${prefix}query_plan_cache_lookups_total`,
+    help: 'Query-plan cache lookups by result (hit | miss)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  planCacheLookups.inc({ result: 'hit' }, 0);
+  planCacheLookups.inc({ result: 'miss' }, 0);
+  return (cache) => ({
+    async get(key) {
+      const plan = await cache.get(key);
+      planCacheLookups.inc({ result: plan === undefined ? 'miss' : 'hit' });
+      return plan;
+    },
+    set: (key, value, opts) => cache.set(key, value, opts),
+    delete: (key) => cache.delete(key),
+    clear: () => cache.clear(),
+  });
+}
+
+/** `operation_cost_estimated` and `operation_cost_actual` by role (as Apollo Router's `cost.estimated` and `cost.actual`). */
+function costSeries(prefix: string, registers: Registers): GatewayMetrics['operationCost'] {
+  const histogram = (kind: 'estimated' | 'actual', help: string) =>
+    new Histogram({ name: `${prefix}operation_cost_${kind}`, help, labelNames: ['role'] as const, buckets: COST_BUCKETS, registers });
+  const estimated = histogram('estimated', 'Estimated cost of operations (@cost and @listSize of the supergraph, before execution), by role');
+  const actual = histogram('actual', 'Actual cost of executed operations (the same weights over the lists really returned), by role');
+  return (role, estimate, measured) => {
+    estimated.observe({ role }, estimate);
+    if (measured !== undefined) actual.observe({ role }, measured);
+  };
+}
+
+/** Subscription gauges, read from the subscription server at each scrape. */
+function subscriptionGauges(prefix: string, registers: Registers, stats: () => SubscriptionStats | undefined): void {
+  new Gauge({
+    name: `${prefix}subscription_connections`,
+    help: 'Client connections carrying subscriptions, by transport',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      const s = stats();
+      this.set({ transport: 'websocket' }, s?.websockets ?? 0);
+      this.set({ transport: 'sse' }, s?.eventStreams ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}subscriptions_active`,
+    help: 'Subscriptions being served',
+    registers,
+    collect() {
+      this.set(stats()?.subscriptions ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}subscription_subgraph_connections`,
+    help: 'WebSocket connections from the gateway to subgraphs (one per subgraph and caller)',
+    registers,
+    collect() {
+      this.set(stats()?.subgraphConnections ?? 0);
+    },
+  });
 }
 
 /**

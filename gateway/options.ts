@@ -12,7 +12,7 @@ import { configDefault, ConfigError, type Config } from '../lib/config.ts';
 import type { JwtOptions } from './access/callers.ts';
 import type { GatewayContext } from './context.ts';
 import type { ExecutorKind } from './executor/index.ts';
-import { DEFAULT_OPERATION_LIMITS, resolveOperationLimits, type OperationLimits } from './operationLimits.ts';
+import { DEFAULT_OPERATION_LIMITS, resolveExecutionLimits, resolveOperationLimits, type ExecutionLimits, type OperationLimits } from './operationLimits.ts';
 import { resolveSubscriptionOptions, type ResolvedSubscriptionOptions, type SubscriptionOptions } from './subscriptions/index.ts';
 import type { SupergraphSource } from './supergraph.ts';
 import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookOptions } from './webhooks/service.ts';
@@ -59,9 +59,13 @@ export interface GatewayOptions {
   readonly redisUrl?: string;
   /** Per-role operation limits (default DEFAULT_OPERATION_LIMITS). */
   readonly operationLimits?: Readonly<Record<Role, OperationLimits>>;
+  /** Per-role ceilings on response size and time during execution: any roles and values, the rest DEFAULT_EXECUTION_LIMITS. */
+  readonly executionLimits?: Readonly<Partial<Record<Role, Partial<ExecutionLimits>>>>;
+  /** Items the cost estimate assumes for a list field whose schema declares no size (default 20). */
+  readonly listSizeDefault?: number;
   /** Automatic Persisted Queries (default true). */
   readonly persistedQueries?: boolean;
-  /** Page size assumed by the cost estimate when `first` is absent (default 20). */
+  /** Page size the subgraphs use, and the cost estimate assumes, when `first` is absent (default 20). */
   readonly defaultPageSize?: number;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimitBytes?: number;
@@ -102,6 +106,8 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     rateLimits: cfg.RATE_LIMITS,
     ...(cfg.REDIS_URL ? { redisUrl: cfg.REDIS_URL } : {}),
     operationLimits: resolveOperationLimits(cfg.OPERATION_LIMITS),
+    executionLimits: cfg.EXECUTION_LIMITS,
+    listSizeDefault: cfg.LIST_SIZE_DEFAULT,
     persistedQueries: cfg.PERSISTED_QUERIES,
     defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
@@ -132,6 +138,7 @@ type Defaulted =
   | 'anonymousScope'
   | 'keyCacheMs'
   | 'operationLimits'
+  | 'listSizeDefault'
   | 'persistedQueries'
   | 'defaultPageSize'
   | 'bodyLimitBytes'
@@ -140,9 +147,13 @@ type Defaulted =
   | 'executor';
 
 /** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
-export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions' | 'webhooks'> & {
+export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions' | 'webhooks' | 'executionLimits'> & {
   readonly [K in Defaulted]-?: NonNullable<GatewayOptions[K]>;
-} & { readonly subscriptions: ResolvedSubscriptionOptions; readonly webhooks: ResolvedWebhookOptions };
+} & {
+  readonly subscriptions: ResolvedSubscriptionOptions;
+  readonly webhooks: ResolvedWebhookOptions;
+  readonly executionLimits: Readonly<Record<Role, ExecutionLimits>>;
+};
 
 /**
  * {@link GatewayOptions} with every default filled: the production defaults when `production`.
@@ -169,6 +180,8 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     anonymousScope: opts.anonymousScope ?? configDefault('ANONYMOUS_SCOPE')!,
     keyCacheMs: opts.keyCacheMs ?? configDefault('API_KEY_CACHE_MS'),
     operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
+    executionLimits: resolveExecutionLimits(opts.executionLimits),
+    listSizeDefault: opts.listSizeDefault ?? configDefault('LIST_SIZE_DEFAULT'),
     persistedQueries: opts.persistedQueries ?? configDefault('PERSISTED_QUERIES'),
     defaultPageSize: opts.defaultPageSize ?? configDefault('PAGE_SIZE_DEFAULT'),
     bodyLimitBytes: opts.bodyLimitBytes ?? configDefault('BODY_LIMIT_BYTES'),

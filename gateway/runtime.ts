@@ -26,6 +26,8 @@ import { Contracts } from './access/contracts.ts';
 import { accessPlugin } from './access/plugin.ts';
 import { DocumentStore } from './access/documents.ts';
 import { operationLimitsPlugin } from './operationLimits.ts';
+import { NO_COST_DIRECTIVES, readCostDirectives, type CostOptions } from './cost/index.ts';
+import { useExecutionLimits } from './executor/ceilings.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
@@ -109,6 +111,8 @@ function createGateway(
   });
   if (opts.executor === 'lean') useLeanExecutor(gateway);
   useCorrectedPlanner(gateway);
+  // Outermost, so the ceilings hold for the result as the other wrappers leave it.
+  useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
   return gateway;
 }
 
@@ -128,6 +132,8 @@ interface ApolloDeps {
   readonly gateway: ApolloGateway;
   readonly metrics: GatewayMetrics;
   readonly contracts: () => Contracts | undefined;
+  /** The cost model of the supergraph being served. */
+  readonly cost: () => CostOptions;
   readonly formatError: (formatted: GraphQLFormattedError) => GraphQLFormattedError;
   readonly maxTokens: number;
 }
@@ -158,7 +164,7 @@ function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloSer
         contracts: deps.contracts,
         introspection: (caller) => (caller.role === 'anonymous' ? opts.introspection : caller.role !== 'frontend'),
       }),
-      operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { defaultPageSize: opts.defaultPageSize }),
+      operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { cost: deps.cost, onCost: (role, estimated, actual) => deps.metrics.operationCost(role, estimated, actual) }),
       ...opts.plugins,
     ],
   });
@@ -181,6 +187,7 @@ function createSubscriptions(
       quotaKey: rateLimitKey,
       formatError,
       bodyLimitBytes: opts.bodyLimitBytes,
+      executionLimits: (caller) => opts.executionLimits[caller.role],
       log: opts.logger,
     },
     opts.subscriptions,
@@ -202,13 +209,22 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const gateway = createGateway(opts, manager, metrics, sign, pools);
   let current: Contracts | undefined;
   const contracts = () => current;
+  const sizes = { listSize: opts.listSizeDefault, pageSize: opts.defaultPageSize };
+  let cost: CostOptions = { directives: NO_COST_DIRECTIVES, ...sizes };
   const access = await createAccess(opts, contracts);
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
     current = new Contracts(apiSchema, coreSupergraphSdl);
+    try {
+      cost = { directives: readCostDirectives(coreSupergraphSdl), ...sizes };
+    } catch (err) {
+      // The gateway validated this supergraph already; without its directives the defaults apply.
+      log.warn({ err }, 'the cost directives of the supergraph could not be read: every list costs LIST_SIZE_DEFAULT');
+      cost = { directives: NO_COST_DIRECTIVES, ...sizes };
+    }
   });
   const formatError = (formatted: GraphQLFormattedError) => maskError(withClientCode(formatted), opts.production);
   const maxTokens = Math.max(...Object.values(opts.operationLimits).map((l) => l.maxTokens));
-  const apollo = createApollo(opts, { gateway, metrics, contracts, formatError, maxTokens });
+  const apollo = createApollo(opts, { gateway, metrics, contracts, cost: () => cost, formatError, maxTokens });
   await apollo.start();
   const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });
   const subscriptions = createSubscriptions(opts, { gateway, pipeline, access, formatError, sign });

@@ -24,7 +24,30 @@ export const operationLimitsSchema = z
   .strict();
 export type OperationLimitsOverride = z.output<typeof operationLimitsSchema>;
 
-const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLES), value);
+/** Per-role execution limits, the ceilings that hold during execution (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
+export const executionLimitsSchema = z
+  .object({
+    maxResponseBytes: z.number().int().min(1024),
+    deadlineMs: z.number().int().min(1),
+  })
+  .partial()
+  .strict();
+export type ExecutionLimitsOverride = z.output<typeof executionLimitsSchema>;
+
+/** A JSON object of per-role overrides, '' for none. */
+const perRoleJson = <T extends z.ZodType>(value: T) =>
+  z
+    .string()
+    .transform((v, ctx) => {
+      if (v.trim() === '') return {};
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.partialRecord(z.enum(ROLES), value));
 
 /** Marks a variable the gateway requires an explicit value for in production (no default there). */
 export const REQUIRED_IN_PRODUCTION = Symbol('required in production');
@@ -85,7 +108,7 @@ export const configSpec = {
   PAGE_SIZE_DEFAULT: {
     schema: z.coerce.number().int().min(1),
     default: '20',
-    description: 'Page size of a connection when `first` is not given',
+    description: 'Page size of a connection when `first` is not given (the cost estimate assumes it too)',
   },
   PAGE_SIZE_MAX: {
     schema: z.coerce.number().int().min(1),
@@ -194,21 +217,21 @@ export const configSpec = {
       'Requests per key (per IP for anonymous callers) and window in seconds, per role: role=requests/seconds,…; off disables',
   },
   OPERATION_LIMITS: {
-    schema: z
-      .string()
-      .transform((v, ctx) => {
-        if (v.trim() === '') return {};
-        try {
-          return JSON.parse(v) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'not JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(roleRecord(operationLimitsSchema)),
+    schema: perRoleJson(operationLimitsSchema),
     default: '',
     description:
       'JSON overriding the per-role operation limits, e.g. {"anonymous":{"maxDepth":8,"maxCost":5000}}; see docs/access.md for the defaults',
+  },
+  EXECUTION_LIMITS: {
+    schema: perRoleJson(executionLimitsSchema),
+    default: '',
+    description:
+      'JSON overriding the per-role ceilings that hold during execution, e.g. {"anonymous":{"maxResponseBytes":524288,"deadlineMs":3000}}; see docs/access.md for the defaults',
+  },
+  LIST_SIZE_DEFAULT: {
+    schema: z.coerce.number().int().min(2),
+    default: '20',
+    description: 'Items the cost estimate assumes for a list field whose schema declares no size (@listSize); never 0 or 1',
   },
   PERSISTED_QUERIES: {
     schema: bool,

@@ -59,6 +59,17 @@ const CATALOGUE = {
   SUBGRAPH_TIMEOUT: { status: 504, client: true, description: 'A subgraph did not answer completely within its timeout.' },
   SUBGRAPH_CIRCUIT_OPEN: { status: 503, client: true, description: 'Not sent: the subgraph failed repeatedly and its circuit is open.' },
   SUBGRAPH_BAD_RESPONSE: { status: 502, client: true, description: 'A subgraph answered something that is not a GraphQL response.' },
+  RESPONSE_TOO_LARGE: {
+    status: 400,
+    client: true,
+    description:
+      "The response, or the subgraph answers for it, would exceed the caller's maxResponseBytes (EXECUTION_LIMITS): the request's fetches were stopped; select fewer fields or smaller pages.",
+  },
+  REQUEST_DEADLINE_EXCEEDED: {
+    status: 504,
+    client: true,
+    description: "A subgraph had not answered when the request's deadline (deadlineMs, EXECUTION_LIMITS) ran out: the request's pending fetches were stopped.",
+  },
   SHUTTING_DOWN: { status: 503, client: true, description: 'The instance is stopping: retry on another one.' },
   EVENT_BUS_UNAVAILABLE: { status: 503, client: true, description: 'The subscription event bus (Redis) cannot be reached.' },
   SLOW_CONSUMER: { status: null, client: true, description: 'A subscriber fell too far behind its events and was ended.' },

@@ -1,6 +1,10 @@
 /**
  * npm run compose                  writes schema/supergraph.graphql from the SDL files in schema/
  * npm run compose -- --check       exits 1 with the composition errors, or if the file is out of date
+ *
+ * Both refuse SDL with a list field that declares no size (@listSize: a slicing argument, an
+ * assumed size, or sized by the field that returns its type), which the gateway's cost analysis
+ * would have to guess (gateway/cost/).
  *   --schema-dir DIR               read <subgraph>.graphql from DIR instead of schema/
  *   --out FILE                     write or check FILE instead of schema/supergraph.graphql
  */
@@ -9,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { composeSupergraph } from '../lib/composition.ts';
+import { unsizedListFields } from '../gateway/cost/directives.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -21,6 +26,12 @@ const result = composeSupergraph({}, schemaDir ? (name) => readFileSync(path.joi
 if (!result.ok) {
   console.error(`Composition failed with ${result.errors.length} error(s):`);
   for (const e of result.errors) console.error(`  - ${e}`);
+  process.exit(1);
+}
+const unsized = unsizedListFields(result.supergraphSdl);
+if (unsized.length > 0) {
+  console.error(`${unsized.length} list field(s) declare no size: give each a @listSize (slicingArguments or assumedSize):`);
+  for (const field of unsized) console.error(`  - ${field}`);
   process.exit(1);
 }
 const current = await readFile(target, 'utf8').catch(() => '');

@@ -32,6 +32,9 @@ import type { Caller } from '../../lib/access.ts';
 import { gatewayInternals, type GatewayInternals } from '../apollo/internals.ts';
 import type { GatewayContext } from '../context.ts';
 import { SubgraphErrorCode } from '../transport/index.ts';
+import { startBudget } from '../transport/budget.ts';
+import { boundedResult } from '../executor/ceilings.ts';
+import type { ExecutionLimits } from '../operationLimits.ts';
 import type { AcceptedSubscription } from '../pipeline/index.ts';
 import { EventIdCode, eventLogOf, parseEventId } from '../../lib/events.ts';
 import { EventStream, withEvent } from './stream.ts';
@@ -78,6 +81,8 @@ export interface ExecutionOptions {
   readonly perKey: number;
   /** Upstream events queued for one slow client before it is cut off. */
   readonly maxQueued: number;
+  /** The ceilings each event is completed within: its own deadline for the other subgraphs' fetches, and a maximum size. */
+  readonly limitsFor?: (caller: Caller) => ExecutionLimits;
 }
 
 function error(message: string, code: string, status: number, extensions: Record<string, unknown> = {}): GraphQLError {
@@ -221,7 +226,11 @@ export class SubscriptionExecution {
     const services: Record<string, GraphQLDataSource> = {};
     for (const [name, { dataSource }] of Object.entries(gateway.serviceMap)) services[name] = dataSource;
     const owner = services[primary.serviceName]!;
+    const limits = this.opts.limitsFor?.(context.caller);
     return async (event) => {
+      // Each event is completed as one request: its own context, so its own budget (gateway/executor/ceilings.ts).
+      const eventContext: GatewayContext = { ...context };
+      const budget = limits && startBudget(eventContext, limits);
       let answered = false;
       const fromEvent: GraphQLDataSource = {
         process: (options) => {
@@ -234,7 +243,7 @@ export class SubscriptionExecution {
       };
       const requestContext = {
         request: { query, variables, ...(operationName ? { operationName } : {}) },
-        context,
+        context: eventContext,
         logger: context.log,
         metrics: {},
         document,
@@ -243,12 +252,15 @@ export class SubscriptionExecution {
       try {
         const result = await executeQueryPlan(plan, { ...services, [primary.serviceName]: fromEvent }, requestContext, operationContext, supergraphSchema!, apiSchema!, gateway.config.telemetry);
         const shaped: ExecutionResult = { data: (result.data ?? null) as ExecutionResult['data'], ...(result.errors ? { errors: result.errors } : {}) };
+        const bounded = limits ? boundedResult(shaped, limits.maxResponseBytes) : shaped;
         const log = eventLogOf(event);
-        if (log?.id === undefined) return shaped;
-        return withEvent({ ...shaped, extensions: { eventId: log.id } }, { id: log.id, entity: log.entity ?? '', replayed: log.replayed === true });
+        if (log?.id === undefined) return bounded;
+        return withEvent({ ...bounded, extensions: { eventId: log.id } }, { id: log.id, entity: log.entity ?? '', replayed: log.replayed === true });
       } catch (err) {
         context.log.error({ err }, 'subscription event execution failed');
         return { data: null, errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+      } finally {
+        budget?.end();
       }
     };
   }

@@ -34,6 +34,7 @@ import { configDefault } from '../../lib/config.ts';
 import type { Identify } from '../access/callers.ts';
 import type { Signer } from '../access/signer.ts';
 import type { SpendBudget } from '../http/admission.ts';
+import type { ExecutionLimits } from '../operationLimits.ts';
 import type { PipelineRequest, RequestPipeline } from '../pipeline/index.ts';
 import { SubscriptionExecution } from './execution.ts';
 import { createSseTransport } from './sse.ts';
@@ -80,6 +81,8 @@ export interface SubscriptionDeps {
   /** The gateway's error formatting (client codes, masking in production). */
   readonly formatError: (error: GraphQLFormattedError) => GraphQLFormattedError;
   readonly bodyLimitBytes: number;
+  /** The ceilings each event of a caller's subscription is held to (its role's execution limits). */
+  readonly executionLimits?: (caller: Caller) => ExecutionLimits;
   readonly log: Logger;
 }
 
@@ -128,6 +131,7 @@ export function createSubscriptionServer(deps: SubscriptionDeps, options: Resolv
     perConnection: options.perConnection,
     perKey: options.perKey,
     maxQueued: options.maxQueuedEvents,
+    ...(deps.executionLimits ? { limitsFor: deps.executionLimits } : {}),
   });
   const transport = { deps, options, execution, shared: createTransportShared(deps) };
   const ws = createWebSocketTransport(transport);

@@ -10,7 +10,8 @@ export type CircuitState = 'closed' | 'open' | 'half_open';
 type Circuit =
   | { readonly state: 'closed'; readonly failures: number }
   | { readonly state: 'open'; readonly openedAt: number }
-  | { readonly state: 'half_open'; readonly probe: symbol };
+  /** `probe`: the one request let through; null when it was cancelled, and the next request probes. */
+  | { readonly state: 'half_open'; readonly probe: symbol | null };
 
 /** Admission of one HTTP request; `probe` marks the one request a half-open circuit lets through. */
 export interface Ticket {
@@ -44,8 +45,12 @@ export class CircuitBreaker {
         this.move({ state: 'half_open', probe });
         return { probe };
       }
-      case 'half_open':
-        return { retryInMs: 0 }; // the probe is in flight
+      case 'half_open': {
+        if (c.probe) return { retryInMs: 0 }; // the probe is in flight
+        const probe = Symbol(`${this.subgraph} probe`);
+        this.circuit = { state: 'half_open', probe };
+        return { probe };
+      }
     }
   }
 
@@ -68,6 +73,15 @@ export class CircuitBreaker {
       case 'open':
         return;
     }
+  }
+
+  /**
+   * A request the gateway cancelled itself (its request's budget was spent): no evidence either
+   * way. A cancelled probe lets the next request probe.
+   */
+  release(ticket: Ticket): void {
+    const c = this.circuit;
+    if (c.state === 'half_open' && ticket.probe !== undefined && ticket.probe === c.probe) this.circuit = { state: 'half_open', probe: null };
   }
 
   private move(next: Circuit): void {

@@ -2,8 +2,10 @@
  * The gateway's subgraph transport: a `RemoteGraphQLDataSource` whose requests go over its
  * gateway's keep-alive connection pools (./pools.ts), with a per-subgraph timeout, a circuit
  * breaker (./circuitBreaker.ts), sharing of identical in-flight queries (./sharing.ts),
- * de-duplication of `_entities` representations (./representations.ts), and propagation of the
- * request id and the signed caller (./headers.ts).
+ * de-duplication of `_entities` representations (./representations.ts), propagation of the
+ * request id and the signed caller (./headers.ts), and the request's budget (./budget.ts): a fetch
+ * of a request whose deadline ran out or whose answers grew too large is not sent, or is aborted
+ * in flight, and answered with REQUEST_DEADLINE_EXCEEDED or RESPONSE_TOO_LARGE.
  *
  * The stock pipeline (`process` → `willSendRequest` → fetch → `errorFromResponse` /
  * `didEncounterError` → `didReceiveResponse` → cache-control hints) is kept: this class wraps
@@ -16,6 +18,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
 import type { GatewayContext } from '../context.ts';
+import { budgetOf, BudgetSpent, type RequestBudget } from './budget.ts';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.ts';
 import { failurePaths } from './failurePaths.ts';
 import { codedResponseError, describeFailure, SubgraphFetchError, type FetchOutcome, type Transport } from './failures.ts';
@@ -23,7 +26,7 @@ import { propagatedHttp, signCaller, type Signer } from './headers.ts';
 import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
 import { DistinctRepresentations, isDistinct } from './representations.ts';
 import { BufferedResponse, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
-import { InFlightQueries } from './sharing.ts';
+import { exchangeAlone, InFlightQueries, type ExchangeHooks } from './sharing.ts';
 
 export interface DataSourceHooks {
   /** Once for every subgraph fetch the executor asked for (shared or not): its duration and outcome. */
@@ -66,6 +69,8 @@ interface CallState {
   readonly operation: OperationKind;
   readonly query: string;
   readonly variables: Record<string, unknown> | undefined;
+  /** The budget of the request the call is made for (gateway/executor/ceilings.ts starts it). */
+  readonly budget: RequestBudget | undefined;
   transport: Transport;
 }
 
@@ -144,6 +149,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<ProcessResult> {
     const started = performance.now();
+    const budget = budgetOf(options.context);
+    if (budget?.spent) return this.failed(options, this.budgetFailure(budget.spent), undefined, started);
     const original = options.request;
     const distinct = deduplicate(original.variables);
     const variables = distinct ? { ...original.variables, representations: distinct.unique } : original.variables;
@@ -154,6 +161,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       operation: operationKind('document' in options ? options.document : undefined, request.query),
       query: request.query ?? '',
       variables,
+      budget,
       transport: { kind: 'not_sent' },
     };
     let response: ProcessResult;
@@ -172,15 +180,15 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 
   /** A call that failed: thrown outside an incoming operation, else answered with coded errors. */
-  private failed(options: GraphQLDataSourceProcessOptions<GatewayContext>, err: unknown, call: CallState, started: number): ProcessResult {
-    const failure = describeFailure(this.name, err, call.transport);
+  private failed(options: GraphQLDataSourceProcessOptions<GatewayContext>, err: unknown, call: CallState | undefined, started: number): ProcessResult {
+    const failure = describeFailure(this.name, err, call?.transport ?? { kind: 'not_sent' });
     this.notify('onFetch', (performance.now() - started) / 1000, failure.outcome);
     if (!('incomingRequestContext' in options)) {
       throw new GraphQLError(failure.message, { extensions: failure.extensions, originalError: err as Error });
     }
     // While the circuit is open every fetch fails the same way: one warning per transition is
-    // enough (onCircuitState), the rest is debug.
-    const level = failure.outcome === 'circuit_open' ? 'debug' : 'warn';
+    // enough (onCircuitState), the rest is debug; so is a fetch its own request's budget stopped.
+    const level = failure.outcome === 'circuit_open' || failure.outcome === 'cancelled' ? 'debug' : 'warn';
     options.context?.log?.[level]?.({ subgraph: this.name, code: failure.extensions['code'], err }, 'subgraph fetch failed');
     // A partial answer must not be cached as if it were whole.
     const policy: unknown = options.incomingRequestContext.overallCachePolicy;
@@ -203,18 +211,28 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const body = typeof init?.body === 'string' ? init.body : (init?.body?.toString('utf8') ?? '');
     const method = init?.method ?? 'POST';
     try {
-      const send = () => this.exchange(url, method, headers, body, call);
-      const response = await (this.dedupe && call?.operation === 'query' ? this.inFlight.share(url, headers, body, send) : send());
+      const send = (hooks: ExchangeHooks) => this.exchange(url, method, headers, body, call, hooks);
+      const budget = call?.budget;
+      const response = await (this.dedupe && call?.operation === 'query' ? this.inFlight.share(url, headers, body, send, budget) : exchangeAlone(send, budget));
       if (call) call.transport = { kind: 'answered', status: response.status };
       return new BufferedResponse(response);
-    } catch (err) {
+    } catch (thrown) {
+      const err = thrown instanceof BudgetSpent ? this.budgetFailure(thrown) : thrown;
       if (call && err instanceof SubgraphFetchError) call.transport = { kind: 'failed', error: err };
       throw err;
     }
   }
 
-  /** One HTTP request through the circuit breaker, within the timeout. */
-  private async exchange(url: string, method: string, headers: Record<string, string>, body: string, call: CallState | undefined): Promise<RawResponse> {
+  /** The failure of a fetch whose request's budget is spent. */
+  private budgetFailure(spent: BudgetSpent): SubgraphFetchError {
+    const { deadlineMs, maxResponseBytes } = spent.limits;
+    return spent.spent === 'deadline'
+      ? new SubgraphFetchError('deadline', `Subgraph "${this.name}" had not answered when the request's deadline of ${deadlineMs} ms ran out`)
+      : new SubgraphFetchError('too_large', `The answers to this request exceed ${maxResponseBytes} bytes, the most this caller may receive; the fetch from subgraph "${this.name}" was stopped`);
+  }
+
+  /** One HTTP request through the circuit breaker, within the timeout, until no request waits for it (`hooks.signal`). */
+  private async exchange(url: string, method: string, headers: Record<string, string>, body: string, call: CallState | undefined, hooks: ExchangeHooks): Promise<RawResponse> {
     const admitted = this.breaker.admit(Date.now());
     if ('retryInMs' in admitted) {
       const when = admitted.retryInMs > 0 ? `for ${Math.ceil(admitted.retryInMs)} ms more` : 'while a probe request is in flight';
@@ -224,6 +242,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     let healthy = false; // every admitted request is recorded, or a half-open circuit would wait forever
+    let cancelled = false;
     try {
       const response = await this.pools.send({
         origin: this.origin,
@@ -232,19 +251,23 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         method,
         headers,
         body,
-        signal: controller.signal,
+        signal: AbortSignal.any([controller.signal, hooks.signal]),
         timeoutMs: this.timeoutMs,
         retryable: call?.operation === 'query',
+        onBytes: (n) => hooks.onBytes(n),
       });
       healthy = response.status < 500;
       return { ...response, url };
     } catch (err) {
+      cancelled = hooks.signal.aborted && !controller.signal.aborted;
+      if (cancelled) throw hooks.signal.reason;
       throw controller.signal.aborted || isUndiciTimeout(err)
         ? new SubgraphFetchError('timeout', `Subgraph "${this.name}" did not answer within ${this.timeoutMs} ms`, { cause: err })
         : new SubgraphFetchError('unavailable', `Subgraph "${this.name}" is unavailable`, { cause: err });
     } finally {
       clearTimeout(timer);
-      this.breaker.record(admitted, healthy, Date.now());
+      if (cancelled) this.breaker.release(admitted);
+      else this.breaker.record(admitted, healthy, Date.now());
     }
   }
 

@@ -6,8 +6,12 @@
 import { GraphQLError } from 'graphql';
 import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
-/** How one fetch ended, as the `onFetch` hook reports it. */
-export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
+/**
+ * How one fetch ended, as the `onFetch` hook reports it; `cancelled`: the gateway stopped it, or
+ * never sent it, because its request's budget was spent (./budget.ts), which says nothing of the
+ * subgraph's health.
+ */
+export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'cancelled';
 
 /** `extensions.code` of the errors a failed subgraph fetch becomes (meanings: lib/errors.ts). */
 export const SubgraphErrorCode = pickCodes(
@@ -15,10 +19,12 @@ export const SubgraphErrorCode = pickCodes(
   ErrorCode.SUBGRAPH_TIMEOUT,
   ErrorCode.SUBGRAPH_CIRCUIT_OPEN,
   ErrorCode.SUBGRAPH_BAD_RESPONSE,
+  ErrorCode.REQUEST_DEADLINE_EXCEEDED,
+  ErrorCode.RESPONSE_TOO_LARGE,
 );
 export type SubgraphErrorCode = (typeof SubgraphErrorCode)[keyof typeof SubgraphErrorCode];
 
-type FailureReason = 'timeout' | 'unavailable' | 'circuit_open';
+type FailureReason = 'timeout' | 'unavailable' | 'circuit_open' | 'deadline' | 'too_large';
 
 /** A failure of the transport itself, typed so that it becomes a coded GraphQL error. */
 export class SubgraphFetchError extends Error {
@@ -36,12 +42,16 @@ const REASON_CODE: Record<FailureReason, SubgraphErrorCode> = {
   timeout: SubgraphErrorCode.SUBGRAPH_TIMEOUT,
   unavailable: SubgraphErrorCode.SUBGRAPH_UNAVAILABLE,
   circuit_open: SubgraphErrorCode.SUBGRAPH_CIRCUIT_OPEN,
+  deadline: SubgraphErrorCode.REQUEST_DEADLINE_EXCEEDED,
+  too_large: SubgraphErrorCode.RESPONSE_TOO_LARGE,
 };
 
 const REASON_OUTCOME: Record<FailureReason, FetchOutcome> = {
   timeout: 'timeout',
   unavailable: 'error',
   circuit_open: 'circuit_open',
+  deadline: 'cancelled',
+  too_large: 'cancelled',
 };
 
 /** What the transport saw of one call's HTTP request. */

@@ -24,6 +24,8 @@ export interface SubgraphRequest {
   readonly timeoutMs: number;
   /** Whether it may be sent once more after a stale socket (queries; other operations are not idempotent). */
   readonly retryable: boolean;
+  /** Called with the size of each chunk of the answer's body as it arrives (the request's budget: ./budget.ts). */
+  readonly onBytes?: (bytes: number) => void;
 }
 
 // Connection errors after which a query is sent once more: the subgraph closed a kept-alive
@@ -82,7 +84,17 @@ export class SubgraphPools {
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
         });
-        const text = await res.body.text();
+        // Read chunk by chunk, so that a budget spent by this answer aborts it before the rest arrives.
+        const chunks: Buffer[] = [];
+        for await (const chunk of res.body) {
+          chunks.push(chunk as Buffer);
+          request.onBytes?.((chunk as Buffer).length);
+          if (request.signal.aborted) {
+            res.body.destroy();
+            throw request.signal.reason;
+          }
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
         const pairs: [string, string][] = [];
         for (const [name, value] of Object.entries(res.headers)) {
           for (const v of Array.isArray(value) ? value : [value ?? '']) pairs.push([name, v]);

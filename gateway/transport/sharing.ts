@@ -1,10 +1,84 @@
 /**
- * Sharing of identical in-flight queries: while a query is in flight to a subgraph, an identical
- * one (same URL, body and forwarded headers) joins it instead of sending its own request. Only
- * in flight: nothing is cached, and each caller parses its own copy of the answer.
+ * HTTP exchanges with a subgraph and the requests waiting for their answers. While a query is in
+ * flight to a subgraph, an identical one (same URL, body and forwarded headers) joins it instead of
+ * sending its own request; only in flight: nothing is cached, and each caller parses its own copy.
+ *
+ * Each waiting request may carry a budget (./budget.ts): the bytes of the answer are counted
+ * against every waiting budget as they arrive, and a request whose budget is spent (its deadline,
+ * or too many bytes) stops waiting at once. When no one waits any more the exchange is aborted, so
+ * one request's ceiling never fails another request sharing the same answer.
  */
 import { REQUEST_ID_HEADER } from '../context.ts';
 import type { RawResponse } from './response.ts';
+
+/** A request waiting for an answer: gives up when its signal aborts (with the reason it rejects with). */
+export interface Participant {
+  readonly signal: AbortSignal;
+  /** Counts bytes of the answer as they arrive (spending the budget aborts the signal). */
+  take(bytes: number): boolean;
+}
+
+/** What the one sending the HTTP request gets. */
+export interface ExchangeHooks {
+  /** Aborted once no request waits for the answer any more. */
+  readonly signal: AbortSignal;
+  /** To call with the size of each chunk of the answer as it arrives. */
+  onBytes(bytes: number): void;
+}
+
+export type Send = (hooks: ExchangeHooks) => Promise<RawResponse>;
+
+/** One HTTP exchange and the requests waiting for it. */
+class Exchange {
+  private readonly controller = new AbortController();
+  private readonly waiting = new Set<Participant>();
+  /** A caller without a budget waits for the end, whatever the others do. */
+  private kept = false;
+  readonly answer: Promise<RawResponse>;
+
+  constructor(send: Send) {
+    this.answer = send({ signal: this.controller.signal, onBytes: (n) => this.received(n) });
+    this.answer.catch(() => {}); // every waiting request gets the failure through join()
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  join(participant: Participant | undefined): Promise<RawResponse> {
+    if (!participant) {
+      this.kept = true;
+      return this.answer;
+    }
+    if (participant.signal.aborted) return Promise.reject(participant.signal.reason);
+    this.waiting.add(participant);
+    return new Promise<RawResponse>((resolve, reject) => {
+      const leave = () => {
+        this.waiting.delete(participant);
+        participant.signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        leave();
+        reject(participant.signal.reason);
+        if (this.waiting.size === 0 && !this.kept) this.controller.abort(participant.signal.reason);
+      };
+      participant.signal.addEventListener('abort', onAbort, { once: true });
+      this.answer.then(
+        (r) => (leave(), resolve(r)),
+        (e: unknown) => (leave(), reject(e)),
+      );
+    });
+  }
+
+  private received(bytes: number): void {
+    for (const p of this.waiting) p.take(bytes);
+  }
+}
+
+/** One exchange that no other request shares. */
+export function exchangeAlone(send: Send, participant: Participant | undefined): Promise<RawResponse> {
+  return new Exchange(send).join(participant);
+}
 
 /** Requests are identical when body and forwarded headers are; the request id does not count. */
 function sharingKey(url: string, headers: Record<string, string>, body: string): string {
@@ -18,15 +92,19 @@ function sharingKey(url: string, headers: Record<string, string>, body: string):
 
 /** The queries in flight to one subgraph. */
 export class InFlightQueries {
-  private readonly inFlight = new Map<string, Promise<RawResponse>>();
+  private readonly inFlight = new Map<string, Exchange>();
 
   /** The answer of an identical query in flight, or of `send()`, which others may join until it settles. */
-  share(url: string, headers: Record<string, string>, body: string, send: () => Promise<RawResponse>): Promise<RawResponse> {
+  share(url: string, headers: Record<string, string>, body: string, send: Send, participant: Participant | undefined): Promise<RawResponse> {
     const key = sharingKey(url, headers, body);
     const shared = this.inFlight.get(key);
-    if (shared) return shared;
-    const raw = send().finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, raw);
-    return raw;
+    if (shared && !shared.aborted) return shared.join(participant);
+    const exchange = new Exchange(send);
+    this.inFlight.set(key, exchange);
+    const settled = () => {
+      if (this.inFlight.get(key) === exchange) this.inFlight.delete(key);
+    };
+    exchange.answer.then(settled, settled);
+    return exchange.join(participant);
   }
 }

@@ -57,6 +57,27 @@ describe('composition', () => {
     }
   });
 
+  it('fails when one of our list fields declares no size (@listSize)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ali-compose-'));
+    try {
+      await cp(path.join(root, 'schema'), path.join(dir, 'schema'), { recursive: true });
+      const alliances = path.join(dir, 'schema', 'alliances.graphql');
+      const sdl = await readFile(alliances, 'utf8');
+      const unsized = sdl.replace(/(\n  provinces: \[Province!\]!) @listSize\([^)]*\)/, '$1');
+      expect(unsized).not.toBe(sdl);
+      await writeFile(alliances, unsized);
+      const out = path.join(dir, 'supergraph.graphql');
+      for (const args of [[], ['--check']]) {
+        const run = await compose(...args, '--schema-dir', path.join(dir, 'schema'), '--out', out);
+        expect(run.code, args.join(' ')).toBe(1);
+        expect(run.stderr).toContain('Query.provinces');
+        expect(run.stderr).toMatch(/@listSize/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has current generated resolver types (npm run codegen)', async () => {
     const outputs = await generate({ ...codegenConfig, cwd: root, silent: true }, false);
     expect(outputs).toHaveLength(SUBGRAPH_NAMES.length);

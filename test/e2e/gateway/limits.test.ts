@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Supergraph } from '@apollo/federation-internals';
 import { getIntrospectionQuery, parse, validate } from 'graphql';
+import { readCostDirectives, type CostOptions } from '../../../gateway/cost/index.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROLES } from '../../../lib/access.ts';
 import { loadConfig } from '../../../lib/config.ts';
@@ -28,6 +29,9 @@ import { startStack, type QueryResult, type Stack } from '../../helpers/stack.ts
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
 
+/** The cost model of the committed supergraph, with the default list and page sizes. */
+const COST: CostOptions = { directives: readCostDirectives(readFileSync(path.join(root, 'schema/supergraph.graphql'), 'utf8')), listSize: 20, pageSize: 20 };
+
 const OPEN: OperationLimits = { maxDepth: 100, maxAliases: 100, maxRootFields: 100, maxDirectives: 100, maxTokens: 10_000, maxCost: 1_000_000 };
 
 describe('operation limits over HTTP', () => {
@@ -39,7 +43,7 @@ describe('operation limits over HTTP', () => {
   beforeAll(async () => {
     stack = await startStack();
     gateway = await stack.startGateway({
-      plugins: [operationLimitsPlugin(() => limits, { defaultPageSize: 20 })],
+      plugins: [operationLimitsPlugin(() => limits, { cost: () => COST })],
       onSubgraphRequest: (subgraph) => void calls.push(subgraph),
     });
   });
@@ -198,7 +202,7 @@ describe('default limits', () => {
   it.each(operations)('%s passes for anonymous callers', (_name, source, variables) => {
     const document = parse(source);
     expect(validate(schema, document)).toEqual([]);
-    const measures = measureOperation(schema, document, source, undefined, variables, 20);
+    const measures = measureOperation(schema, document, source, undefined, variables, COST);
     for (const limit of Object.keys(DEFAULT_LIMITS.anonymous) as LimitName[]) {
       expect(measures[limit], limit).not.toBeNull();
       expect(measures[limit]!, limit).toBeLessThanOrEqual(DEFAULT_LIMITS.anonymous[limit]);

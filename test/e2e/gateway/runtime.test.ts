@@ -186,7 +186,7 @@ describe('graceful shutdown', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     // 40 requests in flight at once, then SIGTERM while they run.
-    const heavy = '{ alliances { members(first: 500) { nodes { name adoptions { status } } } fundedProjects { id } } }';
+    const heavy = '{ alliances { members(first: 200) { nodes { name adoptions { status } } } fundedProjects { id } } }';
     const inFlight = Array.from({ length: 40 }, () =>
       fetch(`${base}graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: heavy }) }).then(
         async (r) => ({ status: r.status, errors: ((await r.json()) as { errors?: unknown[] }).errors }),

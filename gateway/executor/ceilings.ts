@@ -1,0 +1,110 @@
+/**
+ * The execution limits (gateway/operationLimits.ts: a maximum response size and a deadline, per
+ * role) around whichever executor runs the gateway's query plans, the lean one or stock
+ * `executeQueryPlan`: they hold whatever the cost estimate said.
+ *
+ * Each execution gets a budget (gateway/transport/budget.ts) on its context, which every subgraph
+ * fetch of the plan finds: the bytes of the subgraph answers are counted as they arrive, and once
+ * the deadline runs out or the answers exceed the size, the fetches in flight are aborted and the
+ * rest are not sent; what was complete stays in the response, the rest gets REQUEST_DEADLINE_EXCEEDED
+ * or RESPONSE_TOO_LARGE. Then the result is measured as it will be serialised (without
+ * serialising it): one larger than the ceiling, as when small answers are copied into many places
+ * of the response, is replaced by a RESPONSE_TOO_LARGE error before anything builds its JSON.
+ * Subscription events are held to the same ceiling one by one (gateway/subscriptions/).
+ */
+import type { ApolloGateway } from '@apollo/gateway';
+import type { GatewayExecutionResult, GatewayExecutor } from '@apollo/server-gateway-interface';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, errorSpec } from '../../lib/errors.ts';
+import type { GatewayContext } from '../context.ts';
+import type { ExecutionLimits } from '../operationLimits.ts';
+import { startBudget } from '../transport/budget.ts';
+
+/** Characters JSON.stringify escapes (or may: lone surrogates), so that a string takes more bytes than its UTF-8. */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function stringBytes(s: string): number {
+  return ESCAPED.test(s) ? Buffer.byteLength(JSON.stringify(s)) : Buffer.byteLength(s) + 2;
+}
+
+/**
+ * The bytes of `JSON.stringify(value)` in UTF-8, counted without building it and only until they
+ * exceed `max` (then some number above `max`).
+ */
+export function jsonBytes(value: unknown, max: number): number {
+  let n = 0;
+  const walk = (v: unknown): void => {
+    if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') {
+      n += 4; // null (undefined only reaches here as a list item, where JSON writes null)
+    } else if (typeof v === 'string') {
+      n += stringBytes(v);
+    } else if (typeof v === 'number') {
+      n += Number.isFinite(v) ? String(v).length : 4;
+    } else if (typeof v === 'boolean') {
+      n += v ? 4 : 5;
+    } else if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      walk((v as { toJSON(): unknown }).toJSON());
+    } else if (Array.isArray(v)) {
+      n += 1 + Math.max(1, v.length);
+      for (let i = 0; i < v.length && n <= max; i++) walk(v[i]);
+    } else {
+      n += 1;
+      let members = 0;
+      for (const key in v as object) {
+        const x = (v as Record<string, unknown>)[key];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol' || !Object.hasOwn(v as object, key)) continue;
+        n += (members++ > 0 ? 1 : 0) + stringBytes(key) + 1;
+        walk(x);
+        if (n > max) return;
+      }
+      n += 1;
+    }
+  };
+  walk(value);
+  return n;
+}
+
+/** The error that replaces a result larger than the ceiling. */
+function tooLarge(max: number): GraphQLError {
+  return new GraphQLError(`The response would be larger than ${max} bytes, the most this caller may receive: select fewer fields or smaller pages`, {
+    extensions: { code: ErrorCode.RESPONSE_TOO_LARGE, max },
+  });
+}
+
+/** A result within `maxResponseBytes`: as it is, or replaced by a RESPONSE_TOO_LARGE error (and no data). */
+export function boundedResult<R extends { data?: unknown; errors?: readonly unknown[]; extensions?: unknown }>(result: R, maxResponseBytes: number): R | { data: null; errors: GraphQLError[] } {
+  if (jsonBytes(result, maxResponseBytes) <= maxResponseBytes) return result;
+  return { data: null, errors: [tooLarge(maxResponseBytes)] };
+}
+
+/** The HTTP status of a result the ceilings left without data: the catalogue's status of its first ceiling code. */
+function ceilingStatus(result: GatewayExecutionResult): number | undefined {
+  if (result.data !== null && result.data !== undefined) return undefined;
+  for (const error of result.errors ?? []) {
+    const code = error.extensions?.['code'];
+    if (code === ErrorCode.RESPONSE_TOO_LARGE || code === ErrorCode.REQUEST_DEADLINE_EXCEEDED) return errorSpec(code)?.status ?? undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps `gateway.executor` (after useLeanExecutor, if used) so that every execution is held to its
+ * caller's execution limits. Call before Apollo Server starts.
+ */
+export function useExecutionLimits(gateway: ApolloGateway, limitsFor: (context: GatewayContext) => ExecutionLimits): void {
+  const inner: GatewayExecutor = gateway.executor;
+  const executor: GatewayExecutor = async (requestContext) => {
+    const limits = limitsFor(requestContext.context as GatewayContext);
+    const budget = startBudget(requestContext.context, limits);
+    let result: GatewayExecutionResult;
+    try {
+      result = boundedResult(await inner(requestContext), limits.maxResponseBytes);
+    } finally {
+      budget.end();
+    }
+    const status = ceilingStatus(result);
+    if (status !== undefined && requestContext.response?.http) requestContext.response.http.status = status;
+    return result;
+  };
+  (gateway as { executor: GatewayExecutor }).executor = executor;
+}
