@@ -12,6 +12,7 @@
  * | `<prefix>subgraph_fetch_errors_total` | counter | `subgraph`, `outcome` (not `ok`) |
  * | `<prefix>subgraph_circuit_state` | gauge (0 closed, 1 half_open, 2 open) | `subgraph` |
  * | `<prefix>query_plan_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
+ * | `<prefix>executor_fallbacks_total` | counter | `reason` (gateway/executor/index.ts `FallbackReason`) |
  * | `process_*`, `nodejs_*` (prom-client defaults, e.g. `nodejs_eventloop_lag_seconds`) | various | – |
  *
  * `<prefix>` is `ali_gateway_` unless {@link MetricsOptions.prefix} says otherwise.
@@ -29,6 +30,7 @@ import perfHooks, { type IntervalHistogram } from 'node:perf_hooks';
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@apollo/server';
 import type { GatewayConfig } from '@apollo/gateway';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FALLBACK_REASONS, type FallbackReason } from './executor/index.ts';
 
 /** How one gateway → subgraph fetch ended (same literals as gateway/transport/failures.ts). */
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open';
@@ -85,6 +87,8 @@ export interface GatewayMetrics {
   subgraphFetch(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A subgraph's circuit changed state: gauge 0 closed, 1 half_open, 2 open. */
   circuitState(subgraph: string, state: CircuitState): void;
+  /** The lean executor left a request's plan to stock `executeQueryPlan`, for `reason`. */
+  executorFallback(reason: FallbackReason): void;
   /** Subscription gauges, read from the subscription server at each scrape. */
   watchSubscriptions(stats: () => SubscriptionStats): void;
   /** Text exposition for GET /metrics. */
@@ -176,6 +180,13 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   });
   planCacheLookups.inc({ result: 'hit' }, 0);
   planCacheLookups.inc({ result: 'miss' }, 0);
+  const fallbacks = new Counter({
+    name: `${prefix}executor_fallbacks_total`,
+    help: 'Requests whose query plan the lean executor left to stock @apollo/gateway, by reason (unsupported | shadowed_names | usage_traces | compile_error)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of FALLBACK_REASONS) fallbacks.inc({ reason }, 0);
 
   let subscriptionStats: (() => SubscriptionStats) | undefined;
   new Gauge({
@@ -284,6 +295,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     circuitState(subgraph, state) {
       ensureSubgraph(subgraph);
       circuit.set({ subgraph }, CIRCUIT_STATE_VALUE[state]);
+    },
+    executorFallback(reason) {
+      fallbacks.inc({ reason });
     },
     watchSubscriptions(stats) {
       subscriptionStats = stats;

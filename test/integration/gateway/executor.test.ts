@@ -274,7 +274,7 @@ beforeAll(async () => {
           ? new SubgraphDataSource({ name, url: url!, pools, timeoutMs: 10_000, circuit: { failureThreshold: 2, resetMs: 60_000 }, dedupe: false })
           : new RemoteGraphQLDataSource({ url }),
     });
-    if (withLean) useLeanExecutor(gateway, { onExecute: (executor) => executed.push(executor), ...ours });
+    if (withLean) useLeanExecutor(gateway, { onExecute: ({ executor }) => executed.push(executor), ...ours });
     const server = new ApolloServer({ gateway, includeStacktraceInErrorResponses: false });
     await server.start();
     return server;
