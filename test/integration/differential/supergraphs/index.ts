@@ -9,6 +9,7 @@ import { mutationsCase } from './mutations.ts';
 import { overrideCase } from './override.ts';
 import { providesCase } from './provides.ts';
 import { requiresCase } from './requires.ts';
+import { shadowedCase } from './shadowed.ts';
 import { unionsCase } from './unions.ts';
 
 export const CASES: readonly DifferentialCase[] = [
@@ -27,4 +28,5 @@ export const CASES: readonly DifferentialCase[] = [
   downCase,
   http500Case,
   introspectionCase,
+  shadowedCase,
 ];
