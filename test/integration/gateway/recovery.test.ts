@@ -5,13 +5,11 @@
  * docs/operations.md states: CIRCUIT_RESET_MS after the subgraph is back, plus one second for the
  * probe and the answer to travel on a loaded machine.
  */
-import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Execution } from '../../../gateway/executor/index.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/runtime.ts';
-import { ALLIANCES_SDL, alliancesResolvers, FUNDING_SDL, fundingResolvers, MUNICIPALITIES, SECRET, startTestSubgraph, type TestSubgraph } from './fixtures/subgraphs.ts';
+import { MUNICIPALITIES, SECRET, startBothSubgraphs } from './fixtures/subgraphs.ts';
 
 /** The circuit's reset time in this test (CIRCUIT_RESET_MS), and the recovery bound above it. */
 const RESET_MS = 1_000;
@@ -31,12 +29,7 @@ afterEach(async () => {
 
 /** The two subgraphs and the production gateway over them; the circuit changes it logged; what executed each request. */
 async function startSystem() {
-  const alliances = await startTestSubgraph('alliances', ALLIANCES_SDL, alliancesResolvers);
-  cleanups.push(() => alliances.close());
-  const funding = await startTestSubgraph('funding', FUNDING_SDL, fundingResolvers);
-  cleanups.push(() => funding.close());
-  const composed = composeServices([alliances, funding].map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
-  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+  const { alliances, funding, supergraphSdl } = await startBothSubgraphs(cleanups);
   const circuit: { subgraph: string; state: string }[] = [];
   const logger = pino({ level: 'warn' }, {
     write: (line: string) => {
@@ -46,7 +39,7 @@ async function startSystem() {
   });
   const executions: Execution[] = [];
   const gateway: RunningGateway = await startGateway({
-    supergraph: { sdl: composed.supergraphSdl },
+    supergraph: { sdl: supergraphSdl },
     gatewaySecret: SECRET,
     circuit: { failureThreshold: 5, resetMs: RESET_MS },
     timeoutMs: 2_000,
@@ -62,7 +55,7 @@ async function startSystem() {
     const text = await res.text();
     return { status: res.status, ms: performance.now() - started, text, body: JSON.parse(text) as Answer['body'] };
   };
-  return { alliances, funding: funding as TestSubgraph, circuit, executions, query };
+  return { alliances, funding, circuit, executions, query };
 }
 
 const OPERATIONS = [

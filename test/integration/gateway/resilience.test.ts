@@ -5,11 +5,9 @@
  * recovery under load is in recovery.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { composeServices } from '@apollo/composition';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import { parse } from 'graphql';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../../gateway/context.ts';
@@ -18,15 +16,11 @@ import { SubgraphDataSource, SubgraphPools, type CircuitState } from '../../../g
 import { ANONYMOUS } from '../../../lib/access.ts';
 import {
   ALLIANCES,
-  ALLIANCES_SDL,
-  alliancesResolvers,
   BUDGETS,
   callerSub,
-  FUNDING_SDL,
-  fundingResolvers,
   MUNICIPALITIES,
   SECRET,
-  startTestSubgraph,
+  startBothSubgraphs,
   type ReceivedRequest,
   type TestSubgraph,
 } from './fixtures/subgraphs.ts';
@@ -60,13 +54,7 @@ const cleanups: (() => Promise<void>)[] = [];
 const silent = pino({ level: 'silent' });
 
 async function startSystem(opts: SystemOptions = {}): Promise<System> {
-  const alliances = await startTestSubgraph('alliances', ALLIANCES_SDL, alliancesResolvers);
-  cleanups.push(() => alliances.close());
-  const funding = await startTestSubgraph('funding', FUNDING_SDL, fundingResolvers);
-  cleanups.push(() => funding.close());
-
-  const composed = composeServices([alliances, funding].map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
-  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+  const { alliances, funding, supergraphSdl } = await startBothSubgraphs(cleanups);
 
   // Otherwise the gateway probes cloud metadata addresses for its usage reports.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -74,7 +62,7 @@ async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const pools = new SubgraphPools();
   cleanups.push(() => pools.close());
   const gateway = new ApolloGateway({
-    supergraphSdl: composed.supergraphSdl,
+    supergraphSdl,
     buildService: ({ name, url }) =>
       new SubgraphDataSource({
         name,
