@@ -32,7 +32,7 @@ function packageVersion(name: string): string {
 /** What each gateway is, for the report. */
 export function describeGateways(): Record<GatewayName, string> {
   return {
-    ours: `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=false, rate limits and operation limits on (anonymous budget 10^9/min), SUBGRAPH_TIMEOUT_MS=300000`,
+    ours: `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=false, rate limits and operation limits on (anonymous budget 10^9/min), SUBGRAPH_TIMEOUT_MS=300000`,
     'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone, default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
     'hive-gateway': `@graphql-hive/gateway ${packageVersion('@graphql-hive/gateway')} CLI, --fork 1, NODE_ENV=production, in-flight de-duplication off, no usage reporting`,
   };
@@ -61,6 +61,10 @@ function command(name: GatewayName, supergraphFile: string, port: number, subgra
       // embedded FerretDB the ALI workload's answers can take longer than our default 30 s.
       env.SUBGRAPH_TIMEOUT_MS = '300000';
       env.HOST = '127.0.0.1';
+      // Production requires an explicit anonymous scope; the benchmark reads as an anonymous
+      // caller, like the stock gateways. /metrics stays on the API port (no second listener).
+      env.ANONYMOUS_SCOPE = '*';
+      env.METRICS_PORT = 'gateway';
       for (const [subgraph, url] of Object.entries(subgraphUrls)) env[`SUBGRAPH_${subgraph.toUpperCase()}_URL`] = url;
       return { args: ['--import', 'tsx', path.join(root, 'gateway/index.ts'), '--supergraph', supergraphFile, '--port', String(port)], env };
     case 'apollo-gateway':

@@ -4,7 +4,7 @@
  * join__graph definitions unless overridden by SUBGRAPH_<NAME>_URL. Configuration: lib/config.ts.
  */
 import { parseArgs } from 'node:util';
-import { gatewayDbName, loadConfig, subgraphUrlOverride } from '../lib/config.ts';
+import { ConfigError, gatewayDbName, loadConfig, subgraphUrlOverride } from '../lib/config.ts';
 import { connect } from '../lib/mongo.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';
@@ -39,8 +39,13 @@ const running = await startGateway({
   logger: log,
   port: cfg.GATEWAY_PORT,
   host: cfg.HOST,
+}).catch((err: unknown) => {
+  // A configuration the gateway refuses (ANONYMOUS_SCOPE unset in production): say why, exit 1.
+  if (!(err instanceof ConfigError)) throw err;
+  log.fatal(err.message);
+  process.exit(1);
 });
-log.info({ url: `${running.url}graphql`, subgraphs }, 'gateway ready');
+log.info({ url: `${running.url}graphql`, metrics: running.metricsUrl, subgraphs }, 'gateway ready');
 const stop = async (signal: string) => {
   log.info({ signal, graceMs: cfg.SHUTDOWN_GRACE_MS }, 'shutting down');
   await running.stop(cfg.SHUTDOWN_GRACE_MS);

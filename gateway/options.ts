@@ -8,7 +8,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
 import type { Role, Scope } from '../lib/access.ts';
-import { configDefault, type Config } from '../lib/config.ts';
+import { configDefault, ConfigError, type Config } from '../lib/config.ts';
 import type { JwtOptions } from './access/callers.ts';
 import type { GatewayContext } from './context.ts';
 import type { Execution, ExecutorKind } from './executor/index.ts';
@@ -30,8 +30,15 @@ export interface GatewayOptions {
   readonly circuit?: { readonly failureThreshold: number; readonly resetMs: number };
   /** Share one subgraph request between identical concurrent queries (default true). */
   readonly dedupe?: boolean;
-  /** `*`, a comma-separated list of origins, or '' for no CORS (default `*`). */
+  /** `*`, a comma-separated list of origins, or `none` (or '') for no CORS (default `*`; `none` in production). */
   readonly corsOrigins?: string;
+  /**
+   * Where /metrics is served: `'gateway'` (this port, to the callers `metricsAccess` allows) or a
+   * port of its own serving nothing else (0: any free one). Default `'gateway'`; 9464 in production.
+   */
+  readonly metricsPort?: number | 'gateway';
+  /** Who may read /metrics on the gateway's port: `open` or `admin` keys only (default `open`; `admin` in production). */
+  readonly metricsAccess?: 'open' | 'admin';
   /**
    * Introspection for anonymous callers (default: on unless production). Keys with the analyst,
    * partner, editor or admin role always have it, filtered by their scope; frontend keys never.
@@ -39,8 +46,8 @@ export interface GatewayOptions {
   readonly introspection?: boolean;
   /** The gateway's own database (API keys, trusted documents); unset: no keys, anonymous access only. */
   readonly accessDb?: Db;
-  /** What callers without credentials may read (default every subgraph). */
-  readonly anonymousScope?: Scope;
+  /** What callers without credentials may read (default every subgraph; required in production). */
+  readonly anonymousScope?: Scope | undefined;
   /** How long a verified key is cached (default 5 s): a revoked key stops working within it. */
   readonly keyCacheMs?: number;
   /** Accept JWTs from an identity provider (its JWKS), mapped to roles. */
@@ -63,6 +70,8 @@ export interface GatewayOptions {
   readonly onSubgraphRequest?: (subgraph: string, query: string, variables: Record<string, unknown> | undefined) => void;
   /** GATEWAY_SIGNING_SECRET: signs every subgraph request's caller; unset: no header (subgraphs that do not check it). */
   readonly gatewaySecret?: string;
+  /** GATEWAY_TOKEN_TTL_SECONDS: lifetime of a signed token (default 60 s); subscriptions renew theirs before it ends. */
+  readonly gatewayTokenTtlSeconds?: number;
   /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
   readonly executor?: ExecutorKind;
   /**
@@ -83,6 +92,8 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     circuit: { failureThreshold: cfg.CIRCUIT_FAILURE_THRESHOLD, resetMs: cfg.CIRCUIT_RESET_MS },
     dedupe: cfg.DEDUPE_SUBGRAPH_QUERIES,
     corsOrigins: cfg.CORS_ORIGINS,
+    metricsPort: cfg.METRICS_PORT,
+    metricsAccess: cfg.METRICS_ACCESS,
     bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
     introspection: cfg.GRAPHQL_INTROSPECTION === 'auto' ? cfg.NODE_ENV !== 'production' : cfg.GRAPHQL_INTROSPECTION === 'true',
     anonymousScope: cfg.ANONYMOUS_SCOPE,
@@ -96,6 +107,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     persistedQueries: cfg.PERSISTED_QUERIES,
     defaultPageSize: cfg.PAGE_SIZE_DEFAULT,
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
+    gatewayTokenTtlSeconds: cfg.GATEWAY_TOKEN_TTL_SECONDS,
     executor: cfg.GATEWAY_EXECUTOR,
     subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
   };
@@ -109,6 +121,9 @@ type Defaulted =
   | 'circuit'
   | 'dedupe'
   | 'corsOrigins'
+  | 'metricsPort'
+  | 'metricsAccess'
+  | 'gatewayTokenTtlSeconds'
   | 'introspection'
   | 'anonymousScope'
   | 'keyCacheMs'
@@ -125,8 +140,16 @@ export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscript
   readonly [K in Defaulted]-?: NonNullable<GatewayOptions[K]>;
 } & { readonly subscriptions: ResolvedSubscriptionOptions };
 
+/**
+ * {@link GatewayOptions} with every default filled: the production defaults when `production`.
+ * Throws {@link ConfigError} in production without `anonymousScope`: whether anonymous callers
+ * read everything, some subgraphs or nothing is a decision, not a default.
+ */
 export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOptions {
   const production = opts.production ?? process.env.NODE_ENV === 'production';
+  if (production && opts.anonymousScope === undefined) {
+    throw new ConfigError('ANONYMOUS_SCOPE must be set in production: none, * (every subgraph) or a list such as alliances,reuse');
+  }
   return {
     ...opts,
     production,
@@ -134,9 +157,12 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     subgraphTimeouts: opts.subgraphTimeouts ?? configDefault('SUBGRAPH_TIMEOUTS'),
     circuit: opts.circuit ?? { failureThreshold: configDefault('CIRCUIT_FAILURE_THRESHOLD'), resetMs: configDefault('CIRCUIT_RESET_MS') },
     dedupe: opts.dedupe ?? configDefault('DEDUPE_SUBGRAPH_QUERIES'),
-    corsOrigins: opts.corsOrigins ?? configDefault('CORS_ORIGINS'),
+    corsOrigins: opts.corsOrigins ?? configDefault('CORS_ORIGINS', production),
+    metricsPort: opts.metricsPort ?? configDefault('METRICS_PORT', production),
+    metricsAccess: opts.metricsAccess ?? configDefault('METRICS_ACCESS', production),
+    gatewayTokenTtlSeconds: opts.gatewayTokenTtlSeconds ?? configDefault('GATEWAY_TOKEN_TTL_SECONDS'),
     introspection: opts.introspection ?? !production,
-    anonymousScope: opts.anonymousScope ?? configDefault('ANONYMOUS_SCOPE'),
+    anonymousScope: opts.anonymousScope ?? configDefault('ANONYMOUS_SCOPE')!,
     keyCacheMs: opts.keyCacheMs ?? configDefault('API_KEY_CACHE_MS'),
     operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
     persistedQueries: opts.persistedQueries ?? configDefault('PERSISTED_QUERIES'),

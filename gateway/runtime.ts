@@ -29,6 +29,7 @@ import { operationLimitsPlugin } from './operationLimits.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
+import { useCorrectedPlanner } from './apollo/planner.ts';
 import { useLeanExecutor, type LeanExecutorOptions } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
 import { createRequestPipeline, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
@@ -40,7 +41,7 @@ import { adminRoute } from './routes/admin.ts';
 import { analyticsRoute } from './routes/analytics.ts';
 import { graphqlRoute } from './routes/graphql.ts';
 import { healthRoute } from './routes/health.ts';
-import { metricsRoute } from './routes/metrics.ts';
+import { listenMetrics, metricsElsewhere, metricsRoute } from './routes/metrics.ts';
 import { readyRoute } from './routes/ready.ts';
 import { uiRoute } from './routes/ui.ts';
 
@@ -50,6 +51,8 @@ export interface RunningGateway {
   /** Base URL, ending in `/`; GraphQL is at `${url}graphql`. */
   readonly url: string;
   readonly port: number;
+  /** Where /metrics is served: `${url}metrics`, or a port of its own (`metricsPort`). */
+  readonly metricsUrl: string;
   readonly metrics: GatewayMetrics;
   readonly supergraph: SupergraphSourceManager;
   /** Open subscription connections, streams and subgraph connections. */
@@ -104,6 +107,7 @@ function createGateway(
     },
   });
   if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
+  useCorrectedPlanner(gateway);
   return gateway;
 }
 
@@ -208,7 +212,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const log = opts.logger;
   const metrics = createMetrics();
   const manager = supergraphManager(opts.supergraph, log);
-  const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret) : undefined;
+  const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
   // Connections to the subgraphs belong to this gateway and close with it.
   const pools = new SubgraphPools();
   const gateway = createGateway(opts, manager, metrics, sign, pools);
@@ -229,8 +233,8 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const admit = createAdmission(access.identify, access.spend);
   const route = createRouter({
     health: healthRoute({ supergraph: manager }),
-    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign }),
-    metrics: metricsRoute({ metrics }),
+    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign, detail: !opts.production }),
+    metrics: opts.metricsPort === 'gateway' ? metricsRoute({ metrics, access: opts.metricsAccess, admit }) : metricsElsewhere,
     graphql: graphqlRoute({ pipeline, admit, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
     admin: adminRoute({ admit, keys: access.keys, documents: access.documents, bodyLimitBytes: opts.bodyLimitBytes, log }),
     analytics: analyticsRoute({ admit, apollo }),
@@ -241,11 +245,13 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   server.keepAliveTimeout = 5000;
   server.on('upgrade', (req, socket, head) => subscriptions.upgrade(req, socket, head));
   const url = await listen(server, options);
+  const metricsListener = opts.metricsPort === 'gateway' ? undefined : await listenMetrics(metrics, opts.metricsPort, options.host);
 
   let stopped: Promise<void> | undefined;
   return {
     url,
     port: (server.address() as AddressInfo).port,
+    metricsUrl: metricsListener?.url ?? `${url}metrics`,
     metrics,
     supergraph: manager,
     subscriptions: { stats: () => subscriptions.stats() },
@@ -257,6 +263,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
         await apollo.stop();
         await access.limiter?.close();
         await pools.close();
+        await metricsListener?.close();
         metrics.stop();
       })()),
   };

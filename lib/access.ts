@@ -5,8 +5,8 @@
  * with the same claims ({@link requireWrite}).
  */
 import { GraphQLError } from 'graphql';
-import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
-
+import { jwtVerify, SignJWT, errors as joseErrors, type JWTPayload } from 'jose';
+import { configDefault } from './config.ts';
 import { ErrorCode, pickCodes } from './errors.ts';
 import { ROLES, type Role } from './roles.ts';
 
@@ -31,8 +31,23 @@ export const ANONYMOUS: Caller = Object.freeze({ sub: 'anonymous', role: 'anonym
 /** The header the gateway signs for every subgraph request. */
 export const GATEWAY_TOKEN_HEADER = 'x-ali-gateway-token';
 const ISSUER = 'ali-gateway';
-/** Lifetime of a signed header; the gateway reuses one for half of it. */
-export const GATEWAY_TOKEN_TTL_SECONDS = 60;
+
+/**
+ * What a subgraph accepts of a gateway token besides its signature and audience: a lifetime
+ * (`exp - iat`, both required) no longer than `maxLifetimeSeconds`, an `iat` no older than that
+ * and no further ahead than `clockSkewSeconds`, an `exp` not past by more than it. A short
+ * lifetime bounds what a token taken from a log or a proxy is worth.
+ */
+export interface GatewayTokenPolicy {
+  /** GATEWAY_TOKEN_MAX_LIFETIME_SECONDS (default 120); the gateway's GATEWAY_TOKEN_TTL_SECONDS (60) must fit in it. */
+  readonly maxLifetimeSeconds: number;
+  /** GATEWAY_TOKEN_CLOCK_SKEW_SECONDS (default 5): how far the gateway's clock may be from the subgraph's. */
+  readonly clockSkewSeconds: number;
+}
+
+export function defaultTokenPolicy(): GatewayTokenPolicy {
+  return { maxLifetimeSeconds: configDefault('GATEWAY_TOKEN_MAX_LIFETIME_SECONDS'), clockSkewSeconds: configDefault('GATEWAY_TOKEN_CLOCK_SKEW_SECONDS') };
+}
 
 /** The codes of access refusals (their meaning and HTTP status: the catalogue in lib/errors.ts). */
 export const AccessCode = pickCodes(ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN, ErrorCode.SUBGRAPH_NOT_SUBSCRIBED);
@@ -58,40 +73,113 @@ function key(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
-/** Signs the caller for one subgraph (`aud`), valid for {@link GATEWAY_TOKEN_TTL_SECONDS}. */
-export async function signGatewayToken(secret: string, caller: Caller, subgraph: string): Promise<string> {
+/**
+ * Signs the caller for one subgraph (`aud`), valid for `ttlSeconds` (GATEWAY_TOKEN_TTL_SECONDS,
+ * default 60).
+ */
+export async function signGatewayToken(
+  secret: string,
+  caller: Caller,
+  subgraph: string,
+  ttlSeconds: number = configDefault('GATEWAY_TOKEN_TTL_SECONDS'),
+): Promise<string> {
   return new SignJWT({ role: caller.role, read: caller.read, write: caller.write })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(caller.sub)
     .setIssuer(ISSUER)
     .setAudience(subgraph)
     .setIssuedAt()
-    .setExpirationTime(`${GATEWAY_TOKEN_TTL_SECONDS}s`)
+    .setExpirationTime(`${ttlSeconds}s`)
     .sign(key(secret));
 }
 
+/**
+ * Why a subgraph refuses a gateway token: not valid (401 UNAUTHENTICATED; WebSocket 4401), or
+ * valid for a caller whose read scope leaves the subgraph out (403 SUBGRAPH_NOT_SUBSCRIBED;
+ * WebSocket 4403).
+ */
 export class GatewayTokenError extends Error {
   override readonly name = 'GatewayTokenError';
-}
+  constructor(
+    message: string,
+    readonly refusal: 'invalid' | 'out_of_scope' = 'invalid',
+  ) {
+    super(message);
+  }
 
-/** Verifies a subgraph request's header; throws {@link GatewayTokenError} with a reason. */
-export async function verifyGatewayToken(secret: string, token: string | undefined, subgraph: string): Promise<Caller> {
-  if (!token) throw new GatewayTokenError(`missing ${GATEWAY_TOKEN_HEADER} header: subgraphs accept requests from the gateway only`);
-  try {
-    const { payload } = await jwtVerify(token, key(secret), { issuer: ISSUER, audience: subgraph, algorithms: ['HS256'] });
-    const role = payload.role as Role;
-    if (!ROLES.includes(role) || typeof payload.sub !== 'string') throw new GatewayTokenError('malformed gateway token');
-    const read = payload.read === '*' ? '*' : Array.isArray(payload.read) ? payload.read.map(String) : [];
-    const write = Array.isArray(payload.write) ? payload.write.map(String) : [];
-    return Object.freeze({ sub: payload.sub, role, read, write });
-  } catch (err) {
-    if (err instanceof GatewayTokenError) throw err;
-    if (err instanceof joseErrors.JWTExpired) throw new GatewayTokenError('expired gateway token');
-    throw new GatewayTokenError('invalid gateway token');
+  get status(): 401 | 403 {
+    return this.refusal === 'invalid' ? 401 : 403;
+  }
+
+  get code(): string {
+    return this.refusal === 'invalid' ? AccessCode.UNAUTHENTICATED : AccessCode.SUBGRAPH_NOT_SUBSCRIBED;
   }
 }
 
-/** The GraphQL error a subgraph answers (HTTP 401) for a request without a valid gateway header. */
-export function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: AccessCode.UNAUTHENTICATED, http: { status: 401 } } });
+/** A verified gateway token: its caller, and when it expires (ms since the epoch). */
+export interface GatewayToken {
+  readonly caller: Caller;
+  readonly expiresAt: number;
+}
+
+/** The caller a verified payload carries; throws when it is malformed or not scoped to `subgraph`. */
+function callerOf(payload: JWTPayload, subgraph: string): Caller {
+  const role = payload.role as Role;
+  const read = payload.read === '*' ? '*' : Array.isArray(payload.read) ? payload.read.map(String) : [];
+  if (!ROLES.includes(role) || typeof payload.sub !== 'string') throw new GatewayTokenError('malformed gateway token');
+  if (!inScope(read, subgraph)) {
+    throw new GatewayTokenError(`the caller's read scope (${[...read].join(', ') || 'none'}) does not include ${subgraph}`, 'out_of_scope');
+  }
+  const write = Array.isArray(payload.write) ? payload.write.map(String) : [];
+  return Object.freeze({ sub: payload.sub, role, read, write });
+}
+
+/**
+ * Verifies a subgraph request's header against `policy` and the caller's read scope; throws
+ * {@link GatewayTokenError} with the reason.
+ */
+export async function readGatewayToken(
+  secret: string,
+  token: string | undefined,
+  subgraph: string,
+  policy: GatewayTokenPolicy = defaultTokenPolicy(),
+): Promise<GatewayToken> {
+  if (!token) throw new GatewayTokenError(`missing ${GATEWAY_TOKEN_HEADER} header: subgraphs accept requests from the gateway only`);
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      audience: subgraph,
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'iat', 'sub'],
+      // Also refuses an `iat` ahead of this clock by more than the tolerance.
+      maxTokenAge: policy.maxLifetimeSeconds,
+      clockTolerance: policy.clockSkewSeconds,
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw new GatewayTokenError(`expired gateway token (${err.message})`);
+    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new GatewayTokenError(`invalid gateway token: ${err.message}`);
+    throw new GatewayTokenError('invalid gateway token');
+  }
+  const lifetime = payload.exp! - payload.iat!;
+  if (lifetime > policy.maxLifetimeSeconds) {
+    throw new GatewayTokenError(`gateway token valid for ${lifetime} s, longer than the ${policy.maxLifetimeSeconds} s this subgraph accepts`);
+  }
+  return { caller: callerOf(payload, subgraph), expiresAt: payload.exp! * 1000 };
+}
+
+/** {@link readGatewayToken}'s caller. */
+export async function verifyGatewayToken(secret: string, token: string | undefined, subgraph: string, policy?: GatewayTokenPolicy): Promise<Caller> {
+  return (await readGatewayToken(secret, token, subgraph, policy)).caller;
+}
+
+/** Whether two callers are the same (a renewed token must carry the caller of the first). */
+export function sameCaller(a: Caller, b: Caller): boolean {
+  const scope = (s: Scope) => (s === '*' ? '*' : [...s].sort().join(','));
+  return a.sub === b.sub && a.role === b.role && scope(a.read) === scope(b.read) && scope(a.write) === scope(b.write);
+}
+
+/** The GraphQL error a subgraph answers for a request without a valid gateway header (401, or 403 out of scope). */
+export function tokenRefused(subgraph: string, err: GatewayTokenError): GraphQLError {
+  return new GraphQLError(`${subgraph}: ${err.message}`, { extensions: { code: err.code, http: { status: err.status } } });
 }

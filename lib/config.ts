@@ -4,20 +4,11 @@
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
-import { ROLES, type Role } from './roles.ts';
-
-const port = z.coerce.number().int().min(0).max(65535);
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const optionalUrl = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+import { bool, optionalUrl, port, rateLimits, scope } from './configFormats.ts';
+import { ROLES } from './roles.ts';
 
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
-
 
 /** Per-role operation limits (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
 export const operationLimitsSchema = z
@@ -35,38 +26,18 @@ export type OperationLimitsOverride = z.output<typeof operationLimitsSchema>;
 
 const roleRecord = <T extends z.ZodType>(value: T) => z.partialRecord(z.enum(ROLES), value);
 
-/** `role=requests/seconds,…`, or `off`. */
-const rateLimits = z
-  .string()
-  .regex(/^(off|([a-z]+=\d+\/\d+)(,[a-z]+=\d+\/\d+)*)$/, 'expected role=requests/seconds,… or off')
-  .transform((v, ctx) => {
-    if (v === 'off') return null;
-    const out: Partial<Record<Role, { points: number; seconds: number }>> = {};
-    for (const part of v.split(',')) {
-      const [role, rate] = part.split('=') as [string, string];
-      const [points, seconds] = rate.split('/').map(Number) as [number, number];
-      if (!(ROLES as readonly string[]).includes(role)) {
-        ctx.addIssue({ code: 'custom', message: `unknown role ${role}` });
-        return z.NEVER;
-      }
-      if (points < 1 || seconds < 1) {
-        ctx.addIssue({ code: 'custom', message: `${role}: requests and seconds must be at least 1` });
-        return z.NEVER;
-      }
-      out[role as Role] = { points, seconds };
-    }
-    return out;
-  });
-
-/** `*` (every subgraph), `none`, or a comma-separated list of subgraph names. */
-const scope = z
-  .string()
-  .regex(/^(\*|none|[a-z0-9_-]+(,[a-z0-9_-]+)*)$/, 'expected *, none or a comma-separated list of subgraphs')
-  .transform((v): '*' | string[] => (v === '*' ? '*' : v === 'none' ? [] : v.split(',')));
+/** Marks a variable the gateway requires an explicit value for in production (no default there). */
+export const REQUIRED_IN_PRODUCTION = Symbol('required in production');
 
 interface VariableSpec {
   readonly schema: z.ZodType;
   readonly default?: string;
+  /**
+   * With NODE_ENV=production: the default in its place (a safe one where the development default
+   * is merely convenient), or {@link REQUIRED_IN_PRODUCTION}: no default, the gateway refuses to
+   * start until the variable is set.
+   */
+  readonly production?: string | typeof REQUIRED_IN_PRODUCTION;
   readonly description: string;
 }
 
@@ -151,9 +122,11 @@ export const configSpec = {
       'Shared secret (32+ characters) the gateway signs its subgraph requests with and every subgraph verifies; npm start makes a random one when unset, a subgraph run alone requires it',
   },
   ANONYMOUS_SCOPE: {
-    schema: scope,
+    schema: scope.optional(),
     default: '*',
-    description: 'Subgraphs callers without a key may read: * (all), none, or a list such as alliances,reuse',
+    production: REQUIRED_IN_PRODUCTION,
+    description:
+      'Subgraphs callers without a key may read: * (all), none, or a list such as alliances,reuse; in production the gateway refuses to start until it is set',
   },
   API_KEY_CACHE_MS: {
     schema: z.coerce.number().int().min(0),
@@ -259,14 +232,49 @@ export const configSpec = {
     description: 'Share one subgraph request between identical concurrent queries (never mutations)',
   },
   CORS_ORIGINS: {
-    schema: z.string(),
+    schema: z.string().min(1),
     default: '*',
-    description: 'Allowed browser origins: * (any), a comma-separated list, or empty for none',
+    production: 'none',
+    description: 'Browser origins allowed to call the gateway from another site: * (any), none, or a comma-separated list',
+  },
+  METRICS_PORT: {
+    schema: z.union([z.literal('gateway'), port]),
+    default: 'gateway',
+    production: '9464',
+    description:
+      'Where Prometheus reads /metrics: a port of its own serving nothing else (keep it off the public network), or gateway for GATEWAY_PORT behind METRICS_ACCESS',
+  },
+  METRICS_ACCESS: {
+    schema: z.enum(['open', 'admin']),
+    default: 'open',
+    production: 'admin',
+    description: 'Who may read /metrics when it is served on GATEWAY_PORT: open (anyone) or admin (an admin key, e.g. Prometheus authorization credentials)',
   },
   BODY_LIMIT_BYTES: {
     schema: z.coerce.number().int().min(1024),
     default: '1048576',
     description: 'Largest accepted request body; larger requests get 413',
+  },
+  SUBGRAPH_BODY_LIMIT_BYTES: {
+    schema: z.coerce.number().int().min(1024),
+    default: '8388608',
+    description:
+      "Largest request body a subgraph reads, once the gateway's token is verified (413 above it); docs/security.md explains the default",
+  },
+  GATEWAY_TOKEN_TTL_SECONDS: {
+    schema: z.coerce.number().int().min(2),
+    default: '60',
+    description: 'Lifetime of the token the gateway signs for each subgraph request (reused for half of it); at most GATEWAY_TOKEN_MAX_LIFETIME_SECONDS',
+  },
+  GATEWAY_TOKEN_MAX_LIFETIME_SECONDS: {
+    schema: z.coerce.number().int().min(2),
+    default: '120',
+    description: 'Longest token lifetime (exp - iat) a subgraph accepts; tokens without exp or iat are refused',
+  },
+  GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: {
+    schema: z.coerce.number().int().min(0).max(60),
+    default: '5',
+    description: "Clock difference between gateway and subgraphs a subgraph tolerates on a token's iat and exp",
   },
   SHUTDOWN_GRACE_MS: {
     schema: z.coerce.number().int().min(0),
@@ -295,8 +303,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
   for (const [name, spec] of Object.entries(configSpec) as [keyof Spec, VariableSpec][]) {
-    const raw = env[name] === undefined || env[name] === '' ? spec.default : env[name];
+    const raw = env[name] === undefined || env[name] === '' ? defaultOf(spec, production) : env[name];
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) out[name] = parsed.data;
     else problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -305,18 +314,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cfg.PAGE_SIZE_DEFAULT > cfg.PAGE_SIZE_MAX) {
     problems.push(`PAGE_SIZE_DEFAULT (${cfg.PAGE_SIZE_DEFAULT}) exceeds PAGE_SIZE_MAX (${cfg.PAGE_SIZE_MAX})`);
   }
+  if (cfg.GATEWAY_TOKEN_TTL_SECONDS > cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS) {
+    problems.push(
+      `GATEWAY_TOKEN_TTL_SECONDS (${cfg.GATEWAY_TOKEN_TTL_SECONDS}) exceeds GATEWAY_TOKEN_MAX_LIFETIME_SECONDS (${cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS}): subgraphs would refuse every token`,
+    );
+  }
+  // The gateway forwards a client's variables to a subgraph as they came, next to the entity
+  // representations it adds: a subgraph limit below the gateway's would refuse valid requests.
+  if (cfg.SUBGRAPH_BODY_LIMIT_BYTES < cfg.BODY_LIMIT_BYTES) {
+    problems.push(`SUBGRAPH_BODY_LIMIT_BYTES (${cfg.SUBGRAPH_BODY_LIMIT_BYTES}) is below BODY_LIMIT_BYTES (${cfg.BODY_LIMIT_BYTES})`);
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(cfg);
+}
+
+/** What the docs say of a variable's production default; undefined where it is the development one. */
+export function productionNote(spec: VariableSpec): string | undefined {
+  if (spec.production === undefined) return undefined;
+  return spec.production === REQUIRED_IN_PRODUCTION ? 'required (no default)' : spec.production;
+}
+
+/** The raw default of a variable in development or in production (undefined: none). */
+function defaultOf(spec: VariableSpec, production: boolean): string | undefined {
+  if (!production || spec.production === undefined) return spec.default;
+  return spec.production === REQUIRED_IN_PRODUCTION ? undefined : spec.production;
 }
 
 /**
  * The default of one variable, parsed as {@link loadConfig} parses it: code that takes options
  * programmatically fills what is not given from here, so every default is written once, in
- * {@link configSpec}.
+ * {@link configSpec}. `production`: the default with NODE_ENV=production.
  */
-export function configDefault<K extends keyof Spec>(name: K): Config[K] {
+export function configDefault<K extends keyof Spec>(name: K, production = false): Config[K] {
   const spec: VariableSpec = configSpec[name];
-  return spec.schema.parse(spec.default) as Config[K];
+  return spec.schema.parse(defaultOf(spec, production)) as Config[K];
 }
 
 /** Port variable of a subgraph. */

@@ -23,24 +23,30 @@ export class ClientAborted extends Error {
 /**
  * The whole request body; throws {@link BodyTooLarge} as soon as it exceeds `limit` bytes, before
  * reading anything when `content-length` already says so, and {@link ClientAborted} when the
- * client goes away mid-body.
+ * client goes away mid-body. Stopping at the limit leaves the connection open (what arrives after
+ * is not kept), so the 413 can still be written.
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+  if (declared > limit) return Promise.reject(new BodyTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (outcome: () => void) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) throw new BodyTooLarge(limit);
+      if (size > limit) return settle(() => reject(new BodyTooLarge(limit)));
       chunks.push(chunk);
-    }
-  } catch (err) {
-    if (!(err instanceof BodyTooLarge) && (req.destroyed || (err as NodeJS.ErrnoException).code === 'ECONNRESET')) throw new ClientAborted();
-    throw err;
-  }
-  return Buffer.concat(chunks);
+    };
+    const onEnd = () => settle(() => resolve(Buffer.concat(chunks)));
+    const onError = (err: NodeJS.ErrnoException) => settle(() => reject(req.destroyed || err.code === 'ECONNRESET' ? new ClientAborted() : err));
+    // The client went away before the end of its body.
+    const onClose = () => settle(() => reject(new ClientAborted()));
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
 export type GraphQLBody =

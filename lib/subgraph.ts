@@ -9,18 +9,28 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createSourceEventStream, execute, parse, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Db } from 'mongodb';
-import { loadConfig, subgraphDbName, subgraphPort, type SubgraphName } from './config.ts';
+import { configDefault, loadConfig, subgraphDbName, subgraphPort, type Config, type SubgraphName } from './config.ts';
 import { readGraphQLBody, sendHTTPGraphQLResponse, toHeaderMap } from './http.ts';
 import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
 import type { PageLimits } from './pagination.ts';
-import { GATEWAY_TOKEN_HEADER, GatewayTokenError, unauthenticated, verifyGatewayToken, type Caller } from './access.ts';
+import {
+  defaultTokenPolicy,
+  GATEWAY_TOKEN_HEADER,
+  GatewayTokenError,
+  readGatewayToken,
+  tokenRefused,
+  type Caller,
+  type GatewayToken,
+  type GatewayTokenPolicy,
+} from './access.ts';
 import { createEventBus, watchChanges, type ChangeFeed, type ChangeStreamMode, type EventBus } from './events.ts';
+import { serveSubgraphWebSocket } from './subgraphWebSocket.ts';
+
+export { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED, WS_KEEPALIVE_MS } from './subgraphWebSocket.ts';
 
 /**
  * What a subgraph's data layer is bound to for one request: its database, page limits and caller
@@ -71,6 +81,13 @@ export interface SubgraphOptions {
    * gateways that cannot sign.
    */
   readonly gatewaySecret: string | null;
+  /** What a gateway token must be besides signed (lifetime, clock skew); default from lib/config.ts. */
+  readonly tokenPolicy?: GatewayTokenPolicy;
+  /**
+   * SUBGRAPH_BODY_LIMIT_BYTES: the largest request body read, once the token is verified (413
+   * above it; default 8 MiB, docs/security.md says why).
+   */
+  readonly bodyLimitBytes?: number;
   readonly limits: PageLimits;
   readonly plugins?: ApolloServerPlugin[];
   readonly production?: boolean;
@@ -121,6 +138,98 @@ export interface RunningSubgraph {
   stop(): Promise<void>;
 }
 
+/** The caller of a subgraph started without a secret (benchmark only): reads, never writes. */
+const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', read: '*', write: [] });
+
+type Authenticate = (token: string | undefined) => Promise<GatewayToken>;
+
+/** How a subgraph verifies the gateway's token, on HTTP and WebSocket alike. */
+function authenticator(mod: { readonly name: string }, opts: Pick<SubgraphOptions, 'gatewaySecret' | 'tokenPolicy'>): Authenticate {
+  const secret = opts.gatewaySecret;
+  if (secret === null) return async () => ({ caller: OPEN_CALLER, expiresAt: Infinity });
+  const policy = opts.tokenPolicy ?? defaultTokenPolicy();
+  return (token) => readGatewayToken(secret, token, mod.name, policy);
+}
+
+const header = (headers: Readonly<Record<string, string | string[] | undefined>>, name: string) => {
+  const v = headers[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** A JSON error answer. */
+function fail(res: http.ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/** How long the rest of a refused body is discarded before the connection is cut. */
+const LINGER_MS = 1000;
+
+/**
+ * Answers a request whose body is not read (a refused token, a body over the limit). What still
+ * arrives is discarded, never kept, for at most {@link LINGER_MS}, so that the client reads the
+ * answer rather than a reset connection; a body still arriving then is cut off with its connection.
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string, message: string): void {
+  if (!req.complete) {
+    const cut = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    req.once('end', () => clearTimeout(cut));
+    req.resume();
+  }
+  fail(res, status, code, message);
+}
+
+/**
+ * Liveness (`/health`: answering, without credentials and without touching data) and readiness
+ * (`/ready`: the database answers a ping within 2 s; the driver would wait 30 s for a server).
+ */
+async function probe(name: string, db: Db, path: '/health' | '/ready', res: http.ServerResponse): Promise<void> {
+  if (path === '/health') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ status: 'ok', subgraph: name }));
+  }
+  const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2000, false).unref());
+  const ok = await Promise.race([db.command({ ping: 1 }).then(() => true, () => false), timeout]);
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ status: ok ? 'ready' : 'database unreachable', subgraph: name }));
+}
+
+/**
+ * The subgraph's HTTP front: /health and /ready, then GraphQL at `/` and `/graphql`, where the gateway's token
+ * is verified in full (signature, audience, lifetime, read scope) from the headers alone, before
+ * a byte of the body is read; then at most `bodyLimitBytes` of body.
+ */
+function requestHandler<D>(
+  mod: SubgraphModule<D>,
+  opts: SubgraphOptions & { readonly events: EventBus },
+  server: ApolloServer<SubgraphContext<D>>,
+): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  const authenticate = authenticator(mod, opts);
+  const bodyLimit = opts.bodyLimitBytes ?? configDefault('SUBGRAPH_BODY_LIMIT_BYTES');
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://subgraph');
+    if (url.pathname === '/health' || url.pathname === '/ready') return probe(mod.name, opts.db, url.pathname, res);
+    if (url.pathname !== '/' && url.pathname !== '/graphql') {
+      return fail(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is at /graphql`);
+    }
+    let caller: Caller;
+    try {
+      caller = (await authenticate(header(req.headers, GATEWAY_TOKEN_HEADER))).caller;
+    } catch (err) {
+      if (!(err instanceof GatewayTokenError)) throw err;
+      return refuse(req, res, err.status, err.code, `${mod.name}: ${err.message}`);
+    }
+    const read = await readGraphQLBody(req, bodyLimit);
+    if (!read.ok && read.status === 413) return refuse(req, res, read.status, read.code, read.message);
+    if (!read.ok) return fail(res, read.status, read.code, read.message);
+    const result = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req.headers), search: url.search, body: read.body },
+      context: async () => requestContext(mod, opts, caller, header(req.headers, 'x-request-id')),
+    });
+    await sendHTTPGraphQLResponse(res, result);
+  };
+}
+
 /** Creates indexes, optionally seeds an empty database, and listens. */
 export async function startSubgraph<D>(
   mod: SubgraphModule<D>,
@@ -134,6 +243,7 @@ export async function startSubgraph<D>(
   const events = opts.events ?? createEventBus();
   const server = buildSubgraphServer(mod, opts);
   await server.start();
+  const handle = requestHandler(mod, { ...opts, events }, server);
   const httpServer = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -141,47 +251,16 @@ export async function startSubgraph<D>(
       opts.log?.(`${mod.name}: unhandled request error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
   });
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://subgraph');
-    // Liveness for orchestrators, without credentials and without touching data.
-    if (url.pathname === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ status: 'ok', subgraph: mod.name }));
-    }
-    // Readiness: the database answers a ping within 2 s (the driver would wait 30 s for a server).
-    if (url.pathname === '/ready') {
-      const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2000, false).unref());
-      const ok = await Promise.race([opts.db.command({ ping: 1 }).then(() => true, () => false), timeout]);
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ status: ok ? 'ready' : 'database unreachable', subgraph: mod.name }));
-    }
-    if (url.pathname !== '/' && url.pathname !== '/graphql') {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ errors: [{ message: `No route ${url.pathname}; GraphQL is at /graphql`, extensions: { code: 'NOT_FOUND' } }] }));
-    }
-    const fail = (status: number, code: string, message: string) => {
-      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-    };
-    // Refuse a request without the gateway's header before reading its body (the full check,
-    // signature and audience, is in subgraphContext).
-    if (opts.gatewaySecret !== null && typeof req.headers[GATEWAY_TOKEN_HEADER] !== 'string') {
-      return fail(401, 'UNAUTHENTICATED', `${mod.name}: missing ${GATEWAY_TOKEN_HEADER} header: subgraphs accept requests from the gateway only`);
-    }
-    const read = await readGraphQLBody(req, SUBGRAPH_BODY_LIMIT);
-    if (!read.ok && read.status === 413) return fail(read.status, read.code, read.message);
-    if (!read.ok) {
-      res.writeHead(read.status, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ errors: [{ message: read.message, extensions: { code: read.code } }] }));
-    }
-    const result = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req.headers), search: url.search, body: read.body },
-      context: () => subgraphContext(mod, { ...opts, events }, req.headers),
-    });
-    await sendHTTPGraphQLResponse(res, result);
-  }
   httpServer.keepAliveTimeout = 5000;
-  const subscriptions = serveSubscriptions(mod, { ...opts, events }, httpServer);
+  const subscriptions = serveSubgraphWebSocket(
+    {
+      schema: subgraphSchema(mod),
+      authenticate: authenticator(mod, opts),
+      graceMs: (opts.tokenPolicy ?? defaultTokenPolicy()).clockSkewSeconds * 1000,
+      contextOf: (caller) => requestContext(mod, { ...opts, events }, caller, undefined),
+    },
+    httpServer,
+  );
   const changeFeeds = await watchChanges(opts.db, mod.changeFeeds ?? [], events, {
     mode: opts.changeStreams ?? 'off',
     subgraph: mod.name,
@@ -208,31 +287,23 @@ export async function startSubgraph<D>(
   return { name: mod.name, url, httpServer, stop };
 }
 
-/** Largest request body a subgraph reads: the gateway's largest `_entities` batches fit many times over. */
-const SUBGRAPH_BODY_LIMIT = 64 * 1024 * 1024;
-
-/** The caller of a subgraph started without a secret (benchmark only): reads, never writes. */
-const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', read: '*', write: [] });
-
-/** Verifies the gateway's header (401 without a valid one) and builds the request's context. */
+/**
+ * Verifies the gateway's header (throws the 401 or 403 GraphQL error without a valid one) and
+ * builds the request's context, as the HTTP front does (for tests that execute in-process).
+ */
 export async function subgraphContext<D>(
   mod: SubgraphModule<D>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret'> & { readonly events: EventBus },
+  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret' | 'tokenPolicy'> & { readonly events: EventBus },
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Promise<SubgraphContext<D>> {
-  const token = headers[GATEWAY_TOKEN_HEADER];
   let caller: Caller;
   try {
-    caller =
-      opts.gatewaySecret === null
-        ? OPEN_CALLER
-        : await verifyGatewayToken(opts.gatewaySecret, typeof token === 'string' ? token : undefined, mod.name);
+    caller = (await authenticator(mod, opts)(header(headers, GATEWAY_TOKEN_HEADER))).caller;
   } catch (err) {
-    if (err instanceof GatewayTokenError) throw unauthenticated(`${mod.name}: ${err.message}`);
+    if (err instanceof GatewayTokenError) throw tokenRefused(mod.name, err);
     throw err;
   }
-  const requestId = headers['x-request-id'];
-  return requestContext(mod, opts, caller, typeof requestId === 'string' ? requestId : undefined);
+  return requestContext(mod, opts, caller, header(headers, 'x-request-id'));
 }
 
 /** The context of one request (or one subscription event): the data layer bound afresh. */
@@ -245,103 +316,13 @@ function requestContext<D>(
   return { data: mod.createData({ db: opts.db, limits: opts.limits, caller, requestId }), caller, requestId, events: opts.events };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Subscriptions over WebSocket
-
-/** Close code of a connection whose `connection_init` has no valid `x-ali-gateway-token`. */
-export const WS_CLOSE_UNAUTHORIZED = 4401;
-/** Interval of the server's WebSocket pings (a peer that misses a pong for as long is dropped). */
-export const WS_KEEPALIVE_MS = 12_000;
-
-/**
- * GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on the subgraph's HTTP
- * server, at `/` and `/graphql`, with the subgraph schema. The gateway authenticates a connection
- * once: `connection_init` carries `{ "x-ali-gateway-token": <signGatewayToken(secret, caller,
- * subgraph)> }`; anything else is closed with 4401 Unauthorized. Every operation of the
- * connection runs as that caller, and every subscription event executes with a fresh context
- * (new DataLoaders), as an HTTP request would. Stopping closes the connections with 1001.
- */
-function serveSubscriptions<D>(
-  mod: SubgraphModule<D>,
-  opts: SubgraphOptions & { readonly events: EventBus },
-  httpServer: http.Server,
-): { stop(): Promise<void> } {
-  const wss = new WebSocketServer({ noServer: true });
-  httpServer.on('upgrade', (req, socket, head) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://subgraph');
-    if (pathname !== '/' && pathname !== '/graphql') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
-  });
-  const contextOf = (caller: Caller): SubgraphContext<D> => requestContext(mod, opts, caller, undefined);
-  const server = useServer<Record<string, unknown>, { caller: Caller }>(
-    {
-      schema: subgraphSchema(mod),
-      onConnect: async (ctx) => {
-        const token = ctx.connectionParams?.[GATEWAY_TOKEN_HEADER];
-        try {
-          ctx.extra.caller =
-            opts.gatewaySecret === null
-              ? OPEN_CALLER
-              : await verifyGatewayToken(opts.gatewaySecret, typeof token === 'string' ? token : undefined, mod.name);
-          return true;
-        } catch (err) {
-          if (!(err instanceof GatewayTokenError)) throw err;
-          // graphql-ws would close with 4403 on `false`; the contract is 4401, sent first.
-          ctx.extra.socket.close(WS_CLOSE_UNAUTHORIZED, 'Unauthorized');
-          return false;
-        }
-      },
-      context: (ctx) => contextOf(ctx.extra.caller!),
-      subscribe: (args) => subscribeWithFreshContext(args, (ctx) => contextOf((ctx as SubgraphContext<D>).caller)),
-    },
-    wss,
-    WS_KEEPALIVE_MS,
-  );
+/** The options of a subgraph that come from configuration (lib/config.ts). */
+export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes'> {
   return {
-    async stop() {
-      const disposed = server.dispose();
-      // A peer that does not answer the close handshake is cut off.
-      const cutoff = setTimeout(() => {
-        for (const client of wss.clients) client.terminate();
-      }, 1000);
-      cutoff.unref();
-      await disposed;
-      clearTimeout(cutoff);
-    },
+    limits: { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX },
+    tokenPolicy: { maxLifetimeSeconds: cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS, clockSkewSeconds: cfg.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS },
+    bodyLimitBytes: cfg.SUBGRAPH_BODY_LIMIT_BYTES,
   };
-}
-
-/**
- * graphql-js `subscribe`, except that every event executes with `fresh(context)`: DataLoaders
- * cache per request, and an event is a new request (an adoption's solution may have changed
- * since the previous event). `return()` reaches the source at once, even while it waits.
- */
-async function subscribeWithFreshContext(args: ExecutionArgs, fresh: (ctx: unknown) => unknown) {
-  const stream = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in stream)) return stream;
-  const source = stream[Symbol.asyncIterator]();
-  const events: AsyncGenerator<Awaited<ReturnType<typeof execute>>> = {
-    async next() {
-      const r = await source.next();
-      if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await execute({ ...args, rootValue: r.value, contextValue: fresh(args.contextValue) }) };
-    },
-    async return() {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(err: unknown) {
-      await source.return?.();
-      throw err;
-    },
-    [Symbol.asyncIterator]() {
-      return events;
-    },
-  };
-  return events;
 }
 
 async function isEmpty(db: Db, collections: readonly CollectionSpec[]): Promise<boolean> {
@@ -373,7 +354,7 @@ export async function runSubgraph<D>(mod: SubgraphModule<D>): Promise<void> {
   const running = await startSubgraph(mod, {
     db,
     gatewaySecret: cfg.GATEWAY_SIGNING_SECRET,
-    limits: { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX },
+    ...subgraphOptionsFromConfig(cfg),
     port: subgraphPort(cfg, mod.name),
     host: cfg.HOST,
     seedIfEmpty: cfg.SEED_ON_START,

@@ -10,7 +10,7 @@ import { startDbServer } from '../lib/dbServer.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { connect, detectCapabilities } from '../lib/mongo.ts';
-import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
+import { startSubgraph, subgraphOptionsFromConfig, type RunningSubgraph } from '../lib/subgraph.ts';
 import { createEventBus } from '../lib/events.ts';
 import { gatewayOptionsFromConfig, startGateway, type RunningGateway } from '../gateway/runtime.ts';
 import { subgraphModules } from '../subgraphs/index.ts';
@@ -18,7 +18,6 @@ import { subgraphModules } from '../subgraphs/index.ts';
 const cfg = loadConfig();
 const log = createLogger('start', cfg.LOG_LEVEL);
 const production = cfg.NODE_ENV === 'production';
-const limits = { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX };
 // Subgraphs accept only requests the gateway signed: one process, so a random secret will do.
 const gatewaySecret = cfg.GATEWAY_SIGNING_SECRET ?? randomBytes(32).toString('base64url');
 const tracing = await startTracing({ serviceName: 'ali-graph', otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });
@@ -60,7 +59,7 @@ try {
       await startSubgraph(subgraphModules[name], {
         db: client.db(subgraphDbName(cfg, name)),
         gatewaySecret,
-        limits,
+        ...subgraphOptionsFromConfig(cfg),
         production,
         port: subgraphPort(cfg, name),
         host: cfg.HOST,
@@ -84,7 +83,7 @@ try {
   // `npm run keys` finds the running database here.
   await writeRuntime(cfg.DATA_DIR, { mongoUri: server.uri, pid: process.pid });
   const lines = [
-    `gateway     ${gateway.url}graphql  (health: ${gateway.url}health, metrics: ${gateway.url}metrics)`,
+    `gateway     ${gateway.url}graphql  (health: ${gateway.url}health, metrics: ${gateway.metricsUrl})`,
     ...subgraphs.map((s) => `${s.name.padEnd(11)} ${s.url}graphql`),
     `database    ${server.description}`,
   ];

@@ -1,12 +1,12 @@
 /**
- * CORS: the allowed origin on every answer (CORS_ORIGINS: `*`, a comma-separated list, or '' for
- * none), and the answer to a preflight `OPTIONS` request.
+ * CORS: the allowed origin on every answer (CORS_ORIGINS: `*`, a comma-separated list, or `none`
+ * (also '') for none, the production default), and the answer to a preflight `OPTIONS` request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 function corsHeaders(req: IncomingMessage, origins: string): Record<string, string> {
   const origin = req.headers.origin;
-  if (!origin || origins.trim() === '') return {};
+  if (!origin || origins.trim() === '' || origins.trim() === 'none') return {};
   if (origins.trim() === '*') return { 'access-control-allow-origin': '*' };
   const allowed = origins.split(',').map((o) => o.trim());
   return allowed.includes(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};

@@ -10,8 +10,9 @@
  * `total`. The columns are the leaf fields the operation selects under a row, in order, named by
  * their path (`solution.name`), so the operation alone defines the report. Values are written as
  * the graph answers them: amounts stay exact decimal strings (a point before the decimals, in
- * every language), enum values stay codes, null becomes an empty CSV field. In CSV the total,
- * when there is one, is the last line. The CSV header row names the columns in the reader's
+ * every language), enum values stay codes, null becomes an empty CSV field; in CSV, text that a
+ * spreadsheet would run as a formula or display deceptively is neutralised (lib/csv.ts). In CSV
+ * the total, when there is one, is the last line. The CSV header row names the columns in the reader's
  * language (`?lang=it|en`, else Accept-Language, else Italian; the labels are in ui/i18n); the
  * JSON keeps the field paths as `columns` and gives the same headers as `labels`.
  */

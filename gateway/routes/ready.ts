@@ -1,6 +1,8 @@
 /**
  * GET /ready: readiness: every subgraph of the loaded supergraph answers `{ __typename }` within
  * 2 s (signed as the gateway itself when subgraph requests are signed); 503 `degraded` otherwise.
+ * Which subgraph is down is said in development only: in production anyone may ask, and the
+ * subgraphs' names and state are for the operators (/metrics).
  */
 import { request as undiciRequest } from 'undici';
 import { GATEWAY_TOKEN_HEADER, type Caller } from '../../lib/access.ts';
@@ -14,10 +16,12 @@ export interface ReadyDeps {
   /** Subgraph name → URL replacing the supergraph's (GatewayOptions['urlOverrides']). */
   readonly urlOverrides?: Readonly<Record<string, string | undefined>> | undefined;
   readonly sign?: Signer | undefined;
+  /** Name each subgraph and its state in the answer (development). */
+  readonly detail: boolean;
 }
 
-/** The gateway itself (readiness probes). */
-const probeCaller: Caller = { sub: 'gateway', role: 'anonymous', read: [], write: [] };
+/** The gateway itself, reading only the subgraph it probes (subgraphs enforce the read scope). */
+const probeCaller = (subgraph: string): Caller => ({ sub: 'gateway', role: 'anonymous', read: [subgraph], write: [] });
 
 export function readyRoute(deps: ReadyDeps): Handler {
   const subgraphUrls = () => {
@@ -28,7 +32,7 @@ export function readyRoute(deps: ReadyDeps): Handler {
     try {
       const r = await undiciRequest(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(deps.sign ? { [GATEWAY_TOKEN_HEADER]: await deps.sign(probeCaller, name) } : {}) },
+        headers: { 'content-type': 'application/json', ...(deps.sign ? { [GATEWAY_TOKEN_HEADER]: await deps.sign(probeCaller(name), name) } : {}) },
         body: '{"query":"{ __typename }"}',
         headersTimeout: 2000,
         bodyTimeout: 2000,
@@ -44,6 +48,8 @@ export function readyRoute(deps: ReadyDeps): Handler {
     if (subgraphs.length === 0) return json(res, 503, { status: 'no supergraph loaded' });
     const checks = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, ok: await probe(name, url) })));
     const ok = checks.every((c) => c.ok);
-    json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'degraded', subgraphs: Object.fromEntries(checks.map((c) => [c.name, c.ok ? 'up' : 'down'])) });
+    const status = ok ? 'ready' : 'degraded';
+    if (!deps.detail) return json(res, ok ? 200 : 503, { status });
+    json(res, ok ? 200 : 503, { status, subgraphs: Object.fromEntries(checks.map((c) => [c.name, c.ok ? 'up' : 'down'])) });
   };
 }

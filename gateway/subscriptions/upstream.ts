@@ -4,14 +4,20 @@
  * subgraph and caller: every subscription of one key to one subgraph shares one socket, which
  * opens with the first and closes with the last.
  *
+ * A subgraph closes a connection when its token expires (4403, lib/subgraphWebSocket.ts), so each
+ * connection renews its token in place before then: at three quarters of the token's lifetime it
+ * sends a graphql-ws `ping` whose payload carries a fresh token of the same caller, which moves
+ * the subgraph's deadline; subscriptions go on without a reconnection or a lost event.
+ *
  * Each connection pings the subgraph every `keepAliveMs` and reconnects when no pong comes back
- * within as long, or when the socket drops (a subgraph restart): up to `retryAttempts` times,
- * re-signing the token and re-sending every active subscription (events published while
- * disconnected are not replayed). After the last attempt, or when the subgraph refuses the
- * connection (4401, 4403) or a subscription (an `error` message), each affected subscription's
- * sink gets `error` exactly once.
+ * within as long, or when the socket drops (a subgraph restart, or an expiry the renewal did not
+ * prevent): up to `retryAttempts` times, re-signing the token and re-sending every active
+ * subscription (events published while disconnected are not replayed). After the last attempt,
+ * or when the subgraph refuses the connection (4401) or a subscription (an `error` message), each
+ * affected subscription's sink gets `error` exactly once.
  */
 import { createClient, type Client, type FormattedExecutionResult, type SubscribePayload } from 'graphql-ws';
+import { decodeJwt } from 'jose';
 import WebSocket from 'ws';
 import { GATEWAY_TOKEN_HEADER, type Caller } from '../../lib/access.ts';
 import type { Signer } from '../access/signer.ts';
@@ -44,6 +50,17 @@ export interface UpstreamSink {
 interface Connection {
   readonly client: Client;
   users: number;
+}
+
+/**
+ * When to renew a connection's `token`, in ms from now: at three quarters of its lifetime, when
+ * the signer (which reuses a token for half of it) hands out a fresh one; undefined for a token
+ * without `iat` and `exp`.
+ */
+export function renewalDelay(token: string, now = Date.now()): number | undefined {
+  const { iat, exp } = decodeJwt(token);
+  if (typeof iat !== 'number' || typeof exp !== 'number') return undefined;
+  return Math.max(1000, (exp - (exp - iat) / 4) * 1000 - now);
 }
 
 /** The default wait before reconnection attempt `n`: 0.5 s, 1 s, 2 s, 4 s, then 8 s, each plus up to 250 ms. */
@@ -119,12 +136,15 @@ export class SubgraphConnections {
     const wsUrl = url.replace(/^http/, 'ws');
     let socket: WebSocket | undefined;
     let pongDeadline: NodeJS.Timeout | undefined;
+    /** The token of the connection being opened. */
+    let token: string | undefined;
+    const renewal = sign ? this.renewal(() => sign(caller, subgraph)) : undefined;
     return createClient({
       url: wsUrl,
       webSocketImpl: WebSocket,
       lazy: true,
       // Re-signed on every (re)connection: a token is valid for 60 s, a connection for much longer.
-      ...(sign ? { connectionParams: async () => ({ [GATEWAY_TOKEN_HEADER]: await sign(caller, subgraph) }) } : {}),
+      ...(sign ? { connectionParams: async () => ({ [GATEWAY_TOKEN_HEADER]: (token = await sign(caller, subgraph)) }) } : {}),
       keepAlive: keepAliveMs,
       connectionAckWaitTimeout: this.opts.ackTimeoutMs,
       retryAttempts: this.opts.retryAttempts,
@@ -134,6 +154,7 @@ export class SubgraphConnections {
       on: {
         connected: (s) => {
           socket = s as WebSocket;
+          if (token) renewal?.start(socket, token);
         },
         ping: (received) => {
           if (received) return;
@@ -148,9 +169,39 @@ export class SubgraphConnections {
         },
         closed: () => {
           clearTimeout(pongDeadline);
+          renewal?.stop();
           socket = undefined;
         },
       },
     });
+  }
+
+  /**
+   * Renews the token of one connection at a time in place: `start` on each connection with its
+   * token, `stop` when it closes. A renewal that cannot be signed or sent is left to the
+   * subgraph's expiry, after which the connection is re-established with a fresh token.
+   */
+  private renewal(fresh: () => string | Promise<string>): { start(socket: WebSocket, token: string): void; stop(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = (socket: WebSocket, token: string) => {
+      const delay = renewalDelay(token);
+      if (delay === undefined) return;
+      timer = setTimeout(() => {
+        void (async () => {
+          const next = await fresh();
+          if (socket.readyState !== WebSocket.OPEN) return;
+          socket.send(JSON.stringify({ type: 'ping', payload: { [GATEWAY_TOKEN_HEADER]: next } }));
+          schedule(socket, next);
+        })().catch(() => {});
+      }, delay);
+      timer.unref();
+    };
+    return {
+      start(socket, token) {
+        clearTimeout(timer);
+        schedule(socket, token);
+      },
+      stop: () => clearTimeout(timer),
+    };
   }
 }

@@ -19,6 +19,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configSpec, loadConfig, SUBGRAPH_NAMES } from '../../lib/config.ts';
+import { gatewayOptionsFromConfig } from '../../gateway/runtime.ts';
+import { resolveGatewayOptions } from '../../gateway/options.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -296,6 +298,16 @@ describe('docker-compose.yml (loaded by compose-go, as `docker compose` loads it
       const values = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v ?? undefined]));
       expect(() => loadConfig(values), name).not.toThrow();
     }
+  });
+
+  it('the gateway starts in production with what it is given: ANONYMOUS_SCOPE explicit, /metrics on its own unpublished port', async () => {
+    const env = Object.fromEntries(Object.entries(service('gateway').environment ?? {}).map(([k, v]) => [k, v ?? undefined]));
+    expect(env.NODE_ENV).toBe('production');
+    const options = resolveGatewayOptions({ supergraph: { sdl: '' }, ...gatewayOptionsFromConfig(loadConfig(env)) });
+    expect(options).toMatchObject({ production: true, anonymousScope: '*', corsOrigins: 'none', metricsPort: 9464 });
+    expect((service('gateway').ports ?? []).map((p) => p.target)).not.toContain(9464);
+    const closed = await loadCompose(bin, COMPOSE_FILE, { GATEWAY_SIGNING_SECRET: SECRET, ANONYMOUS_SCOPE: 'none' });
+    expect(closed.services['gateway']?.environment?.ANONYMOUS_SCOPE).toBe('none');
   });
 
   it('the health-check probe passes on a 200 from /health and fails otherwise or when nothing listens', async () => {

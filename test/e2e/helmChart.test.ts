@@ -268,6 +268,21 @@ describe.each([
     expect(envOf(gateway, 'RATE_LIMITS')?.value).toBe(set.includes('gateway.extraEnv.RATE_LIMITS=off') ? 'off' : undefined);
   });
 
+  it('gives the gateway an explicit anonymous scope, and serves /metrics on its own port, which the ServiceMonitor scrapes and the NetworkPolicy opens', () => {
+    const gateway = deployment('gateway');
+    const c = gateway.spec.template.spec.containers[0]!;
+    expect(envOf(c, 'ANONYMOUS_SCOPE')?.value).toBe('*');
+    const metricsPort = c.ports?.find((p) => p.name === 'metrics')?.containerPort;
+    expect(envOf(c, 'METRICS_PORT')?.value).toBe(String(metricsPort));
+    const service = ofKind(objects, 'Service').find((s) => matches(s.spec.selector, gateway.spec.template.metadata.labels))!;
+    expect(service.spec.ports.map((p) => p.targetPort)).toEqual(['http', 'metrics']);
+    for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
+      expect((monitor as { spec?: unknown }).spec).toMatchObject({ endpoints: [{ port: 'metrics', path: '/metrics' }] });
+    }
+    const policy = ofKind(objects, 'NetworkPolicy').find((p) => matches(p.spec.podSelector, gateway.spec.template.metadata.labels));
+    if (policy) expect(JSON.stringify(policy.spec)).toContain('"port":"metrics"');
+  });
+
   it('reads the signing secret from an existing Secret and creates no Secret', () => {
     expect(ofKind(objects, 'Secret')).toEqual([]);
     const dev = files.includes(VALUES_DEV);

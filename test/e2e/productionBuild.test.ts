@@ -98,6 +98,9 @@ beforeAll(async () => {
   gateway = await startService(['dist/gateway/index.js'], gatewayPort, {
     ...mongo,
     GATEWAY_PORT: String(gatewayPort),
+    // Production requires the anonymous scope; /metrics gets a free port of its own.
+    ANONYMOUS_SCOPE: '*',
+    METRICS_PORT: '0',
     SUPERGRAPH_PATH: path.join(outDir, 'schema', 'supergraph.graphql'),
     ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, `http://127.0.0.1:${ports[n]}/graphql`])),
   });
@@ -179,7 +182,8 @@ describe('the compiled services', () => {
   it('report ready: the gateway once every subgraph answers, each subgraph once its database does', async () => {
     const ready = await fetch(`${gateway.url}ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, 'up'])) });
+    // In production /ready names no subgraph (docs/security.md, "Safe production defaults").
+    expect(await ready.json()).toEqual({ status: 'ready' });
     for (const s of services.filter((s) => s !== gateway)) {
       const r = await fetch(`${s.url}ready`);
       expect(r.status).toBe(200);
@@ -208,7 +212,8 @@ describe('the compiled services', () => {
     await symlink(path.join(root, 'node_modules'), path.join(runtime, 'node_modules'));
     const port = await freePort();
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, subgraphUrls[n]!]));
-    const bin = await startService(['bin/ali-gateway.mjs', '--supergraph', 'dist/schema/supergraph.graphql', '--port', String(port)], port, urls, runtime);
+    const env = { ...urls, ANONYMOUS_SCOPE: '*', METRICS_PORT: '0' };
+    const bin = await startService(['bin/ali-gateway.mjs', '--supergraph', 'dist/schema/supergraph.graphql', '--port', String(port)], port, env, runtime);
     const res = await fetch(`${bin.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ alliance(id: "ali-cn") { name } }' }) });
     expect(await res.json()).toEqual({ data: { alliance: { name: 'ALI Cuneo' } } });
   });

@@ -47,7 +47,7 @@ export interface Stack {
   /** Calls a subgraph directly, as the gateway would for `caller` (a signed header), or with no header when `caller` is null. */
   subgraphQuery<T = any>(subgraph: SubgraphName, query: string, variables?: Record<string, unknown>, caller?: Caller | null): Promise<QueryResult<T>>;
   resetCounters(): void;
-  /** Another gateway over the same subgraphs, with other options (stopped by `stop`). */
+  /** Another gateway over the same subgraphs, with other options (stopped by `stop`); in production its /metrics is at `metricsUrl`. */
   startGateway(options?: Partial<GatewayOptions>): Promise<RunningGateway>;
   stop(): Promise<void>;
 }
@@ -124,7 +124,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
       },
       async startGateway(options = {}) {
-        const extra = await startGateway({ ...base, ...options });
+        // A production gateway serves /metrics on a port of its own (9464 by default): port 0
+        // here, as every port of the tests, so that gateways started at once do not collide.
+        const extra = await startGateway({ ...base, ...(options.production ? { metricsPort: 0 } : {}), ...options });
         extraGateways.push(extra);
         return extra;
       },

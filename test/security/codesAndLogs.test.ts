@@ -17,7 +17,7 @@ const logs: { level: number; msg: string }[] = [];
 beforeAll(async () => {
   stack = await startStack();
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
-  prod = await stack.startGateway({ production: true, bodyLimitBytes: 1024, logger });
+  prod = await stack.startGateway({ production: true, anonymousScope: '*', bodyLimitBytes: 1024, logger });
 });
 
 afterAll(async () => {

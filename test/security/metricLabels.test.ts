@@ -15,7 +15,7 @@ let gateway: RunningGateway;
 
 beforeAll(async () => {
   stack = await startStack();
-  gateway = await stack.startGateway({ production: true });
+  gateway = await stack.startGateway({ production: true, anonymousScope: '*' });
 });
 
 afterAll(async () => {
@@ -28,7 +28,7 @@ async function post(query: string): Promise<number> {
   return res.status;
 }
 
-const metrics = async () => (await fetch(`${gateway.url}metrics`)).text();
+const metrics = async () => (await fetch(gateway.metricsUrl)).text();
 
 /** `operation` label values of `requests_total`, with their counts summed over outcomes. */
 function operations(text: string): Map<string, number> {

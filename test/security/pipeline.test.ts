@@ -46,7 +46,7 @@ const freshComune = () => piedmontMunicipalities().filter((m) => m.provinceCode 
 
 beforeAll(async () => {
   stack = await startStack();
-  prod = await stack.startGateway({ production: true });
+  prod = await stack.startGateway({ production: true, anonymousScope: '*' });
   dev = await stack.startGateway({ production: false });
   editorKey = await stack.createKey({ name: 'editor-reuse', role: 'editor', subgraphs: ['reuse'] });
 });

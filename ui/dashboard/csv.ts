@@ -1,15 +1,6 @@
-/** CSV files for the dashboard's downloads; the format itself is lib/csv.ts (RFC 4180). */
+/**
+ * CSV files for the dashboard's downloads: the writer is lib/csv.ts (RFC 4180, spreadsheet
+ * formulas and control characters neutralised), the same as the gateway's exports; saving the
+ * file is ./download.ts.
+ */
 export { toCsv, type Cell } from '../../lib/csv.ts';
-
-/** Saves `text` as a file, generated in the browser (no request to the server). */
-export function downloadCsv(filename: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8;header=present' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 30_000);
-}

@@ -12,7 +12,8 @@ import './dashboard.css';
 import { columnLabel } from '../i18n/index.ts';
 import { f, LANG, PageFrame, t } from '../shared/page.tsx';
 import { cards, type CardModel, type CardSpec, type ChartModel, type Column, type Row } from './cards.ts';
-import { downloadCsv, toCsv, type Cell } from './csv.ts';
+import { toCsv, type Cell } from './csv.ts';
+import { downloadCsv } from './download.ts';
 import { graphql, QueryError } from './graphql.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);

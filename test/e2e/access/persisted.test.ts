@@ -191,7 +191,7 @@ describe('persisted operations with Apollo Client', () => {
     // Apollo Server raises this client mistake without an error code; the gateway gives it
     // BAD_REQUEST so that production does not mask it as an internal error.
     it('in production the mismatch keeps a client error code and its message', async () => {
-      const gateway = await stack.startGateway({ production: true });
+      const gateway = await stack.startGateway({ production: true, anonymousScope: '*' });
       const text = fixture(WEB_PORTAL, 'AllianceMembers');
       const r = await post(`${gateway.url}graphql`, { query: text, extensions: { persistedQuery: { version: 1, sha256Hash: sha256('something else') } } });
       expect(r.status).toBe(400);

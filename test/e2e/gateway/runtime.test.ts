@@ -186,7 +186,7 @@ describe('HTTP front', () => {
       cadastralCode: 'Z999', postcodes: [], allianceId: null, provenance: 'SAMPLE', membershipProvenance: null, membershipNote: null,
     } as never);
     const query = { query: '{ municipality(istatCode: "999999") { name province { name } } }' };
-    const prod = await stack.startGateway({ production: true });
+    const prod = await stack.startGateway({ production: true, anonymousScope: '*' });
     const dev = await stack.startGateway({ production: false });
     const masked = await post(prod.url, query);
     expect(masked.status).toBe(200);

@@ -102,7 +102,8 @@ afterAll(async () => {
   await bus.close();
 });
 
-async function token(subgraph: SubgraphName, caller: Caller = PARTNER): Promise<string> {
+/** A token for `subgraph`, by default of a partner subscribed to it (subgraphs enforce the read scope). */
+async function token(subgraph: SubgraphName, caller: Caller = { ...PARTNER, read: [subgraph] }): Promise<string> {
   return signGatewayToken(stack.gatewaySecret, caller, subgraph);
 }
 

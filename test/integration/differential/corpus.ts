@@ -9,9 +9,9 @@
  * Tuned so that nearly every operation answers with data and no errors (a comparison of two
  * identical errors says little about the executor): one operation in `unknownIdEvery` asks for an
  * id that does not exist (the error paths still get compared), and an alias never takes the name
- * of an ID field of its type (the entity keys here): Apollo's query planner mishandles a client
- * alias that shadows a key field (`id: provenance` on an entity makes it send the subgraph an
- * invalid query, or read the alias's value as the key), on both executors alike.
+ * of an ID field of its type (the entity keys here): a client alias that shadows a key the plan
+ * needs (`id: provenance` on an entity) cannot be planned as asked, and is refused with
+ * UNRESOLVABLE_FIELD (supergraphs/resolvableKeys.ts).
  */
 import { printSchema, Supergraph } from '@apollo/federation-internals';
 import {

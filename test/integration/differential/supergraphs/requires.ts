@@ -114,7 +114,6 @@ export const requiresCase: DifferentialCase = {
         'name) and sends shipping the weight in grams, so the estimate is computed from 1500 instead of 1.5',
       stock: { status: 200, data: { a: { weight: 1500, shippingEstimate: 15005 }, b: { weight: 42000, shippingEstimate: 420000 } } },
       right: [{ status: 200, data: { a: { weight: 1500, shippingEstimate: 20 }, b: { weight: 42000, shippingEstimate: 420 } } }],
-      oursStillWrong: 'both executors run the plan Apollo\'s planner builds; a plan rewrite that keeps the requirement under an alias of its own is to fix it',
     },
   ],
 };
