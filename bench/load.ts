@@ -4,26 +4,24 @@
  *
  * Checking every response stays cheap: a gateway serialises the same answer to the same bytes, so
  * a response is first compared byte for byte with the bodies already found correct, and only a
- * body not seen before is parsed, normalised (object keys sorted) and compared with the expected
- * answer. autocannon keeps bodies as strings decoded chunk by chunk, which can split a UTF-8
+ * body not seen before is parsed, written back in normal form ({@link normalJson}) and compared
+ * with the expected answer, field order included. autocannon keeps bodies as strings decoded chunk by chunk, which can split a UTF-8
  * character (Comuni names have accents) and corrupt a correct answer; `keepRawBodies` makes its
  * clients keep the raw bytes instead (autocannon 8 internals, checked at start).
  */
 import { createHash } from 'node:crypto';
 import autocannon from 'autocannon';
 
-/** JSON with object keys sorted at every level: the normal form answers are compared in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const key of Object.keys(obj).sort()) {
-      if (obj[key] !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(obj[key])}`);
-    }
-    return `{${parts.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+/**
+ * The normal form answers are compared in: the body parsed and written back with JSON.stringify.
+ * The one normalisation, JSON_TEXT, is of the text only: insignificant whitespace and how strings
+ * and numbers are spelled (`"\u00e8"` or `"è"`, `1e3` or `1000`) are the serialiser's choice, and
+ * every JSON client reads them alike. Everything a client can see stays: field order at every level
+ * (the GraphQL spec requires selection order), values, errors and extensions
+ * (test/unit/benchAnswers.test.ts shows both).
+ */
+export function normalJson(value: unknown): string {
+  return JSON.stringify(value);
 }
 
 export function sha256(text: string): string {
@@ -32,7 +30,7 @@ export function sha256(text: string): string {
 
 export type Verdict = 'ok' | 'error' | 'wrong';
 
-/** Compares responses with one expected answer (a canonical JSON string). */
+/** Compares responses with one expected answer (its {@link normalJson}). */
 export class AnswerChecker {
   private readonly known: Buffer[] = [];
   checked = 0;
@@ -72,8 +70,9 @@ export class AnswerChecker {
       this.firstProblem ??= `HTTP ${status}, errors: ${JSON.stringify(parsed.errors ?? parsed).slice(0, 300)}`;
       return 'error';
     }
-    if (canonicalJson(parsed) !== this.expected) {
-      this.firstProblem ??= `wrong answer (${body.length} bytes, sha256 of normal form ${sha256(canonicalJson(parsed)).slice(0, 12)})`;
+    const normal = normalJson(parsed);
+    if (normal !== this.expected) {
+      this.firstProblem ??= `wrong answer (${body.length} bytes, sha256 of normal form ${sha256(normal).slice(0, 12)})`;
       return 'wrong';
     }
     // Bounded: a gateway that varies its bytes (it should not) is still checked, just slower.

@@ -149,7 +149,8 @@ export function renderMarkdown(results: Results): string {
   );
   lines.push(
     `- **Correctness:** every response (warm-up included) is compared with stock @apollo/gateway's answer after ` +
-      `key-order normalisation; any error or different answer makes the cell fail ("correct" no), never fast.`,
+      `parsing and writing back as JSON (field order kept: only whitespace and escapes are normalised); any error or ` +
+      `different answer makes the cell fail ("correct" no), never fast.`,
   );
   lines.push(`- **Reproduce:** \`${settings.command}\` (load average at start: ${settings.loadAverageAtStart.join(', ')})`);
   lines.push('');

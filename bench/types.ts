@@ -130,7 +130,7 @@ export interface OperationInfo {
   operation: string;
   file: string;
   variables: Record<string, unknown>;
-  /** SHA-256 of the expected answer after key-order normalisation, and its size as stock serialises it. */
+  /** SHA-256 of the expected answer in normal form (bench/load.ts `normalJson`, field order kept), and its size as stock serialises it. */
   expectedSha256: string;
   responseBytes: number;
   /** Fetch nodes in @apollo/query-planner's plan for the operation. */

@@ -1,14 +1,14 @@
 /**
  * The operations of each workload, and their expected answers: each is sent once to stock
  * @apollo/gateway (the reference implementation) before any measurement; its answer, without
- * errors, normalised (object keys sorted) is what every response of every gateway must equal.
+ * errors, in normal form (bench/load.ts `normalJson`: field order kept) is what every response of every gateway must equal.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
 import { QueryPlanner, prettyFormatQueryPlan } from '@apollo/query-planner';
 import { parse } from 'graphql';
-import { canonicalJson, sha256 } from './load.ts';
+import { normalJson, sha256 } from './load.ts';
 import type { OperationInfo, WorkloadName } from './types.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -74,7 +74,7 @@ export async function referenceAnswer(url: string, spec: OperationSpec): Promise
     if (res.status !== 200 || body.errors?.length || body.data === null || body.data === undefined) {
       return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.errors ?? body).slice(0, 400)}` };
     }
-    return { ok: true, expected: canonicalJson(body), bytes: Buffer.byteLength(text) };
+    return { ok: true, expected: normalJson(body), bytes: Buffer.byteLength(text) };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }

@@ -13,6 +13,7 @@
  * | `<prefix>subgraph_circuit_state` | gauge (0 closed, 1 half_open, 2 open) | `subgraph` |
  * | `<prefix>query_plan_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
  * | `<prefix>operation_cost_estimated`, `<prefix>operation_cost_actual` | histogram | `role` |
+ * | `<prefix>executor_fallbacks_total` | counter | `reason` (gateway/executor/index.ts `FallbackReason`) |
  * | `process_*`, `nodejs_*` (prom-client defaults, e.g. `nodejs_eventloop_lag_seconds`) | various | – |
  *
  * `<prefix>` is `ali_gateway_` unless {@link MetricsOptions.prefix} says otherwise.
@@ -30,6 +31,7 @@ import perfHooks, { type IntervalHistogram } from 'node:perf_hooks';
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestContext } from '@apollo/server';
 import type { GatewayConfig } from '@apollo/gateway';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FALLBACK_REASONS, type FallbackReason } from './executor/index.ts';
 
 /** How one gateway → subgraph fetch ended (same literals as gateway/transport/failures.ts). */
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'cancelled';
@@ -88,6 +90,8 @@ export interface GatewayMetrics {
   circuitState(subgraph: string, state: CircuitState): void;
   /** An operation's estimated cost, and its actual cost when it was executed (gateway/operationLimits.ts). */
   operationCost(role: string, estimated: number, actual: number | undefined): void;
+  /** The lean executor left a request's plan to stock `executeQueryPlan`, for `reason`. */
+  executorFallback(reason: FallbackReason): void;
   /** Subscription gauges, read from the subscription server at each scrape. */
   watchSubscriptions(stats: () => SubscriptionStats): void;
   /** Text exposition for GET /metrics. */
@@ -143,6 +147,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     subgraphFetch: subgraphs.fetch,
     circuitState: subgraphs.circuit,
     operationCost: cost,
+    executorFallback: fallbackSeries(prefix, registers),
     watchSubscriptions(stats) {
       subscriptionStats = stats;
     },
@@ -284,6 +289,18 @@ function planCacheSeries(prefix: string, registers: Registers): GatewayMetrics['
     delete: (key) => cache.delete(key),
     clear: () => cache.clear(),
   });
+}
+
+/** `executor_fallbacks_total`, every reason present from the start. */
+function fallbackSeries(prefix: string, registers: Registers): GatewayMetrics['executorFallback'] {
+  const fallbacks = new Counter({
+    name: `${prefix}executor_fallbacks_total`,
+    help: 'Requests whose query plan the lean executor left to stock @apollo/gateway, by reason (unsupported | shadowed_names | usage_traces | compile_error)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of FALLBACK_REASONS) fallbacks.inc({ reason }, 0);
+  return (reason) => fallbacks.inc({ reason });
 }
 
 /** `operation_cost_estimated` and `operation_cost_actual` by role (as Apollo Router's `cost.estimated` and `cost.actual`). */

@@ -11,7 +11,7 @@ import type { Role, Scope } from '../lib/access.ts';
 import { configDefault, ConfigError, type Config } from '../lib/config.ts';
 import type { JwtOptions } from './access/callers.ts';
 import type { GatewayContext } from './context.ts';
-import type { ExecutorKind } from './executor/index.ts';
+import type { Execution, ExecutorKind } from './executor/index.ts';
 import { DEFAULT_OPERATION_LIMITS, resolveExecutionLimits, resolveOperationLimits, type ExecutionLimits, type OperationLimits } from './operationLimits.ts';
 import { resolveSubscriptionOptions, type ResolvedSubscriptionOptions, type SubscriptionOptions } from './subscriptions/index.ts';
 import type { SupergraphSource } from './supergraph.ts';
@@ -79,6 +79,11 @@ export interface GatewayOptions {
   readonly gatewayTokenTtlSeconds?: number;
   /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
   readonly executor?: ExecutorKind;
+  /**
+   * With the lean executor, called for every operation it executes: which executor ran it and why
+   * stock did, by request id (the differential tests read it to know what they compared).
+   */
+  readonly onExecute?: (execution: Execution & { readonly requestId: string }) => void;
   /** Subscriptions over graphql-ws and SSE on /graphql: limits, keep-alive, slow consumers, subgraph reconnection (gateway/subscriptions/). */
   readonly subscriptions?: SubscriptionOptions;
   /** Webhook deliveries (gateway/webhooks/): retries, disabling, timeouts; they run on a gateway with `accessDb`. */

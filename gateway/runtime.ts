@@ -32,7 +32,7 @@ import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
 import { useCorrectedPlanner } from './apollo/planner.ts';
-import { useLeanExecutor } from './executor/index.ts';
+import { useLeanExecutor, type LeanExecutorOptions } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
 import { createRequestPipeline, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
 import { createAdmission, type SpendBudget } from './http/admission.ts';
@@ -109,11 +109,28 @@ function createGateway(
       });
     },
   });
-  if (opts.executor === 'lean') useLeanExecutor(gateway);
+  if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
   useCorrectedPlanner(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
   useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
   return gateway;
+}
+
+/**
+ * What the gateway does with each lean executor's record of a request: counts stock fallbacks,
+ * logs an unexpected one (a plan the lean executor failed to compile) once per plan, and tells
+ * `opts.onExecute`.
+ */
+function executionHook(opts: ResolvedGatewayOptions, metrics: GatewayMetrics): NonNullable<LeanExecutorOptions['onExecute']> {
+  const reported = new WeakSet<object>();
+  return (execution, queryPlan, requestContext) => {
+    if (execution.fallback) metrics.executorFallback(execution.fallback);
+    if (execution.fallback === 'compile_error' && !reported.has(queryPlan)) {
+      reported.add(queryPlan);
+      opts.logger.error({ detail: execution.detail, operationName: requestContext.operationName }, 'the lean executor could not compile a plan; stock executes it');
+    }
+    opts.onExecute?.({ ...execution, requestId: (requestContext.context as Partial<GatewayContext>).requestId ?? '' });
+  };
 }
 
 /** Access: keys and trusted documents in the gateway's own database, callers, rate limits. */

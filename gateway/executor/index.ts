@@ -34,7 +34,7 @@ import {
   type OpenTelemetryConfig,
   type OperationContext,
 } from '../apollo/internals.ts';
-import { INHERITED_NAMES } from './compileShape.ts';
+import { INHERITED_NAMES, UnsupportedOperation } from './compileShape.ts';
 import { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
 
 export { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
@@ -59,9 +59,34 @@ function shadowsInheritedNames(schema: GraphQLSchema): boolean {
   return false;
 }
 
+/**
+ * Why a plan went to stock `executeQueryPlan` rather than the lean executor:
+ * - `unsupported`: what the lean executor leaves to stock by design (introspection, subscriptions,
+ *   @defer, a response name that shadows an `Object.prototype` member);
+ * - `shadowed_names`: the supergraph has a field named like an `Object.prototype` member;
+ * - `usage_traces`: Apollo usage reporting asked for this request's trace;
+ * - `compile_error`: compiling the plan threw anything else, which is a lean executor bug.
+ */
+export type FallbackReason = 'unsupported' | 'shadowed_names' | 'usage_traces' | 'compile_error';
+
+/** Every {@link FallbackReason}, for metrics that start each series at 0. */
+export const FALLBACK_REASONS: readonly FallbackReason[] = ['unsupported', 'shadowed_names', 'usage_traces', 'compile_error'];
+
+/** Which executor ran one request's plan, and why stock did. */
+export interface Execution {
+  readonly executor: ExecutorKind;
+  /** Set when stock ran it. */
+  readonly fallback?: FallbackReason;
+  /** For `unsupported` and `compile_error`: the message of what compiling the plan threw. */
+  readonly detail?: string;
+}
+
+/** A plan the lean executor leaves to stock, and why. */
+type Fallback = { readonly fallback: FallbackReason; readonly detail?: string };
+
 export interface LeanExecutorOptions {
-  /** Called for every plan executed, with the executor that ran it (`stock` for what the lean one leaves to stock). */
-  readonly onExecute?: (executor: ExecutorKind, queryPlan: QueryPlan) => void;
+  /** Called for every plan executed: which executor ran it, and why stock did (tests, metrics, logs). */
+  readonly onExecute?: (execution: Execution, queryPlan: QueryPlan, requestContext: GatewayGraphQLRequestContext) => void;
   /**
    * Send the `_entities` fetches to one subgraph that are ready at the same time as one request
    * (gateway/executor/merge.ts). Default true.
@@ -71,8 +96,8 @@ export interface LeanExecutorOptions {
 
 /** The lean executor of one gateway: its compiled plans, and the requests it runs. */
 class LeanExecutor {
-  /** Per plan object (held by the plan store): its compiled form, or null to run it with stock executeQueryPlan. */
-  private readonly compiled = new WeakMap<QueryPlan, CompiledPlan | null>();
+  /** Per plan object (held by the plan store): its compiled form, or why stock executeQueryPlan runs it. */
+  private readonly compiled = new WeakMap<QueryPlan, CompiledPlan | Fallback>();
   private readonly serviceMaps = new WeakMap<object, Record<string, GraphQLDataSource>>();
   private readonly unsafeSchemas = new WeakMap<GraphQLSchema, boolean>();
   private readonly mergeFetches: boolean;
@@ -118,8 +143,11 @@ class LeanExecutor {
 
     const apiSchema = g.apiSchema!;
     const supergraphSchema = g.supergraphSchema!;
-    const lean = requestContext.metrics?.captureTraces ? null : this.compiledFor(queryPlan, operationContext, apiSchema, supergraphSchema);
-    this.options.onExecute?.(lean ? 'lean' : 'stock', queryPlan);
+    const compiled: CompiledPlan | Fallback = requestContext.metrics?.captureTraces
+      ? { fallback: 'usage_traces' }
+      : this.compiledFor(queryPlan, operationContext, apiSchema, supergraphSchema);
+    const lean = 'fallback' in compiled ? null : compiled;
+    this.options.onExecute?.(lean ? { executor: 'lean' } : { executor: 'stock', ...(compiled as Fallback) }, queryPlan, requestContext);
     const response = lean
       ? await this.executeLean(lean, requestContext, serviceMap, supergraphSchema, recording)
       : await executeQueryPlan(queryPlan, serviceMap, requestContext, operationContext, supergraphSchema, apiSchema, telemetry);
@@ -179,12 +207,12 @@ class LeanExecutor {
     });
   }
 
-  private compiledFor(queryPlan: QueryPlan, operationContext: OperationContext, apiSchema: Schema, supergraphSchema: GraphQLSchema): CompiledPlan | null {
+  private compiledFor(queryPlan: QueryPlan, operationContext: OperationContext, apiSchema: Schema, supergraphSchema: GraphQLSchema): CompiledPlan | Fallback {
     let plan = this.compiled.get(queryPlan);
     if (plan !== undefined) return plan;
     let unsafe = this.unsafeSchemas.get(supergraphSchema);
     if (unsafe === undefined) this.unsafeSchemas.set(supergraphSchema, (unsafe = shadowsInheritedNames(supergraphSchema)));
-    plan = null;
+    plan = { fallback: 'shadowed_names' };
     if (!unsafe) {
       try {
         // The Operation stock builds for executing this plan (executeQueryPlan), once per plan.
@@ -194,8 +222,9 @@ class LeanExecutor {
           { validate: false },
         );
         plan = compilePlan(queryPlan, operation);
-      } catch {
-        plan = null; // stock answers it (including with the error building the operation raises)
+      } catch (err) {
+        // Stock answers it (including with the error building the operation raises).
+        plan = { fallback: err instanceof UnsupportedOperation ? 'unsupported' : 'compile_error', detail: String((err as Error)?.message ?? err) };
       }
     }
     this.compiled.set(queryPlan, plan);

@@ -33,6 +33,8 @@ describe('alliances', () => {
     expect(body.errors).toBeUndefined();
     const a = body.data.alliance;
     expect(a.name).toBe('ALI Cuneo');
+    // The figures the README's example shows.
+    expect([a.memberCount, a.smallMemberCount]).toEqual([222, 210]);
     expect(a.members.totalCount).toBe(a.smallMemberCount);
     expect(a.members.nodes).toHaveLength(3);
     const pops = a.members.nodes.map((n: { population: number }) => n.population);

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { facilitatorDocs } from '../../subgraphs/governance/data/seed.ts';
 import { startStack, type Stack } from '../helpers/stack.ts';
 
 const op = (name: string) => readFileSync(new URL(`./operations/facts/${name}.graphql`, import.meta.url), 'utf8');
@@ -116,7 +117,14 @@ describe('published facts through the gateway', () => {
       ['REGIONAL_GUIDANCE', 'Comitato Guida Regionale'],
       ['STEERING', 'Comitato di Pilotaggio'],
     ]);
-    expect(d.facilitators.totalCount).toBeGreaterThan(0);
+    // rupar-facilitators: the role is published, the records are the seed's samples, each with the
+    // ALI it serves. Broken once to prove it: with the governance seed inserting all but the first
+    // facilitator (`facilitatorDocs().slice(1)` in its `seed`), totalCount and the list differ (the
+    // old `totalCount > 0` still passed).
+    const seeded = facilitatorDocs();
+    expect(d.facilitators.totalCount).toBe(seeded.length);
+    const served = (nodes: { alliances: { id: string }[] }[]) => nodes.map((f) => f.alliances.map((a) => a.id).sort().join(',')).sort();
+    expect(served(d.facilitators.nodes)).toEqual(served(seeded.map((f) => ({ alliances: f.allianceIds.map((id) => ({ id })) }))));
     expect(d.facilitators.nodes.every((f: { provenance: string }) => f.provenance === 'SAMPLE')).toBe(true);
     expect(d.institutions.map((i: { id: string }) => i.id).sort()).toEqual(
       ['cipe', 'citta-di-torino', 'cnipa', 'mef', 'mise', 'mit', 'regione-piemonte'],

@@ -3,9 +3,11 @@
  * from the gateway alone, every example operation runs without errors, answers are the published
  * figures, the docs and the headers editor work, and no request leaves this machine.
  */
+import { readdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../../scripts/build-ui.ts';
+import { adoptionDocs, SOLUTIONS } from '../../../subgraphs/reuse/data/seed.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
 import { foreignRequests, launchBrowser, screenshot, watchedPage, type WatchedPage } from './browser.ts';
 
@@ -79,7 +81,10 @@ describe('explorer', () => {
     // The schema arrived by introspection through the gateway.
     await page.locator('.graphiql-query-editor .cm-property').first().waitFor({ timeout: 15_000 });
     await expect(page.locator('#ali-examples-title').textContent()).resolves.toBe('Examples');
-    expect(await page.locator('[data-example]').count()).toBe(8);
+    // One button per example operation of ui/explorer/examples/.
+    const examples = readdirSync(new URL('../../../ui/explorer/examples/', import.meta.url)).filter((f) => f.endsWith('.graphql'));
+    expect(examples.length).toBeGreaterThan(0);
+    expect(await page.locator('[data-example]').count()).toBe(examples.length);
   });
 
   it('runs the small Comuni example and shows the published figures', async () => {
@@ -135,6 +140,13 @@ describe('explorer', () => {
     expect(answers['small-comuni-coverage']!.data).toMatchObject({
       membershipCoverage: { total: { smallMemberCount: 1004, memberCount: 1072 } },
     });
+    // The reuse example's counts are the seed's sample adoptions by solution and status (broken once
+    // to prove it: with the reuse seed inserting all but the first adoption, this fails).
+    const stats = (answers['reuse-adoption']!.data as { adoptionStats: { solution: { name: string }; status: string; count: number }[] }).adoptionStats;
+    const nameOf = new Map(SOLUTIONS.map((sol) => [sol._id, sol.name]));
+    const seeded = new Map<string, number>();
+    for (const a of adoptionDocs()) seeded.set(`${nameOf.get(a.solutionId)} ${a.status}`, (seeded.get(`${nameOf.get(a.solutionId)} ${a.status}`) ?? 0) + 1);
+    expect(new Map(stats.map((r) => [`${r.solution.name} ${r.status}`, r.count]))).toEqual(seeded);
     // Each example opened in a tab of its own, named after its operation.
     await page.locator('.graphiql-tab', { hasText: 'FourthSupplementaryAct' }).waitFor();
     await page.locator('.graphiql-response', { hasText: '"signedOn": "2009-12-22"' }).waitFor({ timeout: 10_000 });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEventBus, type LocalEventBus } from '../../../lib/events.ts';
 import { piedmontMunicipalities } from '../../../lib/domain/registry.ts';
+import { allianceDocs } from '../../../subgraphs/alliances/data/seed.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -43,7 +44,9 @@ it('prints the adoption event with the Comune ALI from alliances and the project
     await new Promise((r) => setTimeout(r, 100));
   }
   const taken = new Set((await stack.dbs.reuse.collection('adoptions').find({ solutionId: 'sigma-ter-piemonte' }).toArray()).map((d) => d['istatCode']));
-  const comune = piedmontMunicipalities().find((m) => m.istatCode.startsWith('001') && !taken.has(m.istatCode))!;
+  // A member of Turin's ALI (province 001), so that the event's alliance comes from the alliances subgraph.
+  const comune = piedmontMunicipalities().find((m) => m.istatCode.startsWith('001') && m.allianceId !== null && !taken.has(m.istatCode))!;
+  const alliance = allianceDocs().find((a) => a._id === comune.allianceId)!;
   const r = await stack.query(
     'mutation($input: RegisterAdoptionInput!) { registerAdoption(input: $input) { adoption { id } } }',
     { input: { solutionId: 'sigma-ter-piemonte', municipalityIstatCode: comune.istatCode, status: 'PLANNED', provenance: 'SAMPLE' } },
@@ -55,17 +58,17 @@ it('prints the adoption event with the Comune ALI from alliances and the project
   const lines = out.trim().split('\n');
   expect(lines).toHaveLength(1);
   const event = JSON.parse(lines[0]!) as { data: { adoptionChanged: any } };
+  // Broken once to prove it: with `membership { alliance { name } }` removed from the example's
+  // subscription (examples/subscribe.ts), this fails; the old check sat inside `if (membership)`.
   expect(event.data.adoptionChanged).toMatchObject({
     kind: 'REGISTERED',
     previousStatus: null,
     adoption: {
       id: `sigma-ter-piemonte:${comune.istatCode}`,
       status: 'PLANNED',
-      solution: { name: 'SIGMA TER Piemonte', fundedProjects: expect.any(Array) },
-      municipality: { istatCode: comune.istatCode, name: comune.name },
+      // sigma-ter-project: the solution's one funded project, from the funding subgraph.
+      solution: { name: 'SIGMA TER Piemonte', fundedProjects: [{ id: 'apq-act-4-sigma-ter-piemonte' }] },
+      municipality: { istatCode: comune.istatCode, name: comune.name, membership: { alliance: { name: alliance.name } } },
     },
   });
-  // Province 001 is Turin's: a member's ALI comes from the alliances subgraph.
-  const membership = event.data.adoptionChanged.adoption.municipality.membership;
-  if (membership) expect(membership.alliance.name).toMatch(/^ALI /);
 });

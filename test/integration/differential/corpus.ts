@@ -1,10 +1,17 @@
 /**
  * A generated corpus of operations over our real supergraph's API schema, for the differential
  * test: a seeded PRNG walks the schema from `Query`, choosing fields, arguments (small `first`,
- * ids taken from the seed data, now and then an unknown one, enum values), aliases (often named
- * after another field of the same type), inline fragments, named fragments, `__typename`, and
- * @include/@skip with variables or literals, to a bounded depth. The same seed gives the same
- * operations; every operation is valid against the schema (invalid drafts are redrawn).
+ * ids taken from the seed data, enum values), aliases (often named after another field of the
+ * same type), inline fragments, named fragments, `__typename`, and @include/@skip with variables
+ * or literals, to a bounded depth. The same seed gives the same operations; every operation is
+ * valid against the schema (invalid drafts are redrawn).
+ *
+ * Tuned so that nearly every operation answers with data and no errors (a comparison of two
+ * identical errors says little about the executor): one operation in `unknownIdEvery` asks for an
+ * id that does not exist (the error paths still get compared), and an alias never takes the name
+ * of an ID field of its type (the entity keys here): a client alias that shadows a key the plan
+ * needs (`id: provenance` on an entity) cannot be planned as asked, and is refused with
+ * UNRESOLVABLE_FIELD (supergraphs/resolvableKeys.ts).
  */
 import { printSchema, Supergraph } from '@apollo/federation-internals';
 import {
@@ -50,8 +57,8 @@ export interface CorpusOptions {
   readonly count: number;
   /** Deepest nesting of composite fields below the root (default 4). */
   readonly maxDepth?: number;
-  /** Share of id arguments given an id that does not exist (default 0.06). */
-  readonly unknownIdRate?: number;
+  /** One operation in this many asks for an id that does not exist (default 50). */
+  readonly unknownIdEvery?: number;
   /** Largest operation in lexical tokens (default 450; the gateway refuses anonymous ones above 1,000). */
   readonly maxTokens?: number;
   /** Most aliases and directives in one operation (defaults 10 and 8; anonymous limits 15 and 10). */
@@ -136,12 +143,15 @@ class Draft {
   readonly variables: Record<string, unknown> = {};
   readonly fragments: string[] = [];
   private names = 0;
+  /** Whether an unknown id was used. */
+  usedUnknownId = false;
 
   constructor(
     readonly rng: Rng,
     readonly pools: IdPools,
     readonly maxDepth: number,
-    readonly unknownIdRate: number,
+    /** Give the first id argument an id that does not exist. */
+    readonly wantsUnknownId: boolean,
   ) {}
 
   fresh(prefix: string): string {
@@ -208,7 +218,9 @@ function valueFor(d: Draft, name: string, type: GraphQLInputType, returnType: Gr
     case 'String': {
       const pool = (name === 'id' && returnType ? d.pools[returnType.name] : undefined) ?? d.pools[name];
       if (!pool || pool.length === 0) return NO_VALUE;
-      return name !== 'nameStartsWith' && rng.chance(d.unknownIdRate) ? UNKNOWN_ID : rng.pick(pool);
+      if (name === 'nameStartsWith' || !d.wantsUnknownId || d.usedUnknownId) return rng.pick(pool);
+      d.usedUnknownId = true;
+      return UNKNOWN_ID;
     }
     default:
       return NO_VALUE;
@@ -266,7 +278,7 @@ function objectSelections(d: Draft, type: GraphQLObjectType, depth: number, used
     // Aliases: often another field's name of this type, so response names cross subgraphs.
     let responseName = field.name;
     if (rng.chance(0.18) || used.has(field.name)) {
-      const candidates = fields.map((f) => f.name).filter((n) => !used.has(n) && n !== field.name);
+      const candidates = fields.filter((f) => !used.has(f.name) && f.name !== field.name && getNamedType(f.type).name !== 'ID').map((f) => f.name);
       responseName = candidates.length && rng.chance(0.6) ? rng.pick(candidates) : d.fresh('a');
     }
     if (used.has(responseName)) continue;
@@ -326,10 +338,14 @@ export function generateCorpus(schema: GraphQLSchema, pools: IdPools, opts: Corp
   const query = schema.getQueryType();
   if (!query) throw new Error('schema has no Query type');
   const ops: CorpusOperation[] = [];
+  const unknownIdEvery = opts.unknownIdEvery ?? 50;
+  /** Operations that asked for an unknown id so far; one is due at the middle of every `unknownIdEvery` (until a draft has an id argument). */
+  let unknownIds = 0;
   let drafts = 0;
   while (ops.length < opts.count) {
     if (++drafts > opts.count * 20) throw new Error(`only ${ops.length} valid operations in ${drafts} drafts`);
-    const d = new Draft(rng, pools, opts.maxDepth ?? 4, opts.unknownIdRate ?? 0.06);
+    const due = Math.floor((ops.length + Math.floor(unknownIdEvery / 2)) / unknownIdEvery);
+    const d = new Draft(rng, pools, opts.maxDepth ?? 4, unknownIds < due);
     const root = objectSelections(d, query, 0, new Set(), true);
     if (root.length === 0) continue;
     const name = `C${opts.seed}_${ops.length}`;
@@ -350,6 +366,7 @@ export function generateCorpus(schema: GraphQLSchema, pools: IdPools, opts: Corp
       errors = [err as GraphQLError];
     }
     if (errors.length || aliases > (opts.maxAliases ?? 10) || directives > (opts.maxDirectives ?? 8)) continue;
+    if (d.usedUnknownId) unknownIds++;
     ops.push({ name, query: text, ...(d.variableDefs.length ? { variables: d.variables } : {}) });
   }
   return ops;

@@ -1,27 +1,16 @@
 /**
  * The differential harness: runs small in-memory subgraphs, starts our gateway and the stock
  * `@apollo/gateway` executor side by side over the same subgraphs, sends each operation to both over
- * HTTP and reduces both answers to what must be identical.
+ * HTTP, and reads which executor answered on ours. compare.ts says what must be identical.
  *
- * What is compared (and why the rest is not):
- * - the HTTP status, exactly;
- * - `data`, deeply, with object keys sorted (the brief asks for key order to be normalised: both
- *   executors re-order fields to the query's order today, but that is a serialisation matter);
- * - `errors`, each reduced to `message`, `path` and `extensions.code`, sorted by path then message.
- *   Sorted, because two fetches of one plan level run in parallel and their errors are appended in
- *   completion order, which is not deterministic. Other error extensions are dropped: `stacktrace`
- *   and `exception` (process-local frames, differ by construction), `serviceName` (a reporting hint
- *   both executors add to subgraph errors but no client contract) and `response` (the failed
- *   subgraph's raw HTTP answer, internal detail our gateway masks in production);
- * - top-level `extensions` are not compared: stock puts the errors of its own result shaping
- *   ("Cannot return null for non-nullable field …") in `extensions.valueCompletion` rather than in
- *   `errors`; it is kept in the normalised answer (and checked in the stock-wrong cases, where it
- *   shows what stock hid) but `comparable()` drops it, so an executor that reports such an error
- *   properly in `errors` differs in `errors`, where it has to be documented as a stock-wrong case.
+ * The gate knows what it tested: every request to ours carries a request id, and our gateway's
+ * `onExecute` record of that id says whether the lean executor ran the plan, stock ran it (and
+ * why), or the request was refused before execution. Each operation declares which it expects
+ * (`executor`, the lean executor by default), so a lean executor that fails to compile a plan and
+ * silently hands it to stock fails the gate instead of turning it into stock against stock.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isDeepStrictEqual } from 'node:util';
 import { composeServices } from '@apollo/composition';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
@@ -30,7 +19,11 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse } from 'graphql';
+import type { Execution, FallbackReason } from '../../../gateway/executor/index.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../../gateway/runtime.ts';
+import type { Expected, RawAnswer } from './compare.ts';
+
+export type { Expected, ExpectedError, RawAnswer } from './compare.ts';
 
 /** Federation 2 `@link` header every edge-case subgraph starts with. */
 export const fed2 = (imports: readonly string[], version = 'v2.7') =>
@@ -52,6 +45,15 @@ export interface FailingSubgraphDef {
   readonly fails: 'down' | 'http500';
 }
 
+/**
+ * How ours must execute an operation: with the lean executor (`lean`, the default); not with the
+ * gateway's executor at all (`none`: a request refused before execution, or answered by a plugin,
+ * as pure introspection is, from the caller's view of the schema); or with stock, for a reason the
+ * lean executor leaves to it by design (`detail` matches the reason's message, if it has one). A lean executor
+ * error (`compile_error`) is never an expected fallback.
+ */
+export type ExpectedExecution = 'lean' | 'none' | { readonly stock: Exclude<FallbackReason, 'compile_error'>; readonly detail?: RegExp };
+
 export interface DiffOperation {
   /** Unique within its case; becomes the test name. */
   readonly name: string;
@@ -60,49 +62,29 @@ export interface DiffOperation {
   readonly operationName?: string;
   /** Send to ours, then to stock, never at once (the operation changes state the next one reads). */
   readonly sequential?: boolean;
-}
-
-export interface NormalisedError {
-  readonly message: string;
-  readonly path?: readonly (string | number)[];
-  readonly code?: unknown;
-}
-
-/** An answer reduced to what both gateways must agree on (see the module comment). */
-export interface Normalised {
-  readonly status: number;
-  readonly data?: unknown;
-  readonly errors?: readonly NormalisedError[];
-  readonly valueCompletion?: readonly NormalisedError[];
-}
-
-/** An expected error: `message` may be a pattern; a missing `code` accepts any code. */
-export type ExpectedError = Omit<NormalisedError, 'message'> & { readonly message: string | RegExp };
-
-/**
- * An expected answer, normalised. Errors are listed in normalised order (by path, then message);
- * a missing `valueCompletion` accepts anything there.
- */
-export interface Expected {
-  readonly status: number;
-  readonly data?: unknown;
-  readonly errors?: readonly ExpectedError[];
-  readonly valueCompletion?: readonly ExpectedError[];
+  /** How ours must execute it (default `lean`). */
+  readonly executor?: ExpectedExecution;
 }
 
 /**
- * An operation on which stock is known to be wrong. Ours must give the stock answer or the right
- * one, nothing else (the gate's rule: ours may differ from stock only by being right); the test also checks that
- * stock still gives `stock`, so the documentation goes stale loudly if Apollo fixes it.
+ * An operation on which stock is known to be wrong. Ours must give one of the right answers (the
+ * gate's rule: ours may differ from stock only by being right); the test also checks that stock
+ * still gives `stock`, so the documentation goes stale loudly if Apollo fixes it.
  */
 export interface StockWrongCase {
   readonly operation: DiffOperation;
   /** Why the stock answer is wrong, in a sentence or two (part of the test name). */
   readonly why: string;
-  /** The stock answer, normalised (messages may be patterns where they hold a port). */
+  /** The stock answer (messages may be patterns where they hold a port). */
   readonly stock: Expected;
-  /** The right answer(s), normalised: ours may give any of them (or exactly `stock`). */
+  /** The right answer(s): ours must give one of them. */
   readonly right: readonly Expected[];
+  /**
+   * Set while ours still gives stock's wrong answer, saying where the fix is to come from: the
+   * test then requires exactly `stock` from ours and fails as soon as ours is right (remove this
+   * then). Anything else from ours fails either way.
+   */
+  readonly oursStillWrong?: string;
 }
 
 export interface DifferentialCase {
@@ -128,7 +110,36 @@ export interface Gateways {
   readonly stockUrl: string;
   /** Headers for every request to ours (an API key). */
   readonly oursHeaders?: Record<string, string>;
+  /** Ours's record of each request it executed, by request id. */
+  readonly executions: ExecutionLog;
   stop(): Promise<void>;
+}
+
+/** Our gateway's executions by request id: pass `record` as its `onExecute`. */
+export class ExecutionLog {
+  private readonly byId = new Map<string, Execution>();
+  private sent = 0;
+  readonly record = (execution: Execution & { requestId: string }): void => {
+    const { requestId, ...rest } = execution;
+    this.byId.set(requestId, rest);
+  };
+  /** A request id not used before. */
+  nextId(): string {
+    return `differential-${++this.sent}`;
+  }
+  /** What ran the request (undefined: it never reached execution), forgotten once read. */
+  take(requestId: string): Execution | undefined {
+    const execution = this.byId.get(requestId);
+    this.byId.delete(requestId);
+    return execution;
+  }
+}
+
+/** Whether an execution is the expected one. */
+export function executedAsExpected(actual: Execution | undefined, expected: ExpectedExecution = 'lean'): boolean {
+  if (expected === 'none') return actual === undefined;
+  if (expected === 'lean') return actual?.executor === 'lean';
+  return actual?.executor === 'stock' && actual.fallback === expected.stock && (expected.detail?.test(actual.detail ?? '') ?? actual.detail === undefined);
 }
 
 const LISTEN = { port: 0, host: '127.0.0.1' } as const;
@@ -227,7 +238,8 @@ export async function startGateways(
   urlOverrides: Record<string, string>,
   options: Partial<GatewayOptions> = {},
 ): Promise<Omit<Gateways, 'oursHeaders'>> {
-  const ours = await startGateway({ supergraph: { sdl: supergraphSdl }, urlOverrides, ...LISTEN, ...options });
+  const executions = new ExecutionLog();
+  const ours = await startGateway({ supergraph: { sdl: supergraphSdl }, urlOverrides, ...LISTEN, ...options, onExecute: executions.record });
   let stock: Awaited<ReturnType<typeof startStockGateway>>;
   try {
     stock = await startStockGateway({ supergraphSdl });
@@ -240,21 +252,11 @@ export async function startGateways(
     ours,
     oursUrl: `${ours.url}graphql`,
     stockUrl: stock.url,
+    executions,
     stop: async () => {
       await Promise.all([ours.stop(0), stock.stop()]);
     },
   };
-}
-
-interface RawError {
-  message: string;
-  path?: (string | number)[];
-  extensions?: Record<string, unknown>;
-}
-
-export interface RawAnswer {
-  readonly status: number;
-  readonly body: { data?: unknown; errors?: RawError[]; extensions?: { valueCompletion?: RawError[]; [key: string]: unknown } };
 }
 
 export async function send(url: string, op: DiffOperation, headers: Record<string, string> = {}): Promise<RawAnswer> {
@@ -271,92 +273,39 @@ export async function send(url: string, op: DiffOperation, headers: Record<strin
   }
 }
 
-/** Sorts object keys recursively (arrays keep their order). */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
+/** Where to send an operation on both sides, and ours's record of what it executed. */
+export interface Sides {
+  readonly oursUrl: string;
+  readonly stockUrl: string;
+  readonly oursHeaders?: Record<string, string>;
+  readonly executions: ExecutionLog;
 }
 
-const pathKey = (path: readonly (string | number)[] | undefined) => (path ? JSON.stringify(path) : '');
-
-function normaliseErrors(errors: readonly RawError[]): NormalisedError[] {
-  return errors
-    .map((e) => ({
-      message: e.message,
-      ...(e.path ? { path: e.path } : {}),
-      ...(e.extensions?.['code'] !== undefined ? { code: e.extensions['code'] } : {}),
-    }))
-    .sort((a, b) => pathKey(a.path).localeCompare(pathKey(b.path)) || a.message.localeCompare(b.message));
+/** Both answers to one operation, and what executed it on ours. */
+export interface BothAnswers {
+  readonly ours: RawAnswer;
+  readonly stock: RawAnswer;
+  readonly executed: Execution | undefined;
 }
 
-export function normalise(answer: RawAnswer): Normalised {
-  const { data, errors, extensions } = answer.body;
-  return {
-    status: answer.status,
-    ...('data' in answer.body ? { data: sortKeys(data) } : {}),
-    ...(errors ? { errors: normaliseErrors(errors) } : {}),
-    ...(extensions?.valueCompletion ? { valueCompletion: normaliseErrors(extensions.valueCompletion) } : {}),
-  };
-}
-
-/** What the generic comparison looks at: the normalised answer without `valueCompletion`. */
-export function comparable(n: Normalised): Omit<Normalised, 'valueCompletion'> {
-  const { valueCompletion: _ignored, ...rest } = n;
-  return rest;
-}
-
-/** Whether a normalised answer is the expected one. */
-export function matches(actual: Normalised, expected: Expected): boolean {
-  const sameErrors = (a: readonly NormalisedError[] | undefined, e: readonly ExpectedError[] | undefined) =>
-    (a?.length ?? 0) === (e?.length ?? 0) &&
-    (e ?? []).every((x, i) => {
-      const y = a![i]!;
-      const message = typeof x.message === 'string' ? x.message === y.message : x.message.test(y.message);
-      return message && isDeepStrictEqual(x.path, y.path) && ('code' in x ? isDeepStrictEqual(x.code, y.code) : true);
-    });
-  return (
-    actual.status === expected.status &&
-    isDeepStrictEqual(actual.data, expected.data === undefined ? undefined : sortKeys(expected.data)) &&
-    sameErrors(actual.errors, expected.errors) &&
-    (expected.valueCompletion === undefined || sameErrors(actual.valueCompletion, expected.valueCompletion))
-  );
-}
-
-/** JSON of expected answers, patterns shown as `/…/`. */
-export function showExpected(expected: unknown): string {
-  return JSON.stringify(expected, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v));
-}
-
-/** Sends one operation to both gateways; returns both normalised answers. */
-export async function both(
-  gw: { oursUrl: string; stockUrl: string; oursHeaders?: Record<string, string> },
-  op: DiffOperation,
-): Promise<{ ours: Normalised; stock: Normalised }> {
+/** Sends one operation to both gateways. */
+export async function both(gw: Sides, op: DiffOperation): Promise<BothAnswers> {
+  const requestId = gw.executions.nextId();
+  const oursHeaders = { ...gw.oursHeaders, 'x-request-id': requestId };
   const [ours, stock] = op.sequential
-    ? [await send(gw.oursUrl, op, gw.oursHeaders), await send(gw.stockUrl, op)]
-    : await Promise.all([send(gw.oursUrl, op, gw.oursHeaders), send(gw.stockUrl, op)]);
-  return { ours: normalise(ours), stock: normalise(stock) };
+    ? [await send(gw.oursUrl, op, oursHeaders), await send(gw.stockUrl, op)]
+    : await Promise.all([send(gw.oursUrl, op, oursHeaders), send(gw.stockUrl, op)]);
+  return { ours, stock, executed: gw.executions.take(requestId) };
 }
 
-/** The operation and both answers, for a failure message. */
-export function describeMismatch(op: DiffOperation, ours: Normalised, stock: Normalised): string {
+/** The operation, what ran it on ours and both answers, for a failure message. */
+export function describeMismatch(op: DiffOperation, answers: BothAnswers): string {
   return [
     `operation ${op.name}:`,
     op.query.trim(),
     ...(op.variables ? [`variables: ${JSON.stringify(op.variables)}`] : []),
-    `ours:  ${JSON.stringify(ours)}`,
-    `stock: ${JSON.stringify(stock)}`,
+    `executed on ours: ${JSON.stringify(answers.executed ?? 'none (not executed)')}; expected ${JSON.stringify(op.executor ?? 'lean', (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}`,
+    `ours:  ${JSON.stringify(answers.ours)}`,
+    `stock: ${JSON.stringify(answers.stock)}`,
   ].join('\n');
-}
-
-/** Whether an answer has data and no errors (used to check a corpus is not vacuous). */
-export function isClean(n: Normalised): boolean {
-  return n.status === 200 && n.data !== null && n.data !== undefined && !n.errors && !n.valueCompletion;
 }

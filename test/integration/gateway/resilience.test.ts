@@ -1,199 +1,29 @@
 /**
- * The gateway over subgraphs that hang, die and come back: two small Apollo subgraphs
- * (`alliances`, `funding`) and an Apollo Gateway using SubgraphDataSource, all on 127.0.0.1
- * port 0, real HTTP throughout. Every test counts what reached the subgraphs.
- *
- * The subgraphs are served by node:http around `ApolloServer.executeHTTPGraphQLRequest` rather
- * than `startStandaloneServer`, whose stop drains gracefully: these tests need to kill a subgraph
- * abruptly (every socket destroyed, as when its process dies), hold a request open, and bring the
- * subgraph back on the same port.
+ * The gateway over subgraphs that hang, die and come back: the two small Apollo subgraphs of
+ * fixtures/subgraphs.ts and an Apollo Gateway using SubgraphDataSource, all on 127.0.0.1 port 0,
+ * real HTTP throughout. Every test counts what reached the subgraphs. The production gateway's
+ * recovery under load is in recovery.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { composeServices } from '@apollo/composition';
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer, HeaderMap } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, parse } from 'graphql';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../../../gateway/context.ts';
 import { createSigner } from '../../../gateway/access/signer.ts';
 import { SubgraphDataSource, SubgraphPools, type CircuitState } from '../../../gateway/transport/index.ts';
-import { ANONYMOUS, GATEWAY_TOKEN_HEADER, verifyGatewayToken } from '../../../lib/access.ts';
-
-/** Signs the callers of these systems; the test header `x-test-caller` names a partner caller. */
-const SECRET = 'resilience-test-secret-0123456789abcdef';
-const callerSub = async (headers: IncomingHttpHeaders, subgraph: string) =>
-  (await verifyGatewayToken(SECRET, headers[GATEWAY_TOKEN_HEADER] as string | undefined, subgraph)).sub;
-
-// ---------------------------------------------------------------------------------------------
-// Subgraphs
-
-const ALLIANCES_SDL = /* GraphQL */ `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-  type Query {
-    alliances: [Alliance!]!
-    municipalities: [Municipality!]!
-  }
-  type Mutation {
-    renameAlliance(id: ID!, name: String!): Alliance
-  }
-  type Alliance @key(fields: "id") {
-    id: ID!
-    name: String!
-  }
-  type Municipality {
-    istatCode: ID!
-    name: String!
-    alliance: Alliance!
-  }
-`;
-
-const FUNDING_SDL = /* GraphQL */ `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-  type Query {
-    fundingSources: [String!]
-  }
-  type Alliance @key(fields: "id") {
-    id: ID!
-    budget: String
-  }
-`;
-
-const ALLIANCES = [
-  { id: 'ali-cn', name: 'ALI Cuneo' },
-  { id: 'ali-to', name: 'ALI Torino' },
-  { id: 'ali-vc', name: 'ALI Vercelli' },
-];
-// Twelve Comuni, four per alliance, interleaved: the executor sends twelve representations for
-// three distinct alliances.
-const MUNICIPALITIES = ['Alba', 'Chieri', 'Borgosesia', 'Bra', 'Ivrea', 'Santhià', 'Fossano', 'Pinerolo', 'Trino', 'Mondovì', 'Rivoli', 'Varallo'].map(
-  (name, i) => ({ istatCode: String(4001 + i), name, allianceId: ALLIANCES[i % 3]!.id }),
-);
-/** Funding publishes no budget for ali-vc: resolving it is an error on that representation. */
-const BUDGETS: Record<string, string> = { 'ali-cn': '1299390.00', 'ali-to': '812000.00' };
-
-const alliancesResolvers = {
-  Query: {
-    alliances: () => ALLIANCES,
-    municipalities: () => MUNICIPALITIES,
-  },
-  Mutation: {
-    renameAlliance: (_: unknown, { id, name }: { id: string; name: string }) => ({ id, name }),
-  },
-  Alliance: {
-    __resolveReference: ({ id }: { id: string }) => ALLIANCES.find((a) => a.id === id),
-  },
-  Municipality: {
-    alliance: (m: { allianceId: string }) => ALLIANCES.find((a) => a.id === m.allianceId),
-  },
-};
-
-const fundingResolvers = {
-  Query: { fundingSources: () => ['CNIPA', 'Regione Piemonte'] },
-  Alliance: {
-    __resolveReference: ({ id }: { id: string }) => ({ id }),
-    budget: ({ id }: { id: string }) => {
-      const budget = BUDGETS[id];
-      if (budget === undefined) throw new GraphQLError(`No budget published for ${id}`, { extensions: { code: 'NOT_FOUND' } });
-      return budget;
-    },
-  },
-};
-
-interface ReceivedRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly query: string;
-  readonly variables: Record<string, unknown> | undefined;
-}
-
-interface TestSubgraph {
-  readonly name: string;
-  readonly sdl: string;
-  readonly url: string;
-  /** Every HTTP request that reached this subgraph. */
-  readonly requests: ReceivedRequest[];
-  /** Requests matching this are held open until the subgraph is killed. */
-  hang?: (req: ReceivedRequest) => boolean;
-  /** Milliseconds to wait before answering a request. */
-  delayMs?: (req: ReceivedRequest) => number;
-  /** Every socket destroyed and the port closed, as when the process dies. */
-  kill(): Promise<void>;
-  /** Listens again, on the same port. */
-  restart(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startTestSubgraph(name: string, sdl: string, resolvers: object): Promise<TestSubgraph> {
-  const apollo = new ApolloServer({
-    schema: buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolvers as never }]),
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-  });
-  await apollo.start();
-  const held = new Set<() => void>();
-  let http: Server | undefined;
-  let port = 0;
-
-  const listen = async () => {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: Record<string, unknown> };
-        const received: ReceivedRequest = { headers: req.headers, query: body.query, variables: body.variables };
-        subgraph.requests.push(received);
-        if (subgraph.hang?.(received)) {
-          await new Promise<void>((resolve) => held.add(resolve));
-          return;
-        }
-        const delay = subgraph.delayMs?.(received) ?? 0;
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        const headers = new HeaderMap();
-        for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-        const result = await apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: req.method!.toUpperCase(), headers, search: '', body },
-          context: async () => ({}),
-        });
-        if (res.destroyed) return;
-        res.statusCode = result.status ?? 200;
-        for (const [key, value] of result.headers) res.setHeader(key, value);
-        res.end(result.body.kind === 'complete' ? result.body.string : '');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
-    http = server;
-  };
-  const kill = async () => {
-    const server = http;
-    http = undefined;
-    if (!server) return;
-    for (const release of held) release();
-    held.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  };
-
-  await listen();
-  const subgraph: TestSubgraph = {
-    name,
-    sdl,
-    url: `http://127.0.0.1:${port}/graphql`,
-    requests: [],
-    kill,
-    restart: listen,
-    async close() {
-      await kill();
-      await apollo.stop();
-    },
-  };
-  return subgraph;
-}
+import { ANONYMOUS } from '../../../lib/access.ts';
+import {
+  ALLIANCES,
+  BUDGETS,
+  callerSub,
+  MUNICIPALITIES,
+  SECRET,
+  startBothSubgraphs,
+  type ReceivedRequest,
+  type TestSubgraph,
+} from './fixtures/subgraphs.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Gateway
@@ -224,13 +54,7 @@ const cleanups: (() => Promise<void>)[] = [];
 const silent = pino({ level: 'silent' });
 
 async function startSystem(opts: SystemOptions = {}): Promise<System> {
-  const alliances = await startTestSubgraph('alliances', ALLIANCES_SDL, alliancesResolvers);
-  cleanups.push(() => alliances.close());
-  const funding = await startTestSubgraph('funding', FUNDING_SDL, fundingResolvers);
-  cleanups.push(() => funding.close());
-
-  const composed = composeServices([alliances, funding].map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
-  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+  const { alliances, funding, supergraphSdl } = await startBothSubgraphs(cleanups);
 
   // Otherwise the gateway probes cloud metadata addresses for its usage reports.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -238,7 +62,7 @@ async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const pools = new SubgraphPools();
   cleanups.push(() => pools.close());
   const gateway = new ApolloGateway({
-    supergraphSdl: composed.supergraphSdl,
+    supergraphSdl,
     buildService: ({ name, url }) =>
       new SubgraphDataSource({
         name,
@@ -465,84 +289,6 @@ describe('de-duplication', () => {
         path: ['municipalities', i, 'alliance', 'budget'],
         extensions: { code: 'NOT_FOUND', serviceName: 'funding' },
       })),
-    );
-  });
-});
-
-describe('under load', () => {
-  // 200 requests, 10 at a time; funding is killed after the 60th is sent and restarted on the
-  // same port after the 120th. No gateway restart.
-  it('keeps answering: 200s only, errors only where funding is needed, complete again after restart', async () => {
-    const sys = await startSystem({ circuit: { failureThreshold: 5, resetMs: 1_000 }, timeouts: { funding: 2_000, alliances: 2_000 } });
-    const operations = [
-      { name: 'alliances only', query: ALLIANCE_NAMES, touchesFunding: false },
-      { name: 'both', query: MUNICIPALITY_BUDGETS, touchesFunding: true },
-      { name: 'funding only', query: '{ fundingSources }', touchesFunding: true },
-    ];
-    const baseline = new Map<string, string>();
-    for (const op of operations) baseline.set(op.name, JSON.stringify((await sys.query(op.query)).body));
-
-    const TOTAL = 200;
-    const CONCURRENCY = 10;
-    const results: { op: (typeof operations)[number]; r: GatewayResponse }[] = [];
-    let sent = 0;
-    let restartedAt = 0;
-    const started = performance.now();
-    const worker = async () => {
-      while (sent < TOTAL) {
-        const n = ++sent;
-        if (n === 60) await sys.funding.kill();
-        if (n === 120) {
-          await sys.funding.restart();
-          restartedAt = performance.now();
-        }
-        const op = operations[n % operations.length]!;
-        results.push({ op, r: await sys.query(op.query) });
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const loadMs = performance.now() - started;
-
-    expect(results).toHaveLength(TOTAL);
-    expect(results.filter(({ r }) => r.status !== 200)).toEqual([]);
-    const complete = ({ op, r }: (typeof results)[number]) => JSON.stringify(r.body) === baseline.get(op.name);
-    expect(results.filter((x) => !x.op.touchesFunding && !complete(x))).toEqual([]);
-    const degraded = results.filter((x) => !complete(x));
-    expect(degraded.length).toBeGreaterThan(0);
-    const codes = new Map<string, number>();
-    for (const { op, r } of degraded) {
-      for (const e of r.body.errors ?? []) {
-        expect(e.extensions?.serviceName).toBe('funding');
-        expect(['SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_CIRCUIT_OPEN', 'NOT_FOUND']).toContain(e.extensions?.code);
-        codes.set(e.extensions!.code!, (codes.get(e.extensions!.code!) ?? 0) + 1);
-      }
-      // Partial data: what alliances resolves is still there.
-      if (op.name === 'both') expect(r.body.data!['municipalities'].map((m: { name: string }) => m.name)).toEqual(MUNICIPALITIES.map((m) => m.name));
-      else expect(r.body.data).toEqual({ fundingSources: null });
-    }
-
-    // Recovery: the half-open probe closes the circuit; bounded at 10 s.
-    let recoveredAt = 0;
-    while (performance.now() - restartedAt < 10_000) {
-      const r = await sys.query(MUNICIPALITY_BUDGETS);
-      if (JSON.stringify(r.body) === baseline.get('both')) {
-        recoveredAt = performance.now();
-        break;
-      }
-      await sleep(100);
-    }
-    expect(recoveredAt).toBeGreaterThan(0);
-    expect(recoveredAt - restartedAt).toBeLessThan(10_000);
-    expect(sys.circuitStates.filter((s) => s.subgraph === 'alliances')).toEqual([]);
-    expect(sys.circuitStates.filter((s) => s.subgraph === 'funding').at(-1)?.state).toBe('closed');
-
-    const latencies = results.map(({ r }) => r.ms).sort((a, b) => a - b);
-    console.info(
-      `[resilience] ${TOTAL} requests at concurrency ${CONCURRENCY} in ${loadMs.toFixed(0)} ms; ` +
-        `p50 ${latencies[Math.floor(TOTAL * 0.5)]!.toFixed(1)} ms, p95 ${latencies[Math.floor(TOTAL * 0.95)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; ` +
-        `degraded ${degraded.length} (${[...codes].map(([c, n]) => `${c}×${n}`).join(', ')}); ` +
-        `funding requests ${sys.funding.requests.length}; circuit ${sys.circuitStates.map((s) => s.state).join('→')}; ` +
-        `complete again ${(recoveredAt - restartedAt).toFixed(0)} ms after restart`,
     );
   });
 });

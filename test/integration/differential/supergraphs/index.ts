@@ -12,6 +12,7 @@ import { requiresCase } from './requires.ts';
 import { requiresArgumentsCase } from './requiresArguments.ts';
 import { requiresConflictsCase } from './requiresConflicts.ts';
 import { resolvableKeysCase } from './resolvableKeys.ts';
+import { shadowedCase } from './shadowed.ts';
 import { unionsCase } from './unions.ts';
 import { unresolvableFieldsCase } from './unresolvableFields.ts';
 
@@ -31,6 +32,7 @@ export const CASES: readonly DifferentialCase[] = [
   downCase,
   http500Case,
   introspectionCase,
+  shadowedCase,
   // Where stock Apollo's query planner answers wrong and ours does not (gateway/apollo/planner.ts).
   resolvableKeysCase,
   unresolvableFieldsCase,
