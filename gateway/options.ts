@@ -74,6 +74,11 @@ export interface GatewayOptions {
   readonly gatewayTokenTtlSeconds?: number;
   /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
   readonly executor?: ExecutorKind;
+  /**
+   * GLOBAL_OBJECT_IDS: Global Object Identification (`Node`, `Query.node(id:)`, `nodes(ids:)`,
+   * `nodeId` on every entity), composed onto whatever supergraph is served (gateway/node/). Default true.
+   */
+  readonly globalObjectIds?: boolean;
   /** Subscriptions over graphql-ws and SSE on /graphql: limits, keep-alive, slow consumers, subgraph reconnection (gateway/subscriptions/). */
   readonly subscriptions?: SubscriptionOptions;
 }
@@ -104,6 +109,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
     gatewayTokenTtlSeconds: cfg.GATEWAY_TOKEN_TTL_SECONDS,
     executor: cfg.GATEWAY_EXECUTOR,
+    globalObjectIds: cfg.GLOBAL_OBJECT_IDS,
     subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
   };
 }
@@ -128,7 +134,8 @@ type Defaulted =
   | 'bodyLimitBytes'
   | 'logger'
   | 'plugins'
-  | 'executor';
+  | 'executor'
+  | 'globalObjectIds';
 
 /** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
 export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions'> & {
@@ -166,6 +173,7 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     logger: opts.logger ?? pino({ level: 'silent' }),
     plugins: opts.plugins ?? [],
     executor: opts.executor ?? configDefault('GATEWAY_EXECUTOR'),
+    globalObjectIds: opts.globalObjectIds ?? configDefault('GLOBAL_OBJECT_IDS'),
     subscriptions: resolveSubscriptionOptions(opts.subscriptions),
   };
 }

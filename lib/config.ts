@@ -203,6 +203,11 @@ export const configSpec = {
     default: 'lean',
     description: "Executor of Apollo's query plans: lean (gateway/executor/, same answers, less CPU) or stock @apollo/gateway",
   },
+  GLOBAL_OBJECT_IDS: {
+    schema: bool,
+    default: 'true',
+    description: 'Global Object Identification: Node, Query.node(id:) and nodes(ids:), nodeId on every entity, composed by the gateway onto any supergraph',
+  },
   SUBGRAPH_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(1),
     default: '30000',

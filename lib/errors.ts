@@ -32,7 +32,7 @@ const CATALOGUE = {
   BAD_USER_INPUT: { status: 400, client: true, description: 'An argument or variable is malformed or out of range (extensions.argument names it).' },
   INVALID_CURSOR: { status: 400, client: true, description: 'A pagination cursor that this field did not produce with this ordering.' },
   PAGE_SIZE_OUT_OF_RANGE: { status: 400, client: true, description: '`first` below 1 or above the maximum page size.' },
-  NOT_FOUND: { status: 404, client: true, description: 'A well-formed identifier, or a route, that names nothing.' },
+  NOT_FOUND: { status: 404, client: true, description: 'A well-formed identifier, or a route, that names nothing (extensions.argument names the argument, extensions.id the value).' },
   ALREADY_EXISTS: { status: 409, client: true, description: 'A create names a record that exists already (extensions.id).' },
   KEY_EXISTS: { status: 409, client: true, description: 'An API key or trusted-documents app with that name exists already.' },
   VERSION_CONFLICT: {
@@ -93,8 +93,12 @@ export function badInput(argument: string, message: string): GraphQLError {
   return userError(ErrorCode.BAD_USER_INPUT, message, { argument });
 }
 
-export function notFound(what: string, id: string): GraphQLError {
-  return userError(ErrorCode.NOT_FOUND, `No ${what} with id "${id}"`, { id });
+/**
+ * A well-formed identifier that names nothing. Like every error about an argument, it names the
+ * argument in `extensions.argument`; `extensions.id` is the value that was sent.
+ */
+export function notFound(what: string, id: string, argument = 'id'): GraphQLError {
+  return userError(ErrorCode.NOT_FOUND, `No ${what} with id "${id}"`, { id, argument });
 }
 
 export function alreadyExists(what: string, id: string): GraphQLError {
