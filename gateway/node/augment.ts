@@ -1,7 +1,8 @@
 /**
- * Global Object Identification for any supergraph: the gateway extracts the subgraphs from the
- * supergraph it is given, adds a subgraph of its own (`gateway-nodes`, served in-process by
- * ./dataSource.ts) and composes them again with Apollo's composition. The node subgraph declares
+ * Global Object Identification for any supergraph: the gateway reads the entity types and keys of
+ * the subgraphs extracted from the supergraph it is given, and adds a subgraph of its own
+ * (`gateway-nodes`, served in-process by ./dataSource.ts) to it, as composition would place it
+ * (./transplant.ts). The node subgraph declares
  *
  *   interface Node { nodeId: ID! }
  *   type <Entity> implements Node @key(fields: "<key>") { <key fields>  nodeId: ID! }   (each entity)
@@ -13,17 +14,19 @@
  * this graph (and of most federated graphs) already have an `id` that is their key within their
  * type, and clients read it; Relay is told the field's name (docs/frontend.md).
  *
- * An entity type takes part when one of its resolvable keys is made of scalar fields only; the
- * supergraph is served unchanged (with the reason logged) when it already has a `Node` type, a
- * `Query.node` or `Query.nodes` field or a subgraph of that name, when the composition fails, or when
- * the composed API schema differs from the original in anything but the node additions (extraction
- * drops descriptions: they are put back from the original supergraph first).
+ * An entity type takes part when one of its resolvable keys is made of scalar fields only. The
+ * result is checked as Apollo Gateway will use it (supergraph validation, which validates the
+ * extracted node subgraph too, and a query planner), and its API schema must be the original's
+ * plus the node fields. The supergraph is served unchanged, with the reason logged, when it already
+ * has a `Node` type, a `Query.node` or `Query.nodes` field or a subgraph of that name, or when a
+ * check fails.
  */
-import { compose } from '@apollo/composition';
-import { buildSubgraph, ObjectType, Subgraphs, Supergraph, type Subgraph } from '@apollo/federation-internals';
-import { getNullableType, isScalarType, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { ObjectType, Supergraph, type Subgraph } from '@apollo/federation-internals';
+import { QueryPlanner } from '@apollo/query-planner';
+import { getNullableType, isObjectType, isScalarType, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import type { NodeKeyShape } from './globalId.ts';
-import { apiWithoutNodes, printedApi, restoreDescriptions } from './sdl.ts';
+import { apiWithoutNodes, printedApi } from './sdl.ts';
+import { transplantNodeGraph } from './transplant.ts';
 
 /** The name of the gateway's own subgraph in an augmented supergraph. */
 export const NODE_GRAPH = 'gateway-nodes';
@@ -94,8 +97,8 @@ function nodeTypesOf(api: GraphQLSchema, subgraphs: readonly Subgraph[]): Map<st
   const roots = new Set([api.getQueryType(), api.getMutationType(), api.getSubscriptionType()].map((t) => t?.name));
   const nodeTypes = new Map<string, NodeType>();
   for (const type of Object.values(api.getTypeMap())) {
-    if (type.name.startsWith('__') || roots.has(type.name) || !('getInterfaces' in type) || 'getPossibleTypes' in type) continue;
-    const node = nodeTypeOf(type as GraphQLObjectType, subgraphs);
+    if (type.name.startsWith('__') || roots.has(type.name) || !isObjectType(type)) continue;
+    const node = nodeTypeOf(type, subgraphs);
     if (node) nodeTypes.set(type.name, node);
   }
   return nodeTypes;
@@ -155,17 +158,20 @@ function compute(sdl: string): Augmentation {
   const api = supergraph.apiSchema().toGraphQLJSSchema();
   const why = conflict(supergraph, api);
   if (why) return { kind: 'unchanged', reason: why };
-  const extracted = supergraph.subgraphs().values();
-  const nodeTypes = nodeTypesOf(api, extracted);
+  const nodeTypes = nodeTypesOf(api, supergraph.subgraphs().values());
   if (nodeTypes.size === 0) return { kind: 'unchanged', reason: 'no entity type has a key of scalar fields' };
   const nodeSdl = nodeSubgraphSdl(nodeTypes);
-  const all = new Subgraphs();
-  for (const subgraph of extracted) all.add(subgraph);
-  all.add(buildSubgraph(NODE_GRAPH, NODE_GRAPH_URL, nodeSdl));
-  const composed = compose(all);
-  if (composed.errors) return { kind: 'unchanged', reason: `composition failed: ${composed.errors.map((e) => e.message).join('; ')}` };
-  const augmented = restoreDescriptions(composed.supergraphSdl, sdl);
-  const after = apiWithoutNodes(Supergraph.build(augmented).apiSchema().toGraphQLJSSchema(), nodeTypes.keys());
-  if (after !== printedApi(api)) return { kind: 'unchanged', reason: 'the recomposed API schema differs from the original beyond the node fields' };
+  const keys = new Map([...nodeTypes.values()].map((t) => [t.typeName, t.shape.fields]));
+  let augmented: string;
+  try {
+    augmented = transplantNodeGraph(sdl, { name: NODE_GRAPH, url: NODE_GRAPH_URL, keys, nodeSdl });
+    // What Apollo Gateway does with it: validate the supergraph and its subgraphs, build a planner.
+    const built = Supergraph.build(augmented, { validateSupergraph: true });
+    new QueryPlanner(built);
+    const after = apiWithoutNodes(built.apiSchema().toGraphQLJSSchema(), nodeTypes.keys());
+    if (after !== printedApi(api)) return { kind: 'unchanged', reason: 'the API schema with the node subgraph differs from the original beyond the node fields' };
+  } catch (err) {
+    return { kind: 'unchanged', reason: `the node subgraph does not fit: ${(err as Error).message}` };
+  }
   return { kind: 'augmented', sdl: augmented, nodeSdl, nodeTypes };
 }
