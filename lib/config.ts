@@ -84,8 +84,8 @@ export const configSpec = {
   },
   PAGE_SIZE_DEFAULT: {
     schema: z.coerce.number().int().min(1),
-    default: '20',
-    description: 'Page size of a connection when `first` is not given',
+    default: '100',
+    description: 'Page size of a connection when `first` is not given: a page of a list view, and the largest ALI (Torino) in 3 requests (docs/frontend.md)',
   },
   PAGE_SIZE_MAX: {
     schema: z.coerce.number().int().min(1),

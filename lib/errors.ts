@@ -70,6 +70,27 @@ export const ErrorCode = Object.freeze(Object.fromEntries(Object.keys(CATALOGUE)
   readonly [K in ErrorCode]: K;
 };
 
+/**
+ * Codes that refuse the HTTP request itself (its framing, method, size, credentials or budget),
+ * not the GraphQL request it carries. Under `application/json` a refusal with one of them keeps the
+ * catalogue's status; a refused GraphQL request (parse, validation, scope, limits, trusted
+ * documents) is answered 200 there, as GraphQL over HTTP asks of that media type, while a client
+ * that accepts `application/graphql-response+json` gets the catalogue's status (gateway/http/responses.ts).
+ */
+const REQUEST_LEVEL: ReadonlySet<string> = new Set<ErrorCode>([
+  'BAD_REQUEST',
+  'METHOD_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
+  'SUBSCRIPTION_LIMIT_EXCEEDED',
+  'SHUTTING_DOWN',
+]);
+
+export function refusesHttpRequest(code: string | undefined): boolean {
+  return code !== undefined && REQUEST_LEVEL.has(code);
+}
+
 /** The catalogue entry of a code, or undefined for a code that is not ours (a foreign subgraph's). */
 export function errorSpec(code: string): CodeSpec | undefined {
   return Object.hasOwn(CATALOGUE, code) ? CATALOGUE[code as ErrorCode] : undefined;

@@ -18,6 +18,9 @@ import { recordCommands, TEST_LIMITS, type RecordedCommand } from './db.ts';
 
 export { commandSummary, TEST_LIMITS, type RecordedCommand } from './db.ts';
 
+/** The `Accept` of Apollo Client 4: refusals then come with their 4xx status (GraphQL over HTTP; docs/frontend.md). */
+export const GRAPHQL_ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
+
 export interface GraphQLResponseError {
   message: string;
   path?: (string | number)[];
@@ -112,7 +115,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       async query<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
         const res = await fetch(`${gatewayUrl}graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers },
           body: JSON.stringify({ query, variables }),
         });
         return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
