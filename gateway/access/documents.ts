@@ -101,6 +101,8 @@ export function readManifest(json: unknown): { id: string; body: string; name: s
     const earlier = seen.get(op.id);
     if (earlier !== undefined && earlier !== op.body) throw bad(`id ${op.id} is given twice with different texts`);
     seen.set(op.id, op.body);
+    // A `{ id: text }` manifest names no operation: the document does.
+    op.name ??= doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)?.name?.value ?? null;
   }
   return ops;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { CombinedGraphQLErrors, gql } from '@apollo/client';
 import { print } from 'graphql';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { DocumentStore } from '../../gateway/access/documents.ts';
 import { configDefault } from '../../lib/config.ts';
 import { createClient, typePolicies } from '../../examples/frontend/src/client.ts';
@@ -114,13 +114,28 @@ describe('the example front end', () => {
   });
 });
 
+/** Runs `npm run documents -- …` against the stack's database. */
+async function documentsCli(...args: string[]): Promise<{ stdout: string; code: number }> {
+  const prefix = stack.accessDb.databaseName.replace(/_gateway$/, '');
+  const env = { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/documents.ts', ...args], { cwd: root, env, timeout: 60_000 });
+    return { stdout, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; code: number };
+    return { stdout: e.stdout, code: e.code };
+  }
+}
+
 describe('the example front end with trusted documents', () => {
+  const MANIFEST = 'examples/frontend/src/gql/persisted-documents.json';
   let bound: string;
   beforeAll(async () => {
-    const manifest = JSON.parse(readFileSync(path.join(root, 'examples/frontend/src/gql/persisted-documents.json'), 'utf8')) as Record<string, string>;
-    await new DocumentStore(stack.accessDb, 0).register(APP, manifest);
+    // As docs/frontend.md runs it.
+    const registered = await documentsCli('register', '--app', APP, '--manifest', MANIFEST);
+    expect(registered).toMatchObject({ code: 0, stdout: expect.stringContaining('Registered 4 new operation(s)') });
     bound = await stack.createKey({ name: 'example-frontend', role: 'frontend', documents: APP });
-  });
+  }, 120_000);
 
   it('runs the three pages by id alone (sha256:-prefixed, as codegen names them)', async () => {
     const { fetch, sent } = recording();
@@ -143,6 +158,19 @@ describe('the example front end with trusted documents', () => {
     expect(body.errors).toBeUndefined();
     expect(text).toContain('query AlliancesOverview');
   });
+
+  it('npm run documents lists and removes an app\'s documents (by the bare or prefixed id)', async () => {
+    const ids = Object.keys(JSON.parse(readFileSync(path.join(root, MANIFEST), 'utf8')) as Record<string, string>).map((id) => id.slice('sha256:'.length));
+    const listed = await documentsCli('list', '--app', APP);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('ComunePage');
+    expect(ids.every((id) => listed.stdout.includes(id))).toBe(true);
+    const removed = await documentsCli('remove', '--app', APP, '--id', `sha256:${ids[3]}`);
+    expect(removed).toMatchObject({ code: 0, stdout: expect.stringContaining('Removed 1 document(s)') });
+    expect((await new DocumentStore(stack.accessDb, 0).list(APP)).map((d) => d.id).sort()).toEqual(ids.slice(0, 3).sort());
+    expect((await documentsCli('remove', '--app', APP, '--id', ids[3]!)).code).toBe(1);
+    await documentsCli('register', '--app', APP, '--manifest', MANIFEST);
+  }, 120_000);
 
   it('surfaces an operation the app did not register as a coded GraphQL error in Apollo Client, not a ServerError', async () => {
     const client = createClient({ uri: `${stack.gatewayUrl}graphql`, key: bound });
