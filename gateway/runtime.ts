@@ -29,6 +29,7 @@ import { operationLimitsPlugin } from './operationLimits.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
+import { useCorrectedPlanner } from './apollo/planner.ts';
 import { useLeanExecutor } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
 import { createGlobalObjects, NODE_GRAPH, type GlobalObjects } from './node/index.ts';
@@ -109,6 +110,7 @@ function createGateway(
     },
   });
   if (opts.executor === 'lean') useLeanExecutor(gateway);
+  useCorrectedPlanner(gateway);
   return gateway;
 }
 

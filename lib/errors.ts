@@ -23,6 +23,11 @@ const CATALOGUE = {
   GRAPHQL_PARSE_FAILED: { status: 400, client: true, description: 'The document does not parse (Apollo Server).' },
   GRAPHQL_VALIDATION_FAILED: { status: 400, client: true, description: 'The document is not valid against the caller\'s schema (Apollo Server).' },
   OPERATION_RESOLUTION_FAILURE: { status: 400, client: true, description: 'No operation, or no operation of the given name, in the document (Apollo Server).' },
+  UNRESOLVABLE_FIELD: {
+    status: 400,
+    client: true,
+    description: 'A selected field that no subgraph can resolve where it is asked in this supergraph (extensions.field, responsePath): refused, where stock Apollo answers null.',
+  },
   PERSISTED_QUERY_NOT_FOUND: { status: 200, client: true, description: 'An APQ hash the gateway does not know yet: send the text with it (Apollo Server).' },
   PERSISTED_QUERY_NOT_SUPPORTED: { status: 400, client: true, description: 'APQ are switched off (Apollo Server).' },
   METHOD_NOT_ALLOWED: { status: 405, client: true, description: 'An HTTP method the route does not answer (the `Allow` header lists those it does).' },

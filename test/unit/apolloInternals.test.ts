@@ -13,6 +13,7 @@ import {
   apolloInternalsProblems,
   checkApolloInternals,
   gatewayInternals,
+  installedApollo,
   WRITTEN_FOR,
   type InstalledApollo,
 } from '../../gateway/apollo/internals.ts';
@@ -34,27 +35,44 @@ describe('installed versions', () => {
     expect(() => checkApolloInternals(asWritten)).not.toThrow();
   });
 
+  // Scenario: an upgrade of any Apollo package (the query planner's @apollo/query-graphs included)
+  // fails here, naming what is installed, until this module is re-checked against it.
+  it('finds installed exactly the versions it was checked against, one copy each, every deep export replaceable', () => {
+    expect(installedApollo()).toEqual({ versions: { ...WRITTEN_FOR }, ownCopies: [], missing: [] });
+    expect(Object.keys(WRITTEN_FOR)).toContain('@apollo/query-graphs');
+  });
+
   it('refuses an @apollo/gateway it was not written for, saying what to re-check', () => {
     const err = thrown(() => checkApolloInternals({ ...asWritten, versions: { ...WRITTEN_FOR, '@apollo/gateway': '2.15.0' } }));
     expect(err).toBeInstanceOf(ApolloInternalsError);
     expect(err.message).toContain('gateway/apollo/internals.ts');
     expect(err.message).toContain(`@apollo/gateway 2.15.0 is installed; this module was written for ${WRITTEN_FOR['@apollo/gateway']}`);
-    for (const recheck of ['GatewayInternals', 'DEEP_IMPORTS', 'dist/executeQueryPlan.js', 'dist/resultShaping.js', 'test/differential', 'WRITTEN_FOR']) {
+    for (const recheck of ['GatewayInternals', 'DEEP_IMPORTS', 'dist/executeQueryPlan.js', 'dist/resultShaping.js', 'gateway/apollo/planner.ts', 'getLocallySatisfiableKey', 'test/integration/differential', 'WRITTEN_FOR']) {
       expect(err.message).toContain(recheck);
     }
   });
 
-  it('names every package that differs, a missing one, a second copy and a missing deep export', () => {
+  it('names every package that differs, a missing one, a second copy and a missing or unreplaceable deep export', () => {
     const problems = apolloInternalsProblems({
-      versions: { '@apollo/gateway': WRITTEN_FOR['@apollo/gateway'], '@apollo/query-planner': '2.15.1', '@apollo/federation-internals': undefined },
+      versions: {
+        '@apollo/gateway': WRITTEN_FOR['@apollo/gateway'],
+        '@apollo/query-planner': '2.15.1',
+        '@apollo/query-graphs': '2.15.1',
+        '@apollo/federation-internals': undefined,
+      },
       ownCopies: ['/app/node_modules/@apollo/gateway/node_modules/@apollo/query-planner'],
-      missing: ['dist/dataRewrites.js#applyRewrites'],
+      missing: [
+        '@apollo/gateway/dist/dataRewrites.js#applyRewrites',
+        '@apollo/query-graphs/dist/graphPath.js#getLocallySatisfiableKey as a writable export read through @apollo/query-graphs',
+      ],
     });
     expect(problems).toEqual([
       `@apollo/query-planner 2.15.1 is installed; this module was written for ${WRITTEN_FOR['@apollo/query-planner']}`,
+      `@apollo/query-graphs 2.15.1 is installed; this module was written for ${WRITTEN_FOR['@apollo/query-graphs']}`,
       `@apollo/federation-internals (not found) is installed; this module was written for ${WRITTEN_FOR['@apollo/federation-internals']}`,
-      '@apollo/gateway uses its own copy of /app/node_modules/@apollo/gateway/node_modules/@apollo/query-planner, not the one this project imports',
+      "Apollo's packages use their own copy of /app/node_modules/@apollo/gateway/node_modules/@apollo/query-planner, not the one this module imports",
       '@apollo/gateway/dist/dataRewrites.js#applyRewrites is missing',
+      '@apollo/query-graphs/dist/graphPath.js#getLocallySatisfiableKey as a writable export read through @apollo/query-graphs is missing',
     ]);
   });
 });

@@ -9,7 +9,11 @@ import { mutationsCase } from './mutations.ts';
 import { overrideCase } from './override.ts';
 import { providesCase } from './provides.ts';
 import { requiresCase } from './requires.ts';
+import { requiresArgumentsCase } from './requiresArguments.ts';
+import { requiresConflictsCase } from './requiresConflicts.ts';
+import { resolvableKeysCase } from './resolvableKeys.ts';
 import { unionsCase } from './unions.ts';
+import { unresolvableFieldsCase } from './unresolvableFields.ts';
 
 export const CASES: readonly DifferentialCase[] = [
   keysCase,
@@ -27,4 +31,9 @@ export const CASES: readonly DifferentialCase[] = [
   downCase,
   http500Case,
   introspectionCase,
+  // Where stock Apollo's query planner answers wrong and ours does not (gateway/apollo/planner.ts).
+  resolvableKeysCase,
+  unresolvableFieldsCase,
+  requiresArgumentsCase,
+  requiresConflictsCase,
 ];
