@@ -62,7 +62,8 @@ export function transplantNodeGraph(supergraphSdl: string, t: Transplant): strin
   const joinField = (g: string) => directive(`@${p}__field(graph: ${g})`);
   /** Fields of `def` with their implicit graphs made explicit. */
   const explicit = (def: ObjectTypeDefinitionNode): FieldDefinitionNode[] => {
-    const graphs = (def.directives ?? []).filter((d) => d.name.value === `${p}__type`).map((d) => print(graphOf(d)!));
+    // One graph per subgraph, however many keys it declares.
+    const graphs = [...new Set((def.directives ?? []).filter((d) => d.name.value === `${p}__type`).map((d) => print(graphOf(d)!)))];
     return (def.fields ?? []).map((f) =>
       f.directives?.some((d) => d.name.value === `${p}__field`) ? f : { ...f, directives: [...(f.directives ?? []), ...graphs.map(joinField)] },
     );
