@@ -336,13 +336,15 @@ describe('persisted operations with Apollo Client', () => {
     it("GraphQL Code Generator's persisted-documents.json: by documentId and by APQ hash", async () => {
       // As the client preset writes it for an Apollo Client app: sha256 of the printed document
       // with __typename added (so the hash matches what Apollo Client sends).
-      const texts = ['AllianceMembers', 'FundingSources', 'AllianceCounts'].map((n) => print(addTypenameToDocument(parse(fixture(WEB_PORTAL, n)) as DocumentNode)));
+      const names = ['AllianceMembers', 'FundingSources', 'AllianceCounts'];
+      const texts = names.map((n) => print(addTypenameToDocument(parse(fixture(WEB_PORTAL, n)) as DocumentNode)));
       const codegen = Object.fromEntries(texts.map((t) => [sha256(t), t]));
       const reg = await adminCall(REGISTER, { app: 'codegen-portal', manifest: JSON.stringify(codegen) });
       expect(reg.body).toEqual({ data: { registerTrustedDocuments: { added: 3, total: 3 } } });
       const listed = await adminCall(LIST, { app: 'codegen-portal' });
       expect(new Set(listed.body.data.trustedDocuments.map((d: { id: string; name: string | null }) => `${d.id}:${d.name}`))).toEqual(
-        new Set(Object.keys(codegen).map((id) => `${id}:null`)),
+        // The manifest names no operation: each document's own operation name is kept.
+        new Set(Object.keys(codegen).map((id, i) => `${id}:${names[i]}`)),
       );
       const key = await stack.createKey({ name: 'codegen-frontend', role: 'frontend', documents: 'codegen-portal' });
 
@@ -395,7 +397,7 @@ describe('persisted operations with Apollo Client', () => {
       const second = await adminCall(REGISTER, { app: 'versioned-app', manifest: JSON.stringify({ v2: 'query Two { provinces { code } }', v1: 'query Ok { provinces { code } }' }) });
       expect(second.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       const listed = await adminCall(LIST, { app: 'versioned-app' });
-      expect(listed.body.data.trustedDocuments).toEqual([{ id: 'v1', name: null, body: GOOD }]);
+      expect(listed.body.data.trustedDocuments).toEqual([{ id: 'v1', name: 'Ok', body: GOOD }]);
     });
 
     it('an app name no key could be bound to: BAD_USER_INPUT', async () => {
