@@ -15,6 +15,7 @@ import type { ExecutorKind } from './executor/index.ts';
 import { DEFAULT_OPERATION_LIMITS, resolveOperationLimits, type OperationLimits } from './operationLimits.ts';
 import { resolveSubscriptionOptions, type ResolvedSubscriptionOptions, type SubscriptionOptions } from './subscriptions/index.ts';
 import type { SupergraphSource } from './supergraph.ts';
+import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookOptions } from './webhooks/service.ts';
 
 export interface GatewayOptions {
   /** The supergraph: its SDL, or a file (watched for changes when `watch`). */
@@ -81,6 +82,8 @@ export interface GatewayOptions {
   readonly globalObjectIds?: boolean;
   /** Subscriptions over graphql-ws and SSE on /graphql: limits, keep-alive, slow consumers, subgraph reconnection (gateway/subscriptions/). */
   readonly subscriptions?: SubscriptionOptions;
+  /** Webhook deliveries (gateway/webhooks/): retries, disabling, timeouts; they run on a gateway with `accessDb`. */
+  readonly webhooks?: WebhookOptions;
 }
 
 /** The runtime options that come from configuration (lib/config.ts). */
@@ -111,6 +114,12 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     executor: cfg.GATEWAY_EXECUTOR,
     globalObjectIds: cfg.GLOBAL_OBJECT_IDS,
     subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
+    webhooks: {
+      retryPeriodMs: cfg.WEBHOOK_RETRY_HOURS * 3_600_000,
+      disableAfterMs: cfg.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
+      timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
+      logRetentionMs: cfg.EVENT_RETENTION_DAYS * 86_400_000,
+    },
   };
 }
 
@@ -138,9 +147,9 @@ type Defaulted =
   | 'globalObjectIds';
 
 /** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
-export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions'> & {
+export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions' | 'webhooks'> & {
   readonly [K in Defaulted]-?: NonNullable<GatewayOptions[K]>;
-} & { readonly subscriptions: ResolvedSubscriptionOptions };
+} & { readonly subscriptions: ResolvedSubscriptionOptions; readonly webhooks: ResolvedWebhookOptions };
 
 /**
  * {@link GatewayOptions} with every default filled: the production defaults when `production`.
@@ -175,5 +184,6 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     executor: opts.executor ?? configDefault('GATEWAY_EXECUTOR'),
     globalObjectIds: opts.globalObjectIds ?? configDefault('GLOBAL_OBJECT_IDS'),
     subscriptions: resolveSubscriptionOptions(opts.subscriptions),
+    webhooks: resolveWebhookOptions(opts.webhooks, production),
   };
 }

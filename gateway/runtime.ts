@@ -45,6 +45,7 @@ import { healthRoute } from './routes/health.ts';
 import { listenMetrics, metricsElsewhere, metricsRoute } from './routes/metrics.ts';
 import { readyRoute } from './routes/ready.ts';
 import { uiRoute } from './routes/ui.ts';
+import { WebhookService } from './webhooks/service.ts';
 
 export { gatewayOptionsFromConfig, type GatewayOptions } from './options.ts';
 
@@ -216,6 +217,10 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });
   const subscriptions = createSubscriptions(opts, { gateway, pipeline, access, formatError, sign });
   metrics.watchSubscriptions(() => subscriptions.stats());
+  const webhooks =
+    opts.accessDb && access.keys
+      ? new WebhookService({ db: opts.accessDb, keys: access.keys, subscriptions, registry: metrics.registry, log }, opts.webhooks)
+      : undefined;
 
   const admit = createAdmission(access.identify, access.spend);
   const route = createRouter({
@@ -223,7 +228,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
     ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign, detail: !opts.production }),
     metrics: opts.metricsPort === 'gateway' ? metricsRoute({ metrics, access: opts.metricsAccess, admit }) : metricsElsewhere,
     graphql: graphqlRoute({ pipeline, admit, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
-    admin: adminRoute({ admit, keys: access.keys, documents: access.documents, bodyLimitBytes: opts.bodyLimitBytes, log }),
+    admin: adminRoute({ admit, keys: access.keys, documents: access.documents, webhooks, bodyLimitBytes: opts.bodyLimitBytes, log }),
     analytics: analyticsRoute({ admit, apollo }),
     ui: uiRoute(),
   });
@@ -233,6 +238,8 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   server.on('upgrade', (req, socket, head) => subscriptions.upgrade(req, socket, head));
   const url = await listen(server, options);
   const metricsListener = opts.metricsPort === 'gateway' ? undefined : await listenMetrics(metrics, opts.metricsPort, options.host);
+  // Deliveries start once the gateway serves: they run through its own pipeline.
+  await webhooks?.start();
 
   let stopped: Promise<void> | undefined;
   return {
@@ -245,6 +252,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
     stop: (graceMs = configDefault('SHUTDOWN_GRACE_MS')) =>
       (stopped ??= (async () => {
         drain.begin();
+        await webhooks?.stop();
         await subscriptions.close();
         await drain.close(server, graceMs);
         await apollo.stop();

@@ -160,6 +160,23 @@ export const configSpec = {
     description:
       'auto: subgraphs also publish subscription events for writes made outside the API, where the database has change streams (a MongoDB replica set; never FerretDB); off: only API mutations publish',
   },
+  EVENT_RETENTION_DAYS: {
+    schema: z.coerce.number().int().min(1),
+    default: '30',
+    description: 'How long each subgraph\'s event log keeps an event: a subscription can resume, and a webhook catch up, from a position this recent (older: EVENT_ID_EXPIRED)',
+  },
+  WEBHOOK_RETRY_HOURS: {
+    schema: z.coerce.number().positive(),
+    default: '24',
+    description: 'How long a webhook delivery is retried (exponential backoff with jitter, from 5 s up to 1 h apart) before it is dead-lettered for an admin to replay',
+  },
+  WEBHOOK_DISABLE_AFTER_HOURS: {
+    schema: z.coerce.number().positive(),
+    default: '120',
+    description: 'A webhook endpoint whose deliveries have all failed for this long is disabled (an admin enables it again)',
+  },
+  WEBHOOK_TIMEOUT_MS: { schema: z.coerce.number().int().min(100), default: '15000', description: 'How long a webhook endpoint has to answer a delivery attempt' },
+  ADMIN_API_KEY: { schema: optionalUrl, description: 'The admin key `npm run webhooks` calls the gateway\'s admin API with (or --admin-key); no service reads it' },
   SUBSCRIPTIONS_PER_CONNECTION: {
     schema: z.coerce.number().int().min(1),
     default: '20',

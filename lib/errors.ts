@@ -62,6 +62,16 @@ const CATALOGUE = {
   SHUTTING_DOWN: { status: 503, client: true, description: 'The instance is stopping: retry on another one.' },
   EVENT_BUS_UNAVAILABLE: { status: 503, client: true, description: 'The subscription event bus (Redis) cannot be reached.' },
   SLOW_CONSUMER: { status: null, client: true, description: 'A subscriber fell too far behind its events and was ended.' },
+  EVENT_ID_UNKNOWN: {
+    status: 400,
+    client: true,
+    description: 'A resume position (SSE Last-Event-ID, extensions.lastEventId) that is no event id of the subscription\'s subgraph: malformed, of another subgraph, or never issued.',
+  },
+  EVENT_ID_EXPIRED: {
+    status: 410,
+    client: true,
+    description: 'A resume position older than the event log keeps (EVENT_RETENTION_DAYS): the events after it are gone; subscribe afresh and read the current state by query.',
+  },
   REPORT_NOT_FOUND: { status: 404, client: true, description: 'No analytics report of that name or format.' },
   REPORT_FAILED: { status: 502, client: true, description: 'The operation behind an analytics report failed (the GraphQL errors come with it).' },
   // --- everything else -----------------------------------------------------------------------------

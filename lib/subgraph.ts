@@ -27,7 +27,8 @@ import {
   type GatewayToken,
   type GatewayTokenPolicy,
 } from './access.ts';
-import { createEventBus, watchChanges, type ChangeFeed, type ChangeStreamMode, type EventBus } from './events.ts';
+import { createEventBus, createEventMetrics, SubgraphEventLog, watchChanges, type EventMetrics } from './events.ts';
+import type { ChangeFeed, ChangeStreamMode, EventBus, EventSource, ResumeRequest, SubgraphEvents } from './events.ts';
 import { serveSubgraphWebSocket } from './subgraphWebSocket.ts';
 
 export { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED, WS_KEEPALIVE_MS } from './subgraphWebSocket.ts';
@@ -56,7 +57,7 @@ export interface SubgraphContext<D> {
   /** The gateway's request id (`x-request-id`), for logs and the audit trail. */
   readonly requestId: string | undefined;
   /** Where mutations publish their change events and subscriptions listen (lib/events.ts). */
-  readonly events: EventBus;
+  readonly events: SubgraphEvents;
 }
 
 /** A subgraph: its name, collections, resolvers, data layer and seed. */
@@ -69,6 +70,8 @@ export interface SubgraphModule<D> {
   createData(scope: DataScope): D;
   /** Loads the published facts (and marked sample data); idempotent. */
   seed(db: Db): Promise<SeedCount[]>;
+  /** How its audited changes become events of the event log (data/events.ts). */
+  readonly events?: readonly EventSource[];
   /** How writes made outside the API become events, where change streams exist (data/events.ts). */
   readonly changeFeeds?: readonly ChangeFeed[];
 }
@@ -102,6 +105,8 @@ export interface SubgraphOptions {
    * database has change streams (never on FerretDB); default `off`.
    */
   readonly changeStreams?: ChangeStreamMode;
+  /** How long the event log keeps an event, in ms (EVENT_RETENTION_DAYS, default 30 days). */
+  readonly eventRetentionMs?: number;
 }
 
 const schemaDir = new URL('../schema/', import.meta.url);
@@ -201,7 +206,7 @@ async function probe(name: string, db: Db, path: '/health' | '/ready', res: http
  */
 function requestHandler<D>(
   mod: SubgraphModule<D>,
-  opts: SubgraphOptions & { readonly events: EventBus },
+  opts: SubgraphOptions & { readonly eventLog: SubgraphEventLog; readonly metrics: EventMetrics },
   server: ApolloServer<SubgraphContext<D>>,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   const authenticate = authenticator(mod, opts);
@@ -209,6 +214,10 @@ function requestHandler<D>(
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://subgraph');
     if (url.pathname === '/health' || url.pathname === '/ready') return probe(mod.name, opts.db, url.pathname, res);
+    if (url.pathname === '/metrics') {
+      const { contentType, body } = await opts.metrics.scrape();
+      return void res.writeHead(200, { 'content-type': contentType }).end(body);
+    }
     if (url.pathname !== '/' && url.pathname !== '/graphql') {
       return fail(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is at /graphql`);
     }
@@ -241,9 +250,13 @@ export async function startSubgraph<D>(
     opts.log?.(`${mod.name}: seeded ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
   }
   const events = opts.events ?? createEventBus();
+  const metrics = createEventMetrics(mod.name);
+  const retentionMs = opts.eventRetentionMs ?? configDefault('EVENT_RETENTION_DAYS') * 86_400_000;
+  const eventLog = new SubgraphEventLog({ db: opts.db, subgraph: mod.name, sources: mod.events ?? [], bus: events, retentionMs, metrics, log: opts.log });
+  await eventLog.start();
   const server = buildSubgraphServer(mod, opts);
   await server.start();
-  const handle = requestHandler(mod, { ...opts, events }, server);
+  const handle = requestHandler(mod, { ...opts, eventLog, metrics }, server);
   const httpServer = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -257,7 +270,7 @@ export async function startSubgraph<D>(
       schema: subgraphSchema(mod),
       authenticate: authenticator(mod, opts),
       graceMs: (opts.tokenPolicy ?? defaultTokenPolicy()).clockSkewSeconds * 1000,
-      contextOf: (caller) => requestContext(mod, { ...opts, events }, caller, undefined),
+      contextOf: (caller, resume) => requestContext(mod, { ...opts, eventLog }, caller, undefined, resume),
     },
     httpServer,
   );
@@ -275,6 +288,7 @@ export async function startSubgraph<D>(
   const url = `http://${shownHost}:${port}/`;
   const stop = async () => {
     await changeFeeds.stop();
+    eventLog.stop();
     await subscriptions.stop();
     if (!opts.events) await events.close();
     await new Promise<void>((resolve) => {
@@ -293,7 +307,7 @@ export async function startSubgraph<D>(
  */
 export async function subgraphContext<D>(
   mod: SubgraphModule<D>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret' | 'tokenPolicy'> & { readonly events: EventBus },
+  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret' | 'tokenPolicy'> & { readonly eventLog: SubgraphEventLog },
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Promise<SubgraphContext<D>> {
   let caller: Caller;
@@ -306,19 +320,22 @@ export async function subgraphContext<D>(
   return requestContext(mod, opts, caller, header(headers, 'x-request-id'));
 }
 
-/** The context of one request (or one subscription event): the data layer bound afresh. */
+/** The context of one request (or one subscription event): the data layer bound afresh; subscriptions resume where `resume` says. */
 function requestContext<D>(
   mod: SubgraphModule<D>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits'> & { readonly events: EventBus },
+  opts: Pick<SubgraphOptions, 'db' | 'limits'> & { readonly eventLog: SubgraphEventLog },
   caller: Caller,
   requestId: string | undefined,
+  resume?: ResumeRequest,
 ): SubgraphContext<D> {
-  return { data: mod.createData({ db: opts.db, limits: opts.limits, caller, requestId }), caller, requestId, events: opts.events };
+  const data = mod.createData({ db: opts.db, limits: opts.limits, caller, requestId });
+  return { data, caller, requestId, events: opts.eventLog.forRequest(resume) };
 }
 
 /** The options of a subgraph that come from configuration (lib/config.ts). */
-export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes'> {
+export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes' | 'eventRetentionMs'> {
   return {
+    eventRetentionMs: cfg.EVENT_RETENTION_DAYS * 86_400_000,
     limits: { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX },
     tokenPolicy: { maxLifetimeSeconds: cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS, clockSkewSeconds: cfg.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS },
     bodyLimitBytes: cfg.SUBGRAPH_BODY_LIMIT_BYTES,

@@ -15,10 +15,11 @@
  * connection with 1001.
  */
 import type http from 'node:http';
-import { createSourceEventStream, execute, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_TOKEN_HEADER, GatewayTokenError, sameCaller, type Caller, type GatewayToken } from './access.ts';
+import { resumeRequestOf, subscribeWithFreshContext, type ResumeRequest } from './events.ts';
 
 /** Close code of a connection whose `connection_init` has no valid `x-ali-gateway-token`. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;
@@ -33,8 +34,8 @@ export interface SubgraphWebSocketOptions<C> {
   readonly authenticate: (token: string | undefined) => Promise<GatewayToken>;
   /** How long after its `exp` a token still counts (the policy's clock skew), in ms. */
   readonly graceMs: number;
-  /** The context of one operation, or one subscription event, of `caller`. */
-  readonly contextOf: (caller: Caller) => C;
+  /** The context of one operation, or one subscription event, of `caller`; a subscription resumes where `resume` says (lib/events/ids.ts). */
+  readonly contextOf: (caller: Caller, resume?: ResumeRequest) => C;
 }
 
 /** What graphql-ws keeps per connection (`ctx.extra`). */
@@ -102,7 +103,8 @@ export function serveSubgraphWebSocket<C>(opts: SubgraphWebSocketOptions<C>, htt
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
-      context: (ctx) => opts.contextOf(ctx.extra.caller!),
+      // The gateway's `extensions.eventLog` resumes the operation's subscription.
+      context: (ctx, _id, payload) => opts.contextOf(ctx.extra.caller!, resumeRequestOf(payload.extensions)),
       subscribe: (args) => subscribeWithFreshContext(args, () => opts.contextOf((args.contextValue as { caller: Caller }).caller)),
     },
     wss,
@@ -120,34 +122,4 @@ export function serveSubgraphWebSocket<C>(opts: SubgraphWebSocketOptions<C>, htt
       clearTimeout(cutoff);
     },
   };
-}
-
-/**
- * graphql-js `subscribe`, except that every event executes with `fresh()`'s context: DataLoaders
- * cache per request, and an event is a new request (an adoption's solution may have changed since
- * the previous event). `return()` reaches the source at once, even while it waits.
- */
-async function subscribeWithFreshContext(args: ExecutionArgs, fresh: () => unknown) {
-  const stream = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in stream)) return stream;
-  const source = stream[Symbol.asyncIterator]();
-  const events: AsyncGenerator<Awaited<ReturnType<typeof execute>>> = {
-    async next() {
-      const r = await source.next();
-      if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await execute({ ...args, rootValue: r.value, contextValue: fresh() }) };
-    },
-    async return() {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(err: unknown) {
-      await source.return?.();
-      throw err;
-    },
-    [Symbol.asyncIterator]() {
-      return events;
-    },
-  };
-  return events;
 }

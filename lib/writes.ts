@@ -17,19 +17,26 @@
  * Order and failure window (no transactions):
  *   1. read the document, check `expectedVersion`, validate and compute the new document;
  *   2. insert the audit record — the claim, a write-ahead entry with `before` and `after`;
- *   3. write the document (replace filtered on `_id` and the old version, or insert).
- * A crash between 2 and 3 leaves an audit record of a change not applied, and the document at
- * its old version. The audit trail therefore never lacks a change that was made; it may, for
- * that window, hold one that was not yet made. The next writer of that version finds the claim
- * and, once it is older than {@link CLAIM_TIMEOUT_MS}, rolls it forward (applies its `after`),
- * so a record never stays locked and the logged change ends up applied. A failure at step 3
- * itself (the driver reports an error) removes the claim before answering.
+ *   3. append the change's entry to the event log, `pending` (lib/events/log.ts);
+ *   4. write the document (replace filtered on `_id` and the old version, or insert);
+ *   5. mark the entry `applied`; the mutation then publishes the event on the bus.
+ * The audit record IS the event: the log entry gives it a position and says whether its change
+ * is applied. So a change that was made always has its audit record and its event, whenever the
+ * process dies; the trail and the log may, for a moment, hold a change not yet made (a crash
+ * between 2 and 4). The next writer of that version finds the claim and, once it is older than
+ * {@link CLAIM_TIMEOUT_MS}, rolls it forward: it appends the entry if the writer died before 3,
+ * applies `after`, and marks the entry applied; a reader of the log that waits on a stale pending
+ * entry does the same ({@link settleStaleEvent}). So a record never stays locked, the logged
+ * change ends up applied, and its event is delivered. A failure at step 4 itself (the driver
+ * reports an error) marks the entry void and removes the claim before answering, unless the
+ * document turns out to be written after all.
  */
 import { MongoServerError, type Db, type Document, type Filter } from 'mongodb';
 import type { SubgraphName } from './config.ts';
 import type { Caller, Role } from './access.ts';
 import { alreadyExists, badInput, notFound, versionConflict } from './errors.ts';
 import type { CollectionSpec } from './mongo.ts';
+import { appendPending, findEntryOf, markEntry, positionOf, type LogEntry } from './events/log.ts';
 
 /** The audit collection of every subgraph database. */
 export const AUDIT = 'audit';
@@ -89,6 +96,8 @@ export interface Change<T> {
   /** null for a create. */
   readonly before: T | null;
   readonly after: T;
+  /** The change's event: its audit record and its position in the event log (lib/events/). */
+  readonly event: { readonly position: number; readonly record: AuditDoc<T> };
 }
 
 /** A document that carries a version (missing on seeded documents, i.e. 0). */
@@ -118,9 +127,10 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
-async function claim<T>(w: Writer, collection: string, before: T | null, after: T & Versioned): Promise<boolean> {
+/** The audit record of a change: the claim of its version, and its event. */
+function auditRecord<T extends Versioned>(w: Writer, collection: string, before: T | null, after: T): AuditDoc<T> {
   const version = versionOf(after);
-  const record: AuditDoc<T> = {
+  return {
     _id: claimId(collection, after._id, version),
     at: new Date(),
     actor: w.caller.sub,
@@ -134,8 +144,11 @@ async function claim<T>(w: Writer, collection: string, before: T | null, after: 
     before,
     after,
   };
+}
+
+async function claim<T>(db: Db, record: AuditDoc<T>): Promise<boolean> {
   try {
-    await w.db.collection<AuditDoc<T>>(AUDIT).insertOne(record as never);
+    await db.collection<AuditDoc<T>>(AUDIT).insertOne(record as never);
     return true;
   } catch (err) {
     if (isDuplicateKey(err)) return false;
@@ -143,20 +156,84 @@ async function claim<T>(w: Writer, collection: string, before: T | null, after: 
   }
 }
 
+/** Frees a version whose change was not made (best effort: a claim left behind is rolled forward later). */
+async function release(db: Db, auditId: string): Promise<void> {
+  await db.collection(AUDIT).deleteOne({ _id: auditId } as never).catch(() => {});
+}
+
+const entryFields = (r: AuditDoc<unknown>) => ({ audit: r._id, collection: r.collection, documentId: r.documentId, version: r.version });
+
+/**
+ * Steps 3 to 5 of a claimed change: its pending log entry, the document write (`write`), the
+ * entry applied. A failed write leaves nothing behind (entry void, claim removed) unless the
+ * document was written after all (`written`); returns the change's position in the log.
+ */
+async function commit(db: Db, record: AuditDoc<unknown>, write: () => Promise<void>, written: () => Promise<boolean>): Promise<number> {
+  let position: number;
+  try {
+    position = await appendPending(db, entryFields(record));
+  } catch (err) {
+    await release(db, record._id);
+    throw err;
+  }
+  try {
+    await write();
+  } catch (err) {
+    if (!(await written().catch(() => false))) {
+      // Void first: a pending entry whose claim is gone is voided by its readers too.
+      await markEntry(db, position, 'void').catch(() => {});
+      await release(db, record._id);
+      throw err;
+    }
+  }
+  // The change is made: if marking fails, readers settle the pending entry (it is not the client's to retry).
+  await markEntry(db, position, 'applied').catch(() => {});
+  return position;
+}
+
+/**
+ * Applies a claim whose writer died before finishing (steps 3 to 5 again): its entry is reused,
+ * or appended when the writer died before appending it (or its entry was voided); the document
+ * is written unless it already was. Returns the change's position.
+ */
+async function rollForward(db: Db, held: AuditDoc<Versioned>, entry?: LogEntry | null): Promise<number> {
+  const found = entry !== undefined ? entry : await findEntryOf(db, held._id);
+  const position = found && found.state !== 'void' ? positionOf(found) : await appendPending(db, entryFields(held));
+  const coll = db.collection<Versioned>(held.collection);
+  try {
+    if (held.before === null) await coll.insertOne(held.after as never);
+    else await coll.replaceOne({ _id: held.documentId, ...versionFilter(held.version - 1) } as Filter<Versioned>, held.after);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  await markEntry(db, position, 'applied');
+  return position;
+}
+
 /**
  * Someone else holds the claim of `version`. If its change is still not applied after
- * {@link CLAIM_TIMEOUT_MS} (its writer died between steps 2 and 3), apply it now.
+ * {@link CLAIM_TIMEOUT_MS} (its writer died between steps 2 and 5), apply it now.
  */
 async function rollForwardIfStale(w: Writer, collection: string, id: string, version: number): Promise<void> {
   const held = await w.db.collection<AuditDoc<Versioned>>(AUDIT).findOne({ _id: claimId(collection, id, version) });
   if (!held || Date.now() - held.at.getTime() < CLAIM_TIMEOUT_MS) return;
-  const coll = w.db.collection<Versioned>(collection);
-  try {
-    if (held.before === null) await coll.insertOne(held.after as never);
-    else await coll.replaceOne({ _id: id, ...versionFilter(version - 1) } as Filter<Versioned>, held.after);
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
+  await rollForward(w.db, held);
+}
+
+/**
+ * Settles a log entry still pending after {@link CLAIM_TIMEOUT_MS} (its writer died): rolls its
+ * change forward (applied), or voids it when its claim is gone or belongs to a later entry (the
+ * change was never made). Called by readers of the log, which never pass a pending entry.
+ */
+export async function settleStaleEvent(db: Db, entry: LogEntry): Promise<'applied' | 'void'> {
+  const held = await db.collection<AuditDoc<Versioned>>(AUDIT).findOne({ _id: entry.audit });
+  const newest = held ? await findEntryOf(db, held._id) : null;
+  if (!held || newest?._id !== entry._id) {
+    await markEntry(db, positionOf(entry), 'void');
+    return 'void';
   }
+  await rollForward(db, held, entry);
+  return 'applied';
 }
 
 export interface InsertSpec {
@@ -166,25 +243,31 @@ export interface InsertSpec {
 }
 
 /**
- * Creates `doc` at version 1 with its audit record (before: null). ALREADY_EXISTS when a
- * document with its `_id` exists or another create of it won the claim.
+ * Creates `doc` at version 1 with its audit record (before: null) and its event. ALREADY_EXISTS
+ * when a document with its `_id` exists or another create of it won the claim.
  */
 export async function insertAudited<T extends Versioned>(w: Writer, spec: InsertSpec, doc: Omit<T, 'version'>): Promise<Change<T>> {
   const coll = w.db.collection<Versioned>(spec.collection);
   if (await coll.findOne({ _id: doc._id }, { projection: { _id: 1 } })) throw alreadyExists(spec.what, doc._id);
   const after = { ...doc, version: 1 } as T;
-  if (!(await claim<T>(w, spec.collection, null, after))) {
+  const record = auditRecord<T>(w, spec.collection, null, after);
+  if (!(await claim(w.db, record))) {
     await rollForwardIfStale(w, spec.collection, doc._id, 1);
     throw alreadyExists(spec.what, doc._id);
   }
+  let position: number;
   try {
-    await coll.insertOne(after as never);
+    position = await commit(
+      w.db,
+      record,
+      async () => void (await coll.insertOne(after as never)),
+      async () => versionOf(await coll.findOne({ _id: doc._id }, { projection: { version: 1 } })) === 1,
+    );
   } catch (err) {
-    await w.db.collection(AUDIT).deleteOne({ _id: claimId(spec.collection, doc._id, 1) } as never);
     if (isDuplicateKey(err)) throw alreadyExists(spec.what, doc._id);
     throw err;
   }
-  return { before: null, after };
+  return { before: null, after, event: { position, record } };
 }
 
 export interface UpdateSpec extends InsertSpec {
@@ -197,7 +280,7 @@ export interface UpdateSpec extends InsertSpec {
 /**
  * Changes one document if it is at `expectedVersion`: `change` receives the current document
  * and returns the fields to set (or throws a validation error: nothing is written). Writes
- * `expectedVersion + 1` and the audit record (whole document before and after).
+ * `expectedVersion + 1`, the audit record (whole document before and after) and the event.
  * NOT_FOUND for an unknown id; VERSION_CONFLICT (extensions.currentVersion) when the document
  * is at another version or a concurrent update of the same version won.
  */
@@ -217,23 +300,23 @@ export async function updateVersioned<T extends Versioned>(
   if (current !== expectedVersion) throw versionConflict(what, id, expectedVersion, current);
   const next = expectedVersion + 1;
   const after = { ...before, ...(await change(before)), _id: id, version: next } as T;
-  if (!(await claim<T>(w, collection, before, after))) {
+  const record = auditRecord<T>(w, collection, before, after);
+  if (!(await claim(w.db, record))) {
     await rollForwardIfStale(w, collection, id, next);
     throw versionConflict(what, id, expectedVersion, next);
   }
-  try {
+  const versionNow = async () => versionOf(await coll.findOne({ _id: id } as Filter<T>, { projection: { version: 1 } }));
+  const write = async () => {
     const res = await coll.replaceOne({ _id: id, ...versionFilter(expectedVersion) } as Filter<T>, after);
     if (res.matchedCount === 0) {
       // Only a roll-forward of this very claim can have moved it on; anything else was a write
       // that bypassed the claims.
-      const now = versionOf(await coll.findOne({ _id: id } as Filter<T>, { projection: { version: 1 } }));
+      const now = await versionNow();
       if (now !== next) throw versionConflict(what, id, expectedVersion, now);
     }
-  } catch (err) {
-    await w.db.collection(AUDIT).deleteOne({ _id: claimId(collection, id, next) } as never);
-    throw err;
-  }
-  return { before, after };
+  };
+  const position = await commit(w.db, record, write, async () => (await versionNow()) === next);
+  return { before, after, event: { position, record } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 /**
- * /admin/graphql: key management for admin keys (the same operations as `npm run keys`), a small
- * schema of the gateway's own (gateway/access/admin.graphql), not part of the supergraph.
+ * /admin/graphql: key and webhook management for admin keys (the same operations as `npm run keys`
+ * and `npm run webhooks`), a small schema of the gateway's own (gateway/access/admin.graphql), not
+ * part of the supergraph.
  */
 import { readFileSync } from 'node:fs';
 import { buildSchema, graphql, GraphQLError, type ExecutionResult } from 'graphql';
 import type { Caller } from '../../lib/access.ts';
 import type { DocumentStore } from './documents.ts';
 import type { KeyInfo, KeyStore } from './keys.ts';
+import type { WebhookService } from '../webhooks/service.ts';
+import { webhookResolvers } from '../webhooks/resolvers.ts';
 
 const schema = buildSchema(readFileSync(new URL('admin.graphql', import.meta.url), 'utf8'));
 
@@ -25,8 +28,14 @@ export interface AdminRequest {
   readonly operationName?: unknown;
 }
 
+export interface AdminStores {
+  readonly keys: KeyStore;
+  readonly documents: DocumentStore;
+  readonly webhooks?: WebhookService | undefined;
+}
+
 /** Runs one admin operation; the caller must already be known to be an admin. */
-export async function runAdmin(keys: KeyStore, documents: DocumentStore, caller: Caller, req: AdminRequest): Promise<ExecutionResult> {
+export async function runAdmin({ keys, documents, webhooks }: AdminStores, caller: Caller, req: AdminRequest): Promise<ExecutionResult> {
   if (typeof req.query !== 'string') return { errors: [new GraphQLError('Missing query', { extensions: { code: 'BAD_REQUEST' } })] };
   const rootValue = {
     apiKeys: async () => (await keys.list()).map(view),
@@ -51,6 +60,7 @@ export async function runAdmin(keys: KeyStore, documents: DocumentStore, caller:
       }
       return documents.register(app, json);
     },
+    ...webhookResolvers(webhooks),
   };
   return graphql({
     schema,

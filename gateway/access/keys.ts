@@ -174,6 +174,13 @@ export class KeyStore {
     return value;
   }
 
+  /** The caller a key makes, by the key's name (webhooks run as a key): null if it is unknown, revoked or expired. */
+  async verifyName(name: string, now = Date.now()): Promise<VerifiedKey | null> {
+    const r = await this.keys.findOne({ _id: name });
+    if (!r || statusOf(r, now) !== 'active') return null;
+    return { caller: Object.freeze(callerOf(r)), documents: r.documents ?? null };
+  }
+
   private validate(input: CreateKeyInput, now: Date): Omit<ApiKeyRecord, 'hash' | 'prefix'> {
     if (!NAME_RE.test(input.name)) {
       throw keyError(KeyErrorCode.BAD_USER_INPUT, 'name: 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit', 'name');

@@ -28,7 +28,7 @@ import type { AcceptedSubscription, SubscriptionHandoff } from './plugin.ts';
 import { getAsPost, queryOf, trustedRequest } from './request.ts';
 
 export { requestPipelinePlugin, type AcceptedSubscription } from './plugin.ts';
-export { readHttpRequest, webSocketRequest } from './request.ts';
+export { paramsOf, readHttpRequest, webSocketRequest } from './request.ts';
 
 export type Transport = 'http' | 'sse' | 'ws';
 

@@ -13,6 +13,13 @@
  * that one fetch with the event and every other fetch going to the gateway's real data sources
  * (signed caller, timeouts, circuit breakers, de-duplication) — so each event is shaped exactly
  * as the same selection would be for a query.
+ *
+ * Resuming: the upstream subscription asks the owning subgraph for its event-log protocol
+ * (lib/events/ids.ts): it replays after the client's resume position (or starts at the log's
+ * head), says first where it starts, and every event carries its id, which the client's result
+ * carries as `extensions.eventId`. The gateway keeps the id of the last event received in the
+ * subscribe payload it resends when it reconnects to a restarted subgraph, so that reconnection
+ * resumes too: nothing is lost while the subgraph is away.
  */
 import { operationFromDocument } from '@apollo/federation-internals';
 import { buildOperationContext, executeQueryPlan, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
@@ -26,7 +33,8 @@ import { gatewayInternals, type GatewayInternals } from '../apollo/internals.ts'
 import type { GatewayContext } from '../context.ts';
 import { SubgraphErrorCode } from '../transport/index.ts';
 import type { AcceptedSubscription } from '../pipeline/index.ts';
-import { EventStream } from './stream.ts';
+import { EventIdCode, eventLogOf, parseEventId } from '../../lib/events.ts';
+import { EventStream, withEvent } from './stream.ts';
 import type { SubgraphConnections } from './upstream.ts';
 import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
@@ -51,6 +59,10 @@ export interface Session {
 export interface TransportHooks {
   readonly congested: () => boolean;
   readonly overflow: (queued: number) => void;
+  /** The client's resume position (SSE `Last-Event-ID`, graphql-ws `extensions.lastEventId`). */
+  readonly lastEventId?: string | undefined;
+  /** The stream yields its start position (./stream.ts). */
+  readonly positions?: boolean;
 }
 
 export type Prepared =
@@ -110,6 +122,8 @@ export class SubscriptionExecution {
       return { kind: 'refused', errors: [error('The subscription selects nothing a subgraph serves', 'GRAPHQL_VALIDATION_FAILED', 400)] };
     }
     const primary = node.primary;
+    const resumeError = checkResume(transport.lastEventId, primary.serviceName);
+    if (resumeError) return { kind: 'refused', errors: [resumeError] };
     const dataSource = gateway.serviceMap[primary.serviceName]?.dataSource;
     if (!dataSource?.url) {
       return { kind: 'refused', errors: [error(`Subgraph "${primary.serviceName}" has no URL`, SubgraphErrorCode.SUBGRAPH_UNAVAILABLE, 503, { serviceName: primary.serviceName })] };
@@ -134,18 +148,29 @@ export class SubscriptionExecution {
         unsubscribe?.();
         release();
       },
+      positions: transport.positions ?? false,
     });
     const upstreamVariables: Record<string, unknown> = {};
     for (const name of primary.variableUsages ?? []) {
       if (Object.hasOwn(vars, name) && vars[name] !== undefined) upstreamVariables[name] = vars[name];
     }
+    // graphql-ws resends this very object on every reconnection: `after` follows the events received.
+    const resume = { after: transport.lastEventId ?? null };
     unsubscribe = this.opts.upstream.subscribe(
       primary.serviceName,
       dataSource.url,
       session.caller,
-      { query: primary.operation, variables: upstreamVariables, ...(primary.operationName ? { operationName: primary.operationName } : {}) },
+      { query: primary.operation, variables: upstreamVariables, ...(primary.operationName ? { operationName: primary.operationName } : {}), extensions: { eventLog: resume } },
       {
-        next: (event) => stream.push(event),
+        next: (event) => {
+          const log = eventLogOf(event);
+          if (log?.position !== undefined) {
+            resume.after = log.position;
+            return stream.position(log.position);
+          }
+          if (log?.id !== undefined) resume.after = log.id;
+          stream.push(event);
+        },
         complete: () => stream.finish(),
         error: (reason) => {
           session.log.warn({ subgraph: primary.serviceName, reason: describe(reason) }, 'subgraph subscription ended with an error');
@@ -217,7 +242,10 @@ export class SubscriptionExecution {
       } as unknown as GatewayGraphQLRequestContext;
       try {
         const result = await executeQueryPlan(plan, { ...services, [primary.serviceName]: fromEvent }, requestContext, operationContext, supergraphSchema!, apiSchema!, gateway.config.telemetry);
-        return { data: (result.data ?? null) as ExecutionResult['data'], ...(result.errors ? { errors: result.errors } : {}) };
+        const shaped: ExecutionResult = { data: (result.data ?? null) as ExecutionResult['data'], ...(result.errors ? { errors: result.errors } : {}) };
+        const log = eventLogOf(event);
+        if (log?.id === undefined) return shaped;
+        return withEvent({ ...shaped, extensions: { eventId: log.id } }, { id: log.id, entity: log.entity ?? '', replayed: log.replayed === true });
       } catch (err) {
         context.log.error({ err }, 'subscription event execution failed');
         return { data: null, errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
@@ -256,6 +284,19 @@ export class SubscriptionExecution {
       else this.perKey.set(session.quotaKey, n);
     };
   }
+}
+
+/** A resume position must be an event id of the subgraph that owns the subscription. */
+function checkResume(lastEventId: string | undefined, subgraph: string): GraphQLError | undefined {
+  if (lastEventId === undefined) return undefined;
+  const parsed = parseEventId(lastEventId);
+  if (parsed?.subgraph === subgraph) return undefined;
+  return error(
+    `${JSON.stringify(lastEventId)} is not an event id of this subscription: resume with the eventId of an event it delivered (of the ${subgraph} subgraph)`,
+    EventIdCode.EVENT_ID_UNKNOWN,
+    400,
+    { eventId: lastEventId },
+  );
 }
 
 function describe(reason: unknown): string {

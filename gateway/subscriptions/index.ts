@@ -40,8 +40,11 @@ import { createSseTransport } from './sse.ts';
 import { createTransportShared } from './shared.ts';
 import { backoff, SubgraphConnections } from './upstream.ts';
 import { createWebSocketTransport } from './ws.ts';
+import { subscribeInternally, type InternalOutcome, type InternalSubscription } from './internal.ts';
 
 export { SubscriptionCode } from './execution.ts';
+export { isPosition, positionId, eventOf, type ResultEvent } from './stream.ts';
+export type { InternalOutcome, InternalSubscription } from './internal.ts';
 
 /** Tunables of the subscription transports (GatewayOptions['subscriptions']). */
 export interface SubscriptionOptions {
@@ -87,6 +90,8 @@ export interface SubscriptionServer {
   wantsEventStream(req: IncomingMessage): boolean;
   /** Serves one admitted SSE request (distinct connections mode), read as every GraphQL request is (gateway/routes/graphql.ts). */
   sse(req: IncomingMessage, res: ServerResponse, request: PipelineRequest): Promise<void>;
+  /** Subscribes as a key, through the pipeline and execution of every client subscription (webhooks). */
+  subscribeAs(request: InternalSubscription): Promise<InternalOutcome>;
   /** Open WebSocket connections, SSE streams, subscriptions and subgraph connections. */
   stats(): { websockets: number; eventStreams: number; subscriptions: number; subgraphConnections: number };
   /** Closes every client connection (1001 / SSE `complete`) and every subgraph connection. */
@@ -133,6 +138,7 @@ export function createSubscriptionServer(deps: SubscriptionDeps, options: Resolv
       return String(req.headers.accept ?? '').includes('text/event-stream');
     },
     sse: (req, res, request) => sse.serve(req, res, request),
+    subscribeAs: (request) => subscribeInternally(transport, request),
     stats() {
       return { websockets: ws.connections, eventStreams: sse.streams, subscriptions: execution.open, subgraphConnections: upstream.size };
     },

@@ -33,6 +33,17 @@ export interface TransportShared {
   formatResult(result: ExecutionResult | GraphQLFormattedResult): FormattedExecutionResult;
 }
 
+/**
+ * The resume position a subscription request carries in `extensions.lastEventId` (anything but a
+ * string is kept as its JSON, which is no event id and is refused as such).
+ */
+export function lastEventIdOf(extensions: unknown): string | undefined {
+  if (typeof extensions !== 'object' || extensions === null) return undefined;
+  const value = (extensions as Record<string, unknown>)['lastEventId'];
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** The RATE_LIMITED error of the transports (HTTP 429 over SSE, an `error` message over WebSocket). */
 export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429 } } });

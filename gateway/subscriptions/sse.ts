@@ -10,15 +10,21 @@
  * refused here with 400 (variables), 429 (SUBSCRIPTION_LIMIT_EXCEEDED) or 503 (its subgraph has no
  * URL). A slow consumer's stream is cut (the connection closes without `complete`); shutdown ends
  * every stream with `complete`. Keep-alive: an SSE comment line every `keepAliveMs`.
+ *
+ * Resuming: a subscription's stream first carries the event-log position it starts from as an
+ * `id:` line of its own, and every event's `next` carries the event's id as its `id:`, so an
+ * `EventSource` reconnects with `Last-Event-ID` and gets exactly what it missed. The request's
+ * `Last-Event-ID` header (else `extensions.lastEventId`) is the resume position.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPGraphQLResponse } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { sendHTTPGraphQLResponse } from '../../lib/http.ts';
 import { httpError, json } from '../http/responses.ts';
-import type { PipelineRequest } from '../pipeline/index.ts';
+import { paramsOf, type PipelineRequest } from '../pipeline/index.ts';
 import type { Prepared, Session } from './execution.ts';
-import type { TransportDeps } from './shared.ts';
+import { lastEventIdOf, type TransportDeps } from './shared.ts';
+import { isPosition, positionId } from './stream.ts';
 
 export interface SseTransport {
   /** Serves one admitted SSE request. */
@@ -31,9 +37,17 @@ export interface SseTransport {
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
-/** One SSE event; `data` is JSON already (one line). */
-function event(name: 'next' | 'complete', data?: string): string {
-  return data === undefined ? `event: ${name}\ndata:\n\n` : `event: ${name}\ndata: ${data}\n\n`;
+/** One SSE event; `data` is JSON already (one line); `id` the event's id. */
+function event(name: 'next' | 'complete', data?: string, id?: string): string {
+  const idLine = id === undefined ? '' : `id: ${id}\n`;
+  return data === undefined ? `event: ${name}\ndata:\n\n` : `event: ${name}\n${idLine}data: ${data}\n\n`;
+}
+
+/** The resume position of a request: `Last-Event-ID` (what an EventSource sends when it reconnects), else `extensions.lastEventId`. */
+function resumePosition(request: PipelineRequest): string | undefined {
+  const header = request.http.headers.get('last-event-id');
+  if (header !== undefined && header !== '') return header;
+  return lastEventIdOf(paramsOf(request.http)['extensions']);
 }
 
 /** Writes and waits until the chunk has left the process (the slow-consumer bound counts what has not). */
@@ -74,7 +88,9 @@ async function stream(
     // Some proxies and browsers wait for a first byte before showing the stream.
     await write(res, ':\n\n');
     for await (const result of events) {
-      if (!(await write(res, event('next', JSON.stringify(shared.formatResult(result)))))) break;
+      // A position alone: an `id:` line without data moves the client's last event id (EventSource dispatches nothing).
+      const chunk = isPosition(result) ? `id: ${positionId(result)}\n\n` : event('next', JSON.stringify(shared.formatResult(result)), eventIdOf(result));
+      if (!(await write(res, chunk))) break;
     }
   } finally {
     clearInterval(ping);
@@ -86,6 +102,11 @@ async function stream(
     await write(res, event('complete'));
     res.end();
   }
+}
+
+function eventIdOf(result: { readonly extensions?: Record<string, unknown> | undefined }): string | undefined {
+  const id = result.extensions?.['eventId'];
+  return typeof id === 'string' ? id : undefined;
 }
 
 export function createSseTransport({ deps, options, execution, shared }: TransportDeps): SseTransport {
@@ -101,6 +122,8 @@ export function createSseTransport({ deps, options, execution, shared }: Transpo
     const prepared: Prepared = await execution.subscribe(outcome.subscription, session, {
       congested: () => res.writableLength > options.maxBufferedBytes,
       overflow: () => res.destroy(),
+      lastEventId: resumePosition(request),
+      positions: true,
     });
     if (prepared.kind === 'refused') return json(res, statusOf(prepared.errors[0]!), { errors: prepared.errors.map(shared.formatError) });
     return stream(res, prepared.stream, streams, { shared, options });

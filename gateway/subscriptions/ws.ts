@@ -46,7 +46,7 @@ import { AccessCode } from '../../lib/access.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import { webSocketRequest } from '../pipeline/index.ts';
 import type { Prepared, Session } from './execution.ts';
-import { FormattedError, type GraphQLFormattedResult, type TransportDeps } from './shared.ts';
+import { FormattedError, lastEventIdOf, type GraphQLFormattedResult, type TransportDeps } from './shared.ts';
 
 /** WebSocket close codes the gateway itself uses (see the table above). */
 export const CloseCode = {
@@ -152,6 +152,7 @@ async function onSubscribe({ deps, options, execution, shared }: TransportDeps, 
   const prepared = await execution.subscribe(outcome.subscription, session, {
     congested: () => socket.bufferedAmount > options.maxBufferedBytes,
     overflow: (queued) => socket.close(CloseCode.SLOW_CONSUMER, `Slow consumer: ${queued} events waiting`),
+    lastEventId: lastEventIdOf(payload.extensions),
   });
   if (prepared.kind === 'refused') return prepared.errors;
   const { schema, document, operationName, variables } = outcome.subscription;

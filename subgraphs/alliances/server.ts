@@ -3,7 +3,7 @@ import type { SubgraphModule } from '../../lib/subgraph.ts';
 import { collections } from './data/collections.ts';
 import { createData, type Data } from './data/context.ts';
 import { seed } from './data/seed.ts';
-import { changeFeeds } from './data/events.ts';
+import { changeFeeds, membershipEvents } from './data/events.ts';
 import { resolvers } from './resolvers/index.ts';
 
 export const alliances: SubgraphModule<Data> = {
@@ -12,5 +12,6 @@ export const alliances: SubgraphModule<Data> = {
   resolvers,
   createData,
   seed,
+  events: [membershipEvents],
   changeFeeds,
 };

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { Caller } from '../../lib/access.ts';
 import type { SubgraphName } from '../../lib/config.ts';
 import { connect, ensureIndexes } from '../../lib/mongo.ts';
+import { primeEventLog } from '../../lib/events/log.ts';
 import type { PageLimits } from '../../lib/pagination.ts';
 import type { DataScope, SubgraphModule } from '../../lib/subgraph.ts';
 
@@ -75,6 +76,8 @@ async function seededDb(mod: SubgraphModule<unknown>, limits: PageLimits = TEST_
   const commands = recordCommands(client, new Map([[name, mod.name]]), () => seeded);
   await ensureIndexes(db, mod.collections);
   await mod.seed(db);
+  // As a subgraph does at start-up: its first write then appends without reading the log's head.
+  await primeEventLog(db);
   seeded = true;
   return {
     db,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { graphql, type ExecutionResult } from 'graphql';
 import { ANONYMOUS, GATEWAY_TOKEN_HEADER, signGatewayToken, type Caller } from '../../lib/access.ts';
-import { createEventBus } from '../../lib/events.ts';
+import { createEventBus, SubgraphEventLog } from '../../lib/events.ts';
 import { subgraphContext, subgraphSchema, type SubgraphModule } from '../../lib/subgraph.ts';
 import type { SubgraphDb } from './db.ts';
 
@@ -21,10 +21,11 @@ export function localSubgraph(mod: SubgraphModule<unknown>, t: SubgraphDb): Loca
   const secret = randomBytes(32).toString('base64url');
   const events = createEventBus();
   const { db, limits } = t.scope();
+  const eventLog = new SubgraphEventLog({ db, subgraph: mod.name, sources: mod.events ?? [], bus: events, retentionMs: 86_400_000 });
   return {
     async execute(query, variables, caller = ANONYMOUS) {
       const headers = { [GATEWAY_TOKEN_HEADER]: await signGatewayToken(secret, caller, mod.name) };
-      const contextValue = await subgraphContext(mod, { db, limits, gatewaySecret: secret, events }, headers);
+      const contextValue = await subgraphContext(mod, { db, limits, gatewaySecret: secret, eventLog }, headers);
       return graphql({ schema, source: query, variableValues: variables, contextValue });
     },
     close: () => events.close(),

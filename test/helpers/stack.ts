@@ -58,6 +58,21 @@ export interface Stack {
 export interface StackOptions {
   /** The event bus of the four subgraphs (default: each its own in-memory bus). */
   readonly events?: EventBus;
+  /** Options of the stack's gateway (e.g. `webhooks: { deliver: false }`). */
+  readonly gateway?: Partial<GatewayOptions>;
+}
+
+/** One GraphQL POST; the status and the JSON body. */
+async function post<T>(url: string, headers: Record<string, string>, query: string, variables?: Record<string, unknown>): Promise<QueryResult<T>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
+}
+
+/** The four subgraphs over their seeded databases, on port 0 (pushed to `running` as they start). */
+async function startSubgraphs(dbs: Record<SubgraphName, Db>, gatewaySecret: string, events: EventBus | undefined, running: RunningSubgraph[]): Promise<void> {
+  for (const name of SUBGRAPH_NAMES) {
+    running.push(await startSubgraph(subgraphModules[name], { db: dbs[name], gatewaySecret, limits: TEST_LIMITS, port: 0, host: '127.0.0.1', seedIfEmpty: true, events }));
+  }
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -77,24 +92,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supergraphPath = new URL('../../schema/supergraph.graphql', import.meta.url).pathname;
   let gateway: RunningGateway | undefined;
   try {
-    for (const name of SUBGRAPH_NAMES) {
-      running.push(
-        await startSubgraph(subgraphModules[name], {
-          db: dbs[name],
-          gatewaySecret,
-          limits: TEST_LIMITS,
-          port: 0,
-          host: '127.0.0.1',
-          seedIfEmpty: true,
-          events: options.events,
-        }),
-      );
-    }
+    await startSubgraphs(dbs, gatewaySecret, options.events, running);
     const subgraphUrls = Object.fromEntries(running.map((s) => [s.name, s.url])) as Record<SubgraphName, string>;
     /** What every gateway of the stack shares: the subgraphs, the signing secret, the key store. */
     const base = { supergraph: { path: supergraphPath, watch: false }, urlOverrides: subgraphUrls, gatewaySecret, accessDb, port: 0, host: '127.0.0.1' };
     gateway = await startGateway({
       ...base,
+      ...options.gateway,
       onSubgraphRequest: (subgraph, query) => {
         if (recording) subgraphCalls.push({ subgraph, query });
       },
@@ -112,19 +116,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       subgraphCalls,
       commands,
-      async query<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
-        const res = await fetch(`${gatewayUrl}graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers },
-          body: JSON.stringify({ query, variables }),
-        });
-        return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
-      },
+      query: <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => post<T>(`${gatewayUrl}graphql`, { accept: GRAPHQL_ACCEPT, ...headers }, query, variables),
       async subgraphQuery<T>(subgraph: SubgraphName, query: string, variables?: Record<string, unknown>, caller: Caller | null = { sub: 'test', role: 'anonymous', read: '*', write: [] }) {
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (caller) headers[GATEWAY_TOKEN_HEADER] = await signGatewayToken(gatewaySecret, caller, subgraph);
-        const res = await fetch(subgraphUrls[subgraph], { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-        return { status: res.status, body: (await res.json()) as QueryResult<T>['body'] };
+        const headers: Record<string, string> = caller ? { [GATEWAY_TOKEN_HEADER]: await signGatewayToken(gatewaySecret, caller, subgraph) } : {};
+        return post<T>(subgraphUrls[subgraph], headers, query, variables);
       },
       async startGateway(options = {}) {
         // A production gateway serves /metrics on a port of its own (9464 by default): port 0

@@ -215,7 +215,10 @@ describe("the gateway's subscription across token renewals", () => {
     });
     expect(((await write.json()) as { errors?: unknown }).errors).toBeUndefined();
     await waitFor('the event', () => events.length >= 1);
-    expect(events[0]).toEqual({ data: { adoptionChanged: { kind: 'REGISTERED', adoption: { id: `sigma-ter-piemonte:${istatCode}`, status: 'PLANNED' } } } });
+    expect(events[0]).toEqual({
+      data: { adoptionChanged: { kind: 'REGISTERED', adoption: { id: `sigma-ter-piemonte:${istatCode}`, status: 'PLANNED' } } },
+      extensions: { eventId: expect.stringMatching(/^reuse\.\d+$/) },
+    });
     expect(errors).toEqual([]);
     // Renewed in place: no new connection to the subgraph.
     expect(upgrades).toBe(upgradesBefore);

@@ -127,7 +127,7 @@ export type MembershipEvent = {
   __typename?: 'MembershipEvent';
   /** The ALI it is a member of after the change; null when it left. */
   alliance?: Maybe<Alliance>;
-  /** When the change was published (ISO 8601, UTC). */
+  /** When the change was made (ISO 8601, UTC): the time of its audit record, the same live and replayed. */
   at: Scalars['String']['output'];
   kind: MembershipEventKind;
   /** The Comune as the change left it (its membership and new version). */

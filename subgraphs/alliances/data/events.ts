@@ -1,11 +1,12 @@
 /**
- * Change events of the alliances subgraph, for GraphQL subscriptions: what changeMembership publishes on the bus, which
- * events a subscription's arguments select, and the change-stream feed for writes made outside
- * the API. The bus carries JSON (lib/events.ts): the Comune's document and the two ALI ids.
+ * Change events of the alliances subgraph, for GraphQL subscriptions: the event of each audited
+ * change of a Comune's membership (lib/events.ts: logged with the write, published after it,
+ * replayed from the log), which events a subscription's arguments select, and the change-stream
+ * feed for writes made outside the API. Events travel as JSON: the Comune's document and the two
+ * ALI ids.
  */
-import { publishAfterWrite, type ChangeFeed, type EventBus } from '../../../lib/events.ts';
+import type { ChangeFeed, EventSource } from '../../../lib/events.ts';
 import { checkAllianceId, checkProvinceCode } from '../../../lib/domain/registry.ts';
-import type { Change } from '../../../lib/writes.ts';
 import type { MembershipEventKind, SubscriptionMembershipChangedArgs } from '../__generated__/types.ts';
 import { MUNICIPALITIES, type MunicipalityDoc } from './collections.ts';
 
@@ -30,18 +31,21 @@ export function membershipKind(before: string | null, after: string | null): Mem
   return before === after ? 'UPDATED' : 'JOINED';
 }
 
-/** Publishes the event of a successful changeMembership. */
-export function publishMembershipChange(bus: EventBus, change: Change<MunicipalityDoc>): Promise<void> {
-  const previousAllianceId = change.before?.allianceId ?? null;
-  const payload: MembershipEventPayload = {
-    kind: membershipKind(previousAllianceId, change.after.allianceId),
-    municipality: change.after,
-    allianceId: change.after.allianceId,
-    previousAllianceId,
-    at: new Date().toISOString(),
-  };
-  return publishAfterWrite(bus, MEMBERSHIP_CHANGED, payload);
-}
+/** changeMembership, from the audit record. */
+export const membershipEvents: EventSource<MunicipalityDoc> = {
+  topic: MEMBERSHIP_CHANGED,
+  collection: MUNICIPALITIES,
+  payload: (change): MembershipEventPayload => {
+    const previousAllianceId = change.before?.allianceId ?? null;
+    return {
+      kind: membershipKind(previousAllianceId, change.after.allianceId),
+      municipality: change.after,
+      allianceId: change.after.allianceId,
+      previousAllianceId,
+      at: change.at.toISOString(),
+    };
+  },
+};
 
 /**
  * The selection of one subscription, its arguments checked first (BAD_USER_INPUT naming the

@@ -12,7 +12,7 @@ import { DecimalScalar } from '../../../lib/scalars.ts';
 import { shareOf } from '../data/analytics.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf } from '../../../lib/writes.ts';
-import { MEMBERSHIP_CHANGED, membershipEventFilter, publishMembershipChange, type MembershipEventPayload } from '../data/events.ts';
+import { MEMBERSHIP_CHANGED, membershipEventFilter, type MembershipEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
 const PROVINCE: FieldMap<ProvinceResolvers> = { id: [], code: [], name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'], municipalities: [] };
@@ -72,7 +72,7 @@ export const resolvers: Resolvers<Context> = {
     changeMembership: async (_p, args, ctx) => {
       requireWrite(ctx.caller, 'alliances');
       const change = await ctx.data.changeMembership(args);
-      await publishMembershipChange(ctx.events, change);
+      await ctx.events.publish(change);
       const { before, after } = change;
       return {
         municipality: after,

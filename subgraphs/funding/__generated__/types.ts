@@ -191,7 +191,7 @@ export type FundedProjectEdge = {
 /** One change of a funded project: published once for every successful mutation, after its write. */
 export type FundedProjectEvent = {
   __typename?: 'FundedProjectEvent';
-  /** When the change was published (ISO 8601, UTC). */
+  /** When the change was made (ISO 8601, UTC): the time of its audit record, the same live and replayed. */
   at: Scalars['String']['output'];
   kind: FundedProjectEventKind;
   /** The project as the change left it. */

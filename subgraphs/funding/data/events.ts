@@ -1,13 +1,13 @@
 /**
- * Change events of the funding subgraph, for GraphQL subscriptions: what a mutation publishes on the bus, which events a
- * subscription's arguments select, and the change-stream feed for writes made outside the API.
- * The bus carries JSON (lib/events.ts): amounts travel as strings of cents and are read back as
- * bigint cents here, so the project resolves exactly as a stored one.
+ * Change events of the funding subgraph, for GraphQL subscriptions: the event of each audited change
+ * of a funded project (lib/events.ts: logged with the write, published after it, replayed from the
+ * log), which events a subscription's arguments select, and the change-stream feed for writes made
+ * outside the API. Events travel as JSON: amounts as strings of cents, read back as bigint cents
+ * here, so the project resolves exactly as a stored one.
  */
 import type { Document } from 'mongodb';
-import { publishAfterWrite, type ChangeFeed, type EventBus } from '../../../lib/events.ts';
+import type { ChangeFeed, EventSource } from '../../../lib/events.ts';
 import { checkAllianceId, checkReuseSolutionId } from '../../../lib/domain/registry.ts';
-import type { Change } from '../../../lib/writes.ts';
 import type { FundedProjectEventKind, SubscriptionFundedProjectChangedArgs } from '../__generated__/types.ts';
 import { FUNDED_PROJECTS, type FundedProjectDoc } from './collections.ts';
 import { checkId } from './queries.ts';
@@ -26,13 +26,14 @@ export interface FundedProjectEventPayload {
 /** As the bus carries it: the amounts as strings of cents. */
 type WireProject = Omit<FundedProjectDoc, 'totalValue' | 'cofinancing'> & { totalValue: string; cofinancing: string };
 
-/** Publishes the event of a successful addFundedProject (ADDED) or amendFundedProject (AMENDED). */
-export function publishFundedProjectChange(bus: EventBus, kind: FundedProjectEventKind, change: Change<FundedProjectDoc>): Promise<void> {
-  const payload: FundedProjectEventPayload = { kind, project: change.after, at: new Date().toISOString() };
-  return publishAfterWrite(bus, FUNDED_PROJECT_CHANGED, payload);
-}
+/** addFundedProject (a create: ADDED) and amendFundedProject (AMENDED), from the audit record. */
+export const fundedProjectEvents: EventSource<FundedProjectDoc> = {
+  topic: FUNDED_PROJECT_CHANGED,
+  collection: FUNDED_PROJECTS,
+  payload: (change): FundedProjectEventPayload => ({ kind: change.before === null ? 'ADDED' : 'AMENDED', project: change.after, at: change.at.toISOString() }),
+};
 
-/** The event as it came off the bus, amounts back to bigint cents. */
+/** The event as a subscription receives it (live or replayed), amounts back to bigint cents. */
 export function fundedProjectEventFromBus(payload: unknown): FundedProjectEventPayload {
   const e = payload as { kind: FundedProjectEventKind; project: WireProject; at: string };
   return { ...e, project: { ...e.project, totalValue: BigInt(e.project.totalValue), cofinancing: BigInt(e.project.cofinancing) } };

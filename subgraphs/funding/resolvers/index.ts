@@ -13,7 +13,7 @@ import { checkId, totalsOf, TOTALS_FIELDS } from '../data/queries.ts';
 import { cofinancingRate } from '../data/analytics.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf } from '../../../lib/writes.ts';
-import { FUNDED_PROJECT_CHANGED, fundedProjectEventFilter, fundedProjectEventFromBus, publishFundedProjectChange } from '../data/events.ts';
+import { FUNDED_PROJECT_CHANGED, fundedProjectEventFilter, fundedProjectEventFromBus } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
 const SOURCE: FieldMap<FundingSourceResolvers> = {
@@ -121,13 +121,13 @@ export const resolvers: Resolvers<Context> = {
     addFundedProject: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'funding');
       const change = await ctx.data.addFundedProject(input);
-      await publishFundedProjectChange(ctx.events, 'ADDED', change);
+      await ctx.events.publish(change);
       return { project: change.after };
     },
     amendFundedProject: async (_p, { id, expectedVersion, changes }, ctx) => {
       requireWrite(ctx.caller, 'funding');
       const change = await ctx.data.amendFundedProject(id, expectedVersion, changes);
-      await publishFundedProjectChange(ctx.events, 'AMENDED', change);
+      await ctx.events.publish(change);
       return { project: change.after };
     },
   },

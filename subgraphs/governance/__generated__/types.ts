@@ -162,7 +162,7 @@ export type MeetingEdge = {
 /** One change of a committee meeting: published once for every successful mutation, after its write. */
 export type MeetingEvent = {
   __typename?: 'MeetingEvent';
-  /** When the change was published (ISO 8601, UTC). */
+  /** When the change was made (ISO 8601, UTC): the time of its audit record, the same live and replayed. */
   at: Scalars['String']['output'];
   kind: MeetingEventKind;
   /** The meeting as the change left it, with its decisions. */

@@ -5,6 +5,7 @@
  */
 import type { CollectionSpec } from '../../../lib/mongo.ts';
 import { auditCollection } from '../../../lib/writes.ts';
+import { eventLogCollection } from '../../../lib/events/log.ts';
 import type { Connection } from '../../../lib/pagination.ts';
 import type { CommitteeKind, InstitutionKind, Provenance } from '../__generated__/types.ts';
 
@@ -118,4 +119,5 @@ export const collections: readonly CollectionSpec[] = [
   },
   // Every change made through a mutation (lib/writes.ts).
   auditCollection,
+  eventLogCollection,
 ];

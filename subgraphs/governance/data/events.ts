@@ -1,10 +1,10 @@
 /**
- * Change events of the governance subgraph, for GraphQL subscriptions: what a mutation publishes on the bus, which
- * events a subscription's arguments select, and the change-stream feed for writes made outside
- * the API. The bus carries JSON (lib/events.ts): the meeting document as written.
+ * Change events of the governance subgraph, for GraphQL subscriptions: the event of each audited
+ * change of a meeting (lib/events.ts: logged with the write, published after it, replayed from the
+ * log), which events a subscription's arguments select, and the change-stream feed for writes made
+ * outside the API. Events travel as JSON: the meeting document as written.
  */
-import { publishAfterWrite, type ChangeFeed, type EventBus } from '../../../lib/events.ts';
-import type { Change } from '../../../lib/writes.ts';
+import type { ChangeFeed, EventSource } from '../../../lib/events.ts';
 import type { MeetingEventKind, SubscriptionMeetingRecordedArgs } from '../__generated__/types.ts';
 import { MEETINGS, type MeetingDoc } from './collections.ts';
 import { checkSlug } from './queries.ts';
@@ -20,11 +20,12 @@ export interface MeetingEventPayload {
   at: string;
 }
 
-/** Publishes the event of a successful recordMeeting (RECORDED) or amendMeeting (AMENDED). */
-export function publishMeetingChange(bus: EventBus, kind: MeetingEventKind, change: Change<MeetingDoc>): Promise<void> {
-  const payload: MeetingEventPayload = { kind, meeting: change.after, at: new Date().toISOString() };
-  return publishAfterWrite(bus, MEETING_RECORDED, payload);
-}
+/** recordMeeting (a create: RECORDED) and amendMeeting (AMENDED), from the audit record. */
+export const meetingEvents: EventSource<MeetingDoc> = {
+  topic: MEETING_RECORDED,
+  collection: MEETINGS,
+  payload: (change): MeetingEventPayload => ({ kind: change.before === null ? 'RECORDED' : 'AMENDED', meeting: change.after, at: change.at.toISOString() }),
+};
 
 /** The selection of one subscription, its argument checked first (BAD_USER_INPUT naming it). */
 export function meetingEventFilter(args: Partial<SubscriptionMeetingRecordedArgs>): (payload: unknown) => boolean {

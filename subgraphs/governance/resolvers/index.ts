@@ -10,7 +10,7 @@ import type { Context } from '../data/context.ts';
 import { checkSlug } from '../data/queries.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf } from '../../../lib/writes.ts';
-import { MEETING_RECORDED, meetingEventFilter, publishMeetingChange, type MeetingEventPayload } from '../data/events.ts';
+import { MEETING_RECORDED, meetingEventFilter, type MeetingEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
 const INSTITUTION: FieldMap<InstitutionResolvers> = {
@@ -68,13 +68,13 @@ export const resolvers: Resolvers<Context> = {
     recordMeeting: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'governance');
       const change = await ctx.data.recordMeeting(input);
-      await publishMeetingChange(ctx.events, 'RECORDED', change);
+      await ctx.events.publish(change);
       return { meeting: change.after };
     },
     amendMeeting: async (_p, { id, expectedVersion, changes }, ctx) => {
       requireWrite(ctx.caller, 'governance');
       const change = await ctx.data.amendMeeting(id, expectedVersion, changes);
-      await publishMeetingChange(ctx.events, 'AMENDED', change);
+      await ctx.events.publish(change);
       return { meeting: change.after };
     },
   },

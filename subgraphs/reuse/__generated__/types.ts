@@ -69,7 +69,7 @@ export type AdoptionEvent = {
   __typename?: 'AdoptionEvent';
   /** The adoption as the change left it (its solution, and the Comune's fields from the alliances subgraph, resolve as in queries). */
   adoption: Adoption;
-  /** When the change was published (ISO 8601, UTC). */
+  /** When the change was made (ISO 8601, UTC): the time of its audit record, the same live and replayed. */
   at: Scalars['String']['output'];
   kind: AdoptionEventKind;
   /** The status before a STATUS_CHANGED; null for REGISTERED and for changes seen only through a change stream. */

@@ -1,11 +1,11 @@
 /**
- * Change events of the reuse subgraph, for GraphQL subscriptions: what a mutation publishes on the bus, which events a
- * subscription's arguments select, and the change-stream feed for writes made outside the API.
- * The bus carries JSON (lib/events.ts), so the event holds the adoption document as written.
+ * Change events of the reuse subgraph, for GraphQL subscriptions: the event of each audited change
+ * of an adoption (lib/events.ts: logged with the write, published after it, replayed from the log),
+ * which events a subscription's arguments select, and the change-stream feed for writes made
+ * outside the API. Events travel as JSON, so the event holds the adoption document as written.
  */
-import { publishAfterWrite, type ChangeFeed, type EventBus } from '../../../lib/events.ts';
+import type { ChangeFeed, EventSource } from '../../../lib/events.ts';
 import { checkProvinceCode } from '../../../lib/domain/registry.ts';
-import type { Change } from '../../../lib/writes.ts';
 import type { AdoptionEventKind, AdoptionStatus, SubscriptionAdoptionChangedArgs } from '../__generated__/types.ts';
 import { ADOPTIONS, type AdoptionDoc } from './collections.ts';
 import { checkSolutionId } from './queries.ts';
@@ -22,16 +22,17 @@ export interface AdoptionEventPayload {
   at: string;
 }
 
-/** Publishes the event of a successful registerAdoption (REGISTERED) or changeAdoptionStatus (STATUS_CHANGED). */
-export function publishAdoptionChange(bus: EventBus, kind: AdoptionEventKind, change: Change<AdoptionDoc>): Promise<void> {
-  const payload: AdoptionEventPayload = {
-    kind,
+/** registerAdoption (a create: REGISTERED) and changeAdoptionStatus (STATUS_CHANGED), from the audit record. */
+export const adoptionEvents: EventSource<AdoptionDoc> = {
+  topic: ADOPTION_CHANGED,
+  collection: ADOPTIONS,
+  payload: (change): AdoptionEventPayload => ({
+    kind: change.before === null ? 'REGISTERED' : 'STATUS_CHANGED',
     adoption: change.after,
     previousStatus: change.before?.status ?? null,
-    at: new Date().toISOString(),
-  };
-  return publishAfterWrite(bus, ADOPTION_CHANGED, payload);
-}
+    at: change.at.toISOString(),
+  }),
+};
 
 /** The selection of one subscription, its arguments checked first (BAD_USER_INPUT naming the argument). */
 export function adoptionEventFilter(args: Partial<SubscriptionAdoptionChangedArgs>): (payload: unknown) => boolean {

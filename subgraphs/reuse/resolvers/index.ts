@@ -10,7 +10,7 @@ import type { Context } from '../data/context.ts';
 import { checkSolutionIdFormat } from '../data/queries.ts';
 import { requireWrite } from '../../../lib/access.ts';
 import { versionOf } from '../../../lib/writes.ts';
-import { ADOPTION_CHANGED, adoptionEventFilter, publishAdoptionChange, type AdoptionEventPayload } from '../data/events.ts';
+import { ADOPTION_CHANGED, adoptionEventFilter, type AdoptionEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
 const SOLUTION: FieldMap<ReuseSolutionResolvers> = {
@@ -52,13 +52,13 @@ export const resolvers: Resolvers<Context> = {
     registerAdoption: async (_p, { input }, ctx) => {
       requireWrite(ctx.caller, 'reuse');
       const change = await ctx.data.registerAdoption(input);
-      await publishAdoptionChange(ctx.events, 'REGISTERED', change);
+      await ctx.events.publish(change);
       return { adoption: change.after };
     },
     changeAdoptionStatus: async (_p, args, ctx) => {
       requireWrite(ctx.caller, 'reuse');
       const change = await ctx.data.changeAdoptionStatus(args);
-      await publishAdoptionChange(ctx.events, 'STATUS_CHANGED', change);
+      await ctx.events.publish(change);
       return { adoption: change.after };
     },
   },

@@ -1,106 +1,27 @@
 /**
  * Subscriptions through the federated gateway (the gateway side), over graphql-ws and SSE:
  * first against two small fixture subgraphs (test/subscriptions/fixtures: `events` owns the
- * subscription, `places` contributes fields to each event), then end to end over the real stack.
+ * subscription, `places` contributes fields to each event). Over the real stack: ./stack.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import { createClient as createSseClient } from 'graphql-sse';
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
+import WebSocket from 'ws';
 import type { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import WebSocket from 'ws';
 import { connect as connectMongo } from '../../../lib/mongo.ts';
 import { KeyStore } from '../../../gateway/access/keys.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/runtime.ts';
-import { createEventBus, type LocalEventBus } from '../../../lib/events.ts';
-import { piedmontMunicipalities } from '../../../lib/domain/registry.ts';
-import { startSubgraph, type RunningSubgraph } from '../../../lib/subgraph.ts';
-import { subgraphModules } from '../../../subgraphs/index.ts';
-import { adoptionDocs } from '../../../subgraphs/reuse/data/seed.ts';
-import { startRedis, type RunningRedis } from '../../helpers/redis.ts';
-import { startStack, TEST_LIMITS, type Stack } from '../../helpers/stack.ts';
 import { composeFixtures, MUNICIPALITIES, startFixtureSubgraph, type AdoptionEvent, type FixtureSubgraph } from './fixtures/subgraphs.ts';
+import { bearer, sleep, subscribe, waitFor, wsClient, type Result } from './fixtures/clients.ts';
 
 const operation = (name: string) => readFileSync(new URL(`./fixtures/operations/${name}.graphql`, import.meta.url), 'utf8');
 const ADOPTIONS = operation('adoptions');
 const PADDED = operation('padded');
 const MUNICIPALITY = operation('municipality');
 
-type Result = FormattedExecutionResult<Record<string, any>, unknown>;
-
-async function waitFor(what: string | (() => string), check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Closed = { code: number; reason: string };
-
-/**
- * A graphql-ws client of the gateway that records how its socket closed and how often it
- * connected; never retries. `lazy: false` keeps the socket open between operations.
- */
-function wsClient(gateway: RunningGateway, params?: Record<string, string>, lazy = true): Client & { closes: Closed[]; connects: number } {
-  const closes: Closed[] = [];
-  const state = { connects: 0 };
-  const client = createClient({
-    url: `${gateway.url.replace(/^http/, 'ws')}graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy,
-    onNonLazyError: () => {},
-    ...(params ? { connectionParams: params } : {}),
-    on: {
-      closed: (e) => void closes.push({ code: (e as Closed).code, reason: String((e as Closed).reason) }),
-      connected: () => void state.connects++,
-    },
-  });
-  return Object.defineProperties(Object.assign(client, { closes }), { connects: { get: () => state.connects } }) as Client & { closes: Closed[]; connects: number };
-}
-
-interface Subscription {
-  readonly results: Result[];
-  readonly errors: unknown[];
-  readonly done: Promise<void>;
-  completed: boolean;
-  dispose(): void;
-}
-
-function subscribe(client: Client, query: string, variables?: Record<string, unknown>): Subscription {
-  let dispose = () => {};
-  const sub: Subscription = {
-    results: [],
-    errors: [],
-    completed: false,
-    done: new Promise<void>((resolve) => {
-      dispose = client.subscribe<Record<string, any>, unknown>(
-        { query, ...(variables ? { variables } : {}) },
-        {
-          next: (r) => void sub.results.push(r),
-          error: (e) => {
-            sub.errors.push(e);
-            resolve();
-          },
-          complete: () => {
-            sub.completed = true;
-            resolve();
-          },
-        },
-      );
-    }),
-    dispose: () => dispose(),
-  };
-  return sub;
-}
-
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 function adoption(seq: number, code: string, province: string, extra: Partial<AdoptionEvent> = {}): AdoptionEvent {
   return { seq, kind: 'REGISTERED', adoption: { id: `a${seq}`, province, municipality: { code } }, ...extra };
@@ -415,128 +336,3 @@ describe('subscriptions through the gateway, fixture subgraphs', () => {
     expect(gateway.subscriptions.stats()).toEqual({ websockets: 0, eventStreams: 0, subscriptions: 0, subgraphConnections: 0 });
   }, 120_000);
 });
-
-describe('subscriptions through the gateway, real subgraphs end to end', () => {
-  const SUBSCRIBE = operation('adoptionsWithAlliance');
-  const REGISTER = operation('registerAdoption');
-  const MUNICIPALITY_ALLIANCE = operation('municipalityAlliance');
-  let stack: Stack;
-  let redis: RunningRedis;
-  /** The reuse subgraph instances the tests watch (their buses tell when a subscription is in place). */
-  const instances: { bus: LocalEventBus; subgraph: RunningSubgraph }[] = [];
-  const keys = {} as Record<'editor' | 'partner' | 'noReuse', string>;
-  const seeded = new Set(adoptionDocs().map((a) => a._id));
-  let used = 0;
-  /** A Comune of `province` without an adoption of `solution` yet (a new one per call). */
-  const freshComune = (solution: string, province: string) =>
-    piedmontMunicipalities().filter((m) => m.provinceCode === province && !seeded.has(`${solution}:${m.istatCode}`))[used++]!.istatCode;
-
-  async function reuseInstance(bus: LocalEventBus): Promise<RunningSubgraph> {
-    const subgraph = await startSubgraph(subgraphModules.reuse, { db: stack.dbs.reuse, gatewaySecret: stack.gatewaySecret, limits: TEST_LIMITS, port: 0, host: '127.0.0.1', events: bus });
-    instances.push({ bus, subgraph });
-    return subgraph;
-  }
-
-  beforeAll(async () => {
-    stack = await startStack();
-    keys.editor = await stack.createKey({ name: 'editor-reuse', role: 'editor', subgraphs: ['reuse'] });
-    keys.partner = await stack.createKey({ name: 'partner-reuse-alliances', role: 'partner', subgraphs: ['reuse', 'alliances'] });
-    keys.noReuse = await stack.createKey({ name: 'partner-alliances', role: 'partner', subgraphs: ['alliances', 'funding'] });
-  });
-
-  afterAll(async () => {
-    for (const { bus, subgraph } of instances) {
-      await subgraph.stop();
-      await bus.close();
-    }
-    await stack?.stop();
-    await redis?.stop();
-  });
-
-  it('a mutation through the gateway reaches each matching subscriber exactly once, with the alliance resolved from `alliances`', async () => {
-    const bus = createEventBus();
-    const reuse = await reuseInstance(bus);
-    const gw = await stack.startGateway({ urlOverrides: { ...stack.subgraphUrls, reuse: reuse.url } });
-    const client = wsClient(gw, bearer(keys.partner));
-    const cuneo = subscribe(client, SUBSCRIBE, { provinceCode: '004' });
-    const torino = subscribe(client, SUBSCRIBE, { provinceCode: '001' });
-    await waitFor('2 subscriptions on the reuse subgraph', () => bus.subscriberCount() === 2);
-
-    const istatCode = freshComune('sigma-ter-piemonte', '004');
-    const input = { solutionId: 'sigma-ter-piemonte', municipalityIstatCode: istatCode, status: 'PLANNED', provenance: 'SAMPLE' };
-    const write = await postJson(gw, REGISTER, { input }, bearer(keys.editor));
-    expect(write.body.errors).toBeUndefined();
-    const municipality = (await postJson(gw, MUNICIPALITY_ALLIANCE, { istatCode }, bearer(keys.partner))).body.data.municipality;
-    // A member Comune: the event's alliance name comes from `alliances` through the entity fetch.
-    expect(municipality).toEqual({ istatCode, name: expect.any(String), membership: { alliance: { name: expect.stringMatching(/^ALI /) } } });
-
-    await waitFor('the event', () => cuneo.results.length >= 1);
-    await sleep(300); // and no second one
-    expect(cuneo.results).toEqual([
-      { data: { adoptionChanged: { kind: 'REGISTERED', previousStatus: null, adoption: { id: `sigma-ter-piemonte:${istatCode}`, status: 'PLANNED', municipality } } } },
-    ]);
-    expect(torino.results).toEqual([]);
-    cuneo.dispose();
-    torino.dispose();
-    await client.dispose();
-    await waitFor('released', () => bus.subscriberCount() === 0);
-  });
-
-  it('refuses a partner without `reuse`, over graphql-ws and SSE', async () => {
-    const ws = createClient({ url: `${stack.gatewayUrl.replace(/^http/, 'ws')}graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: bearer(keys.noReuse) });
-    const sub = subscribe(ws, SUBSCRIBE);
-    await sub.done;
-    expect(sub.errors[0]).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_NOT_SUBSCRIBED', subgraphs: ['reuse'] }) })]);
-    await ws.dispose();
-    const res = await fetch(`${stack.gatewayUrl}graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(keys.noReuse) },
-      body: JSON.stringify({ query: SUBSCRIBE }),
-    });
-    expect(res.status).toBe(403);
-    expect(((await res.json()) as any).errors[0].extensions.code).toBe('SUBGRAPH_NOT_SUBSCRIBED');
-  });
-
-  it('with two gateways and two reuse instances sharing Redis, a mutation through one reaches a subscriber on the other', async () => {
-    redis = await startRedis();
-    const busA = createEventBus({ redisUrl: redis.url });
-    const busB = createEventBus({ redisUrl: redis.url });
-    const reuseA = await reuseInstance(busA);
-    const reuseB = await reuseInstance(busB);
-    const gatewayA = await stack.startGateway({ urlOverrides: { ...stack.subgraphUrls, reuse: reuseA.url } });
-    const gatewayB = await stack.startGateway({ urlOverrides: { ...stack.subgraphUrls, reuse: reuseB.url } });
-    const onB = wsClient(gatewayB, bearer(keys.partner));
-    const sub = subscribe(onB, SUBSCRIBE, { provinceCode: '006' });
-    await waitFor('the subscription on reuse B', () => busB.subscriberCount() === 1);
-    // SSE on gateway A as well: both instances' subscribers get the event.
-    const sse = createSseClient({ url: `${gatewayA.url}graphql`, headers: bearer(keys.partner), retryAttempts: 0 });
-    const viaSse: Result[] = [];
-    const iterator = sse.iterate<Record<string, any>, unknown>({ query: SUBSCRIBE, variables: { provinceCode: '006' } });
-    const reading = (async () => {
-      for await (const r of iterator) viaSse.push(r);
-    })();
-    await waitFor('the SSE subscription on reuse A', () => busA.subscriberCount() === 1);
-    await sleep(200); // Redis SUBSCRIBE acknowledged
-
-    const istatCode = freshComune('sigma-ter-piemonte', '006');
-    const input = { solutionId: 'sigma-ter-piemonte', municipalityIstatCode: istatCode, status: 'PLANNED', provenance: 'SAMPLE' };
-    const write = await postJson(gatewayA, REGISTER, { input }, bearer(keys.editor));
-    expect(write.body.errors).toBeUndefined();
-    await waitFor('the event on gateway B', () => sub.results.length >= 1 && viaSse.length >= 1);
-    await sleep(300);
-    expect(sub.results).toHaveLength(1);
-    expect(viaSse).toHaveLength(1);
-    expect(sub.results[0]).toEqual(viaSse[0]);
-    expect(sub.results[0]!.data!['adoptionChanged']).toMatchObject({ kind: 'REGISTERED', adoption: { id: `sigma-ter-piemonte:${istatCode}`, municipality: { istatCode } } });
-    sub.dispose();
-    await onB.dispose();
-    await iterator.return?.();
-    await reading;
-    sse.dispose();
-  });
-});
-
-async function postJson(gateway: RunningGateway, query: string, variables: Record<string, unknown>, headers: Record<string, string>) {
-  const res = await fetch(`${gateway.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
-}

@@ -130,6 +130,8 @@ describe('changeMembership', () => {
     expect(commandSummary(t.commands)).toEqual({
       'alliances.find:municipalities': 1,
       'alliances.insert:audit': 1,
+      'alliances.insert:events': 1,
+      'alliances.update:events': 1,
       'alliances.update:municipalities': 1,
     });
     expect(await t.db.collection<MunicipalityDoc>(MUNICIPALITIES).findOne({ _id: comune._id })).toEqual(change.after);

@@ -107,6 +107,8 @@ describe('addFundedProject and amendFundedProject', () => {
       'funding.find:calls': 1,
       'funding.find:funded_projects': 1,
       'funding.insert:audit': 1,
+      'funding.insert:events': 1,
+      'funding.update:events': 1,
       'funding.insert:funded_projects': 1,
     });
     expect(await t.db.collection<FundedProjectDoc>(FUNDED_PROJECTS).findOne({ _id: id })).toMatchObject({ totalValue: 10_000_050n, cofinancing: 4_000_020n });

@@ -105,11 +105,14 @@ describe('recordMeeting and amendMeeting', () => {
     expect(change).toEqual({
       before: null,
       after: { _id: `${STEERING_COMMITTEE_ID}:2011-05-04`, committeeId: STEERING_COMMITTEE_ID, date: '2011-05-04', title: 'Help desks, a year on', decisions: [{ number: 1, summary: 'Keep them open' }], provenance: 'SAMPLE', version: 1 },
+      event: { position: expect.any(Number), record: expect.objectContaining({ before: null, after: change.after, operation: 'recordMeeting' }) },
     });
     expect(commandSummary(t.commands)).toEqual({
       'governance.find:committees': 1,
       'governance.find:meetings': 1,
       'governance.insert:audit': 1,
+      'governance.insert:events': 1,
+      'governance.update:events': 1,
       'governance.insert:meetings': 1,
     });
     await expect(recordMeeting(w('recordMeeting'), input)).rejects.toMatchObject({ extensions: { code: 'ALREADY_EXISTS' } });

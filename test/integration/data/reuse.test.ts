@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { piedmontMunicipalities } from '../../../lib/domain/registry.ts';
 import { AUDIT, writer } from '../../../lib/writes.ts';
+import { EVENT_LOG, positionKey } from '../../../lib/events/log.ts';
 import { reuse } from '../../../subgraphs/reuse/server.ts';
 import { ADOPTIONS, type AdoptionDoc } from '../../../subgraphs/reuse/data/collections.ts';
 import { adoptionStats } from '../../../subgraphs/reuse/data/analytics.ts';
@@ -87,8 +88,17 @@ describe('registerAdoption and changeAdoptionStatus', () => {
     expect(change).toEqual({
       before: null,
       after: { _id: id, solutionId: 'atoc-comune-facile', istatCode: comune.istatCode, provinceCode: comune.provinceCode, status: 'PLANNED', startedOn: null, provenance: 'SAMPLE', version: 1 },
+      event: { position: 1, record: expect.objectContaining({ _id: `${ADOPTIONS}/${id}@1`, before: null, after: change.after }) },
     });
-    expect(commandSummary(t.commands)).toEqual({ 'reuse.find:adoptions': 1, 'reuse.insert:audit': 1, 'reuse.insert:adoptions': 1 });
+    expect(commandSummary(t.commands)).toEqual({
+      'reuse.find:adoptions': 1,
+      'reuse.insert:audit': 1,
+      'reuse.insert:events': 1,
+      'reuse.insert:adoptions': 1,
+      'reuse.update:events': 1,
+    });
+    // The change's event: its entry in the log, applied, pointing at the audit record.
+    expect(await t.db.collection(EVENT_LOG).findOne({ _id: positionKey(1) } as never)).toMatchObject({ state: 'applied', audit: `${ADOPTIONS}/${id}@1`, collection: ADOPTIONS, documentId: id, version: 1 });
   });
 
   it('refuses a start date while PLANNED and a solution outside the catalogue without a command', async () => {
