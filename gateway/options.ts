@@ -84,6 +84,11 @@ export interface GatewayOptions {
    * stock did, by request id (the differential tests read it to know what they compared).
    */
   readonly onExecute?: (execution: Execution & { readonly requestId: string }) => void;
+  /**
+   * GLOBAL_OBJECT_IDS: Global Object Identification (`Node`, `Query.node(id:)`, `nodes(ids:)`,
+   * `nodeId` on every entity), composed onto whatever supergraph is served (gateway/node/). Default true.
+   */
+  readonly globalObjectIds?: boolean;
   /** Subscriptions over graphql-ws and SSE on /graphql: limits, keep-alive, slow consumers, subgraph reconnection (gateway/subscriptions/). */
   readonly subscriptions?: SubscriptionOptions;
   /** Webhook deliveries (gateway/webhooks/): retries, disabling, timeouts; they run on a gateway with `accessDb`. */
@@ -118,6 +123,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
     gatewayTokenTtlSeconds: cfg.GATEWAY_TOKEN_TTL_SECONDS,
     executor: cfg.GATEWAY_EXECUTOR,
+    globalObjectIds: cfg.GLOBAL_OBJECT_IDS,
     subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
     webhooks: {
       retryPeriodMs: cfg.WEBHOOK_RETRY_HOURS * 3_600_000,
@@ -149,7 +155,8 @@ type Defaulted =
   | 'bodyLimitBytes'
   | 'logger'
   | 'plugins'
-  | 'executor';
+  | 'executor'
+  | 'globalObjectIds';
 
 /** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
 export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions' | 'webhooks' | 'executionLimits'> & {
@@ -193,6 +200,7 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     logger: opts.logger ?? pino({ level: 'silent' }),
     plugins: opts.plugins ?? [],
     executor: opts.executor ?? configDefault('GATEWAY_EXECUTOR'),
+    globalObjectIds: opts.globalObjectIds ?? configDefault('GLOBAL_OBJECT_IDS'),
     subscriptions: resolveSubscriptionOptions(opts.subscriptions),
     webhooks: resolveWebhookOptions(opts.webhooks, production),
   };

@@ -34,6 +34,7 @@ import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts
 import { useCorrectedPlanner } from './apollo/planner.ts';
 import { useLeanExecutor, type LeanExecutorOptions } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
+import { createGlobalObjects, NODE_GRAPH, type GlobalObjects } from './node/index.ts';
 import { createRequestPipeline, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
 import { createAdmission, type SpendBudget } from './http/admission.ts';
 import { createDrain } from './http/draining.ts';
@@ -77,6 +78,7 @@ function createGateway(
   metrics: GatewayMetrics,
   sign: Signer | undefined,
   pools: SubgraphPools,
+  nodes: GlobalObjects,
 ): ApolloGateway {
   const log = opts.logger;
   const hooks: DataSourceHooks = {
@@ -95,9 +97,10 @@ function createGateway(
       cache: metrics.wrapQueryPlanCache(new InMemoryLRUCache<QueryPlan>()),
     },
     buildService: ({ name, url }) => {
+      if (name === NODE_GRAPH) return nodes.dataSource();
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`subgraph ${name} has no URL in the supergraph and no override`);
-      return new SubgraphDataSource({
+      return nodes.track(name, new SubgraphDataSource({
         name,
         url: target,
         timeoutMs: opts.subgraphTimeouts?.[name] ?? opts.timeoutMs,
@@ -106,7 +109,7 @@ function createGateway(
         hooks,
         pools,
         ...(sign ? { sign } : {}),
-      });
+      }));
     },
   });
   if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
@@ -219,13 +222,14 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const opts = resolveGatewayOptions(options);
   const log = opts.logger;
   const metrics = createMetrics();
-  const manager = supergraphManager(opts.supergraph, log);
+  let current: Contracts | undefined;
+  const contracts = () => current;
+  const nodes = createGlobalObjects({ log, view: (caller) => current?.schemaFor(caller) });
+  const manager = supergraphManager(opts.supergraph, log, undefined, opts.globalObjectIds ? (sdl) => nodes.prepare(sdl) : undefined);
   const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
   // Connections to the subgraphs belong to this gateway and close with it.
   const pools = new SubgraphPools();
-  const gateway = createGateway(opts, manager, metrics, sign, pools);
-  let current: Contracts | undefined;
-  const contracts = () => current;
+  const gateway = createGateway(opts, manager, metrics, sign, pools, nodes);
   const sizes = { listSize: opts.listSizeDefault, pageSize: opts.defaultPageSize };
   let cost: CostOptions = { directives: NO_COST_DIRECTIVES, ...sizes };
   const access = await createAccess(opts, contracts);

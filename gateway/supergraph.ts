@@ -39,12 +39,15 @@ export interface SupergraphSourceManager extends SupergraphManager {
 
 /**
  * A SupergraphManager for Apollo Gateway over `source`. `onChange` is told of every successful
- * swap and every refused file.
+ * swap and every refused file; `prepare` turns each valid supergraph into the SDL Apollo Gateway
+ * gets (the gateway composes its node subgraph onto it: gateway/node/), while the state keeps the
+ * supergraph as given.
  */
 export function supergraphManager(
   source: SupergraphSource,
   log: Logger,
   onChange?: (event: { kind: 'loaded' | 'swapped'; subgraphs: SubgraphEndpoint[] } | { kind: 'refused'; reason: string }) => void,
+  prepare: (sdl: string) => string = (sdl) => sdl,
 ): SupergraphSourceManager {
   let state: SupergraphState = { phase: 'loading' };
   let watcher: FSWatcher | undefined;
@@ -74,7 +77,7 @@ export function supergraphManager(
           if (state.phase !== 'loaded' || next === state.sdl) return;
           try {
             const nextSubgraphs = inspectSupergraph(next);
-            update(next);
+            update(prepare(next));
             state = { phase: 'loaded', sdl: next, subgraphs: nextSubgraphs, loadedAt: new Date(), swaps: state.swaps + 1 };
             log.info({ subgraphs: nextSubgraphs.map((s) => s.name), swaps: state.swaps }, 'supergraph swapped');
             onChange?.({ kind: 'swapped', subgraphs: nextSubgraphs });
@@ -96,7 +99,7 @@ export function supergraphManager(
         watcher.on('error', (err) => log.error({ err }, 'supergraph watcher failed'));
       }
       return {
-        supergraphSdl: sdl,
+        supergraphSdl: prepare(sdl),
         cleanup: async () => {
           clearTimeout(timer);
           watcher?.close();

@@ -107,8 +107,8 @@ export const configSpec = {
   },
   PAGE_SIZE_DEFAULT: {
     schema: z.coerce.number().int().min(1),
-    default: '20',
-    description: 'Page size of a connection when `first` is not given (the cost estimate assumes it too)',
+    default: '100',
+    description: 'Page size of a connection when `first` is not given (the cost estimate assumes it too): a page of a list view, and the largest ALI (Torino) in 3 requests (docs/frontend.md)',
   },
   PAGE_SIZE_MAX: {
     schema: z.coerce.number().int().min(1),
@@ -242,6 +242,11 @@ export const configSpec = {
     schema: z.enum(['lean', 'stock']),
     default: 'lean',
     description: "Executor of Apollo's query plans: lean (gateway/executor/, same answers, less CPU) or stock @apollo/gateway",
+  },
+  GLOBAL_OBJECT_IDS: {
+    schema: bool,
+    default: 'true',
+    description: 'Global Object Identification: Node, Query.node(id:) and nodes(ids:), nodeId on every entity, composed by the gateway onto any supergraph',
   },
   SUBGRAPH_TIMEOUT_MS: {
     schema: z.coerce.number().int().min(1),

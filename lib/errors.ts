@@ -37,7 +37,7 @@ const CATALOGUE = {
   BAD_USER_INPUT: { status: 400, client: true, description: 'An argument or variable is malformed or out of range (extensions.argument names it).' },
   INVALID_CURSOR: { status: 400, client: true, description: 'A pagination cursor that this field did not produce with this ordering.' },
   PAGE_SIZE_OUT_OF_RANGE: { status: 400, client: true, description: '`first` below 1 or above the maximum page size.' },
-  NOT_FOUND: { status: 404, client: true, description: 'A well-formed identifier, or a route, that names nothing.' },
+  NOT_FOUND: { status: 404, client: true, description: 'A well-formed identifier, or a route, that names nothing (extensions.argument names the argument, extensions.id the value).' },
   ALREADY_EXISTS: { status: 409, client: true, description: 'A create names a record that exists already (extensions.id).' },
   KEY_EXISTS: { status: 409, client: true, description: 'An API key or trusted-documents app with that name exists already.' },
   VERSION_CONFLICT: {
@@ -96,6 +96,27 @@ export const ErrorCode = Object.freeze(Object.fromEntries(Object.keys(CATALOGUE)
   readonly [K in ErrorCode]: K;
 };
 
+/**
+ * Codes that refuse the HTTP request itself (its framing, method, size, credentials or budget),
+ * not the GraphQL request it carries. Under `application/json` a refusal with one of them keeps the
+ * catalogue's status; a refused GraphQL request (parse, validation, scope, limits, trusted
+ * documents) is answered 200 there, as GraphQL over HTTP asks of that media type, while a client
+ * that accepts `application/graphql-response+json` gets the catalogue's status (gateway/http/responses.ts).
+ */
+const REQUEST_LEVEL: ReadonlySet<string> = new Set<ErrorCode>([
+  'BAD_REQUEST',
+  'METHOD_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
+  'SUBSCRIPTION_LIMIT_EXCEEDED',
+  'SHUTTING_DOWN',
+]);
+
+export function refusesHttpRequest(code: string | undefined): boolean {
+  return code !== undefined && REQUEST_LEVEL.has(code);
+}
+
 /** The catalogue entry of a code, or undefined for a code that is not ours (a foreign subgraph's). */
 export function errorSpec(code: string): CodeSpec | undefined {
   return Object.hasOwn(CATALOGUE, code) ? CATALOGUE[code as ErrorCode] : undefined;
@@ -119,8 +140,12 @@ export function badInput(argument: string, message: string): GraphQLError {
   return userError(ErrorCode.BAD_USER_INPUT, message, { argument });
 }
 
-export function notFound(what: string, id: string): GraphQLError {
-  return userError(ErrorCode.NOT_FOUND, `No ${what} with id "${id}"`, { id });
+/**
+ * A well-formed identifier that names nothing. Like every error about an argument, it names the
+ * argument in `extensions.argument`; `extensions.id` is the value that was sent.
+ */
+export function notFound(what: string, id: string, argument = 'id'): GraphQLError {
+  return userError(ErrorCode.NOT_FOUND, `No ${what} with id "${id}"`, { id, argument });
 }
 
 export function alreadyExists(what: string, id: string): GraphQLError {

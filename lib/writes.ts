@@ -34,7 +34,7 @@
 import { MongoServerError, type Db, type Document, type Filter } from 'mongodb';
 import type { SubgraphName } from './config.ts';
 import type { Caller, Role } from './access.ts';
-import { alreadyExists, badInput, ErrorCode, userError, versionConflict } from './errors.ts';
+import { alreadyExists, badInput, notFound, versionConflict } from './errors.ts';
 import type { CollectionSpec } from './mongo.ts';
 import { appendPending, findEntryOf, markEntry, positionOf, type LogEntry } from './events/log.ts';
 
@@ -294,7 +294,7 @@ export async function updateVersioned<T extends Versioned>(
   const coll = w.db.collection<T>(collection);
   const before = (await coll.findOne({ _id: id } as Filter<T>)) as T | null;
   if (!before) {
-    throw userError(ErrorCode.NOT_FOUND, `No ${what} with id "${id}"`, { id, argument: spec.idArgument ?? 'id' });
+    throw notFound(what, id, spec.idArgument ?? 'id');
   }
   const current = versionOf(before);
   if (current !== expectedVersion) throw versionConflict(what, id, expectedVersion, current);

@@ -1,25 +1,22 @@
 /**
- * npm run keys -- <command>: API keys and trusted documents in the gateway's database.
+ * npm run keys -- <command>: API keys in the gateway's database (trusted documents: npm run documents).
  *
  *   create --name NAME --role ROLE [--subgraphs a,b] [--expires YYYY-MM-DD] [--documents APP]
  *          prints the new key alone on its last line (it is never shown again)
  *   list   every key: name, role, scope, status, expiry
  *   revoke --name NAME
- *   documents --app APP --manifest FILE   registers an app's persisted-operation manifest
+ *   documents --app APP --manifest FILE   the same as `npm run documents -- register …`
  *
- * The database: MONGODB_URI; else the one a running `npm start` uses (DATA_DIR/runtime.json);
- * else the embedded FerretDB over DATA_DIR, started for this command.
+ * The database: scripts/accessDb.ts.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { GraphQLError } from 'graphql';
-import { gatewayDbName, loadConfig, SUBGRAPH_NAMES } from '../lib/config.ts';
-import { startDbServer, type DbServer } from '../lib/dbServer.ts';
-import { connect } from '../lib/mongo.ts';
-import { readRuntime } from '../lib/runtime.ts';
+import { SUBGRAPH_NAMES } from '../lib/config.ts';
 import { inspectSupergraph } from '../gateway/supergraph.ts';
 import { KeyStore, type KeyInfo } from '../gateway/access/keys.ts';
 import { DocumentStore } from '../gateway/access/documents.ts';
+import { openAccessDb, registerManifest } from './accessDb.ts';
 
 const USAGE = `usage: npm run keys -- create --name NAME --role ROLE [--subgraphs a,b] [--expires YYYY-MM-DD] [--documents APP]
        npm run keys -- list
@@ -48,7 +45,7 @@ const { positionals, values } = parseArgs({
 const command = positionals[0];
 if (!command || !['create', 'list', 'revoke', 'documents'].includes(command)) fail(USAGE);
 
-const cfg = loadConfig();
+const { cfg, db, close } = await openAccessDb();
 let known: string[];
 try {
   known = inspectSupergraph(readFileSync(cfg.SUPERGRAPH_PATH, 'utf8')).map((s) => s.name);
@@ -56,13 +53,6 @@ try {
   known = [...SUBGRAPH_NAMES];
 }
 
-let server: DbServer | undefined;
-const uri = cfg.MONGODB_URI ?? (await readRuntime(cfg.DATA_DIR))?.mongoUri;
-if (!uri) {
-  server = await startDbServer({ dataDir: cfg.DATA_DIR, ferretdbBin: cfg.FERRETDB_BIN, log: (line) => console.error(line) });
-}
-const client = await connect(uri ?? server!.uri);
-const db = client.db(gatewayDbName(cfg));
 const keys = new KeyStore(db, { cacheMs: 0, knownSubgraphs: () => known });
 const documents = new DocumentStore(db, 0);
 
@@ -104,14 +94,7 @@ try {
     }
     case 'documents': {
       if (!values.app || !values.manifest) fail(USAGE);
-      let manifest: unknown;
-      try {
-        manifest = JSON.parse(readFileSync(String(values.manifest), 'utf8'));
-      } catch (err) {
-        fail(`cannot read ${String(values.manifest)}: ${(err as Error).message}`);
-      }
-      const r = await documents.register(String(values.app), manifest);
-      console.log(`Registered ${r.added} new operation(s) for app "${String(values.app)}" (${r.total} in all).`);
+      console.log(await registerManifest(documents, String(values.app), String(values.manifest)));
       break;
     }
   }
@@ -123,7 +106,6 @@ try {
     throw err;
   }
 } finally {
-  await client.close();
-  await server?.stop();
+  await close();
 }
 process.exit(exitCode);

@@ -26,6 +26,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { AccessCode, inScope, type Caller, type Scope } from '../../lib/access.ts';
+import { NODE_GRAPH } from '../node/augment.ts';
 
 /** `Type.field` → the subgraphs that resolve it (never empty for a field of the API schema). */
 export type FieldOwners = ReadonlyMap<string, readonly string[]>;
@@ -98,6 +99,8 @@ export function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgr
   }
   const owners = new Map<string, string[]>();
   const graphsOf = (t: { graphs: string[]; fields: Map<string, string[] | null> }, field: string) => t.fields.get(field) ?? t.graphs;
+  const real = (graphs: string[]) => graphs.map((g) => graphNames.get(g) ?? g.toLowerCase()).filter((name) => name !== NODE_GRAPH);
+  const subgraphs = [...graphNames.values()].filter((name) => name !== NODE_GRAPH).sort();
   for (const [typeName, t] of types) {
     for (const [field] of t.fields) {
       let graphs = graphsOf(t, field);
@@ -108,11 +111,15 @@ export function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgr
           if (it?.fields.has(field)) graphs.push(...graphsOf(it, field));
         }
       }
-      const list = graphs.map((g) => graphNames.get(g) ?? g.toLowerCase());
+      // What the gateway serves itself (gateway/node/: nodeId, node, nodes) is readable by whoever
+      // may read the type it is on; Node and the root fields, by any subgraph's readers.
+      let list = real(graphs);
+      if (list.length === 0) list = real(t.graphs);
+      if (list.length === 0) list = subgraphs;
       owners.set(`${typeName}.${field}`, [...new Set(list)].sort());
     }
   }
-  return { owners, subgraphs: [...graphNames.values()].sort() };
+  return { owners, subgraphs };
 }
 
 const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);

@@ -3,11 +3,17 @@
  * query manifest, or the `persisted-documents.json` of GraphQL Code Generator's client preset),
  * stored in the gateway's database (collection `trustedDocuments`). A key bound to an app may run
  * only those operations: by id (`extensions.persistedQuery.sha256Hash`, as Apollo Client's
- * persisted-query link sends it, or `documentId`), or by sending a registered text.
+ * persisted-query link sends it, or `documentId`, as GraphQL Code Generator's and Relay's clients
+ * do), or by sending a registered text. A SHA-256 id is the same id bare (`3f2a…`, the APQ form) or
+ * prefixed (`sha256:3f2a…`, the trusted-documents form), in either case. A text matches a
+ * registered one when both print the same once parsed, leaving out unaliased `__typename` fields
+ * (Apollo Client adds them to every selection set; a manifest may or may not have them); the text
+ * as sent is what runs.
  */
 import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import { GraphQLError, Kind, parse } from 'graphql';
+import { printExecutableGraphQLDocument } from '@graphql-tools/documents';
+import { GraphQLError, Kind, parse, visit } from 'graphql';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
 import { NAME_RE } from './keys.ts';
 import { ErrorCode, pickCodes } from '../../lib/errors.ts';
@@ -31,6 +37,26 @@ export function sha256(text: string): string {
 }
 
 const ID_RE = /^[A-Za-z0-9:_-]{1,128}$/;
+const SHA256_ID = /^(?:sha256:)?([0-9a-f]{64})$/i;
+
+/** The one form of an id: a SHA-256 one as bare lowercase hex, any other as it is. */
+export function canonicalId(id: string): string {
+  const m = SHA256_ID.exec(id);
+  return m ? m[1]!.toLowerCase() : id;
+}
+
+/**
+ * A document's text as trusted documents compare it: without unaliased `__typename` fields, printed
+ * in the trusted-documents normal form (selections, arguments and variables sorted, as GraphQL Code
+ * Generator prints its persisted documents); undefined if it does not parse.
+ */
+export function normalizedDocument(text: string): string | undefined {
+  try {
+    return printExecutableGraphQLDocument(visit(parse(text), { Field: (f) => (f.name.value === '__typename' && !f.alias ? null : undefined) }));
+  } catch {
+    return undefined;
+  }
+}
 
 function manifestError(why: string, argument = 'manifest'): GraphQLError {
   return new GraphQLError(argument === 'manifest' ? `Not a persisted-operation manifest: ${why}` : why, { extensions: { code: 'BAD_USER_INPUT', argument } });
@@ -75,6 +101,8 @@ export function readManifest(json: unknown): { id: string; body: string; name: s
     const earlier = seen.get(op.id);
     if (earlier !== undefined && earlier !== op.body) throw bad(`id ${op.id} is given twice with different texts`);
     seen.set(op.id, op.body);
+    // A `{ id: text }` manifest names no operation: the document does.
+    op.name ??= doc.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)?.name?.value ?? null;
   }
   return ops;
 }
@@ -101,8 +129,8 @@ export class DocumentStore {
    */
   async register(app: string, manifest: unknown, now = new Date()): Promise<{ added: number; total: number }> {
     if (!NAME_RE.test(app)) throw manifestError('app: 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit (as a key\'s documents)', 'app');
-    const ops = readManifest(manifest);
-    const existing = new Map((await this.docs.find({ app }, { projection: { id: 1, body: 1 } }).toArray()).map((d) => [d.id, d.body]));
+    const ops = readManifest(manifest).map((o) => ({ ...o, id: canonicalId(o.id) }));
+    const existing = new Map((await this.docs.find({ app }, { projection: { id: 1, body: 1 } }).toArray()).map((d) => [canonicalId(d.id), d.body]));
     const conflict = ops.find((o) => existing.has(o.id) && existing.get(o.id) !== o.body);
     if (conflict) throw manifestError(`id ${conflict.id} is already registered for app "${app}" with another text`);
     // A manifest may repeat an id (with the same text): keep one.
@@ -135,18 +163,31 @@ export class DocumentStore {
     const hit = this.cache.get(app);
     if (hit && hit.until > now) return hit;
     const docs = await this.docs.find({ app }, { projection: { id: 1, body: 1 } }).toArray();
-    const entry = { byId: new Map(docs.map((d) => [d.id, d.body])), bodies: new Set(docs.map((d) => d.body)), until: now + this.cacheMs };
+    const bodies = new Set(docs.flatMap((d) => normalizedDocument(d.body) ?? []));
+    const entry = { byId: new Map(docs.map((d) => [canonicalId(d.id), d.body])), bodies, until: now + this.cacheMs };
     this.cache.set(app, entry);
     return entry;
   }
 
-  /** The registered text for an id, or null. */
+  /** The registered text for an id (bare or `sha256:`-prefixed alike), or null. */
   async byId(app: string, id: string): Promise<string | null> {
-    return (await this.load(app)).byId.get(id) ?? null;
+    return (await this.load(app)).byId.get(canonicalId(id)) ?? null;
   }
 
+  /** Whether a text is one of the app's registered ones, once both are normalised ({@link normalizedDocument}). */
   async isRegistered(app: string, body: string): Promise<boolean> {
-    return (await this.load(app)).bodies.has(body);
+    const normalized = normalizedDocument(body);
+    return normalized !== undefined && (await this.load(app)).bodies.has(normalized);
+  }
+
+  /** Removes an app's documents (one id's, or all); returns how many. */
+  async remove(app: string, id?: string): Promise<number> {
+    const docs = await this.docs.find({ app }, { projection: { id: 1 } }).toArray();
+    const ids = docs.filter((d) => id === undefined || canonicalId(d.id) === canonicalId(id)).map((d) => d._id);
+    if (ids.length === 0) return 0;
+    const r = await this.docs.deleteMany({ _id: { $in: ids } });
+    this.cache.delete(app);
+    return r.deletedCount;
   }
 }
 
@@ -170,8 +211,9 @@ export async function resolveTrusted(
   if (id !== undefined) {
     const text = await store.byId(app, id);
     if (text === null) return { ok: false, message: `Operation ${id} is not registered for app "${app}"` };
-    if (typeof body['query'] === 'string' && body['query'] !== text) return { ok: false, message: `The query sent does not match registered operation ${id}` };
-    return { ok: true, body: { ...rest, query: text, extensions: otherExtensions } };
+    const sent = typeof body['query'] === 'string' ? body['query'] : undefined;
+    if (sent !== undefined && normalizedDocument(sent) !== normalizedDocument(text)) return { ok: false, message: `The query sent does not match registered operation ${id}` };
+    return { ok: true, body: { ...rest, query: sent ?? text, extensions: otherExtensions } };
   }
   if (typeof body['query'] === 'string') {
     if (await store.isRegistered(app, body['query'])) return { ok: true, body: { ...rest, extensions: otherExtensions } };

@@ -18,6 +18,7 @@
  * passed every check comes back as {@link AcceptedSubscription} for the transport to stream.
  */
 import type { ApolloServer, HTTPGraphQLRequest, HTTPGraphQLResponse } from '@apollo/server';
+import { graphqlMediaType } from '../http/responses.ts';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
@@ -63,10 +64,11 @@ export interface PipelineDeps {
 
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   /** A refusal of the pipeline's own, in the shape of Apollo Server's answers. */
-  function refusal(error: GraphQLError): PipelineOutcome {
+  function refusal(error: GraphQLError, request: HTTPGraphQLRequest): PipelineOutcome {
     const { http, ...extensions } = error.extensions as { http?: { status?: number } };
     const body = JSON.stringify({ errors: [deps.formatError({ ...error.toJSON(), extensions })] });
-    const headers = new HeaderMap([['content-type', 'application/json; charset=utf-8']]);
+    // In the media type the client accepts, as Apollo Server answers (../http/responses.ts).
+    const headers = new HeaderMap([['content-type', `${graphqlMediaType(request.headers.get('accept'))}; charset=utf-8`]]);
     return { kind: 'response', response: { status: http?.status ?? 400, headers, body: { kind: 'complete', string: body } } };
   }
 
@@ -75,17 +77,17 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       const viaGet = transport === 'sse' && http.method === 'GET';
       if (viaGet) {
         const post = getAsPost(http);
-        if (!post.ok) return refusal(new GraphQLError(post.message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }));
+        if (!post.ok) return refusal(new GraphQLError(post.message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }), http);
         http = post.http;
       }
       if (documents !== null && deps.documents) {
         const trusted = await trustedRequest(deps.documents, documents, http);
-        if (!trusted.ok) return refusal(new GraphQLError(trusted.message, { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST', http: { status: 403 } } }));
+        if (!trusted.ok) return refusal(new GraphQLError(trusted.message, { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST', http: { status: 403 } } }), http);
         http = trusted.http;
       }
       const query = queryOf(http);
       const tooDeep = query === undefined ? undefined : nestingError(query, deps.maxTokens);
-      if (tooDeep) return refusal(tooDeep);
+      if (tooDeep) return refusal(tooDeep, http);
       const handoff: SubscriptionHandoff | undefined = transport === 'http' ? undefined : { viaGet };
       if (transport !== 'http') {
         // Apollo Server answers JSON; the transport re-frames it (SSE events, graphql-ws messages).

@@ -10,7 +10,7 @@ import type { SubscriptionServer } from '../subscriptions/index.ts';
 import type { Admit } from '../http/admission.ts';
 import { sendCompressed } from '../http/compression.ts';
 import type { Handler } from '../http/handler.ts';
-import { httpError } from '../http/responses.ts';
+import { httpError, negotiatedStatus } from '../http/responses.ts';
 import { readHttpRequest, type PipelineRequest, type RequestPipeline } from '../pipeline/index.ts';
 
 export interface GraphQLRouteDeps {
@@ -39,6 +39,7 @@ export function graphqlRoute(deps: GraphQLRouteDeps): Handler {
     const outcome = await deps.pipeline.run(request);
     // Over plain HTTP the pipeline refuses subscriptions itself (gateway/pipeline/plugin.ts).
     if (outcome.kind !== 'response') throw new Error('a subscription was accepted over plain HTTP');
-    return sendHTTPGraphQLResponse(res, outcome.response, (status, headers, text) => sendCompressed(req, res, status, headers, text));
+    const response = { ...outcome.response, status: negotiatedStatus(outcome.response) };
+    return sendHTTPGraphQLResponse(res, response, (status, headers, text) => sendCompressed(req, res, status, headers, text));
   };
 }

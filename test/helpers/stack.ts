@@ -18,6 +18,9 @@ import { recordCommands, TEST_LIMITS, type RecordedCommand } from './db.ts';
 
 export { commandSummary, TEST_LIMITS, type RecordedCommand } from './db.ts';
 
+/** The `Accept` of Apollo Client 4: refusals then come with their 4xx status (GraphQL over HTTP; docs/frontend.md). */
+export const GRAPHQL_ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
+
 export interface GraphQLResponseError {
   message: string;
   path?: (string | number)[];
@@ -113,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       subgraphCalls,
       commands,
-      query: <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => post<T>(`${gatewayUrl}graphql`, headers, query, variables),
+      query: <T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) => post<T>(`${gatewayUrl}graphql`, { accept: GRAPHQL_ACCEPT, ...headers }, query, variables),
       async subgraphQuery<T>(subgraph: SubgraphName, query: string, variables?: Record<string, unknown>, caller: Caller | null = { sub: 'test', role: 'anonymous', read: '*', write: [] }) {
         const headers: Record<string, string> = caller ? { [GATEWAY_TOKEN_HEADER]: await signGatewayToken(gatewaySecret, caller, subgraph) } : {};
         return post<T>(subgraphUrls[subgraph], headers, query, variables);

@@ -51,7 +51,9 @@ export interface SendOptions {
 async function overHttp(url: string, transport: Exclude<Transport, 'WebSocket'>, params: GraphQLParams, { headers = {}, bare = false }: SendOptions): Promise<Answer> {
   const sse = transport.startsWith('SSE');
   const get = transport.endsWith('GET');
-  const base: Record<string, string> = bare ? {} : get ? { 'apollo-require-preflight': 'true' } : { 'content-type': 'application/json' };
+  // Not bare: as Apollo Client 4 asks, so a refusal comes with its status (GraphQL over HTTP).
+  const modern = { accept: 'application/graphql-response+json, application/json;q=0.9' };
+  const base: Record<string, string> = bare ? {} : get ? { 'apollo-require-preflight': 'true', ...modern } : { 'content-type': 'application/json', ...modern };
   const res = await fetch(`${url}graphql${get ? search(params) : ''}`, {
     method: get ? 'GET' : 'POST',
     headers: { ...base, ...headers, ...(sse ? { accept: 'text/event-stream' } : {}) },

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/runtime.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GRAPHQL_ACCEPT, startStack, type Stack } from '../helpers/stack.ts';
 
 const REAL = readFileSync(new URL('./operations/realOperation.graphql', import.meta.url), 'utf8');
 
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 async function post(query: string): Promise<number> {
-  const res = await fetch(`${gateway.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const res = await fetch(`${gateway.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT }, body: JSON.stringify({ query }) });
   await res.arrayBuffer();
   return res.status;
 }

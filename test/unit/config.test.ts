@@ -9,7 +9,7 @@ import { configSpec, ConfigError, loadConfig, productionNote } from '../../lib/c
 describe('configuration', () => {
   it('has a default for everything but the optional URLs', () => {
     const cfg = loadConfig({});
-    expect(cfg).toMatchObject({ GATEWAY_PORT: 4000, ALLIANCES_PORT: 4001, PAGE_SIZE_DEFAULT: 20, PAGE_SIZE_MAX: 500, SEED_ON_START: true });
+    expect(cfg).toMatchObject({ GATEWAY_PORT: 4000, ALLIANCES_PORT: 4001, PAGE_SIZE_DEFAULT: 100, PAGE_SIZE_MAX: 500, SEED_ON_START: true });
     expect(cfg.MONGODB_URI).toBeUndefined();
     expect(Object.isFrozen(cfg)).toBe(true);
   });

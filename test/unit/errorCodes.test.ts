@@ -37,6 +37,7 @@ const enumValues = new Set(
 /** Upper-case literals that are not error codes, by kind. */
 const NOT_ERROR_CODES: ReadonlyArray<readonly [kind: string, has: (literal: string) => boolean]> = [
   ['a GraphQL enum value of our schema', (s) => enumValues.has(s)],
+  ['a built-in GraphQL scalar type', (s) => s === 'ID'],
   ['an ordering name carried in pagination cursors', (s) => /_(ASC|DESC)$/.test(s)],
   ['a configuration variable', (s) => Object.hasOwn(configSpec, s)],
   ['an HTTP method', (s) => ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'].includes(s)],

@@ -25,8 +25,8 @@ export type Alliance = {
   /** e.g. "ali-cn". */
   id: Scalars['ID']['output'];
   memberCount: Scalars['Int']['output'];
-  /** Member Comuni (membership is DERIVED: see provenance on Membership). */
-  members: MunicipalityConnection;
+  /** Member Comuni (membership is DERIVED: see provenance on Membership); null (with the error's code) for a bad page argument. */
+  members?: Maybe<MunicipalityConnection>;
   name: Scalars['String']['output'];
   provenance: Provenance;
   province: Province;
@@ -107,6 +107,8 @@ export type MemberFilter = {
 export type Membership = {
   __typename?: 'Membership';
   alliance: Alliance;
+  /** "<allianceId>:<istatCode>": the pair it joins, so client caches keep one record per membership. */
+  id: Scalars['ID']['output'];
   /** DERIVED: the source gives only the totals (facts member-comuni, small-member-comuni); members are chosen by a fixed rule that makes them hold. */
   provenance: Provenance;
   provenanceNote?: Maybe<Scalars['String']['output']>;
@@ -147,6 +149,8 @@ export type Municipality = {
   __typename?: 'Municipality';
   /** Cadastral (Belfiore) code, e.g. "A016". */
   cadastralCode: Scalars['String']['output'];
+  /** The Comune's identity for client caches: its ISTAT code (the same value as istatCode). */
+  id: Scalars['ID']['output'];
   /** Fewer than 5,000 inhabitants (piccolo Comune). */
   isSmall: Scalars['Boolean']['output'];
   /** ISTAT code, six digits: the province code followed by a progressive number. */
@@ -270,8 +274,10 @@ export type Province = {
   alliance: Alliance;
   /** ISTAT province code, e.g. "004" for Cuneo. */
   code: Scalars['ID']['output'];
-  /** Comuni of the province. */
-  municipalities: MunicipalityConnection;
+  /** The province's identity for client caches: its ISTAT code (the same value as code). */
+  id: Scalars['ID']['output'];
+  /** Comuni of the province; null (with INVALID_CURSOR, PAGE_SIZE_OUT_OF_RANGE or BAD_USER_INPUT) for a bad page argument. */
+  municipalities?: Maybe<MunicipalityConnection>;
   name: Scalars['String']['output'];
 };
 
@@ -291,7 +297,8 @@ export type Query = {
   alliances: Array<Alliance>;
   /** Membership coverage by province, computed with MongoDB aggregation. */
   membershipCoverage: Coverage;
-  municipalities: MunicipalityConnection;
+  /** Null (with the error's code) for a bad page argument, leaving the operation's other fields intact. */
+  municipalities?: Maybe<MunicipalityConnection>;
   /** Fails with BAD_USER_INPUT for a malformed code and NOT_FOUND for an unknown one. */
   municipality?: Maybe<Municipality>;
   networkSummary: NetworkSummary;
@@ -508,7 +515,7 @@ export type AllianceResolvers<ContextType = Context, ParentType extends Resolver
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Alliance']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   memberCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  members?: Resolver<ResolversTypes['MunicipalityConnection'], ParentType, ContextType, RequireFields<AllianceMembersArgs, 'orderBy'>>;
+  members?: Resolver<Maybe<ResolversTypes['MunicipalityConnection']>, ParentType, ContextType, RequireFields<AllianceMembersArgs, 'orderBy'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
   province?: Resolver<ResolversTypes['Province'], ParentType, ContextType>;
@@ -547,6 +554,7 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
 
 export type MembershipResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Membership'] = ResolversParentTypes['Membership']> = {
   alliance?: Resolver<ResolversTypes['Alliance'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
   provenanceNote?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
@@ -567,6 +575,7 @@ export type MembershipEventResolvers<ContextType = Context, ParentType extends R
 export type MunicipalityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Municipality'] = ResolversParentTypes['Municipality'], FederationReferenceType extends FederationReferenceTypes['Municipality'] = FederationReferenceTypes['Municipality']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Municipality']> | FederationReferenceType, FederationReferenceType, ContextType>;
   cadastralCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isSmall?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   istatCode?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   membership?: Resolver<Maybe<ResolversTypes['Membership']>, ParentType, ContextType>;
@@ -615,7 +624,8 @@ export type ProvinceResolvers<ContextType = Context, ParentType extends Resolver
   abbreviation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   alliance?: Resolver<ResolversTypes['Alliance'], ParentType, ContextType>;
   code?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  municipalities?: Resolver<ResolversTypes['MunicipalityConnection'], ParentType, ContextType, RequireFields<ProvinceMunicipalitiesArgs, 'orderBy'>>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  municipalities?: Resolver<Maybe<ResolversTypes['MunicipalityConnection']>, ParentType, ContextType, RequireFields<ProvinceMunicipalitiesArgs, 'orderBy'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -623,7 +633,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   alliance?: Resolver<Maybe<ResolversTypes['Alliance']>, ParentType, ContextType, RequireFields<QueryAllianceArgs, 'id'>>;
   alliances?: Resolver<Array<ResolversTypes['Alliance']>, ParentType, ContextType>;
   membershipCoverage?: Resolver<ResolversTypes['Coverage'], ParentType, ContextType>;
-  municipalities?: Resolver<ResolversTypes['MunicipalityConnection'], ParentType, ContextType, RequireFields<QueryMunicipalitiesArgs, 'orderBy'>>;
+  municipalities?: Resolver<Maybe<ResolversTypes['MunicipalityConnection']>, ParentType, ContextType, RequireFields<QueryMunicipalitiesArgs, 'orderBy'>>;
   municipality?: Resolver<Maybe<ResolversTypes['Municipality']>, ParentType, ContextType, RequireFields<QueryMunicipalityArgs, 'istatCode'>>;
   networkSummary?: Resolver<ResolversTypes['NetworkSummary'], ParentType, ContextType>;
   province?: Resolver<Maybe<ResolversTypes['Province']>, ParentType, ContextType, RequireFields<QueryProvinceArgs, 'code'>>;

@@ -46,7 +46,7 @@ export interface MunicipalityDoc {
 export type ProvinceParent = Partial<ProvinceDoc> & { _id: string };
 export type AllianceParent = Partial<AllianceDoc> & { _id: string };
 export type MunicipalityParent = Partial<MunicipalityDoc> & { _id: string };
-export type MembershipParent = { allianceId: string; provenance: Provenance; note: string | null };
+export type MembershipParent = { istatCode: string; allianceId: string; provenance: Provenance; note: string | null };
 export type MunicipalityConnectionParent = Connection<MunicipalityParent>;
 export type MunicipalityEdgeParent = { cursor: string; node: MunicipalityParent };
 /** Membership coverage of a province or of the region (data/analytics.ts); shares are computed by resolvers. */

@@ -15,7 +15,7 @@ import { versionOf } from '../../../lib/writes.ts';
 import { MEMBERSHIP_CHANGED, membershipEventFilter, type MembershipEventPayload } from '../data/events.ts';
 
 /** GraphQL field → document fields, for projections (`[]`: the key, or computed by a loader). */
-const PROVINCE: FieldMap<ProvinceResolvers> = { code: [], name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'], municipalities: [] };
+const PROVINCE: FieldMap<ProvinceResolvers> = { id: [], code: [], name: ['name'], abbreviation: ['abbreviation'], alliance: ['allianceId'], municipalities: [] };
 const ALLIANCE: FieldMap<AllianceResolvers> = {
   id: [],
   name: ['name'],
@@ -27,6 +27,7 @@ const ALLIANCE: FieldMap<AllianceResolvers> = {
   smallMemberCount: [],
 };
 const MUNICIPALITY: FieldMap<MunicipalityResolvers> = {
+  id: [],
   istatCode: [],
   name: ['name'],
   province: ['provinceCode'],
@@ -46,7 +47,7 @@ export const resolvers: Resolvers<Context> = {
     provinces: (_p, _a, ctx, info) => ctx.data.listProvinces(fieldsFor(info, 'Province', PROVINCE)),
     province: async (_p, { code }, ctx, info) => {
       checkProvinceCode(code, 'code');
-      return (await ctx.data.loaders.province.load({ id: code, fields: fieldsFor(info, 'Province', PROVINCE) })) ?? Promise.reject(notFound('province', code));
+      return (await ctx.data.loaders.province.load({ id: code, fields: fieldsFor(info, 'Province', PROVINCE) })) ?? Promise.reject(notFound('province', code, 'code'));
     },
     alliances: (_p, _a, ctx, info) => ctx.data.listAlliances(fieldsFor(info, 'Alliance', ALLIANCE)),
     alliance: async (_p, { id }, ctx, info) =>
@@ -54,7 +55,7 @@ export const resolvers: Resolvers<Context> = {
     municipality: async (_p, { istatCode }, ctx, info) => {
       checkIstatCode(istatCode);
       const doc = await ctx.data.loaders.municipality.load({ id: istatCode, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) });
-      return doc ?? Promise.reject(notFound('municipality', istatCode));
+      return doc ?? Promise.reject(notFound('municipality', istatCode, 'istatCode'));
     },
     municipalities: (_p, args, ctx, info) =>
       ctx.data.findMunicipalities(args, nodeFieldsFor(info, 'MunicipalityConnection', 'Municipality', MUNICIPALITY)),
@@ -109,6 +110,8 @@ export const resolvers: Resolvers<Context> = {
 
   Province: {
     __resolveReference: (ref, ctx, info) => ctx.data.loaders.province.load({ id: ref.code!, fields: fieldsFor(info, 'Province', PROVINCE) }),
+    // The cache identity clients get is the key itself (one value, two names).
+    id: (p) => p._id,
     code: (p) => p._id,
     alliance: async (p, _a, ctx, info) =>
       present(await ctx.data.loaders.alliance.load({ id: p.allianceId!, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', p.allianceId!),
@@ -140,16 +143,18 @@ export const resolvers: Resolvers<Context> = {
   Municipality: {
     __resolveReference: (ref, ctx, info) =>
       ctx.data.loaders.municipality.load({ id: ref.istatCode!, fields: fieldsFor(info, 'Municipality', MUNICIPALITY) }),
+    id: (m) => m._id,
     istatCode: (m) => m._id,
     isSmall: (m) => m.small!,
     version: (m) => versionOf(m),
     province: async (m, _a, ctx, info) =>
       present(await ctx.data.loaders.province.load({ id: m.provinceCode!, fields: fieldsFor(info, 'Province', PROVINCE) }), 'province', m.provinceCode!),
     membership: (m) =>
-      m.allianceId ? { allianceId: m.allianceId, provenance: m.membershipProvenance ?? 'DERIVED', note: m.membershipNote ?? null } : null,
+      m.allianceId ? { istatCode: m._id, allianceId: m.allianceId, provenance: m.membershipProvenance ?? 'DERIVED', note: m.membershipNote ?? null } : null,
   },
 
   Membership: {
+    id: (ms) => `${ms.allianceId}:${ms.istatCode}`,
     alliance: async (ms, _a, ctx, info) =>
       present(await ctx.data.loaders.alliance.load({ id: ms.allianceId, fields: fieldsFor(info, 'Alliance', ALLIANCE) }), 'alliance', ms.allianceId),
     provenanceNote: (ms) => ms.note,

@@ -83,6 +83,8 @@ export type Alliance = {
   __typename?: 'Alliance';
   /** Projects funded for this ALI. */
   fundedProjects: Array<FundedProject>;
+  /** Exact totals of the projects funded for this ALI (projectCount 0 and zero amounts when none), with their provenance. */
+  fundingTotals: FundingTotals;
   id: Scalars['ID']['output'];
 };
 
@@ -378,7 +380,8 @@ export type Query = {
   calls: Array<Call>;
   /** Fails with NOT_FOUND for an unknown id. */
   fundedProject?: Maybe<FundedProject>;
-  fundedProjects: FundedProjectConnection;
+  /** Null (with the error's code) for a bad page argument. */
+  fundedProjects?: Maybe<FundedProjectConnection>;
   /** Funding totals and co-financing rates, exact to the cent, computed with MongoDB aggregation. */
   fundingBreakdown: FundingBreakdown;
   /** Fails with NOT_FOUND for an unknown id. */
@@ -679,6 +682,7 @@ export type AgreementResolvers<ContextType = Context, ParentType extends Resolve
 export type AllianceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Alliance'] = ResolversParentTypes['Alliance'], FederationReferenceType extends FederationReferenceTypes['Alliance'] = FederationReferenceTypes['Alliance']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Alliance']> | FederationReferenceType, FederationReferenceType, ContextType>;
   fundedProjects?: Resolver<Array<ResolversTypes['FundedProject']>, ParentType, ContextType>;
+  fundingTotals?: Resolver<ResolversTypes['FundingTotals'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -827,7 +831,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   call?: Resolver<Maybe<ResolversTypes['Call']>, ParentType, ContextType, RequireFields<QueryCallArgs, 'id'>>;
   calls?: Resolver<Array<ResolversTypes['Call']>, ParentType, ContextType>;
   fundedProject?: Resolver<Maybe<ResolversTypes['FundedProject']>, ParentType, ContextType, RequireFields<QueryFundedProjectArgs, 'id'>>;
-  fundedProjects?: Resolver<ResolversTypes['FundedProjectConnection'], ParentType, ContextType, RequireFields<QueryFundedProjectsArgs, 'orderBy'>>;
+  fundedProjects?: Resolver<Maybe<ResolversTypes['FundedProjectConnection']>, ParentType, ContextType, RequireFields<QueryFundedProjectsArgs, 'orderBy'>>;
   fundingBreakdown?: Resolver<ResolversTypes['FundingBreakdown'], ParentType, ContextType, RequireFields<QueryFundingBreakdownArgs, 'by'>>;
   fundingSource?: Resolver<Maybe<ResolversTypes['FundingSource']>, ParentType, ContextType, RequireFields<QueryFundingSourceArgs, 'id'>>;
   fundingSources?: Resolver<Array<ResolversTypes['FundingSource']>, ParentType, ContextType>;

@@ -223,6 +223,8 @@ export const resolvers: Resolvers<Context> = {
 
   Alliance: {
     fundedProjects: (a, _args, ctx, info) => ctx.data.loaders.projectsByAlliance.load({ id: a.id, fields: pf(info) }),
+    // One batched read for every ALI of the request, summed exactly (bigint cents) with its provenance.
+    fundingTotals: async (a, _args, ctx) => totalsOf(await ctx.data.loaders.projectsByAlliance.load({ id: a.id, fields: [...TOTALS_FIELDS] })),
   },
 
   ReuseSolution: {

@@ -34,7 +34,8 @@ export type Committee = {
   kind: CommitteeKind;
   /** The committee's mandate as the source states it. */
   mandate: Scalars['String']['output'];
-  meetings: MeetingConnection;
+  /** Null (with the error's code) for a bad page argument. */
+  meetings?: Maybe<MeetingConnection>;
   members: Array<CommitteeMember>;
   name: Scalars['String']['output'];
   provenance: Provenance;
@@ -243,8 +244,8 @@ export type Query = {
   /** Fails with NOT_FOUND for an unknown id. */
   committee?: Maybe<Committee>;
   committees: Array<Committee>;
-  /** Facilitators, optionally only those serving one ALI; ordered by name. */
-  facilitators: FacilitatorConnection;
+  /** Facilitators, optionally only those serving one ALI; ordered by name. Null (with the error's code) for a bad page argument. */
+  facilitators?: Maybe<FacilitatorConnection>;
   /** Fails with NOT_FOUND for an unknown id. */
   institution?: Maybe<Institution>;
   institutions: Array<Institution>;
@@ -492,7 +493,7 @@ export type CommitteeResolvers<ContextType = Context, ParentType extends Resolve
   italianName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['CommitteeKind'], ParentType, ContextType>;
   mandate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  meetings?: Resolver<ResolversTypes['MeetingConnection'], ParentType, ContextType, Partial<CommitteeMeetingsArgs>>;
+  meetings?: Resolver<Maybe<ResolversTypes['MeetingConnection']>, ParentType, ContextType, Partial<CommitteeMeetingsArgs>>;
   members?: Resolver<Array<ResolversTypes['CommitteeMember']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
@@ -605,7 +606,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   committee?: Resolver<Maybe<ResolversTypes['Committee']>, ParentType, ContextType, RequireFields<QueryCommitteeArgs, 'id'>>;
   committees?: Resolver<Array<ResolversTypes['Committee']>, ParentType, ContextType>;
-  facilitators?: Resolver<ResolversTypes['FacilitatorConnection'], ParentType, ContextType, Partial<QueryFacilitatorsArgs>>;
+  facilitators?: Resolver<Maybe<ResolversTypes['FacilitatorConnection']>, ParentType, ContextType, Partial<QueryFacilitatorsArgs>>;
   institution?: Resolver<Maybe<ResolversTypes['Institution']>, ParentType, ContextType, RequireFields<QueryInstitutionArgs, 'id'>>;
   institutions?: Resolver<Array<ResolversTypes['Institution']>, ParentType, ContextType>;
 };

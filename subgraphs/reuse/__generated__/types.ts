@@ -181,8 +181,8 @@ export type Query = {
   __typename?: 'Query';
   /** Adoptions counted by any combination of solution, province and status (MongoDB aggregation). */
   adoptionStats: Array<AdoptionCountRow>;
-  /** Adoptions ordered by Comune then solution. */
-  adoptions: AdoptionConnection;
+  /** Adoptions ordered by Comune then solution. Null (with the error's code) for a bad page argument. */
+  adoptions?: Maybe<AdoptionConnection>;
   /** Fails with NOT_FOUND for an unknown id. */
   reuseSolution?: Maybe<ReuseSolution>;
   reuseSolutions: Array<ReuseSolution>;
@@ -220,7 +220,8 @@ export type RegisterAdoptionInput = {
 /** A solution of the reuse catalogue, promoted through the ALI under the reuse provisions of the Digital Administration Code (fact reuse-solutions). */
 export type ReuseSolution = {
   __typename?: 'ReuseSolution';
-  adoptions: AdoptionConnection;
+  /** Null (with the error's code) for a bad page argument. */
+  adoptions?: Maybe<AdoptionConnection>;
   /** The Entity that built it, where the source says (Città di Torino for ATOC Comune Facile). */
   builtBy?: Maybe<Institution>;
   description: Scalars['String']['output'];
@@ -493,14 +494,14 @@ export type ProvinceResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   adoptionStats?: Resolver<Array<ResolversTypes['AdoptionCountRow']>, ParentType, ContextType, RequireFields<QueryAdoptionStatsArgs, 'groupBy'>>;
-  adoptions?: Resolver<ResolversTypes['AdoptionConnection'], ParentType, ContextType, Partial<QueryAdoptionsArgs>>;
+  adoptions?: Resolver<Maybe<ResolversTypes['AdoptionConnection']>, ParentType, ContextType, Partial<QueryAdoptionsArgs>>;
   reuseSolution?: Resolver<Maybe<ResolversTypes['ReuseSolution']>, ParentType, ContextType, RequireFields<QueryReuseSolutionArgs, 'id'>>;
   reuseSolutions?: Resolver<Array<ResolversTypes['ReuseSolution']>, ParentType, ContextType>;
 };
 
 export type ReuseSolutionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReuseSolution'] = ResolversParentTypes['ReuseSolution'], FederationReferenceType extends FederationReferenceTypes['ReuseSolution'] = FederationReferenceTypes['ReuseSolution']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ReuseSolution']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  adoptions?: Resolver<ResolversTypes['AdoptionConnection'], ParentType, ContextType, Partial<ReuseSolutionAdoptionsArgs>>;
+  adoptions?: Resolver<Maybe<ResolversTypes['AdoptionConnection']>, ParentType, ContextType, Partial<ReuseSolutionAdoptionsArgs>>;
   builtBy?: Resolver<Maybe<ResolversTypes['Institution']>, ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

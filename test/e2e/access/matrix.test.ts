@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../../lib/config.ts';
 import type { Role } from '../../../lib/access.ts';
 import type { RunningGateway } from '../../../gateway/runtime.ts';
-import { startStack, type Stack } from '../../helpers/stack.ts';
+import { GRAPHQL_ACCEPT, startStack, type Stack } from '../../helpers/stack.ts';
 
 /** One read per subgraph, touching only fields that subgraph serves. */
 const READS: Record<SubgraphName, { query: string; root: string }> = {
@@ -197,7 +197,7 @@ describe('access matrix: role × subgraph × read / write / introspection', () =
       stack.resetCounters();
       const res = await fetch(`${stack.gatewayUrl}graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
+        headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers },
         body: JSON.stringify({ query: READS.alliances.query }),
       });
       expect(res.status).toBe(401);
@@ -214,7 +214,7 @@ describe('production-like gateway: anonymous scope and introspection', () => {
     gw = await stack.startGateway({ production: true, anonymousScope: ['alliances'], introspection: false });
   });
   const post = async (query: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${gw.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+    const res = await fetch(`${gw.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers }, body: JSON.stringify({ query }) });
     return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; extensions: Record<string, unknown> }[] } };
   };
 
@@ -322,7 +322,7 @@ describe('operation resolution', () => {
     stack.resetCounters();
     const res = await fetch(`${stack.gatewayUrl}graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT },
       body: JSON.stringify({ query: 'query A { provinces { code } }', operationName: 'B' }),
     });
     expect(res.status).toBe(400);

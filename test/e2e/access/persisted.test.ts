@@ -9,13 +9,13 @@
  * Trusted documents: a manifest made at test time by Apollo's own generator from
  * fixtures/web-portal/*.graphql is registered through /admin/graphql; a frontend key bound to the
  * app then runs those operations by id only and nothing else (403 PERSISTED_QUERY_NOT_IN_LIST,
- * before any subgraph is called), while an unbound key runs anything. GraphQL Code Generator's
+ * before any subgraph is called, which Apollo Client shows as a coded GraphQL error), while an unbound key runs anything. GraphQL Code Generator's
  * `persisted-documents.json` shape is accepted too, by `documentId` or APQ hash.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, ServerError, type DocumentNode } from '@apollo/client';
+import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache, type DocumentNode } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { addTypenameToDocument } from '@apollo/client/utilities';
 import { generatePersistedQueryManifest, type PersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
@@ -23,7 +23,7 @@ import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-l
 import { parse, print } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../../gateway/runtime.ts';
-import { startStack, type GraphQLResponseError, type Stack } from '../../helpers/stack.ts';
+import { GRAPHQL_ACCEPT, startStack, type GraphQLResponseError, type Stack } from '../../helpers/stack.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const WEB_PORTAL = path.join(FIXTURES, 'web-portal');
@@ -76,7 +76,7 @@ const apq = (useGETForHashedQueries = false) => new PersistedQueryLink({ sha256,
 async function post(url: string, body: unknown, key?: string): Promise<{ status: number; body: { data?: any; errors?: GraphQLResponseError[] } }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
+    headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...(key ? { 'x-api-key': key } : {}) },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
@@ -289,9 +289,9 @@ describe('persisted operations with Apollo Client', () => {
         () => undefined,
         (err: unknown) => err,
       );
-      expect(ServerError.is(error)).toBe(true);
-      expect((error as ServerError).statusCode).toBe(403);
-      expect(JSON.parse((error as ServerError).bodyText).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+      // A GraphQL response (application/graphql-response+json, 403): Apollo Client sees the code, not a ServerError.
+      expect(CombinedGraphQLErrors.is(error)).toBe(true);
+      expect((error as CombinedGraphQLErrors).errors[0]?.extensions?.['code']).toBe('PERSISTED_QUERY_NOT_IN_LIST');
       expect(rec.exchanges).toHaveLength(1);
       expect(rec.exchanges[0]!.sent.query).toBeUndefined();
       expect(rec.exchanges[0]!.status).toBe(403);
@@ -336,13 +336,15 @@ describe('persisted operations with Apollo Client', () => {
     it("GraphQL Code Generator's persisted-documents.json: by documentId and by APQ hash", async () => {
       // As the client preset writes it for an Apollo Client app: sha256 of the printed document
       // with __typename added (so the hash matches what Apollo Client sends).
-      const texts = ['AllianceMembers', 'FundingSources', 'AllianceCounts'].map((n) => print(addTypenameToDocument(parse(fixture(WEB_PORTAL, n)) as DocumentNode)));
+      const names = ['AllianceMembers', 'FundingSources', 'AllianceCounts'];
+      const texts = names.map((n) => print(addTypenameToDocument(parse(fixture(WEB_PORTAL, n)) as DocumentNode)));
       const codegen = Object.fromEntries(texts.map((t) => [sha256(t), t]));
       const reg = await adminCall(REGISTER, { app: 'codegen-portal', manifest: JSON.stringify(codegen) });
       expect(reg.body).toEqual({ data: { registerTrustedDocuments: { added: 3, total: 3 } } });
       const listed = await adminCall(LIST, { app: 'codegen-portal' });
       expect(new Set(listed.body.data.trustedDocuments.map((d: { id: string; name: string | null }) => `${d.id}:${d.name}`))).toEqual(
-        new Set(Object.keys(codegen).map((id) => `${id}:null`)),
+        // The manifest names no operation: each document's own operation name is kept.
+        new Set(Object.keys(codegen).map((id, i) => `${id}:${names[i]}`)),
       );
       const key = await stack.createKey({ name: 'codegen-frontend', role: 'frontend', documents: 'codegen-portal' });
 
@@ -395,7 +397,7 @@ describe('persisted operations with Apollo Client', () => {
       const second = await adminCall(REGISTER, { app: 'versioned-app', manifest: JSON.stringify({ v2: 'query Two { provinces { code } }', v1: 'query Ok { provinces { code } }' }) });
       expect(second.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       const listed = await adminCall(LIST, { app: 'versioned-app' });
-      expect(listed.body.data.trustedDocuments).toEqual([{ id: 'v1', name: null, body: GOOD }]);
+      expect(listed.body.data.trustedDocuments).toEqual([{ id: 'v1', name: 'Ok', body: GOOD }]);
     });
 
     it('an app name no key could be bound to: BAD_USER_INPUT', async () => {

@@ -25,7 +25,7 @@ import {
   type OperationLimits,
 } from '../../../gateway/operationLimits.ts';
 import type { RunningGateway } from '../../../gateway/runtime.ts';
-import { startStack, type QueryResult, type Stack } from '../../helpers/stack.ts';
+import { GRAPHQL_ACCEPT, startStack, type QueryResult, type Stack } from '../../helpers/stack.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
 
@@ -58,7 +58,7 @@ describe('operation limits over HTTP', () => {
     calls.length = 0;
     const res = await fetch(`${gateway.url}graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT },
       body: JSON.stringify({ query, variables }),
     });
     return { status: res.status, body: (await res.json()) as QueryResult<T>['body'], calls: calls.length };

@@ -51,7 +51,7 @@ function running(c: DifferentialCase): { gw: () => Gateways } {
     const urls = subgraphs.urls;
     const sdl = compose(c.subgraphs.map((s) => ({ name: s.name, typeDefs: s.typeDefs, url: urls[s.name]! })));
     if (c.caller) key = await apiKey(c.caller);
-    const started = await startGateways(sdl, urls, key ? { accessDb: key.accessDb } : {});
+    const started = await startGateways(sdl, urls, { ...c.oursOptions, ...(key ? { accessDb: key.accessDb } : {}) });
     gateways = { ...started, ...(key ? { oursHeaders: key.headers } : {}) };
   });
   afterAll(async () => {

@@ -99,6 +99,8 @@ export interface DifferentialCase {
    * lets only editors write; stock has no access control, so it is called as it is).
    */
   readonly caller?: { readonly role: string; readonly subgraphs: readonly string[] };
+  /** Options of our gateway for this case (default: its defaults). */
+  readonly oursOptions?: Partial<GatewayOptions>;
 }
 
 export interface Gateways {
@@ -262,7 +264,9 @@ export async function startGateways(
 export async function send(url: string, op: DiffOperation, headers: Record<string, string> = {}): Promise<RawAnswer> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    // As Apollo Client 4 asks: under this media type both gateways answer a refused request with its
+    // 4xx status (under legacy application/json ours answers 200, as GraphQL over HTTP asks).
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json;q=0.9', ...headers },
     body: JSON.stringify({ query: op.query, variables: op.variables, operationName: op.operationName }),
   });
   const text = await res.text();
