@@ -118,8 +118,8 @@ const WORKLOAD_NOTES: Record<WorkloadName, string> = {
 const fmt = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
 
-/** latest.md: the machine, how to reproduce, one table per workload × operation. */
-export function renderMarkdown(results: Results): string {
+/** The run's heading: when, the machine, the method, how to reproduce, the gateways. */
+function renderHeader(results: Results): string[] {
   const { machine, settings } = results;
   const lines: string[] = [];
   lines.push(`# Gateway benchmark`);
@@ -158,50 +158,56 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   for (const [name, what] of Object.entries(settings.gateways)) lines.push(`- \`${name}\`: ${what}`);
   lines.push('');
-  for (const op of results.operations) {
-    const runs = results.runs.filter((r) => r.workload === op.workload && r.operation === op.operation);
-    if (results.operations.find((o) => o.workload === op.workload) === op) {
-      lines.push(`## Workload ${op.workload}`);
-      lines.push('');
-      lines.push(WORKLOAD_NOTES[op.workload]);
-      lines.push('');
+  return lines;
+}
+
+const failureText = (failure: string, max: number): string => failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, max);
+
+/** One operation's table: a row per gateway. */
+function renderOperation(results: Results, op: OperationInfo): string[] {
+  const { settings } = results;
+  const runs = results.runs.filter((r) => r.workload === op.workload && r.operation === op.operation);
+  const lines: string[] = [];
+  lines.push(`### ${op.workload} — ${op.operation}`);
+  lines.push('');
+  lines.push(
+    `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
+      `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer, ` +
+      `${fmt(median(runs.flatMap((r) => r.rounds.map((x) => x.requests)).filter((n) => n > 0)), 0)} requests per measured window` +
+      `${runs.some((r) => r.rounds.some((x) => x.requests > 0 && x.requests <= settings.connections)) ? ' (one per connection: each window is a single burst of concurrent requests)' : ''}.` +
+      (op.note ? ` ${op.note}.` : ''),
+  );
+  lines.push('');
+  const ali = op.workload === 'ali';
+  lines.push(
+    `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | subgraph fetches/op | subgraphs CPU ms/req |${ali ? ' MongoDB cmds/op | database CPU ms/req |' : ''} errors | correct |`,
+  );
+  lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|---:|' : ''}---:|---|`);
+  for (const r of runs) {
+    if (!r.rounds.some((x) => x.requests > 0)) {
+      lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 14 : 12)} ${r.errors} | **no**: ${failureText(r.failure ?? 'not measured', 300)} |`);
+      continue;
     }
-    lines.push(`### ${op.workload} — ${op.operation}`);
-    lines.push('');
     lines.push(
-      `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
-        `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer, ` +
-        `${fmt(median(runs.flatMap((r) => r.rounds.map((x) => x.requests)).filter((n) => n > 0)), 0)} requests per measured window` +
-        `${runs.some((r) => r.rounds.some((x) => x.requests > 0 && x.requests <= settings.connections)) ? ' (one per connection: each window is a single burst of concurrent requests)' : ''}.` +
-        (op.note ? ` ${op.note}.` : ''),
+      `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ` +
+        `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ` +
+        `${fmt(r.subgraphFetchesPerOperation)} | ${fmt(r.subgraphsCpuMsPerRequest, 2)} |` +
+        `${ali ? ` ${fmt(r.mongoCommandsPerOperation)} | ${fmt(r.databaseCpuMsPerRequest, 2)} |` : ''} ${r.errors} | ` +
+        `${r.correct ? 'yes' : `**no**${r.failure ? `: ${failureText(r.failure, 300)}` : ''}`} |`,
     );
-    lines.push('');
-    const ali = op.workload === 'ali';
-    lines.push(
-      `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | subgraph fetches/op | subgraphs CPU ms/req |${ali ? ' MongoDB cmds/op | database CPU ms/req |' : ''} errors | correct |`,
-    );
-    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|---:|' : ''}---:|---|`);
-    for (const r of runs) {
-      if (!r.rounds.some((x) => x.requests > 0)) {
-        const why = (r.failure ?? 'not measured').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300);
-        lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 14 : 12)} ${r.errors} | **no**: ${why} |`);
-        continue;
-      }
-      lines.push(
-        `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ` +
-          `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ` +
-          `${fmt(r.subgraphFetchesPerOperation)} | ${fmt(r.subgraphsCpuMsPerRequest, 2)} |` +
-          `${ali ? ` ${fmt(r.mongoCommandsPerOperation)} | ${fmt(r.databaseCpuMsPerRequest, 2)} |` : ''} ${r.errors} | ` +
-          `${r.correct ? 'yes' : `**no**${r.failure ? `: ${r.failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)}` : ''}`} |`,
-      );
-    }
-    const memo = runs.filter((r) => r.subgraphMemoHitRate !== null);
-    if (memo.length) {
-      lines.push('');
-      lines.push(`Subgraph fetches answered from the memo: ${memo.map((r) => `${r.gateway} ${(100 * r.subgraphMemoHitRate!).toFixed(1)}%`).join(', ')}.`);
-    }
-    lines.push('');
   }
+  const memo = runs.filter((r) => r.subgraphMemoHitRate !== null);
+  if (memo.length) {
+    lines.push('');
+    lines.push(`Subgraph fetches answered from the memo: ${memo.map((r) => `${r.gateway} ${(100 * r.subgraphMemoHitRate!).toFixed(1)}%`).join(', ')}.`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Cells other processes disturbed, and what stopped cells from being measured at all. */
+function renderFooter(results: Results): string[] {
+  const lines: string[] = [];
   const disturbed = results.runs.filter((r) => (r.otherLoadOnGatewayCore ?? 0) > 0.05);
   if (disturbed.length) {
     lines.push(
@@ -218,5 +224,21 @@ export function renderMarkdown(results: Results): string {
     for (const f of results.failures) lines.push(`- ${f.replace(/\s+/g, ' ').slice(0, 1000)}`);
     lines.push('');
   }
+  return lines;
+}
+
+/** latest.md: the machine, how to reproduce, one table per workload × operation. */
+export function renderMarkdown(results: Results): string {
+  const lines = renderHeader(results);
+  for (const op of results.operations) {
+    if (results.operations.find((o) => o.workload === op.workload) === op) {
+      lines.push(`## Workload ${op.workload}`);
+      lines.push('');
+      lines.push(WORKLOAD_NOTES[op.workload]);
+      lines.push('');
+    }
+    lines.push(...renderOperation(results, op));
+  }
+  lines.push(...renderFooter(results));
   return lines.join('\n');
 }
