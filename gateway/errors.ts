@@ -44,3 +44,8 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
   };
 }
 
+
+/** Apollo Server's `formatError`, shared by every transport: client codes given, then masking in production. */
+export function errorFormatter(production: boolean): (formatted: GraphQLFormattedError) => GraphQLFormattedError {
+  return (formatted) => maskError(withClientCode(formatted), production);
+}
