@@ -10,7 +10,7 @@ export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
 /** Marks a variable the gateway requires an explicit value for in production (no default there). */
-export const REQUIRED_IN_PRODUCTION = Symbol('required in production');
+const REQUIRED_IN_PRODUCTION = Symbol('required in production');
 
 interface VariableSpec {
   readonly schema: z.ZodType;

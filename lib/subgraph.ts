@@ -32,7 +32,7 @@ import type { ChangeFeed, ChangeStreamMode, EventBus, EventSource, ResumeRequest
 import { headerValue, subgraphRequestListener } from './subgraphHttp.ts';
 import { serveSubgraphWebSocket } from './subgraphWebSocket.ts';
 
-export { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED, WS_KEEPALIVE_MS } from './subgraphWebSocket.ts';
+export { WS_CLOSE_UNAUTHORIZED } from './subgraphWebSocket.ts';
 
 /**
  * What a subgraph's data layer is bound to for one request: its database, page limits and caller
@@ -117,7 +117,7 @@ export function subgraphSdl(name: SubgraphName): string {
   return readFileSync(new URL(`${name}.graphql`, schemaDir), 'utf8');
 }
 
-export function subgraphTypeDefs(name: SubgraphName): DocumentNode {
+function subgraphTypeDefs(name: SubgraphName): DocumentNode {
   return parse(subgraphSdl(name));
 }
 
@@ -126,7 +126,7 @@ export function subgraphSchema<D>(mod: SubgraphModule<D>): GraphQLSchema {
   return buildSubgraphSchema([{ typeDefs: subgraphTypeDefs(mod.name), resolvers: mod.resolvers as never }]);
 }
 
-export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
+function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
   return new ApolloServer<SubgraphContext<D>>({
     schema: subgraphSchema(mod),
     // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use.
