@@ -115,13 +115,17 @@ export interface StartOptions {
   readonly subgraphUrls: Record<string, string>;
   /** taskset CPU list for the gateway, or undefined not to pin. */
   readonly cpus: string | undefined;
+  /** Extra node options before the entry point (the profiler's `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
   readonly timeoutMs?: number;
 }
 
 /** Starts one gateway and waits until it answers `{ __typename }`. */
 export async function startGatewayProcess(name: GatewayName, opts: StartOptions): Promise<GatewayProcess> {
   const port = await freePort();
-  const { args, env } = command(name, opts.supergraphFile, port, opts.subgraphUrls);
+  const built = command(name, opts.supergraphFile, port, opts.subgraphUrls);
+  const env = built.env;
+  const args = [...(opts.nodeArgs ?? []), ...built.args];
   // taskset execs node: the pid stays the gateway's.
   const child: ChildProcess = opts.cpus
     ? spawn('taskset', ['-c', opts.cpus, process.execPath, ...args], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
