@@ -5,10 +5,10 @@
  *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin]
  *
  * For each workload: starts its subgraphs in a process of their own (bench/subgraphHost.ts), then
- * one after another the three gateways under test (bench/gateways.ts), each one process on the
- * same supergraph file, pinned alone to a core (bench/pinning.ts). Stock @apollo/gateway's answers
- * are the expected ones (bench/workloads.ts). Rounds alternate ours → apollo-gateway → hive-gateway
- * (bench/runner.ts); each gateway × operation is warmed up in the first round, then measured in
+ * one after another the gateways under test (bench/gateways.ts), each one process on the same
+ * supergraph file, pinned alone to a core (bench/pinning.ts). Stock @apollo/gateway's answers are
+ * the expected ones (bench/workloads.ts). Rounds alternate ours → (ours-dedupe →) apollo-gateway →
+ * hive-gateway (bench/runner.ts); each gateway × operation is warmed up in the first round, then measured in
  * every round with autocannon over a window of a fixed number of requests (sized from the rate
  * seen so far to last about --duration seconds), so that the window opens and closes with the
  * gateway idle and its CPU time covers exactly those requests (bench/measure.ts). Every response
@@ -26,7 +26,8 @@ import { parseOptions } from './options.ts';
 import { pin } from './pinning.ts';
 import { describeMachine, renderMarkdown, summarise, type Cell } from './report.ts';
 import { runWorkload, stopEverything, type RunnerContext } from './runner.ts';
-import type { OperationInfo, Results } from './types.ts';
+import type { GatewayName, OperationInfo, Results } from './types.ts';
+import { WORKLOAD_GATEWAYS } from './workloads.ts';
 
 const options = parseOptions();
 const log = (line: string) => console.log(line);
@@ -87,7 +88,9 @@ const results: Results = {
     startedAt,
     finishedAt: new Date().toISOString(),
     loadAverageAtStart,
-    gateways: describeGateways(),
+    gateways: Object.fromEntries(
+      Object.entries(describeGateways()).filter(([name]) => options.workloads.some((w) => WORKLOAD_GATEWAYS[w].includes(name as GatewayName))),
+    ),
   },
   operations: ctx.operations,
   runs: summarise(ctx.cells),

@@ -1,17 +1,18 @@
 /**
  * One workload from start to stop: its subgraphs, then stock @apollo/gateway (whose answers are
- * the expected ones), ours and Hive Gateway, each one process, all started before the first round
- * and kept for all rounds (only the one under test receives traffic); rounds alternate
- * ours → apollo → hive, every gateway × operation measured once per round (bench/measure.ts).
+ * the expected ones), ours (and on the gateway-bound workload ours with de-duplication on) and
+ * Hive Gateway, each one process, all started before the first round and kept for all rounds (only
+ * the one under test receives traffic); rounds go through the gateways in the workload's order
+ * (bench/workloads.ts), every gateway × operation measured once per round (bench/measure.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GATEWAY_NAMES, startGatewayProcess, type GatewayProcess } from './gateways.ts';
+import { startGatewayProcess, type GatewayProcess } from './gateways.ts';
 import { failedSample, formatSample, measure, type MeasureSettings } from './measure.ts';
 import type { Cell } from './report.ts';
 import { SubgraphHost } from './subgraphHostClient.ts';
 import type { GatewayName, OperationInfo, RoundSample, WorkloadName } from './types.ts';
-import { prepareOperations, WORKLOADS, type PreparedOperation } from './workloads.ts';
+import { prepareOperations, WORKLOAD_GATEWAYS, WORKLOADS, type PreparedOperation } from './workloads.ts';
 
 export interface RunnerContext {
   readonly settings: MeasureSettings;
@@ -43,7 +44,8 @@ interface Gateways {
 async function startGateways(ctx: RunnerContext, workload: WorkloadName, supergraphFile: string, host: SubgraphHost): Promise<Gateways> {
   const processes = new Map<GatewayName, GatewayProcess>();
   const startFailures = new Map<GatewayName, string>();
-  for (const name of ['apollo-gateway', 'ours', 'hive-gateway'] as const) {
+  // Stock first: its answers are the expected ones.
+  for (const name of ['apollo-gateway' as const, ...WORKLOAD_GATEWAYS[workload].filter((g) => g !== 'apollo-gateway')]) {
     const t = performance.now();
     try {
       const proc = await startGatewayProcess(name, { supergraphFile, subgraphUrls: host.ready.urls, cpus: ctx.settings.pinning.gatewayCpus });
@@ -74,7 +76,7 @@ async function operationsToMeasure(ctx: RunnerContext, workload: WorkloadName, r
     } else {
       ctx.failures.push(`${workload} ${p.spec.name}: ${p.reason}`);
       ctx.operations.push({ workload, operation: p.spec.name, file: p.spec.file, variables: { ...p.spec.variables }, expectedSha256: '', responseBytes: 0, planFetches: 0, note: p.reason });
-      for (const gateway of GATEWAY_NAMES) ctx.cells.push({ workload, operation: p.spec.name, gateway, samples: [failedSample(1, p.reason)] });
+      for (const gateway of WORKLOAD_GATEWAYS[workload]) ctx.cells.push({ workload, operation: p.spec.name, gateway, samples: [failedSample(1, p.reason)] });
       ctx.log(`  FAILED ${p.spec.name}: ${p.reason}`);
     }
   }
@@ -97,14 +99,14 @@ async function sampleOf(ctx: RunnerContext, gateways: Gateways, gateway: Gateway
 async function runRounds(ctx: RunnerContext, workload: WorkloadName, gateways: Gateways, host: SubgraphHost, ops: readonly PreparedOperation[]): Promise<void> {
   const cellOf = new Map<string, Cell>();
   for (const op of ops) {
-    for (const gateway of GATEWAY_NAMES) {
+    for (const gateway of WORKLOAD_GATEWAYS[workload]) {
       const cell: Cell = { workload, operation: op.spec.name, gateway, samples: [] };
       ctx.cells.push(cell);
       cellOf.set(`${op.spec.name}/${gateway}`, cell);
     }
   }
   for (let r = 1; r <= ctx.settings.rounds; r++) {
-    for (const gateway of GATEWAY_NAMES) {
+    for (const gateway of WORKLOAD_GATEWAYS[workload]) {
       for (const op of ops) {
         const cell = cellOf.get(`${op.spec.name}/${gateway}`)!;
         const sample = await sampleOf(ctx, gateways, gateway, host, op, cell, r);
@@ -130,7 +132,7 @@ export async function runWorkload(ctx: RunnerContext, workload: WorkloadName): P
       const reason = `no expected answers: stock @apollo/gateway did not start (${gateways.startFailures.get('apollo-gateway')?.split('\n')[0]})`;
       ctx.failures.push(`${workload}: ${reason}; nothing measured`);
       for (const spec of WORKLOADS[workload]) {
-        for (const gateway of GATEWAY_NAMES) ctx.cells.push({ workload, operation: spec.name, gateway, samples: [failedSample(1, reason)] });
+        for (const gateway of WORKLOAD_GATEWAYS[workload]) ctx.cells.push({ workload, operation: spec.name, gateway, samples: [failedSample(1, reason)] });
       }
       return;
     }
