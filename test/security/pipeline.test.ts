@@ -21,6 +21,7 @@ const BY_FILTER = operation('municipalitiesByFilter');
 const MUNICIPALITY = operation('municipality');
 const REGISTER_ADOPTION = operation('registerAdoption');
 const ADOPTION_CHANGED = operation('adoptionChanged');
+const CONDITIONAL_ROOT = operation('conditionalSubscriptionRoot');
 
 /** `{a{a{…}}}`, `depth` selection sets deep (3 tokens a level). */
 const nested = (depth: number) => `${'{a'.repeat(depth)}${'}'.repeat(depth)}`;
@@ -70,6 +71,27 @@ describe('no schema suggestions in production, on every transport', () => {
       // The same request in development gets the suggestion: the probe does reach the check.
       const shown = await send(dev.url, transport, params);
       expect(shown.errors?.map((e) => e.message).join('\n')).toMatch(/Did you mean/);
+    });
+  }
+});
+
+describe('@skip and @include on the root of a subscription', () => {
+  // Found by the fuzzer (fuzz.test.ts). The GraphQL spec forbids them there (the root field of a
+  // subscription must not be conditional, graphql-spec#860); graphql-js 16's single-root-field rule
+  // evaluates them with no variables instead, and throws when an `if` is missing, not a Boolean or
+  // a variable: an unexpected error, 500 (WebSocket: INTERNAL_SERVER_ERROR) before anything else.
+  const cases = [
+    { what: 'with a variable, through an inline fragment', params: { query: CONDITIONAL_ROOT, variables: { on: true } } },
+    { what: 'without its `if`', params: { query: 'subscription { adoptionChanged @skip { kind } }' } },
+    { what: 'with an `if` that is no Boolean, through a named fragment', params: { query: 'subscription { ...F } fragment F on Subscription { adoptionChanged @include(if: "yes") { kind } }' } },
+  ];
+  for (const transport of TRANSPORTS) {
+    it.each(cases)(`${transport}: $what is a validation error (400), never a 500`, async ({ params }) => {
+      stack.resetCounters();
+      const answer = await send(stack.gatewayUrl, transport, params);
+      expect(answer.status).toBe(400);
+      expect(answer.errors?.[0]).toMatchObject({ message: expect.stringMatching(/must not use `@skip` or `@include`/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(stack.subgraphCalls).toEqual([]);
     });
   }
 });
