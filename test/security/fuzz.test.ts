@@ -50,9 +50,9 @@ const PARTNER_REUSE = ['reuse', 'governance'];
 /** The second gateway: four times the cost budgets, and ceilings tight enough for random operations to reach. */
 const RAISED: Record<Role, OperationLimits> = Object.fromEntries(ROLES.map((r) => [r, { ...DEFAULT_OPERATION_LIMITS[r], maxCost: DEFAULT_OPERATION_LIMITS[r].maxCost * 4 }])) as Record<Role, OperationLimits>;
 const TIGHT: Partial<Record<Role, ExecutionLimits>> = {
-  anonymous: { maxResponseBytes: 32_768, deadlineMs: 1_500 },
-  partner: { maxResponseBytes: 65_536, deadlineMs: 2_000 },
-  analyst: { maxResponseBytes: 131_072, deadlineMs: 3_000 },
+  anonymous: { maxResponseBytes: 8_192, deadlineMs: 1_500 },
+  partner: { maxResponseBytes: 16_384, deadlineMs: 2_000 },
+  analyst: { maxResponseBytes: 32_768, deadlineMs: 3_000 },
 };
 
 let stack: Stack;
@@ -78,13 +78,14 @@ beforeAll(async () => {
   const analyst = await key('fuzz-analyst', 'analyst');
   const funding = await key('fuzz-partner-funding', 'partner', PARTNER_FUNDING);
   const reuse = await key('fuzz-partner-reuse', 'partner', PARTNER_REUSE);
-  const schema = await introspect(defaults.url, analyst);
+  // The whole API schema, mutations included, is what an editor of every subgraph sees (only to draw from).
+  const schema = await introspect(defaults.url, await key('fuzz-schema', 'editor', ['alliances', 'governance', 'funding', 'reuse']));
   const callers: FuzzCaller[] = [
     // Production: no introspection for anonymous callers, who read every subgraph (ANONYMOUS_SCOPE=*).
     { name: 'anonymous', role: 'anonymous', headers: {}, view: schema },
     { name: 'partner of funding', role: 'partner', headers: funding, view: await introspect(defaults.url, funding), contract: contractOf(PARTNER_FUNDING) },
     { name: 'partner of reuse and governance', role: 'partner', headers: reuse, view: await introspect(defaults.url, reuse), contract: contractOf(PARTNER_REUSE) },
-    { name: 'analyst', role: 'analyst', headers: analyst, view: schema },
+    { name: 'analyst', role: 'analyst', headers: analyst, view: await introspect(defaults.url, analyst) },
   ];
   world = { seed: SEED, targets, callers, schema, cost: COST, pools: seedIdPools() };
   watch = new SubgraphWatch(Object.values(stack.subgraphServers));
@@ -117,7 +118,7 @@ async function report(c: FuzzCase, result: CaseResult): Promise<string> {
 
 describe('the oracle', () => {
   const base: Expectation = { role: 'anonymous', limits: DEFAULT_OPERATION_LIMITS.anonymous, ceilings: { maxResponseBytes: 1000, deadlineMs: 1000 }, subscription: false };
-  const ok: Observation = { answer: { status: 200, bytes: 100, data: { a: 1 } }, ms: 10, subgraphRequests: 1 };
+  const ok: Observation = { requestBytes: 100, answer: { status: 200, bytes: 100, data: { a: 1 } }, ms: 10, subgraphRequests: 1 };
 
   it('flags each broken invariant, and nothing in a sound answer', () => {
     expect(violations(base, ok)).toEqual([]);
@@ -129,11 +130,15 @@ describe('the oracle', () => {
     expect(broken({}, { ms: 7000 })).toEqual(['deadline not held']);
     const refusal = { status: 400, bytes: 10, errors: [{ message: 'x', extensions: { code: 'OPERATION_LIMIT_EXCEEDED' } }] };
     expect(broken({}, { answer: refusal })).toEqual(['refused, yet reached a subgraph 1 times']);
+    expect(broken({}, { answer: { ...refusal, bytes: 5000 }, subgraphRequests: 0 })).toEqual([]); // a refusal is bounded by the request, not the ceiling
+    expect(broken({}, { answer: { ...refusal, bytes: 200_000 }, subgraphRequests: 0 })).toEqual(['refusal larger than the request']);
     expect(broken({ mustRefuse: 'maxDepth 11 > 10' }, {})).toEqual(['must be refused', 'must be refused']);
     expect(broken({ mustRefuse: 'maxDepth 11 > 10' }, { answer: refusal, subgraphRequests: 0 })).toEqual([]);
     const leak = { status: 200, bytes: 10, data: { __type: { name: 'Alliance', kind: 'OBJECT', fields: [{ name: 'name' }] } } };
     expect(broken({ contract: contractOf(PARTNER_FUNDING) }, { answer: leak })).toEqual(["outside the partner's contract"]);
     expect(isRefusal({ status: 431, bytes: 0 })).toBe(true);
+    // An execution whose field errors reached the root is no refusal: it did reach the subgraphs.
+    expect(isRefusal({ status: 200, bytes: 10, data: null, errors: [{ message: 'x', path: ['a', 0], extensions: { code: 'BAD_USER_INPUT' } }] })).toBe(false);
   });
 
   it("knows what must be refused: a partner's field outside its contract, an operation over a limit, a mutation", () => {

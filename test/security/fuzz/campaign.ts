@@ -38,7 +38,7 @@ export interface World {
   readonly seed: number;
   readonly targets: readonly Target[];
   readonly callers: readonly FuzzCaller[];
-  /** The whole API schema (an unscoped caller's introspection). */
+  /** The whole API schema, mutations included. */
   readonly schema: GraphQLSchema;
   readonly cost: CostOptions;
   readonly pools: IdPools;
@@ -121,7 +121,7 @@ export async function runCase(world: World, c: FuzzCase, params: GraphQLParams, 
   } catch (err) {
     answer = { status: 0, bytes: 0, errors: [{ message: `request failed: ${String(err)}` }] };
   }
-  const observation: Observation = { answer, ms: performance.now() - started, subgraphRequests: watch.count(requestId) };
+  const observation: Observation = { requestBytes: Buffer.byteLength(JSON.stringify(params)), answer, ms: performance.now() - started, subgraphRequests: watch.count(requestId) };
   return { expectation, observation, violations: violations(expectation, observation) };
 }
 

@@ -35,6 +35,13 @@ const REFUSALS = new Set([
   'UNAUTHENTICATED',
 ]);
 
+/**
+ * What a refusal may weigh beyond the request it refuses. The response-size ceiling is on what
+ * execution builds; a refusal carries at most 100 validation errors (graphql-js's maxErrors), each
+ * naming parts of the document, so it is bounded by the request, not by the ceiling.
+ */
+export const REFUSAL_SLACK_BYTES = 100 * 1024;
+
 /** Time a request may take past its deadline: parsing, planning and serialising are outside it, and the machine is shared. */
 export const DEADLINE_SLACK_MS = 5_000;
 
@@ -131,12 +138,13 @@ export function refusalReason(schema: GraphQLSchema, params: GraphQLParams, e: P
 const codesOf = (answer: Answer) => (answer.errors ?? []).map((e) => e.extensions?.code ?? '(none)');
 
 /**
- * An answer that refuses the whole request: no data, and only codes of a refusal before execution
+ * An answer that refuses the whole request: no `data` at all (an execution whose errors reached
+ * the root answers `data: null`), no error at a path, and only codes of a refusal before execution
  * (or a 4xx without a body: Node's own 431 for a URL over its header limit).
  */
 export function isRefusal(answer: Answer): boolean {
   const codes = codesOf(answer);
-  if (answer.data != null) return false;
+  if ('data' in answer || answer.errors?.some((e) => e.path)) return false;
   return codes.length > 0 ? codes.every((c) => REFUSALS.has(c)) : answer.status >= 400 && answer.status < 500;
 }
 
@@ -160,6 +168,8 @@ function introspectionLeaks(data: unknown, contract: ReadonlySet<string>): strin
 
 /** What happened to one request. */
 export interface Observation {
+  /** Bytes of the request's GraphQL parameters (query, variables, operation name). */
+  readonly requestBytes: number;
   readonly answer: Answer;
   readonly ms: number;
   /** Requests (HTTP and WebSocket upgrades) that reached a subgraph carrying this request's id. */
@@ -167,7 +177,7 @@ export interface Observation {
 }
 
 /** Every invariant `observed` breaks, by name with the detail; empty when all hold. */
-export function violations(e: Expectation, { answer, ms, subgraphRequests }: Observation): string[] {
+export function violations(e: Expectation, { requestBytes, answer, ms, subgraphRequests }: Observation): string[] {
   const out: string[] = [];
   const codes = codesOf(answer);
   const deadline = answer.status === 504 && codes.length > 0 && codes.every((c) => c === 'REQUEST_DEADLINE_EXCEEDED');
@@ -175,10 +185,12 @@ export function violations(e: Expectation, { answer, ms, subgraphRequests }: Obs
   if (answer.closed && answer.closed.code !== 1009) out.push(`connection closed: ${answer.closed.code} ${answer.closed.reason}`);
   if (codes.includes('INTERNAL_SERVER_ERROR')) out.push('internal error');
   if (answer.status === 0) out.push('no answer');
-  if (answer.bytes > e.ceilings.maxResponseBytes) out.push(`response over the ceiling: ${answer.bytes} > ${e.ceilings.maxResponseBytes} bytes`);
+  const refused = isRefusal(answer);
+  if (!refused && answer.bytes > e.ceilings.maxResponseBytes) out.push(`response over the ceiling: ${answer.bytes} > ${e.ceilings.maxResponseBytes} bytes`);
+  const refusalBound = 2 * requestBytes + REFUSAL_SLACK_BYTES;
+  if (refused && answer.bytes > refusalBound) out.push(`refusal larger than the request: ${answer.bytes} > 2 × ${requestBytes} + ${REFUSAL_SLACK_BYTES} bytes`);
   if (ms > e.ceilings.deadlineMs + DEADLINE_SLACK_MS) out.push(`deadline not held: ${Math.round(ms)} ms > ${e.ceilings.deadlineMs} + ${DEADLINE_SLACK_MS} ms`);
   if (answer.timedOut && !e.subscription) out.push('no answer in time');
-  const refused = isRefusal(answer);
   if (refused && subgraphRequests > 0) out.push(`refused, yet reached a subgraph ${subgraphRequests} times`);
   if (e.mustRefuse && !refused && !answer.closed && !answer.timedOut) out.push(`must be refused (${e.mustRefuse}), got ${answer.status} ${codes.join(',') || 'data'}`);
   if (e.mustRefuse && subgraphRequests > 0) out.push(`must be refused (${e.mustRefuse}), yet reached a subgraph ${subgraphRequests} times`);
