@@ -149,7 +149,7 @@ function inputValue(d: Draft, name: string, type: GraphQLInputType, depth = 0, w
   }
   switch (t.name) {
     case 'Int':
-      if (name === 'first' && rng.chance(0.7)) return rng.pick([1, 2, 5, 20, 100, 500]);
+      if (name === 'first' && rng.chance(0.7)) return rng.pick([1, 5, 20, 100, 100, 500, 500]);
       d.features.add('absurdFirst');
       return rng.pick(d.invalid ? [...ABSURD_INTS, ...INVALID_INTS] : ABSURD_INTS);
     case 'Float':
@@ -252,7 +252,7 @@ function fieldSelections(d: Draft, type: GraphQLObjectType | GraphQLCompositeTyp
   // Past the chosen depth only leaves; on the way down at least one composite when there is one.
   const one = atRoot && type === d.schema.getSubscriptionType() && !d.invalid;
   const wantComposites = !deeper ? 0 : one ? 1 : atRoot ? rng.int(1, rng.chance(0.1) ? 20 : 2) : rng.int(1, 2);
-  const wantLeaves = one ? 0 : atRoot ? rng.int(0, 1) : rng.int(deeper && composites.length ? 0 : 1, 3);
+  const wantLeaves = one ? 0 : atRoot ? rng.int(0, 1) : rng.int(deeper && composites.length ? 0 : 1, 5);
   const out: string[] = [];
   for (const field of [...rng.sample(leaves, wantLeaves), ...rng.sample(composites, wantComposites)]) {
     const text = fieldText(d, field, depth);
