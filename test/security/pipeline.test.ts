@@ -96,6 +96,26 @@ describe('@skip and @include on the root of a subscription', () => {
   }
 });
 
+describe('refusals that quote the document', () => {
+  // Found by the fuzzer (fuzz.test.ts). graphql-js names the operation in every error about its
+  // variables: a long name and many uses of an undeclared variable made a refusal dozens of times
+  // larger than the request (95 KB in, 426 KB out; with a 1 MiB body, tens of MB).
+  const amplifying = (nameLength: number, uses: number) => ({
+    query: `query N${'x'.repeat(nameLength)} { ${Array.from({ length: uses }, (_, i) => `m${i}: municipality(istatCode: $undeclared) { name }`).join(' ')} }`,
+  });
+  it.each(TRANSPORTS)('%s: an error message is cut, so a refusal stays within its request', async (transport) => {
+    const params = transport.endsWith('GET') ? amplifying(5_000, 60) : amplifying(200_000, 60);
+    const requestBytes = Buffer.byteLength(JSON.stringify(params));
+    for (const url of [prod.url, dev.url]) {
+      const answer = await send(url, transport, params);
+      expect(answer.status).toBe(400);
+      expect(answer.errors).toHaveLength(60);
+      expect(answer.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^Variable "\$undeclared" is not defined by operation "Nxxx.*…$/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(answer.bytes).toBeLessThan(Math.max(requestBytes, 64 * 1024));
+    }
+  });
+});
+
 describe('CSRF prevention and the ban on mutations over GET, on every HTTP transport', () => {
   const adoptions = () => stack.dbs.reuse.collection('adoptions').countDocuments();
   const writes = () => stack.subgraphCalls.filter((c) => c.query.includes('registerAdoption'));
