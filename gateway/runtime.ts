@@ -17,7 +17,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { configDefault } from '../lib/config.ts';
 import type { GatewayContext } from './context.ts';
 import { SubgraphDataSource, SubgraphPools, type DataSourceHooks } from './transport/index.ts';
-import { maskError, withClientCode } from './errors.ts';
+import { boundMessage, maskError, withClientCode } from './errors.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
 import { createSigner, type Signer } from './access/signer.ts';
 import { KeyStore } from './access/keys.ts';
@@ -243,7 +243,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
       cost = { directives: NO_COST_DIRECTIVES, ...sizes };
     }
   });
-  const formatError = (formatted: GraphQLFormattedError) => maskError(withClientCode(formatted), opts.production);
+  const formatError = (formatted: GraphQLFormattedError) => boundMessage(maskError(withClientCode(formatted), opts.production));
   const maxTokens = Math.max(...Object.values(opts.operationLimits).map((l) => l.maxTokens));
   const apollo = createApollo(opts, { gateway, metrics, contracts, cost: () => cost, formatError, maxTokens });
   await apollo.start();
