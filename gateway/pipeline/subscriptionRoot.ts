@@ -1,7 +1,7 @@
 /**
  * No `@skip` or `@include` on the root of a subscription. The GraphQL spec forbids them there (the
- * root field of a subscription must not be conditional: graphql-spec#860, in graphql-js 17 as
- * part of its single-root-field rule). graphql-js 16's rule instead evaluates them with no
+ * root field of a subscription must not be conditional: the RFC "Prevent @skip and @include on
+ * root subscription selection set", in graphql-js 17 as part of its single-root-field rule). graphql-js 16's rule instead evaluates them with no
  * variables, and throws out of validation when an `if` is missing, is not a Boolean or is a
  * variable, which Apollo Server answers as an unexpected error (500). So such a subscription is
  * refused here, as graphql-js 17 refuses it, before validation sees it.

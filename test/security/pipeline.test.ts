@@ -77,7 +77,7 @@ describe('no schema suggestions in production, on every transport', () => {
 
 describe('@skip and @include on the root of a subscription', () => {
   // Found by the fuzzer (fuzz.test.ts). The GraphQL spec forbids them there (the root field of a
-  // subscription must not be conditional, graphql-spec#860); graphql-js 16's single-root-field rule
+  // subscription must not be conditional); graphql-js 16's single-root-field rule
   // evaluates them with no variables instead, and throws when an `if` is missing, not a Boolean or
   // a variable: an unexpected error, 500 (WebSocket: INTERNAL_SERVER_ERROR) before anything else.
   const cases = [
