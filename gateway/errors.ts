@@ -25,6 +25,30 @@ function withClientCode(formatted: GraphQLFormattedError): GraphQLFormattedError
 }
 
 /**
+ * Characters of an error message a client gets. graphql-js quotes names from the document in its
+ * messages, the operation's name in every error about its variables: a long name quoted by many
+ * errors made a refusal dozens of times larger than its request. Our own messages stay far below.
+ */
+const MAX_MESSAGE_LENGTH = 500;
+
+const cut = (text: string) => (text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…`);
+
+/**
+ * An error whose message is cut at {@link MAX_MESSAGE_LENGTH} characters (ending with `…`), in
+ * every environment; so is each line of a development stack trace, whose first line repeats it.
+ */
+function boundMessage(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const stacktrace = formatted.extensions?.['stacktrace'];
+  const longTrace = Array.isArray(stacktrace) && stacktrace.some((line) => typeof line === 'string' && line.length > MAX_MESSAGE_LENGTH);
+  if (formatted.message.length <= MAX_MESSAGE_LENGTH && !longTrace) return formatted;
+  return {
+    ...formatted,
+    message: cut(formatted.message),
+    ...(longTrace ? { extensions: { ...formatted.extensions, stacktrace: (stacktrace as unknown[]).map((line) => (typeof line === 'string' ? cut(line) : line)) } } : {}),
+  };
+}
+
+/**
  * In production, anything that is not a client-actionable error loses its message and internals,
  * and a client-actionable one its schema suggestions.
  */
@@ -47,5 +71,5 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
 
 /** Apollo Server's `formatError`, shared by every transport: client codes given, then masking in production. */
 export function errorFormatter(production: boolean): (formatted: GraphQLFormattedError) => GraphQLFormattedError {
-  return (formatted) => maskError(withClientCode(formatted), production);
+  return (formatted) => boundMessage(maskError(withClientCode(formatted), production));
 }

@@ -4,7 +4,8 @@
  * {@link RequestPipeline.run}, which does, in this order:
  *
  * 1. trusted documents: a key bound to an app runs only its registered operations (./request.ts);
- * 2. the parser's depth guard (./nesting.ts);
+ * 2. the parser's depth guard (./nesting.ts), and the ban on `@skip`/`@include` at the root of a
+ *    subscription, which graphql-js 16's validation throws on (./subscriptionRoot.ts);
  * 3. Apollo Server's own HTTP pipeline, `executeHTTPGraphQLRequest`: CSRF prevention (a GET, or
  *    a POST whose content type a browser form can send, needs `apollo-require-preflight` or
  *    `x-apollo-operation-name`), request parsing, the token limit, parsing, validation (without
@@ -24,6 +25,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { DocumentStore } from '../access/documents.ts';
 import { nestingError } from './nesting.ts';
+import { subscriptionRootError } from './subscriptionRoot.ts';
 import type { AcceptedSubscription, SubscriptionHandoff } from './plugin.ts';
 import { getAsPost, queryOf, trustedRequest } from './request.ts';
 
@@ -86,8 +88,8 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
         http = trusted.http;
       }
       const query = queryOf(http);
-      const tooDeep = query === undefined ? undefined : nestingError(query, deps.maxTokens);
-      if (tooDeep) return refusal(tooDeep, http);
+      const malformed = query === undefined ? undefined : (nestingError(query, deps.maxTokens) ?? subscriptionRootError(query, deps.maxTokens));
+      if (malformed) return refusal(malformed, http);
       const handoff: SubscriptionHandoff | undefined = transport === 'http' ? undefined : { viaGet };
       if (transport !== 'http') {
         // Apollo Server answers JSON; the transport re-frames it (SSE events, graphql-ws messages).

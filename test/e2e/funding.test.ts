@@ -59,6 +59,13 @@ describe('funding', () => {
     });
   });
 
+  // Found by the security fuzzer: 0/0 threw in the subgraph, an INTERNAL_SERVER_ERROR that nulled the whole answer.
+  it('the totals of an act without projects of its own are zero, with no percentage', async () => {
+    const { body } = await stack.query(`{ agreement(id: "apq-act-1") { projectTotals { totalValue cofinancing cofinancingPercent } } }`);
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ agreement: { projectTotals: { totalValue: '0.00', cofinancing: '0.00', cofinancingPercent: null } } });
+  });
+
   it('contributes fundedProjects to Alliance and ReuseSolution, and totals that say when they are estimates', async () => {
     const { body } = await stack.query(`{
       alliance(id: "ali-to") { fundedProjects { id provenance provenanceNote } }

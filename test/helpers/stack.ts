@@ -4,6 +4,7 @@
  * MongoDB command recorded.
  */
 import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
 import type { Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../lib/config.ts';
@@ -35,6 +36,8 @@ export interface QueryResult<T> {
 export interface Stack {
   readonly gatewayUrl: string;
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /** The subgraphs' HTTP servers: to watch what reaches them, whichever gateway sent it. */
+  readonly subgraphServers: Readonly<Record<SubgraphName, http.Server>>;
   readonly dbs: Readonly<Record<SubgraphName, Db>>;
   /** Every request the gateway sent to a subgraph since the last reset. */
   readonly subgraphCalls: { subgraph: string; query: string }[];
@@ -108,6 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const stack: Stack = {
       gatewayUrl,
       subgraphUrls,
+      subgraphServers: Object.fromEntries(running.map((s) => [s.name, s.httpServer])) as Record<SubgraphName, http.Server>,
       dbs,
       accessDb,
       gatewaySecret,

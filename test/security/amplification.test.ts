@@ -142,6 +142,36 @@ describe("the review's attacks are refused by the cost estimate, before any subg
   });
 });
 
+describe('estimated and actual cost, reported', () => {
+  /** `<name>_sum` and `<name>_count` of a histogram's series for `role` in a /metrics text. */
+  const series = (text: string, name: string, role: string) => {
+    const value = (part: string) => Number(new RegExp(`^${name}_${part}\\{role="${role}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    return { sum: value('sum'), count: value('count') };
+  };
+  const metrics = async () => (await fetch(`${stack.gatewayUrl}metrics`)).text();
+
+  it('in the response when asked, and in the metrics by role, the actual one from what was returned', async () => {
+    const before = await metrics();
+    const res = await fetch(`${stack.gatewayUrl}graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ provinces { name } }', extensions: { cost: true } }),
+    });
+    const body = (await res.json()) as { data: { provinces: unknown[] }; extensions: { cost: { estimated: number; actual: number; max: number } } };
+    // Each province returned costs its field and its name (docs/access.md, the cost model): n × (1 + 1).
+    const { estimated, actual, max } = body.extensions.cost;
+    expect(max).toBe(DEFAULT_OPERATION_LIMITS.anonymous.maxCost);
+    expect(estimated).toBeGreaterThanOrEqual(actual);
+    expect(actual).toBe(body.data.provinces.length * 2);
+    const after = await metrics();
+    for (const [name, value] of [['ali_gateway_operation_cost_estimated', estimated], ['ali_gateway_operation_cost_actual', actual]] as const) {
+      const [was, now] = [series(before, name, 'anonymous'), series(after, name, 'anonymous')];
+      expect(now.count - was.count, name).toBe(1);
+      expect(now.sum - was.sum, name).toBe(value);
+    }
+  });
+});
+
 describe('ceilings that hold whatever the estimate says', () => {
   it.each(['lean', 'stock'] as const)('%s executor: the anonymous attack with no cost limit is cut at the response-size ceiling, with a clear code', async (executor) => {
     // A deadline the subgraph's 3 MB answer (computed in this process) cannot reach, even on a loaded machine.

@@ -21,6 +21,7 @@ const BY_FILTER = operation('municipalitiesByFilter');
 const MUNICIPALITY = operation('municipality');
 const REGISTER_ADOPTION = operation('registerAdoption');
 const ADOPTION_CHANGED = operation('adoptionChanged');
+const CONDITIONAL_ROOT = operation('conditionalSubscriptionRoot');
 
 /** `{a{a{…}}}`, `depth` selection sets deep (3 tokens a level). */
 const nested = (depth: number) => `${'{a'.repeat(depth)}${'}'.repeat(depth)}`;
@@ -74,6 +75,48 @@ describe('no schema suggestions in production, on every transport', () => {
   }
 });
 
+describe('@skip and @include on the root of a subscription', () => {
+  // Found by the fuzzer (fuzz.test.ts). The GraphQL spec forbids them there (the root field of a
+  // subscription must not be conditional); graphql-js 16's single-root-field rule
+  // evaluates them with no variables instead, and throws when an `if` is missing, not a Boolean or
+  // a variable: an unexpected error, 500 (WebSocket: INTERNAL_SERVER_ERROR) before anything else.
+  const cases = [
+    { what: 'with a variable, through an inline fragment', params: { query: CONDITIONAL_ROOT, variables: { on: true } } },
+    { what: 'without its `if`', params: { query: 'subscription { adoptionChanged @skip { kind } }' } },
+    { what: 'with an `if` that is no Boolean, through a named fragment', params: { query: 'subscription { ...F } fragment F on Subscription { adoptionChanged @include(if: "yes") { kind } }' } },
+  ];
+  for (const transport of TRANSPORTS) {
+    it.each(cases)(`${transport}: $what is a validation error (400), never a 500`, async ({ params }) => {
+      stack.resetCounters();
+      const answer = await send(stack.gatewayUrl, transport, params);
+      expect(answer.status).toBe(400);
+      expect(answer.errors?.[0]).toMatchObject({ message: expect.stringMatching(/must not use `@skip` or `@include`/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(stack.subgraphCalls).toEqual([]);
+    });
+  }
+});
+
+describe('refusals that quote the document', () => {
+  // Found by the fuzzer (fuzz.test.ts). graphql-js names the operation in every error about its
+  // variables: a long name and many uses of an undeclared variable made a refusal dozens of times
+  // larger than the request (95 KB in, 426 KB out; with a 1 MiB body, tens of MB).
+  const amplifying = (nameLength: number, uses: number) => ({
+    query: `query N${'x'.repeat(nameLength)} { ${Array.from({ length: uses }, (_, i) => `m${i}: municipality(istatCode: $undeclared) { name }`).join(' ')} }`,
+  });
+  it.each(TRANSPORTS)('%s: an error message is cut, so a refusal stays within its request', async (transport) => {
+    const params = transport.endsWith('GET') ? amplifying(5_000, 60) : amplifying(200_000, 60);
+    const requestBytes = Buffer.byteLength(JSON.stringify(params));
+    // Development adds each error's stack trace (its lines cut too): some 3 KB an error, whatever the name.
+    for (const [url, bound] of [[prod.url, Math.max(requestBytes, 64 * 1024)], [dev.url, 60 * 3 * 1024]] as const) {
+      const answer = await send(url, transport, params);
+      expect(answer.status).toBe(400);
+      expect(answer.errors).toHaveLength(60);
+      expect(answer.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^Variable "\$undeclared" is not defined by operation "Nxxx.*…$/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(answer.bytes).toBeLessThan(bound);
+    }
+  });
+});
+
 describe('CSRF prevention and the ban on mutations over GET, on every HTTP transport', () => {
   const adoptions = () => stack.dbs.reuse.collection('adoptions').countDocuments();
   const writes = () => stack.subgraphCalls.filter((c) => c.query.includes('registerAdoption'));
@@ -113,7 +156,7 @@ describe('CSRF prevention and the ban on mutations over GET, on every HTTP trans
 
   it('SSE GET still serves queries and subscriptions to a client that sends the preflight header', async () => {
     const query = await send(stack.gatewayUrl, 'SSE GET', { query: MUNICIPALITY, variables: { istatCode: '004078' } });
-    expect(query).toEqual({ status: 200, data: { municipality: { name: 'Cuneo' } } });
+    expect(query).toEqual({ status: 200, bytes: expect.any(Number), data: { municipality: { name: 'Cuneo' } } });
     const controller = new AbortController();
     const res = await fetch(`${stack.gatewayUrl}graphql?query=${encodeURIComponent(ADOPTION_CHANGED)}`, {
       headers: { accept: 'text/event-stream', 'apollo-require-preflight': 'true' },

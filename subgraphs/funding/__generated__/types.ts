@@ -299,8 +299,8 @@ export type FundingSource = {
 export type FundingTotals = {
   __typename?: 'FundingTotals';
   cofinancing: Scalars['Money']['output'];
-  /** cofinancing / totalValue as a percentage, exact to the requested decimals (rounded half up). */
-  cofinancingPercent: Scalars['Decimal']['output'];
+  /** cofinancing / totalValue as a percentage, exact to the requested decimals (rounded half up); null when totalValue is 0 (no projects). */
+  cofinancingPercent?: Maybe<Scalars['Decimal']['output']>;
   projectCount: Scalars['Int']['output'];
   /** PUBLISHED when the totals are published figures; ESTIMATED when any part is estimated; DERIVED otherwise. */
   provenance: Provenance;
@@ -799,7 +799,7 @@ export type FundingSourceResolvers<ContextType = Context, ParentType extends Res
 
 export type FundingTotalsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FundingTotals'] = ResolversParentTypes['FundingTotals']> = {
   cofinancing?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  cofinancingPercent?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType, RequireFields<FundingTotalsCofinancingPercentArgs, 'decimals'>>;
+  cofinancingPercent?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType, RequireFields<FundingTotalsCofinancingPercentArgs, 'decimals'>>;
   projectCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
   totalValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;

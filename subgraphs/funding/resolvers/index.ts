@@ -195,7 +195,7 @@ export const resolvers: Resolvers<Context> = {
   FundingTotals: {
     totalValue: (t) => cents(t.totalValue),
     cofinancing: (t) => cents(t.cofinancing),
-    cofinancingPercent: (t, { decimals }) => percentOf(cents(t.cofinancing), cents(t.totalValue), decimals ?? 3),
+    cofinancingPercent: (t, { decimals }) => cofinancingRate(cents(t.cofinancing), cents(t.totalValue), decimals ?? 3),
   },
 
   FundedProject: {
