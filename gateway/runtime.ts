@@ -87,6 +87,10 @@ function createGateway(
       metrics.circuitState(subgraph, state);
       log.warn({ subgraph, state }, 'circuit state changed');
     },
+    onRetry: (subgraph, from, to) => {
+      metrics.subgraphRetry(subgraph);
+      log.debug({ subgraph, from, to }, 'query sent again to another instance');
+    },
     ...(opts.onSubgraphRequest ? { onRequest: opts.onSubgraphRequest } : {}),
   };
   const gateway = new ApolloGateway({

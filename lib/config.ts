@@ -120,10 +120,10 @@ export const configSpec = {
     default: 'schema/supergraph.graphql',
     description: 'Composed supergraph the gateway serves',
   },
-  SUBGRAPH_ALLIANCES_URL: { schema: optionalUrl, description: 'Override the alliances URL of the supergraph' },
-  SUBGRAPH_GOVERNANCE_URL: { schema: optionalUrl, description: 'Override the governance URL of the supergraph' },
-  SUBGRAPH_FUNDING_URL: { schema: optionalUrl, description: 'Override the funding URL of the supergraph' },
-  SUBGRAPH_REUSE_URL: { schema: optionalUrl, description: 'Override the reuse URL of the supergraph' },
+  SUBGRAPH_ALLIANCES_URL: { schema: optionalUrl, description: 'Override the alliances URL of the supergraph; several instances: their URLs, comma-separated' },
+  SUBGRAPH_GOVERNANCE_URL: { schema: optionalUrl, description: 'Override the governance URL of the supergraph; several instances: their URLs, comma-separated' },
+  SUBGRAPH_FUNDING_URL: { schema: optionalUrl, description: 'Override the funding URL of the supergraph; several instances: their URLs, comma-separated' },
+  SUBGRAPH_REUSE_URL: { schema: optionalUrl, description: 'Override the reuse URL of the supergraph; several instances: their URLs, comma-separated' },
   SUPERGRAPH_WATCH: {
     schema: bool,
     default: 'true',
@@ -403,14 +403,15 @@ export function subgraphPort(cfg: Config, name: SubgraphName): number {
 
 /**
  * URL override of a subgraph, if configured: SUBGRAPH_<NAME>_URL, for our four subgraphs and for
- * those of any other supergraph the gateway serves (read from `env`, checked to be an http(s) URL).
+ * those of any other supergraph the gateway serves (read from `env`, checked to be an http(s) URL,
+ * or a comma-separated list of them: the instances of the subgraph, gateway/transport/instances.ts).
  */
 export function subgraphUrlOverride(cfg: Config, name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const key = `SUBGRAPH_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
   if (key in cfg) return cfg[key as 'SUBGRAPH_ALLIANCES_URL'] ?? undefined;
   const value = env[key]?.trim();
   if (!value) return undefined;
-  if (!/^https?:\/\/\S+$/.test(value)) throw new ConfigError(`Invalid configuration:\n  ${key}=${JSON.stringify(value)}: not an http(s) URL`);
+  if (!value.split(',').every((url) => /^https?:\/\/\S+$/.test(url.trim()))) throw new ConfigError(`Invalid configuration:\n  ${key}=${JSON.stringify(value)}: not an http(s) URL`);
   return value;
 }
 

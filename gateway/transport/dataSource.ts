@@ -23,6 +23,7 @@ import { CircuitBreaker, type CircuitState } from './circuitBreaker.ts';
 import { failurePaths } from './failurePaths.ts';
 import { codedResponseError, describeFailure, SubgraphFetchError, type FetchOutcome, type Transport } from './failures.ts';
 import { propagatedHttp, signCaller, type Signer } from './headers.ts';
+import { instanceUrls, isConnectionFailure, SubgraphInstances, type SubgraphInstance } from './instances.ts';
 import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
 import { DistinctRepresentations, isDistinct } from './representations.ts';
 import { BufferedResponse, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
@@ -35,11 +36,14 @@ export interface DataSourceHooks {
   onCircuitState?(subgraph: string, state: CircuitState): void;
   /** Once for every HTTP request actually sent to the subgraph, with the variables as sent. */
   onRequest?(subgraph: string, query: string, variables: Record<string, unknown> | undefined): void;
+  /** A query sent again to another instance after its connection to `from` failed (./instances.ts). */
+  onRetry?(subgraph: string, from: string, to: string): void;
 }
 
 export interface SubgraphDataSourceOptions {
   /** Subgraph name, as in the supergraph (`serviceName` of its errors). */
   name: string;
+  /** The subgraph's GraphQL URL, or the URLs of its instances, comma-separated (./instances.ts). */
   url: string;
   /** The connection pools of the gateway this data source belongs to (closed when it stops). */
   pools: SubgraphPools;
@@ -57,6 +61,8 @@ export interface SubgraphDataSourceOptions {
 }
 
 const DEFAULT_CONNECTIONS = 64;
+/** How long an instance whose connection failed is passed over (./instances.ts). */
+const INSTANCE_REST_MS = 2_000;
 
 type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -111,8 +117,8 @@ function expand(response: ProcessResult, distinct: DistinctRepresentations): Pro
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly name: string;
-  private readonly origin: string;
-  private readonly path: string;
+  /** The instances requests are spread over, in the order configured. */
+  readonly instances: SubgraphInstances;
   private readonly pools: SubgraphPools;
   private readonly timeoutMs: number;
   private readonly dedupe: boolean;
@@ -125,11 +131,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private readonly failedHooks = new Set<keyof DataSourceHooks>();
 
   constructor(options: SubgraphDataSourceOptions) {
-    super({ url: options.url });
-    const target = new URL(options.url);
+    const urls = instanceUrls(options.url);
+    // Stock's pipeline carries one URL (`request.http.url`); the fetcher picks the instance.
+    super({ url: urls[0]! });
     this.name = options.name;
-    this.origin = target.origin;
-    this.path = `${target.pathname}${target.search}`;
+    this.instances = new SubgraphInstances(urls, INSTANCE_REST_MS);
     this.pools = options.pools;
     this.timeoutMs = options.timeoutMs;
     this.dedupe = options.dedupe;
@@ -231,7 +237,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       : new SubgraphFetchError('too_large', `The answers to this request exceed ${maxResponseBytes} bytes, the most this caller may receive; the fetch from subgraph "${this.name}" was stopped`);
   }
 
-  /** One HTTP request through the circuit breaker, within the timeout, until no request waits for it (`hooks.signal`). */
+  /**
+   * One HTTP request through the circuit breaker, within the timeout, until no request waits for it
+   * (`hooks.signal`). A query whose connection to an instance failed is sent once more, to another
+   * instance (queries are idempotent); any other operation is sent once, whatever happens.
+   */
   private async exchange(url: string, method: string, headers: Record<string, string>, body: string, call: CallState | undefined, hooks: ExchangeHooks): Promise<RawResponse> {
     const admitted = this.breaker.admit(Date.now());
     if ('retryInMs' in admitted) {
@@ -241,21 +251,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     this.notify('onRequest', call?.query ?? '', call?.variables);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const signal = AbortSignal.any([controller.signal, hooks.signal]);
     let healthy = false; // every admitted request is recorded, or a half-open circuit would wait forever
     let cancelled = false;
     try {
-      const response = await this.pools.send({
-        origin: this.origin,
-        path: this.path,
-        connections: this.connections,
-        method,
-        headers,
-        body,
-        signal: AbortSignal.any([controller.signal, hooks.signal]),
-        timeoutMs: this.timeoutMs,
-        retryable: call?.operation === 'query',
-        onBytes: (n) => hooks.onBytes(n),
-      });
+      const response = await this.sendToInstances(method, headers, body, signal, call?.operation === 'query', hooks);
       healthy = response.status < 500;
       return { ...response, url };
     } catch (err) {
@@ -268,6 +268,39 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       clearTimeout(timer);
       if (cancelled) this.breaker.release(admitted);
       else this.breaker.record(admitted, healthy, Date.now());
+    }
+  }
+
+  /** Sends to the next instance in turn; a query that lost its connection goes once to another instance. */
+  private async sendToInstances(method: string, headers: Record<string, string>, body: string, signal: AbortSignal, idempotent: boolean, hooks: ExchangeHooks) {
+    const send = (instance: SubgraphInstance) =>
+      this.pools.send({
+        origin: instance.origin,
+        path: instance.path,
+        connections: this.connections,
+        method,
+        headers,
+        body,
+        signal,
+        timeoutMs: this.timeoutMs,
+        retryable: idempotent,
+        onBytes: (n) => hooks.onBytes(n),
+      });
+    const first = this.instances.pick(Date.now());
+    try {
+      return await send(first);
+    } catch (err) {
+      if (!isConnectionFailure(err) || signal.aborted) throw err;
+      this.instances.rest(first, Date.now());
+      const next = idempotent ? this.instances.other(first, Date.now()) : undefined;
+      if (!next) throw err;
+      this.notify('onRetry', first.url, next.url);
+      try {
+        return await send(next);
+      } catch (again) {
+        if (isConnectionFailure(again)) this.instances.rest(next, Date.now());
+        throw again;
+      }
     }
   }
 
