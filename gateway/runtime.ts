@@ -61,8 +61,11 @@ export interface RunningGateway {
   readonly supergraph: SupergraphSourceManager;
   /** Open subscription connections, streams and subgraph connections. */
   readonly subscriptions: Pick<SubscriptionServer, 'stats'>;
-  /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Refuses new requests (503 SHUTTING_DOWN), still accepting connections for `listenMs` (default
+   * 0), then stops accepting, lets in-flight requests finish within `graceMs`, and closes everything.
+   */
+  stop(graceMs?: number, listenMs?: number): Promise<void>;
 }
 
 /** Where the gateway listens. */
@@ -286,12 +289,12 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
     metrics,
     supergraph: manager,
     subscriptions: { stats: () => subscriptions.stats() },
-    stop: (graceMs = configDefault('SHUTDOWN_GRACE_MS')) =>
+    stop: (graceMs = configDefault('SHUTDOWN_GRACE_MS'), listenMs = 0) =>
       (stopped ??= (async () => {
         drain.begin();
         await webhooks?.stop();
         await subscriptions.close();
-        await drain.close(server, graceMs);
+        await drain.close(server, graceMs, listenMs);
         await apollo.stop();
         await access.limiter?.close();
         await pools.close();

@@ -326,6 +326,12 @@ export const configSpec = {
     default: '10000',
     description: 'On SIGTERM, how long in-flight requests may take to finish',
   },
+  SHUTDOWN_LISTEN_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '0',
+    description:
+      "On SIGTERM, how long the gateway keeps accepting connections first, answering 503 SHUTTING_DOWN (/health too), so that a load balancer's health check takes it out of rotation before it stops listening: a little more than the check's interval times its fall count; 0 under Kubernetes, whose preStop sleep does this",
+  },
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     schema: optionalUrl,
     description: 'OTLP/HTTP endpoint for OpenTelemetry traces; unset: tracing off',

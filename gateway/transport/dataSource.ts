@@ -286,21 +286,24 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         retryable: idempotent,
         onBytes: (n) => hooks.onBytes(n),
       });
+    const attempt = async (instance: SubgraphInstance) => {
+      try {
+        const response = await send(instance);
+        this.instances.answered(instance);
+        return response;
+      } catch (err) {
+        if (isConnectionFailure(err)) this.instances.rest(instance, Date.now());
+        throw err;
+      }
+    };
     const first = this.instances.pick(Date.now());
     try {
-      return await send(first);
+      return await attempt(first);
     } catch (err) {
-      if (!isConnectionFailure(err) || signal.aborted) throw err;
-      this.instances.rest(first, Date.now());
-      const next = idempotent ? this.instances.other(first, Date.now()) : undefined;
+      const next = idempotent && isConnectionFailure(err) && !signal.aborted ? this.instances.other(first, Date.now()) : undefined;
       if (!next) throw err;
       this.notify('onRetry', first.url, next.url);
-      try {
-        return await send(next);
-      } catch (again) {
-        if (isConnectionFailure(again)) this.instances.rest(next, Date.now());
-        throw again;
-      }
+      return await attempt(next);
     }
   }
 

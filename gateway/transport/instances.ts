@@ -2,10 +2,11 @@
  * The instances of one subgraph the gateway addresses itself: SUBGRAPH_<NAME>_URL may list several
  * URLs, comma-separated (two processes of a subgraph on one machine; behind a Kubernetes Service
  * there is one URL and the Service spreads the connections). Requests go round-robin; an instance
- * whose connection failed is passed over for `restMs` (a passive health check, as nginx's
- * `max_fails`/`fail_timeout` and HAProxy's `observe layer4` do), so that after a crash only the
- * requests that were already on their way to it meet it; when every instance is resting, all are
- * tried again.
+ * whose connection failed is passed over for a while (a passive health check, as nginx's
+ * `max_fails`/`fail_timeout` and HAProxy's `observe layer4` do): `restMs` after one failure,
+ * twice as long after each further failure in a row, up to 8 × `restMs`; its first answer ends
+ * that. So after a crash only the requests already on their way to it, and one request now and
+ * then, meet it. When every instance is resting, all are tried again.
  */
 
 /** One instance: where its pool connects, and the path and query of its GraphQL endpoint. */
@@ -40,6 +41,8 @@ export function instanceUrls(list: string): string[] {
 export class SubgraphInstances {
   readonly all: readonly SubgraphInstance[];
   private readonly restingUntil: number[];
+  /** Connection failures in a row, per instance. */
+  private readonly failures: number[];
   private turn = 0;
 
   constructor(
@@ -51,6 +54,7 @@ export class SubgraphInstances {
       return { url, origin: target.origin, path: `${target.pathname}${target.search}` };
     });
     this.restingUntil = this.all.map(() => 0);
+    this.failures = this.all.map(() => 0);
   }
 
   /** The next instance in turn that is not resting (every one rests: the next in turn). */
@@ -70,9 +74,20 @@ export class SubgraphInstances {
     return others.find((i) => this.restingUntil[this.all.indexOf(i)]! <= now) ?? others[0];
   }
 
-  /** An instance whose connection failed: passed over for `restMs`. */
+  /** An instance whose connection failed: passed over for `restMs`, doubled for each failure in a row (at most 8 ×). */
   rest(instance: SubgraphInstance, now: number): void {
     const k = this.all.indexOf(instance);
-    if (k >= 0) this.restingUntil[k] = now + this.restMs;
+    if (k < 0) return;
+    const failures = ++this.failures[k]!;
+    this.restingUntil[k] = now + this.restMs * 2 ** Math.min(failures - 1, 3);
+  }
+
+  /** An instance that answered: back in the rotation with a clean record. */
+  answered(instance: SubgraphInstance): void {
+    const k = this.all.indexOf(instance);
+    if (k >= 0 && this.failures[k] !== 0) {
+      this.failures[k] = 0;
+      this.restingUntil[k] = 0;
+    }
   }
 }
