@@ -205,3 +205,25 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     webhooks: resolveWebhookOptions(opts.webhooks, production),
   };
 }
+
+/**
+ * What an operator needs to see at start to know how this gateway will treat requests: the
+ * executor and every limit in force, defaults included (logged once as `gateway limits in force`).
+ * Secrets and URLs are left out.
+ */
+export function limitsInForce(opts: ResolvedGatewayOptions) {
+  return {
+    executor: opts.executor,
+    anonymousScope: opts.anonymousScope,
+    introspection: opts.introspection,
+    persistedQueries: opts.persistedQueries,
+    rateLimits: opts.rateLimits ? { perRole: opts.rateLimits, shared: opts.redisUrl ? 'redis' : 'this process only' } : 'off',
+    operationLimits: opts.operationLimits,
+    executionLimits: opts.executionLimits,
+    bodyLimitBytes: opts.bodyLimitBytes,
+    subgraphTimeoutMs: opts.timeoutMs,
+    subgraphTimeouts: opts.subgraphTimeouts,
+    circuit: opts.circuit,
+    subscriptions: { perConnection: opts.subscriptions.perConnection, perKey: opts.subscriptions.perKey },
+  };
+}

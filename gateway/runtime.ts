@@ -28,7 +28,7 @@ import { DocumentStore } from './access/documents.ts';
 import { operationLimitsPlugin } from './operationLimits.ts';
 import { NO_COST_DIRECTIVES, readCostDirectives, type CostOptions } from './cost/index.ts';
 import { useExecutionLimits } from './executor/ceilings.ts';
-import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
+import { limitsInForce, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
 import { useCorrectedPlanner } from './apollo/planner.ts';
@@ -228,6 +228,8 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const opts = resolveGatewayOptions(options);
   const log = opts.logger;
+  // A gateway serving someone else's supergraph behaves by these: say them before anything else.
+  log.info(limitsInForce(opts), 'gateway limits in force');
   const metrics = createMetrics();
   let current: Contracts | undefined;
   const contracts = () => current;
