@@ -144,6 +144,15 @@ export const configSpec = {
     description:
       'Shared secret (32+ characters) the gateway signs its subgraph requests with and every subgraph verifies; npm start makes a random one when unset, a subgraph run alone requires it',
   },
+  GATEWAY_SIGNING_SECRET_PREVIOUS: {
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+      .pipe(z.string().min(32, 'at least 32 characters').optional()),
+    description:
+      'Subgraphs only, while the signing secret is rotated: the secret being replaced, whose tokens are still accepted (docs/deployment.md); unset otherwise',
+  },
   ANONYMOUS_SCOPE: {
     schema: scope.optional(),
     default: '*',
