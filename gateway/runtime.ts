@@ -116,6 +116,7 @@ function createGateway(
         hooks,
         pools,
         ...(sign ? { sign } : {}),
+        ...(opts.headerRules ? { headerRules: opts.headerRules } : {}),
       }));
     },
   });
@@ -149,7 +150,7 @@ async function createAccess(opts: ResolvedGatewayOptions, contracts: () => Contr
   const documents = opts.accessDb ? new DocumentStore(opts.accessDb, opts.keyCacheMs) : undefined;
   await keys?.init();
   await documents?.init();
-  const identify = createIdentify({ keys, jwt: opts.jwt, anonymousScope: opts.anonymousScope });
+  const identify = createIdentify({ keys, jwt: opts.jwt, anonymousScope: opts.anonymousScope, anonymousWriteScope: opts.anonymousWriteScope });
   const limiter = opts.rateLimits ? createRateLimiter({ limits: opts.rateLimits, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), log: opts.logger }) : undefined;
   const spend: SpendBudget | undefined = limiter ? (caller, ip) => limiter.consume(rateLimitKey(caller, ip), caller.role) : undefined;
   return { keys, documents, identify, limiter, spend };

@@ -4,7 +4,7 @@
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
-import { bool, optionalUrl, port, rateLimits, scope } from './configFormats.ts';
+import { bool, headerRules, optionalUrl, port, rateLimits, scope } from './configFormats.ts';
 import { ROLES } from './roles.ts';
 
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
@@ -159,6 +159,18 @@ export const configSpec = {
     production: REQUIRED_IN_PRODUCTION,
     description:
       'Subgraphs callers without a key may read: * (all), none, or a list such as alliances,reuse; in production the gateway refuses to start until it is set',
+  },
+  ANONYMOUS_WRITE_SCOPE: {
+    schema: scope.refine((v): v is string[] => v !== '*', 'name the subgraphs (no *)'),
+    default: 'none',
+    description:
+      'Subgraphs callers without a key may write to: none (the default) or a list such as reviews,accounts; only for a supergraph whose subgraphs authorise writes themselves (from headers HEADER_RULES forwards)',
+  },
+  HEADER_RULES: {
+    schema: headerRules,
+    default: '',
+    description:
+      'JSON: which client headers reach which subgraph, as Apollo Router\'s headers configuration: {"all":[{"propagate":{"named":"authorization"}}],"subgraphs":{"reviews":[{"insert":{"name":"x-source","value":"gateway"}}]}}; rules propagate (named, with rename and default, or matching), insert, remove; empty: no client header is forwarded',
   },
   API_KEY_CACHE_MS: {
     schema: z.coerce.number().int().min(0),

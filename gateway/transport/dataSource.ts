@@ -22,6 +22,7 @@ import { budgetOf, BudgetSpent, type RequestBudget } from './budget.ts';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.ts';
 import { failurePaths } from './failurePaths.ts';
 import { codedResponseError, describeFailure, SubgraphFetchError, type FetchOutcome, type Transport } from './failures.ts';
+import type { HeaderRules } from '../../lib/configFormats.ts';
 import { propagatedHttp, signCaller, type Signer } from './headers.ts';
 import { instanceUrls, isConnectionFailure, SubgraphInstances, type SubgraphInstance } from './instances.ts';
 import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
@@ -56,6 +57,8 @@ export interface SubgraphDataSourceOptions {
   hooks?: DataSourceHooks;
   /** Signs the caller for this subgraph (`x-ali-gateway-token`); unset: no header (subgraphs that do not check it). */
   sign?: Signer;
+  /** Which client headers this subgraph receives (HEADER_RULES, ./headerRules.ts); unset: none. */
+  headerRules?: HeaderRules;
   /** Keep-alive connections to the subgraph's origin, at most. Default 64; requests beyond wait in the pool's queue (within the timeout). */
   connections?: number;
 }
@@ -125,6 +128,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private readonly connections: number;
   private readonly hooks: DataSourceHooks;
   private readonly sign: Signer | undefined;
+  private readonly headerRules: HeaderRules | undefined;
   private readonly breaker: CircuitBreaker;
   /** HTTP requests in flight that identical queries may join. */
   private readonly inFlight = new InFlightQueries();
@@ -142,6 +146,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     this.connections = options.connections ?? DEFAULT_CONNECTIONS;
     this.hooks = options.hooks ?? {};
     this.sign = options.sign;
+    this.headerRules = options.headerRules;
     this.breaker = new CircuitBreaker(options.name, options.circuit.failureThreshold, options.circuit.resetMs, (state) =>
       this.notify('onCircuitState', state),
     );
@@ -162,7 +167,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const variables = distinct ? { ...original.variables, representations: distinct.unique } : original.variables;
     const signing = signCaller(options, this.name, this.sign);
     const token = signing === undefined ? undefined : await signing;
-    const request = { ...original, variables, http: propagatedHttp(options, this.url, token) };
+    const request = { ...original, variables, http: propagatedHttp(options, this.url, token, this.headerRules, this.name) };
     const call: CallState = {
       operation: operationKind('document' in options ? options.document : undefined, request.query),
       query: request.query ?? '',
