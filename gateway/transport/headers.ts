@@ -25,7 +25,9 @@ export function propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayC
   for (const [name, value] of options.request.http?.headers ?? []) headers.append(name, value);
   headers.delete(GATEWAY_TOKEN_HEADER);
   if ('incomingRequestContext' in options) {
-    for (const [name, value] of ruledHeaders(rules, subgraph, options.incomingRequestContext.request.http?.headers)) headers.set(name, value);
+    // A request context built by the gateway itself (a subscription event's entity fetches) may have no HTTP request.
+    const client = (options.incomingRequestContext as Partial<typeof options.incomingRequestContext>).request?.http?.headers;
+    for (const [name, value] of ruledHeaders(rules, subgraph, client)) headers.set(name, value);
     const context: Partial<GatewayContext> | undefined = options.context;
     if (typeof context?.requestId === 'string') headers.set(REQUEST_ID_HEADER, context.requestId);
   }
