@@ -69,6 +69,7 @@ it('rate limits are one budget for both gateways (Redis)', async () => {
   expect(statuses.filter((s) => s === 429)).toHaveLength(50 - ANONYMOUS_LIMIT);
 });
 
+// One scenario over 80 lines: its phases share the load, the subscribers and the timeline they are judged by.
 it('survives losing a subgraph instance of each subgraph (SIGKILL), a gateway (SIGTERM), then the other gateway (SIGKILL)', async () => {
   const reuseDb = mongo.db(`${cluster.prefix}_reuse`);
   const comuni = (await Promise.all(['001', '002', '003', '004', '005', '006', '096', '103'].map((p) => freshComuni(reuseDb, 'sigma-ter-piemonte', p)))).flat();
