@@ -170,7 +170,7 @@ export const configSpec = {
     schema: headerRules,
     default: '',
     description:
-      'JSON: which client headers reach which subgraph, as Apollo Router\'s headers configuration: {"all":[{"propagate":{"named":"authorization"}}],"subgraphs":{"reviews":[{"insert":{"name":"x-source","value":"gateway"}}]}}; rules propagate (named, with rename and default, or matching), insert, remove; empty: no client header is forwarded',
+      'JSON: which client headers reach which subgraph, as Apollo Router\'s headers configuration: {"all":[{"propagate":{"named":"x-user-token"}}],"subgraphs":{"reviews":[{"insert":{"name":"x-source","value":"gateway"}}]}}; rules propagate (named, with rename and default, or matching), insert, remove; empty: no client header is forwarded (docs/operations.md)',
   },
   API_KEY_CACHE_MS: {
     schema: z.coerce.number().int().min(0),

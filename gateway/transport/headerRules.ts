@@ -3,7 +3,7 @@
  * `headers` configuration: rules for `all` subgraphs, then rules per subgraph, applied in order to
  * the headers of each subgraph request:
  *
- * - `{ "propagate": { "named": "authorization" } }`, optionally with `"rename"` and `"default"`
+ * - `{ "propagate": { "named": "x-user-token" } }`, optionally with `"rename"` and `"default"`
  *   (sent when the client sent none); or `{ "propagate": { "matching": "^x-tenant-" } }`;
  * - `{ "insert": { "name": "x-source", "value": "ali-graph" } }`;
  * - `{ "remove": { "named": "x-debug" } }` or `{ "remove": { "matching": "^x-internal-" } }`.

@@ -7,12 +7,14 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { composeServices } from '@apollo/composition';
 import { HeaderMap } from '@apollo/server';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { parse } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentify } from '../../../gateway/access/callers.ts';
+import { startGateway } from '../../../gateway/runtime.ts';
 import type { GatewayContext } from '../../../gateway/context.ts';
 import { SubgraphDataSource, SubgraphPools } from '../../../gateway/transport/index.ts';
 import { ANONYMOUS } from '../../../lib/access.ts';
@@ -30,7 +32,7 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"data":{"reviews":[]}}');
+      res.end(req.headers['x-operation'] === 'write' ? '{"data":{"addReview":true}}' : '{"data":{"reviews":[]}}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -126,5 +128,48 @@ describe('writes by callers without a key', () => {
     expect(delegated).toMatchObject({ ok: true, caller: { role: 'anonymous', write: ['reviews', 'accounts'] } });
     expect(loadConfig({}).ANONYMOUS_WRITE_SCOPE).toEqual([]);
     expect(() => loadConfig({ ANONYMOUS_WRITE_SCOPE: '*' })).toThrow(ConfigError);
+  });
+});
+
+describe('through the gateway', () => {
+  it('a client header reaches the subgraph by the rules, and an anonymous write goes through only where ANONYMOUS_WRITE_SCOPE allows it', async () => {
+    const composed = composeServices([
+      {
+        name: 'reviews',
+        url,
+        typeDefs: parse('extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"]) type Query { reviews: [String] } type Mutation { addReview: Boolean }'),
+      },
+    ]);
+    if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+    const headerRules = rulesOf(JSON.stringify({ subgraphs: { reviews: [{ propagate: { named: 'x-user-token' } }, { propagate: { named: 'x-operation' } }] } }));
+    const post = async (gateway: { url: string }, query: string, operation: string) => {
+      const before = received.length;
+      const res = await fetch(`${gateway.url}graphql`, {
+        method: 'POST',
+        // Not `Authorization`: the gateway reads that itself (an API key, or a JWT it verifies).
+        headers: { 'content-type': 'application/json', 'x-user-token': 'end-user', 'x-operation': operation, 'x-other': 'no' },
+        body: JSON.stringify({ query }),
+      });
+      return { body: (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] }, sent: received.slice(before) };
+    };
+    const closed = await startGateway({ supergraph: { sdl: composed.supergraphSdl }, headerRules, port: 0, host: '127.0.0.1' });
+    const open = await startGateway({ supergraph: { sdl: composed.supergraphSdl }, headerRules, anonymousWriteScope: ['reviews'], port: 0, host: '127.0.0.1' });
+    try {
+      const read = await post(closed, '{ reviews }', 'read');
+      expect(read.body).toEqual({ data: { reviews: [] } });
+      expect(read.sent).toHaveLength(1);
+      expect(read.sent[0]).toMatchObject({ 'x-user-token': 'end-user', 'x-operation': 'read' });
+      expect(read.sent[0]!['x-other']).toBeUndefined();
+
+      const refused = await post(closed, 'mutation { addReview }', 'write');
+      expect(refused.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+      expect(refused.sent).toEqual([]);
+      const allowed = await post(open, 'mutation { addReview }', 'write');
+      expect(allowed.body).toEqual({ data: { addReview: true } });
+      expect(allowed.sent[0]).toMatchObject({ 'x-user-token': 'end-user' });
+    } finally {
+      await closed.stop(0);
+      await open.stop(0);
+    }
   });
 });
