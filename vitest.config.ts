@@ -30,6 +30,9 @@ export default defineConfig({
       // benchmark's smoke run, the Docker files, subscriptions end to end; and the hostile-input
       // suite (test/security/), which attacks that whole system.
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/security/**/*.test.ts'], globalSetup: database } },
+      // Scale-out: HAProxy, two gateways and two instances of each subgraph as processes, some
+      // killed under load (test/scale/failover.test.ts).
+      { extends: true, test: { name: 'scale', include: ['test/scale/**/*.test.ts'], globalSetup: database } },
     ],
   },
 });

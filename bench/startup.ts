@@ -79,7 +79,8 @@ await build();
 const db = await startDbServer({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'ali-startup-db-')), ferretdbBin: process.env.FERRETDB_BIN, root, log: () => {} });
 try {
   const base = { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
-  const gatewayEnv = { ...base, GATEWAY_PORT: '4310', SUPERGRAPH_WATCH: 'false' };
+  // Production refuses to start without an explicit ANONYMOUS_SCOPE.
+  const gatewayEnv = { ...base, GATEWAY_PORT: '4310', SUPERGRAPH_WATCH: 'false', ANONYMOUS_SCOPE: '*' };
   const subgraphEnv = {
     ...base,
     ALLIANCES_PORT: '4311',

@@ -47,8 +47,8 @@ const running = await startGateway({
 });
 log.info({ url: `${running.url}graphql`, metrics: running.metricsUrl, subgraphs }, 'gateway ready');
 const stop = async (signal: string) => {
-  log.info({ signal, graceMs: cfg.SHUTDOWN_GRACE_MS }, 'shutting down');
-  await running.stop(cfg.SHUTDOWN_GRACE_MS);
+  log.info({ signal, graceMs: cfg.SHUTDOWN_GRACE_MS, listenMs: cfg.SHUTDOWN_LISTEN_MS }, 'shutting down');
+  await running.stop(cfg.SHUTDOWN_GRACE_MS, cfg.SHUTDOWN_LISTEN_MS);
   await client?.close();
   await tracing.stop();
   process.exit(0);

@@ -11,6 +11,7 @@
  * | `<prefix>subgraph_fetch_duration_seconds` | histogram | `subgraph`, `outcome` |
  * | `<prefix>subgraph_fetch_errors_total` | counter | `subgraph`, `outcome` (not `ok`, not `cancelled`) |
  * | `<prefix>subgraph_circuit_state` | gauge (0 closed, 1 half_open, 2 open) | `subgraph` |
+ * | `<prefix>subgraph_retries_total` | counter | `subgraph` |
  * | `<prefix>query_plan_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
  * | `<prefix>operation_cost_estimated`, `<prefix>operation_cost_actual` | histogram | `role` |
  * | `<prefix>executor_fallbacks_total` | counter | `reason` (gateway/executor/index.ts `FallbackReason`) |
@@ -69,6 +70,8 @@ export interface GatewayMetrics {
   subgraphFetch(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A subgraph's circuit changed state: gauge 0 closed, 1 half_open, 2 open. */
   circuitState(subgraph: string, state: CircuitState): void;
+  /** A query sent again to another instance of a subgraph after its connection failed. */
+  subgraphRetry(subgraph: string): void;
   /** An operation's estimated cost, and its actual cost when it was executed (gateway/operationLimits.ts). */
   operationCost(role: string, estimated: number, actual: number | undefined): void;
   /** The lean executor left a request's plan to stock `executeQueryPlan`, for `reason`. */
@@ -112,6 +115,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     wrapQueryPlanCache: planCacheSeries(prefix, registers),
     subgraphFetch: subgraphs.fetch,
     circuitState: subgraphs.circuit,
+    subgraphRetry: subgraphs.retry,
     operationCost: cost,
     executorFallback: fallbackSeries(prefix, registers),
     watchSubscriptions(stats) {
@@ -124,8 +128,8 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   };
 }
 
-/** `subgraph_fetch_duration_seconds`, `subgraph_fetch_errors_total`, `subgraph_circuit_state`. */
-function subgraphSeries(prefix: string, registers: Registers): { fetch: GatewayMetrics['subgraphFetch']; circuit: GatewayMetrics['circuitState'] } {
+/** `subgraph_fetch_duration_seconds`, `subgraph_fetch_errors_total`, `subgraph_circuit_state`, `subgraph_retries_total`. */
+function subgraphSeries(prefix: string, registers: Registers): { fetch: GatewayMetrics['subgraphFetch']; circuit: GatewayMetrics['circuitState']; retry: GatewayMetrics['subgraphRetry'] } {
   const fetchDuration = new Histogram({
     name: `${prefix}subgraph_fetch_duration_seconds`,
     help: 'Duration of gateway requests to a subgraph, by subgraph and outcome (ok | error | timeout | circuit_open | cancelled)',
@@ -145,12 +149,19 @@ function subgraphSeries(prefix: string, registers: Registers): { fetch: GatewayM
     labelNames: ['subgraph'] as const,
     registers,
   });
+  const retries = new Counter({
+    name: `${prefix}subgraph_retries_total`,
+    help: 'Queries sent again to another instance of a subgraph after the connection to the first failed',
+    labelNames: ['subgraph'] as const,
+    registers,
+  });
   const seenSubgraphs = new Set<string>();
   function ensureSubgraph(subgraph: string): void {
     if (seenSubgraphs.has(subgraph)) return;
     seenSubgraphs.add(subgraph);
     // Zero series from the first sighting, so rate() and alerts see an increase from 0.
     for (const outcome of FETCH_ERROR_OUTCOMES) fetchErrors.inc({ subgraph, outcome }, 0);
+    retries.inc({ subgraph }, 0);
   }
   return {
     fetch(subgraph, seconds, outcome) {
@@ -162,6 +173,10 @@ function subgraphSeries(prefix: string, registers: Registers): { fetch: GatewayM
     circuit(subgraph, state) {
       ensureSubgraph(subgraph);
       circuit.set({ subgraph }, CIRCUIT_STATE_VALUE[state]);
+    },
+    retry(subgraph) {
+      ensureSubgraph(subgraph);
+      retries.inc({ subgraph });
     },
   };
 }

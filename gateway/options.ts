@@ -9,6 +9,7 @@ import type { Db } from 'mongodb';
 import { pino, type Logger } from 'pino';
 import type { Role, Scope } from '../lib/access.ts';
 import { configDefault, ConfigError, type Config } from '../lib/config.ts';
+import type { HeaderRules } from '../lib/configFormats.ts';
 import type { JwtOptions } from './access/callers.ts';
 import type { GatewayContext } from './context.ts';
 import type { Execution, ExecutorKind } from './executor/index.ts';
@@ -49,6 +50,13 @@ export interface GatewayOptions {
   readonly accessDb?: Db;
   /** What callers without credentials may read (default every subgraph; required in production). */
   readonly anonymousScope?: Scope | undefined;
+  /**
+   * Subgraphs callers without credentials may write to (ANONYMOUS_WRITE_SCOPE); default none. Only
+   * for a supergraph whose subgraphs authorise writes themselves.
+   */
+  readonly anonymousWriteScope?: readonly string[] | undefined;
+  /** Which client headers reach which subgraph (HEADER_RULES, gateway/transport/headerRules.ts); default none. */
+  readonly headerRules?: HeaderRules | undefined;
   /** How long a verified key is cached (default 5 s): a revoked key stops working within it. */
   readonly keyCacheMs?: number;
   /** Accept JWTs from an identity provider (its JWKS), mapped to roles. */
@@ -109,6 +117,8 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     bodyLimitBytes: cfg.BODY_LIMIT_BYTES,
     introspection: cfg.GRAPHQL_INTROSPECTION === 'auto' ? cfg.NODE_ENV !== 'production' : cfg.GRAPHQL_INTROSPECTION === 'true',
     anonymousScope: cfg.ANONYMOUS_SCOPE,
+    anonymousWriteScope: cfg.ANONYMOUS_WRITE_SCOPE as string[],
+    headerRules: cfg.HEADER_RULES,
     keyCacheMs: cfg.API_KEY_CACHE_MS,
     ...(cfg.JWT_JWKS_URL
       ? { jwt: { jwksUrl: cfg.JWT_JWKS_URL, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, roleClaim: cfg.JWT_ROLE_CLAIM, subgraphsClaim: cfg.JWT_SUBGRAPHS_CLAIM } }
@@ -203,5 +213,32 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     globalObjectIds: opts.globalObjectIds ?? configDefault('GLOBAL_OBJECT_IDS'),
     subscriptions: resolveSubscriptionOptions(opts.subscriptions),
     webhooks: resolveWebhookOptions(opts.webhooks, production),
+  };
+}
+
+/**
+ * What an operator needs to see at start to know how this gateway will treat requests: the
+ * executor and every limit in force, defaults included (logged once as `gateway limits in force`).
+ * Secrets and URLs are left out.
+ */
+export function limitsInForce(opts: ResolvedGatewayOptions) {
+  return {
+    executor: opts.executor,
+    anonymousScope: opts.anonymousScope,
+    anonymousWriteScope: opts.anonymousWriteScope ?? [],
+    headerRules: {
+      all: opts.headerRules?.all.length ?? 0,
+      subgraphs: Object.fromEntries(Object.entries(opts.headerRules?.subgraphs ?? {}).map(([name, rules]) => [name, rules.length])),
+    },
+    introspection: opts.introspection,
+    persistedQueries: opts.persistedQueries,
+    rateLimits: opts.rateLimits ? { perRole: opts.rateLimits, shared: opts.redisUrl ? 'redis' : 'this process only' } : 'off',
+    operationLimits: opts.operationLimits,
+    executionLimits: opts.executionLimits,
+    bodyLimitBytes: opts.bodyLimitBytes,
+    subgraphTimeoutMs: opts.timeoutMs,
+    subgraphTimeouts: opts.subgraphTimeouts,
+    circuit: opts.circuit,
+    subscriptions: { perConnection: opts.subscriptions.perConnection, perKey: opts.subscriptions.perKey },
   };
 }

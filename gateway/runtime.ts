@@ -29,7 +29,7 @@ import { DocumentStore } from './access/documents.ts';
 import { largestMaxTokens, operationLimitsPlugin } from './operationLimits.ts';
 import { costDirectivesOrNone, NO_COST_DIRECTIVES, type CostOptions } from './cost/index.ts';
 import { useExecutionLimits } from './executor/ceilings.ts';
-import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
+import { limitsInForce, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
 import { useCorrectedPlanner } from './apollo/planner.ts';
@@ -62,8 +62,11 @@ export interface RunningGateway {
   readonly supergraph: SupergraphSourceManager;
   /** Open subscription connections, streams and subgraph connections. */
   readonly subscriptions: Pick<SubscriptionServer, 'stats'>;
-  /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Refuses new requests (503 SHUTTING_DOWN), still accepting connections for `listenMs` (default
+   * 0), then stops accepting, lets in-flight requests finish within `graceMs`, and closes everything.
+   */
+  stop(graceMs?: number, listenMs?: number): Promise<void>;
 }
 
 /** Where the gateway listens. */
@@ -88,6 +91,10 @@ function createGateway(
       metrics.circuitState(subgraph, state);
       log.warn({ subgraph, state }, 'circuit state changed');
     },
+    onRetry: (subgraph, from, to) => {
+      metrics.subgraphRetry(subgraph);
+      log.debug({ subgraph, from, to }, 'query sent again to another instance');
+    },
     ...(opts.onSubgraphRequest ? { onRequest: opts.onSubgraphRequest } : {}),
   };
   const gateway = new ApolloGateway({
@@ -110,6 +117,7 @@ function createGateway(
         hooks,
         pools,
         ...(sign ? { sign } : {}),
+        ...(opts.headerRules ? { headerRules: opts.headerRules } : {}),
       }));
     },
   });
@@ -143,7 +151,7 @@ async function createAccess(opts: ResolvedGatewayOptions, contracts: () => Contr
   const documents = opts.accessDb ? new DocumentStore(opts.accessDb, opts.keyCacheMs) : undefined;
   await keys?.init();
   await documents?.init();
-  const identify = createIdentify({ keys, jwt: opts.jwt, anonymousScope: opts.anonymousScope });
+  const identify = createIdentify({ keys, jwt: opts.jwt, anonymousScope: opts.anonymousScope, anonymousWriteScope: opts.anonymousWriteScope });
   const limiter = opts.rateLimits ? createRateLimiter({ limits: opts.rateLimits, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), log: opts.logger }) : undefined;
   const spend: SpendBudget | undefined = limiter ? (caller, ip) => limiter.consume(rateLimitKey(caller, ip), caller.role) : undefined;
   return { keys, documents, identify, limiter, spend };
@@ -266,6 +274,8 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const opts = resolveGatewayOptions(options);
   const log = opts.logger;
+  // A gateway serving someone else's supergraph behaves by these: say them before anything else.
+  log.info(limitsInForce(opts), 'gateway limits in force');
   const metrics = createMetrics();
   const served = servedSupergraph(opts);
   const nodes = createGlobalObjects({ log, view: (caller) => served.contracts()?.schemaFor(caller) });
@@ -306,12 +316,12 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
     metrics,
     supergraph: manager,
     subscriptions: { stats: () => subscriptions.stats() },
-    stop: (graceMs = configDefault('SHUTDOWN_GRACE_MS')) =>
+    stop: (graceMs = configDefault('SHUTDOWN_GRACE_MS'), listenMs = 0) =>
       (stopped ??= (async () => {
         drain.begin();
         await webhooks?.stop();
         await subscriptions.close();
-        await drain.close(server, graceMs);
+        await drain.close(server, graceMs, listenMs);
         await apollo.stop();
         await access.limiter?.close();
         await pools.close();

@@ -139,28 +139,36 @@ function callerOf(payload: JWTPayload, subgraph: string): Caller {
  * {@link GatewayTokenError} with the reason.
  */
 export async function readGatewayToken(
-  secret: string,
+  secrets: string | readonly string[],
   token: string | undefined,
   subgraph: string,
   policy: GatewayTokenPolicy = defaultTokenPolicy(),
 ): Promise<GatewayToken> {
   if (!token) throw new GatewayTokenError(`missing ${GATEWAY_TOKEN_HEADER} header: subgraphs accept requests from the gateway only`);
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, key(secret), {
-      issuer: ISSUER,
-      audience: subgraph,
-      algorithms: ['HS256'],
-      requiredClaims: ['exp', 'iat', 'sub'],
-      // Also refuses an `iat` ahead of this clock by more than the tolerance.
-      maxTokenAge: policy.maxLifetimeSeconds,
-      clockTolerance: policy.clockSkewSeconds,
-    }));
-  } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new GatewayTokenError(`expired gateway token (${err.message})`);
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new GatewayTokenError(`invalid gateway token: ${err.message}`);
-    throw new GatewayTokenError('invalid gateway token');
+  // Several secrets while one replaces another (GATEWAY_SIGNING_SECRET_PREVIOUS): a signature
+  // that fails with one is checked with the next; any other failure is final.
+  const keys = typeof secrets === 'string' ? [secrets] : secrets;
+  let payload: JWTPayload | undefined;
+  for (const [i, secret] of keys.entries()) {
+    try {
+      ({ payload } = await jwtVerify(token, key(secret), {
+        issuer: ISSUER,
+        audience: subgraph,
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        // Also refuses an `iat` ahead of this clock by more than the tolerance.
+        maxTokenAge: policy.maxLifetimeSeconds,
+        clockTolerance: policy.clockSkewSeconds,
+      }));
+      break;
+    } catch (err) {
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed && i < keys.length - 1) continue;
+      if (err instanceof joseErrors.JWTExpired) throw new GatewayTokenError(`expired gateway token (${err.message})`);
+      if (err instanceof joseErrors.JWTClaimValidationFailed) throw new GatewayTokenError(`invalid gateway token: ${err.message}`);
+      throw new GatewayTokenError('invalid gateway token');
+    }
   }
+  if (!payload) throw new GatewayTokenError('invalid gateway token');
   const lifetime = payload.exp! - payload.iat!;
   if (lifetime > policy.maxLifetimeSeconds) {
     throw new GatewayTokenError(`gateway token valid for ${lifetime} s, longer than the ${policy.maxLifetimeSeconds} s this subgraph accepts`);
@@ -169,7 +177,7 @@ export async function readGatewayToken(
 }
 
 /** {@link readGatewayToken}'s caller. */
-export async function verifyGatewayToken(secret: string, token: string | undefined, subgraph: string, policy?: GatewayTokenPolicy): Promise<Caller> {
+export async function verifyGatewayToken(secret: string | readonly string[], token: string | undefined, subgraph: string, policy?: GatewayTokenPolicy): Promise<Caller> {
   return (await readGatewayToken(secret, token, subgraph, policy)).caller;
 }
 

@@ -4,7 +4,7 @@
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
-import { bool, executionLimits, operationLimits, optionalUrl, port, rateLimits, scope, subgraphTimeouts } from './configFormats.ts';
+import { bool, executionLimits, headerRules, operationLimits, optionalUrl, port, rateLimits, scope, subgraphTimeouts } from './configFormats.ts';
 
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -80,10 +80,10 @@ export const configSpec = {
     default: 'schema/supergraph.graphql',
     description: 'Composed supergraph the gateway serves',
   },
-  SUBGRAPH_ALLIANCES_URL: { schema: optionalUrl, description: 'Override the alliances URL of the supergraph' },
-  SUBGRAPH_GOVERNANCE_URL: { schema: optionalUrl, description: 'Override the governance URL of the supergraph' },
-  SUBGRAPH_FUNDING_URL: { schema: optionalUrl, description: 'Override the funding URL of the supergraph' },
-  SUBGRAPH_REUSE_URL: { schema: optionalUrl, description: 'Override the reuse URL of the supergraph' },
+  SUBGRAPH_ALLIANCES_URL: { schema: optionalUrl, description: 'Override the alliances URL of the supergraph; several instances: their URLs, comma-separated' },
+  SUBGRAPH_GOVERNANCE_URL: { schema: optionalUrl, description: 'Override the governance URL of the supergraph; several instances: their URLs, comma-separated' },
+  SUBGRAPH_FUNDING_URL: { schema: optionalUrl, description: 'Override the funding URL of the supergraph; several instances: their URLs, comma-separated' },
+  SUBGRAPH_REUSE_URL: { schema: optionalUrl, description: 'Override the reuse URL of the supergraph; several instances: their URLs, comma-separated' },
   SUPERGRAPH_WATCH: {
     schema: bool,
     default: 'true',
@@ -104,12 +104,33 @@ export const configSpec = {
     description:
       'Shared secret (32+ characters) the gateway signs its subgraph requests with and every subgraph verifies; npm start makes a random one when unset, a subgraph run alone requires it',
   },
+  GATEWAY_SIGNING_SECRET_PREVIOUS: {
+    schema: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+      .pipe(z.string().min(32, 'at least 32 characters').optional()),
+    description:
+      'Subgraphs only, while the signing secret is rotated: the secret being replaced, whose tokens are still accepted (docs/deployment.md); unset otherwise',
+  },
   ANONYMOUS_SCOPE: {
     schema: scope.optional(),
     default: '*',
     production: REQUIRED_IN_PRODUCTION,
     description:
       'Subgraphs callers without a key may read: * (all), none, or a list such as alliances,reuse; in production the gateway refuses to start until it is set',
+  },
+  ANONYMOUS_WRITE_SCOPE: {
+    schema: scope.refine((v): v is string[] => v !== '*', 'name the subgraphs (no *)'),
+    default: 'none',
+    description:
+      'Subgraphs callers without a key may write to: none (the default) or a list such as reviews,accounts; only for a supergraph whose subgraphs authorise writes themselves (from headers HEADER_RULES forwards)',
+  },
+  HEADER_RULES: {
+    schema: headerRules,
+    default: '',
+    description:
+      'JSON: which client headers reach which subgraph, as Apollo Router\'s headers configuration: {"all":[{"propagate":{"named":"x-user-token"}}],"subgraphs":{"reviews":[{"insert":{"name":"x-source","value":"gateway"}}]}}; rules propagate (named, with rename and default, or matching), insert, remove; empty: no client header is forwarded (docs/operations.md)',
   },
   API_KEY_CACHE_MS: {
     schema: z.coerce.number().int().min(0),
@@ -283,6 +304,12 @@ export const configSpec = {
     default: '10000',
     description: 'On SIGTERM, how long in-flight requests may take to finish',
   },
+  SHUTDOWN_LISTEN_MS: {
+    schema: z.coerce.number().int().min(0),
+    default: '0',
+    description:
+      "On SIGTERM, how long the gateway keeps accepting connections first, answering 503 SHUTTING_DOWN (/health too), so that a load balancer's health check takes it out of rotation before it stops listening: a little more than the check's interval times its fall count; 0 under Kubernetes, whose preStop sleep does this",
+  },
   OTEL_EXPORTER_OTLP_ENDPOINT: {
     schema: optionalUrl,
     description: 'OTLP/HTTP endpoint for OpenTelemetry traces; unset: tracing off',
@@ -360,14 +387,15 @@ export function subgraphPort(cfg: Config, name: SubgraphName): number {
 
 /**
  * URL override of a subgraph, if configured: SUBGRAPH_<NAME>_URL, for our four subgraphs and for
- * those of any other supergraph the gateway serves (read from `env`, checked to be an http(s) URL).
+ * those of any other supergraph the gateway serves (read from `env`, checked to be an http(s) URL,
+ * or a comma-separated list of them: the instances of the subgraph, gateway/transport/instances.ts).
  */
 export function subgraphUrlOverride(cfg: Config, name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const key = `SUBGRAPH_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
   if (key in cfg) return cfg[key as 'SUBGRAPH_ALLIANCES_URL'] ?? undefined;
   const value = env[key]?.trim();
   if (!value) return undefined;
-  if (!/^https?:\/\/\S+$/.test(value)) throw new ConfigError(`Invalid configuration:\n  ${key}=${JSON.stringify(value)}: not an http(s) URL`);
+  if (!value.split(',').every((url) => /^https?:\/\/\S+$/.test(url.trim()))) throw new ConfigError(`Invalid configuration:\n  ${key}=${JSON.stringify(value)}: not an http(s) URL`);
   return value;
 }
 

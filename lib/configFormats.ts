@@ -90,3 +90,65 @@ export const subgraphTimeouts = z
   .string()
   .regex(/^([a-z0-9_-]+=\d+)?(,[a-z0-9_-]+=\d+)*$/, 'expected name=ms,name=ms')
   .transform((v) => Object.fromEntries(v.split(',').filter(Boolean).map((p) => [p.split('=')[0]!, Number(p.split('=')[1])])));
+
+/**
+ * Headers no HEADER_RULES rule may name, and that a pattern never matches: the gateway's own
+ * (the signed caller `x-ali-gateway-token`, `x-request-id`) and those of the HTTP exchange with
+ * the subgraph.
+ */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'x-ali-gateway-token',
+  'x-request-id',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'accept',
+  'accept-encoding',
+]);
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a header name')
+  .transform((n) => n.toLowerCase())
+  .refine((n) => !RESERVED_HEADERS.has(n), { message: 'a header the gateway sets itself' });
+const headerPattern = z.string().transform((p, ctx) => {
+  try {
+    return new RegExp(p, 'i');
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `not a regular expression: ${p}` });
+    return z.NEVER;
+  }
+});
+const headerRule = z.union([
+  z.object({ propagate: z.union([z.object({ named: headerName, rename: headerName.optional(), default: z.string().optional() }).strict(), z.object({ matching: headerPattern }).strict()]) }).strict(),
+  z.object({ insert: z.object({ name: headerName, value: z.string() }).strict() }).strict(),
+  z.object({ remove: z.union([z.object({ named: headerName }).strict(), z.object({ matching: headerPattern }).strict()]) }).strict(),
+]);
+export type HeaderRule = z.output<typeof headerRule>;
+
+/**
+ * HEADER_RULES: which client headers reach which subgraph, as Apollo Router's `headers`
+ * configuration says it, in JSON: `{"all":[rules],"subgraphs":{"<name>":[rules]}}` (the rules:
+ * gateway/transport/headerRules.ts); '' for none.
+ */
+export const headerRules = z
+  .string()
+  .transform((v, ctx) => {
+    if (v.trim() === '') return {};
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.object({ all: z.array(headerRule).default([]), subgraphs: z.record(z.string(), z.array(headerRule)).default({}) }).strict());
+export type HeaderRules = z.output<typeof headerRules>;

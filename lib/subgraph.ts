@@ -85,6 +85,11 @@ export interface SubgraphOptions {
    * gateways that cannot sign.
    */
   readonly gatewaySecret: string | null;
+  /**
+   * GATEWAY_SIGNING_SECRET_PREVIOUS: while the signing secret is rotated, tokens signed with this
+   * one are accepted too (docs/deployment.md, rotating the signing secret).
+   */
+  readonly previousGatewaySecret?: string | undefined;
   /** What a gateway token must be besides signed (lifetime, clock skew); default from lib/config.ts. */
   readonly tokenPolicy?: GatewayTokenPolicy;
   /**
@@ -150,11 +155,12 @@ const OPEN_CALLER: Caller = Object.freeze({ sub: 'unsigned', role: 'anonymous', 
 type Authenticate = (token: string | undefined) => Promise<GatewayToken>;
 
 /** How a subgraph verifies the gateway's token, on HTTP and WebSocket alike. */
-function authenticator(mod: { readonly name: string }, opts: Pick<SubgraphOptions, 'gatewaySecret' | 'tokenPolicy'>): Authenticate {
+function authenticator(mod: { readonly name: string }, opts: Pick<SubgraphOptions, 'gatewaySecret' | 'previousGatewaySecret' | 'tokenPolicy'>): Authenticate {
   const secret = opts.gatewaySecret;
   if (secret === null) return async () => ({ caller: OPEN_CALLER, expiresAt: Infinity });
   const policy = opts.tokenPolicy ?? defaultTokenPolicy();
-  return (token) => readGatewayToken(secret, token, mod.name, policy);
+  const secrets = opts.previousGatewaySecret ? [secret, opts.previousGatewaySecret] : [secret];
+  return (token) => readGatewayToken(secrets, token, mod.name, policy);
 }
 
 /** Creates indexes, optionally seeds an empty database, and listens. */
@@ -220,7 +226,7 @@ export async function startSubgraph<D>(
  */
 export async function subgraphContext<D>(
   mod: SubgraphModule<D>,
-  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret' | 'tokenPolicy'> & { readonly eventLog: SubgraphEventLog },
+  opts: Pick<SubgraphOptions, 'db' | 'limits' | 'gatewaySecret' | 'previousGatewaySecret' | 'tokenPolicy'> & { readonly eventLog: SubgraphEventLog },
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Promise<SubgraphContext<D>> {
   let caller: Caller;
@@ -284,6 +290,7 @@ export async function runSubgraph<D>(mod: SubgraphModule<D>): Promise<void> {
   const running = await startSubgraph(mod, {
     db,
     gatewaySecret: cfg.GATEWAY_SIGNING_SECRET,
+    previousGatewaySecret: cfg.GATEWAY_SIGNING_SECRET_PREVIOUS,
     ...subgraphOptionsFromConfig(cfg),
     port: subgraphPort(cfg, mod.name),
     host: cfg.HOST,

@@ -21,6 +21,8 @@ export interface CallerOptions {
   readonly jwt?: JwtOptions | undefined;
   /** What callers without credentials may read (ANONYMOUS_SCOPE). */
   readonly anonymousScope: Scope;
+  /** What callers without credentials may write to (ANONYMOUS_WRITE_SCOPE); default none. */
+  readonly anonymousWriteScope?: readonly string[] | undefined;
 }
 
 export type Identification =
@@ -35,7 +37,7 @@ function header(headers: Readonly<Record<string, string | string[] | undefined>>
 }
 
 export function createIdentify(opts: CallerOptions): Identify {
-  const anonymous: Caller = Object.freeze({ sub: 'anonymous', role: 'anonymous', read: opts.anonymousScope, write: [] });
+  const anonymous: Caller = Object.freeze({ sub: 'anonymous', role: 'anonymous', read: opts.anonymousScope, write: [...(opts.anonymousWriteScope ?? [])] });
   const jwks = opts.jwt ? createRemoteJWKSet(new URL(opts.jwt.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 }) : undefined;
 
   async function fromKey(key: string): Promise<Identification> {

@@ -1,7 +1,7 @@
 /**
  * Graceful shutdown of the HTTP server: once draining, new requests get 503 SHUTTING_DOWN (and
- * `connection: close`); requests in flight may finish within the grace period, then every
- * connection is closed.
+ * `connection: close`), for `listenMs` on connections still being accepted; then the server stops
+ * listening, requests in flight may finish within the grace period, and every connection is closed.
  */
 import type { Server, ServerResponse } from 'node:http';
 import { httpError } from './responses.ts';
@@ -13,8 +13,11 @@ export interface Drain {
   refuse(res: ServerResponse): boolean;
   /** From now on, new requests are refused. */
   begin(): void;
-  /** Stops accepting, waits for the requests in flight (at most `graceMs`), then closes every connection. */
-  close(server: Server, graceMs: number): Promise<void>;
+  /**
+   * Keeps listening for `listenMs` (requests are refused meanwhile), then stops accepting, waits
+   * for the requests in flight (at most `graceMs`), and closes every connection.
+   */
+  close(server: Server, graceMs: number, listenMs?: number): Promise<void>;
 }
 
 export function createDrain(): Drain {
@@ -38,7 +41,10 @@ export function createDrain(): Drain {
     begin() {
       draining = true;
     },
-    async close(server, graceMs) {
+    async close(server, graceMs, listenMs = 0) {
+      // A load balancer still sending here gets a 503 it may send elsewhere (the request was not
+      // executed), rather than a connection closed under a request it already sent.
+      if (listenMs > 0) await new Promise((r) => setTimeout(r, listenMs).unref());
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

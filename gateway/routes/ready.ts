@@ -10,6 +10,7 @@ import type { Signer } from '../access/signer.ts';
 import type { SupergraphSourceManager } from '../supergraph.ts';
 import type { Handler } from '../http/handler.ts';
 import { json } from '../http/responses.ts';
+import { instanceUrls } from '../transport/instances.ts';
 
 export interface ReadyDeps {
   readonly supergraph: SupergraphSourceManager;
@@ -46,7 +47,9 @@ export function readyRoute(deps: ReadyDeps): Handler {
   return async (_req, res) => {
     const subgraphs = subgraphUrls();
     if (subgraphs.length === 0) return json(res, 503, { status: 'no supergraph loaded' });
-    const checks = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, ok: await probe(name, url) })));
+    // A subgraph with several instances (a comma-separated list) is up while any of them answers.
+    const up = async (name: string, list: string) => (await Promise.all(instanceUrls(list).map((url) => probe(name, url)))).some(Boolean);
+    const checks = await Promise.all(subgraphs.map(async ({ name, url }) => ({ name, ok: await up(name, url) })));
     const ok = checks.every((c) => c.ok);
     const status = ok ? 'ready' : 'degraded';
     if (!deps.detail) return json(res, ok ? 200 : 503, { status });

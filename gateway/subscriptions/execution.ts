@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import type { Caller } from '../../lib/access.ts';
 import { gatewayInternals, type GatewayInternals } from '../apollo/internals.ts';
 import type { GatewayContext } from '../context.ts';
-import { SubgraphErrorCode } from '../transport/index.ts';
+import { SubgraphDataSource, SubgraphErrorCode } from '../transport/index.ts';
 import { startBudget } from '../transport/budget.ts';
 import { boundedResult } from '../executor/ceilings.ts';
 import type { ExecutionLimits } from '../operationLimits.ts';
@@ -161,9 +161,11 @@ export class SubscriptionExecution {
     }
     // graphql-ws resends this very object on every reconnection: `after` follows the events received.
     const resume = { after: transport.lastEventId ?? null };
+    // Every instance of the subgraph: a connection lost with one is re-established with the next.
+    const urls = dataSource instanceof SubgraphDataSource ? dataSource.instances.all.map((i) => i.url) : [dataSource.url];
     unsubscribe = this.opts.upstream.subscribe(
       primary.serviceName,
-      dataSource.url,
+      urls,
       session.caller,
       { query: primary.operation, variables: upstreamVariables, ...(primary.operationName ? { operationName: primary.operationName } : {}), extensions: { eventLog: resume } },
       {

@@ -79,14 +79,15 @@ export class SubgraphConnections {
   }
 
   /**
-   * Subscribes `payload` on `subgraph` (its GraphQL URL, http: or https:) for `caller`; returns
-   * the function that ends it (idempotent; not needed after the sink's `error` or `complete`).
+   * Subscribes `payload` on `subgraph` (the GraphQL URLs of its instances, http: or https:) for
+   * `caller`; returns the function that ends it (idempotent; not needed after the sink's `error`
+   * or `complete`).
    */
-  subscribe(subgraph: string, url: string, caller: Caller, payload: SubscribePayload, sink: UpstreamSink): () => void {
-    const key = `${url}\u0000${caller.role}\u0000${caller.sub}\u0000${String(caller.read)}\u0000${caller.write.join(',')}`;
+  subscribe(subgraph: string, urls: readonly string[], caller: Caller, payload: SubscribePayload, sink: UpstreamSink): () => void {
+    const key = `${urls.join(',')}\u0000${caller.role}\u0000${caller.sub}\u0000${String(caller.read)}\u0000${caller.write.join(',')}`;
     let connection = this.connections.get(key);
     if (!connection) {
-      connection = { client: this.connect(subgraph, url, caller), users: 0 };
+      connection = { client: this.connect(subgraph, urls, caller), users: 0 };
       this.connections.set(key, connection);
     }
     const conn = connection;
@@ -131,16 +132,18 @@ export class SubgraphConnections {
     await Promise.all(all.map((c) => Promise.resolve(c.client.dispose()).catch(() => {})));
   }
 
-  private connect(subgraph: string, url: string, caller: Caller): Client {
+  private connect(subgraph: string, urls: readonly string[], caller: Caller): Client {
     const { sign, keepAliveMs } = this.opts;
-    const wsUrl = url.replace(/^http/, 'ws');
+    const wsUrls = urls.map((url) => url.replace(/^http/, 'ws'));
+    let attempt = 0;
     let socket: WebSocket | undefined;
     let pongDeadline: NodeJS.Timeout | undefined;
     /** The token of the connection being opened. */
     let token: string | undefined;
     const renewal = sign ? this.renewal(() => sign(caller, subgraph)) : undefined;
     return createClient({
-      url: wsUrl,
+      // Each (re)connection goes to the next instance: after one dies, the first retry reaches another.
+      url: () => wsUrls[attempt++ % wsUrls.length]!,
       webSocketImpl: WebSocket,
       lazy: true,
       // Re-signed on every (re)connection: a token is valid for 60 s, a connection for much longer.

@@ -22,7 +22,9 @@ import { budgetOf, BudgetSpent, type RequestBudget } from './budget.ts';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.ts';
 import { failurePaths } from './failurePaths.ts';
 import { codedResponseError, describeFailure, SubgraphFetchError, type FetchOutcome, type Transport } from './failures.ts';
+import type { HeaderRules } from '../../lib/configFormats.ts';
 import { propagatedHttp, signCaller, type Signer } from './headers.ts';
+import { instanceUrls, isConnectionFailure, SubgraphInstances, type SubgraphInstance } from './instances.ts';
 import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
 import { DistinctRepresentations, isDistinct } from './representations.ts';
 import { BufferedResponse, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
@@ -35,11 +37,14 @@ export interface DataSourceHooks {
   onCircuitState?(subgraph: string, state: CircuitState): void;
   /** Once for every HTTP request actually sent to the subgraph, with the variables as sent. */
   onRequest?(subgraph: string, query: string, variables: Record<string, unknown> | undefined): void;
+  /** A query sent again to another instance after its connection to `from` failed (./instances.ts). */
+  onRetry?(subgraph: string, from: string, to: string): void;
 }
 
 export interface SubgraphDataSourceOptions {
   /** Subgraph name, as in the supergraph (`serviceName` of its errors). */
   name: string;
+  /** The subgraph's GraphQL URL, or the URLs of its instances, comma-separated (./instances.ts). */
   url: string;
   /** The connection pools of the gateway this data source belongs to (closed when it stops). */
   pools: SubgraphPools;
@@ -52,11 +57,15 @@ export interface SubgraphDataSourceOptions {
   hooks?: DataSourceHooks;
   /** Signs the caller for this subgraph (`x-ali-gateway-token`); unset: no header (subgraphs that do not check it). */
   sign?: Signer;
+  /** Which client headers this subgraph receives (HEADER_RULES, ./headerRules.ts); unset: none. */
+  headerRules?: HeaderRules;
   /** Keep-alive connections to the subgraph's origin, at most. Default 64; requests beyond wait in the pool's queue (within the timeout). */
   connections?: number;
 }
 
 const DEFAULT_CONNECTIONS = 64;
+/** How long an instance whose connection failed is passed over (./instances.ts). */
+const INSTANCE_REST_MS = 2_000;
 
 type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
@@ -111,31 +120,33 @@ function expand(response: ProcessResult, distinct: DistinctRepresentations): Pro
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly name: string;
-  private readonly origin: string;
-  private readonly path: string;
+  /** The instances requests are spread over, in the order configured. */
+  readonly instances: SubgraphInstances;
   private readonly pools: SubgraphPools;
   private readonly timeoutMs: number;
   private readonly dedupe: boolean;
   private readonly connections: number;
   private readonly hooks: DataSourceHooks;
   private readonly sign: Signer | undefined;
+  private readonly headerRules: HeaderRules | undefined;
   private readonly breaker: CircuitBreaker;
   /** HTTP requests in flight that identical queries may join. */
   private readonly inFlight = new InFlightQueries();
   private readonly failedHooks = new Set<keyof DataSourceHooks>();
 
   constructor(options: SubgraphDataSourceOptions) {
-    super({ url: options.url });
-    const target = new URL(options.url);
+    const urls = instanceUrls(options.url);
+    // Stock's pipeline carries one URL (`request.http.url`); the fetcher picks the instance.
+    super({ url: urls[0]! });
     this.name = options.name;
-    this.origin = target.origin;
-    this.path = `${target.pathname}${target.search}`;
+    this.instances = new SubgraphInstances(urls, INSTANCE_REST_MS);
     this.pools = options.pools;
     this.timeoutMs = options.timeoutMs;
     this.dedupe = options.dedupe;
     this.connections = options.connections ?? DEFAULT_CONNECTIONS;
     this.hooks = options.hooks ?? {};
     this.sign = options.sign;
+    this.headerRules = options.headerRules;
     this.breaker = new CircuitBreaker(options.name, options.circuit.failureThreshold, options.circuit.resetMs, (state) =>
       this.notify('onCircuitState', state),
     );
@@ -156,7 +167,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const variables = distinct ? { ...original.variables, representations: distinct.unique } : original.variables;
     const signing = signCaller(options, this.name, this.sign);
     const token = signing === undefined ? undefined : await signing;
-    const request = { ...original, variables, http: propagatedHttp(options, this.url, token) };
+    const request = { ...original, variables, http: propagatedHttp(options, this.url, token, this.headerRules, this.name) };
     const call: CallState = {
       operation: operationKind('document' in options ? options.document : undefined, request.query),
       query: request.query ?? '',
@@ -231,7 +242,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       : new SubgraphFetchError('too_large', `The answers to this request exceed ${maxResponseBytes} bytes, the most this caller may receive; the fetch from subgraph "${this.name}" was stopped`);
   }
 
-  /** One HTTP request through the circuit breaker, within the timeout, until no request waits for it (`hooks.signal`). */
+  /**
+   * One HTTP request through the circuit breaker, within the timeout, until no request waits for it
+   * (`hooks.signal`). A query whose connection to an instance failed is sent once more, to another
+   * instance (queries are idempotent); any other operation is sent once, whatever happens.
+   */
   private async exchange(url: string, method: string, headers: Record<string, string>, body: string, call: CallState | undefined, hooks: ExchangeHooks): Promise<RawResponse> {
     const admitted = this.breaker.admit(Date.now());
     if ('retryInMs' in admitted) {
@@ -253,18 +268,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     let healthy = false; // every admitted request is recorded, or a half-open circuit would wait forever
     let cancelled = false;
     try {
-      const response = await this.pools.send({
-        origin: this.origin,
-        path: this.path,
-        connections: this.connections,
-        method,
-        headers,
-        body,
-        signal: controller.signal,
-        timeoutMs: this.timeoutMs,
-        retryable: call?.operation === 'query',
-        onBytes: (n) => hooks.onBytes(n),
-      });
+      const response = await this.sendToInstances(method, headers, body, controller.signal, call?.operation === 'query', hooks);
       healthy = response.status < 500;
       return { ...response, url };
     } catch (err) {
@@ -278,6 +282,42 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       hooks.signal.removeEventListener('abort', onCancel);
       if (cancelled) this.breaker.release(admitted);
       else this.breaker.record(admitted, healthy, Date.now());
+    }
+  }
+
+  /** Sends to the next instance in turn; a query that lost its connection goes once to another instance. */
+  private async sendToInstances(method: string, headers: Record<string, string>, body: string, signal: AbortSignal, idempotent: boolean, hooks: ExchangeHooks) {
+    const send = (instance: SubgraphInstance) =>
+      this.pools.send({
+        origin: instance.origin,
+        path: instance.path,
+        connections: this.connections,
+        method,
+        headers,
+        body,
+        signal,
+        timeoutMs: this.timeoutMs,
+        retryable: idempotent,
+        onBytes: (n) => hooks.onBytes(n),
+      });
+    const attempt = async (instance: SubgraphInstance) => {
+      try {
+        const response = await send(instance);
+        this.instances.answered(instance);
+        return response;
+      } catch (err) {
+        if (isConnectionFailure(err)) this.instances.rest(instance, Date.now());
+        throw err;
+      }
+    };
+    const first = this.instances.pick(Date.now());
+    try {
+      return await attempt(first);
+    } catch (err) {
+      const next = idempotent && isConnectionFailure(err) && !signal.aborted ? this.instances.other(first, Date.now()) : undefined;
+      if (!next) throw err;
+      this.notify('onRetry', first.url, next.url);
+      return await attempt(next);
     }
   }
 

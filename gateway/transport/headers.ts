@@ -1,11 +1,14 @@
 /**
- * The headers every subgraph request carries: the executor's, the incoming operation's request id,
- * and the caller signed for this subgraph (`x-ali-gateway-token`), which subgraphs that check it
- * verify. A token from anywhere else (the executor's headers) is never forwarded.
+ * The headers every subgraph request carries: the executor's, the client headers HEADER_RULES
+ * forwards to this subgraph (./headerRules.ts), the incoming operation's request id, and the
+ * caller signed for this subgraph (`x-ali-gateway-token`), which subgraphs that check it verify.
+ * A token from anywhere else (the executor's headers, a client) is never forwarded.
  */
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GATEWAY_TOKEN_HEADER, type Caller } from '../../lib/access.ts';
+import type { HeaderRules } from '../../lib/configFormats.ts';
 import { REQUEST_ID_HEADER, type GatewayContext } from '../context.ts';
+import { ruledHeaders } from './headerRules.ts';
 
 /** Signs a caller for one subgraph (gateway/access/signer.ts). */
 export type Signer = (caller: Caller, subgraph: string) => string | Promise<string>;
@@ -16,12 +19,15 @@ export function signCaller(options: GraphQLDataSourceProcessOptions<GatewayConte
   return caller && sign ? sign(caller, subgraph) : undefined;
 }
 
-/** The request's `http`: POST to the subgraph with the executor's headers, the request id and the signed caller. */
-export function propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayContext>, url: string, token: string | undefined) {
+/** The request's `http`: POST to the subgraph with the executor's headers, the ruled client headers, the request id and the signed caller. */
+export function propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayContext>, url: string, token: string | undefined, rules?: HeaderRules, subgraph = '') {
   const headers = new Headers();
   for (const [name, value] of options.request.http?.headers ?? []) headers.append(name, value);
   headers.delete(GATEWAY_TOKEN_HEADER);
   if ('incomingRequestContext' in options) {
+    // A request context built by the gateway itself (a subscription event's entity fetches) may have no HTTP request.
+    const client = (options.incomingRequestContext as Partial<typeof options.incomingRequestContext>).request?.http?.headers;
+    for (const [name, value] of ruledHeaders(rules, subgraph, client)) headers.set(name, value);
     const context: Partial<GatewayContext> | undefined = options.context;
     if (typeof context?.requestId === 'string') headers.set(REQUEST_ID_HEADER, context.requestId);
   }

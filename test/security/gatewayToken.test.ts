@@ -240,7 +240,7 @@ describe("the gateway's subscription across token renewals", () => {
     const subscribers = bus.subscriberCount();
     const connections = upgrades;
     const sink = { next: (e: unknown) => void events.push(e), error: (e: unknown) => void errors.push(e), complete: () => {} };
-    const stop = upstream.subscribe('reuse', `${reuse.url}graphql`, PARTNER, { query: ADOPTION_CHANGED, variables: { provinceCode: '001' } }, sink);
+    const stop = upstream.subscribe('reuse', [`${reuse.url}graphql`], PARTNER, { query: ADOPTION_CHANGED, variables: { provinceCode: '001' } }, sink);
     await waitFor('the subscription', () => bus.subscriberCount() > subscribers);
     await waitFor('a second connection, after the first token expired', () => upgrades >= connections + 2, 8000);
     await waitFor('the subscription again', () => bus.subscriberCount() > subscribers);

@@ -3,7 +3,7 @@
  * under load, refusal of an invalid supergraph, health and readiness, request ids, CORS, body
  * limit, compression, masked errors in production, metrics, and a SIGTERM under load.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -270,6 +270,54 @@ describe('graceful shutdown', () => {
     expect(results.filter((r) => r.status !== 200 || r.errors)).toEqual([]);
     expect(await exited).toBe(0);
     // and it no longer accepts connections
+    expect(await fetch(`${base}health`).then(() => 'up', () => 'down')).toBe('down');
+  }, 120_000);
+
+  // Found serving other teams' supergraphs: under a SIGTERM to npm, `tsx` and its node child kept
+  // running and holding the port. The script now `exec`s node, which npm signals directly.
+  it('npm run gateway: a SIGTERM to npm stops the gateway, nothing keeps the port; the limits in force are logged at start', async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_PORT: String(port), LOG_LEVEL: 'info', SUPERGRAPH_WATCH: 'false', GATEWAY_SIGNING_SECRET: stack.gatewaySecret };
+    for (const [name, url] of Object.entries(stack.subgraphUrls)) env[`SUBGRAPH_${name.toUpperCase()}_URL`] = url;
+    const npm = spawn('npm', ['run', '-s', 'gateway'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+    const base = `http://127.0.0.1:${port}/`;
+    const deadline = Date.now() + 60_000;
+    while (!(await fetch(`${base}health`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline || npm.exitCode !== null) throw new Error(`gateway did not start: ${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const descendants = (pid: number): number[] => {
+      let listed = '';
+      try {
+        listed = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+      } catch {
+        // ps exits 1 when the process has no children
+      }
+      const children = listed.split('\n').filter((l) => l.trim()).map(Number);
+      return children.flatMap((c) => [c, ...descendants(c)]);
+    };
+    const tree = descendants(npm.pid!);
+    expect(tree.length).toBeGreaterThan(0);
+    const limits = output.split('\n').filter((l) => l.includes('gateway limits in force')).map((l) => JSON.parse(l));
+    expect(limits).toHaveLength(1);
+    expect(limits[0]).toMatchObject({ executor: 'lean', rateLimits: { perRole: { anonymous: { points: expect.any(Number) } }, shared: 'this process only' }, operationLimits: { anonymous: { maxDepth: expect.any(Number) } }, executionLimits: { anonymous: { deadlineMs: expect.any(Number) } }, subgraphTimeoutMs: 30_000 });
+
+    npm.kill('SIGTERM');
+    await exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && tree.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(tree.filter(alive)).toEqual([]);
     expect(await fetch(`${base}health`).then(() => 'up', () => 'down')).toBe('down');
   }, 120_000);
 });

@@ -87,6 +87,9 @@ capabilities:
 - name: MONGODB_DB_PREFIX
   value: {{ .Values.mongodb.dbPrefix | quote }}
 {{ include "ali-graph.secretEnv" (dict "name" "GATEWAY_SIGNING_SECRET" "ref" .Values.secrets.signingSecret) }}
+{{- if .Values.secrets.previousSigningSecret.name }}
+{{ include "ali-graph.secretEnv" (dict "name" "GATEWAY_SIGNING_SECRET_PREVIOUS" "ref" .Values.secrets.previousSigningSecret) }}
+{{- end }}
 {{- if .Values.dev.mongodb.enabled }}
 - name: MONGODB_URI
   value: {{ printf "mongodb://%s-mongodb:27017/" (include "ali-graph.fullname" .) | quote }}
