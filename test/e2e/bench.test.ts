@@ -81,9 +81,12 @@ describe('bench/run.ts --quick', () => {
           correct: expect.any(Boolean),
         }),
       );
-      for (const key of ['rps', 'p50Ms', 'p95Ms', 'p99Ms', 'cpuMsPerRequest', 'peakRssMb', 'subgraphsCpuMsPerRequest'] as const) {
+      for (const key of ['rps', 'p50Ms', 'p95Ms', 'p99Ms', 'cpuMsPerRequest', 'peakRssMb'] as const) {
         expect(Number.isFinite(run[key]) && run[key] > 0, `${run.workload}/${run.operation}/${run.gateway} ${key}`).toBe(true);
       }
+      // Measured, but it may round to 0 ms: with de-duplication on, the gateway shares identical
+      // in-flight fetches, and a quick run's few requests leave the subgraphs almost nothing to do.
+      expect(Number.isFinite(run.subgraphsCpuMsPerRequest) && run.subgraphsCpuMsPerRequest >= 0, `${run.workload}/${run.operation}/${run.gateway} subgraphsCpuMsPerRequest`).toBe(true);
       expect(Number.isInteger(run.errors)).toBe(true);
       // Every correct cell has its ratios to stock's in the same run (stock's own are 1).
       for (const key of ['rpsVsApollo', 'cpuVsApollo', 'p99VsApollo', 'rssVsApollo'] as const) {

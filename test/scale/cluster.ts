@@ -37,8 +37,8 @@ export interface Cluster {
   readonly prefix: string;
   /** What HAProxy logged: the requests that did not end well, with its termination state. */
   lbLog(): string;
-  /** Sends `signal`, waits for the process to exit, and returns when the signal was sent (performance.now()). */
-  kill(service: Service, signal: 'SIGTERM' | 'SIGKILL'): Promise<number>;
+  /** Sends `signal`, waits for the process to exit; when the signal was sent and when the exit was seen (performance.now()). */
+  kill(service: Service, signal: 'SIGTERM' | 'SIGKILL'): Promise<{ sent: number; exited: number }>;
   /** Starts a stopped service again on its port, and waits until it is up. */
   restart(service: Service): Promise<void>;
   stop(): Promise<void>;
@@ -216,7 +216,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     service.child.kill(signal);
     const sent = performance.now();
     await service.exited;
-    return sent;
+    return { sent, exited: performance.now() };
   };
   return {
     url: lb.url,

@@ -77,9 +77,9 @@ export class Load {
     private readonly opts: { workers: number; pauseMs: number },
   ) {}
 
-  /** Requests in flight at `at` (started before, ended after). */
-  inFlightAt(at: number): Outcome[] {
-    return this.outcomes.filter((o) => o.started <= at && o.ended > at);
+  /** The requests in flight at any moment from `from` to `to`. */
+  inFlightDuring(from: number, to: number): Outcome[] {
+    return this.outcomes.filter((o) => o.started <= to && o.ended > from);
   }
 
   start(): void {

@@ -20,7 +20,7 @@ export type Provenance =
 export type AlliancesOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type AlliancesOverviewQuery = { __typename: 'Query', alliances: Array<{ __typename: 'Alliance', id: string, nodeId: string, name: string, memberCount: number, smallMemberCount: number, province: { __typename: 'Province', id: string, name: string, abbreviation: string }, fundingTotals: { __typename: 'FundingTotals', projectCount: number, totalValue: string, cofinancing: string, cofinancingPercent: string, provenance: Provenance } }>, networkSummary: { __typename: 'NetworkSummary', allianceCount: number, memberCount: number, smallMemberCount: number, provenance: Provenance } };
+export type AlliancesOverviewQuery = { __typename: 'Query', alliances: Array<{ __typename: 'Alliance', id: string, nodeId: string, name: string, memberCount: number, smallMemberCount: number, province: { __typename: 'Province', id: string, name: string, abbreviation: string }, fundingTotals: { __typename: 'FundingTotals', projectCount: number, totalValue: string, cofinancing: string, cofinancingPercent: string | null, provenance: Provenance } }>, networkSummary: { __typename: 'NetworkSummary', allianceCount: number, memberCount: number, smallMemberCount: number, provenance: Provenance } };
 
 export type AllianceMembersQueryVariables = Exact<{
   id: string | number;
