@@ -28,6 +28,7 @@ import { DocumentStore } from './access/documents.ts';
 import { operationLimitsPlugin } from './operationLimits.ts';
 import { NO_COST_DIRECTIVES, readCostDirectives, type CostOptions } from './cost/index.ts';
 import { useExecutionLimits } from './executor/ceilings.ts';
+import { useDeferDirective } from './executor/deferDirective.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
@@ -35,7 +36,7 @@ import { useCorrectedPlanner } from './apollo/planner.ts';
 import { useLeanExecutor, type LeanExecutorOptions } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
 import { createGlobalObjects, NODE_GRAPH, type GlobalObjects } from './node/index.ts';
-import { createRequestPipeline, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
+import { createRequestPipeline, incrementalDeliveryPlugin, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
 import { createAdmission, type SpendBudget } from './http/admission.ts';
 import { createDrain } from './http/draining.ts';
 import { createRequestListener } from './http/handler.ts';
@@ -95,6 +96,8 @@ function createGateway(
     validateSupergraph: true,
     queryPlannerConfig: {
       cache: metrics.wrapQueryPlanCache(new InMemoryLRUCache<QueryPlan>()),
+      // Stock's executor cannot execute deferred fragments: with it, @defer is planned away (ignored).
+      incrementalDelivery: { enableDefer: opts.executor === 'lean' },
     },
     buildService: ({ name, url }) => {
       if (name === NODE_GRAPH) return nodes.dataSource();
@@ -113,6 +116,7 @@ function createGateway(
     },
   });
   if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
+  useDeferDirective(gateway);
   useCorrectedPlanner(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
   useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
@@ -161,7 +165,8 @@ interface ApolloDeps {
 /**
  * Apollo Server with the gateway's plugins: metrics (first: it sees every request, and which pass
  * every check), the request pipeline's (operation types per transport, before the access check),
- * access, operation limits.
+ * access, operation limits, and incremental delivery (last: the others see a deferred answer's
+ * initial result as a single result).
  */
 function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloServer<GatewayContext> {
   const { production, operationLimits } = opts;
@@ -186,6 +191,7 @@ function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloSer
       }),
       operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { cost: deps.cost, onCost: (role, estimated, actual) => deps.metrics.operationCost(role, estimated, actual) }),
       ...opts.plugins,
+      incrementalDeliveryPlugin(deps.formatError),
     ],
   });
 }

@@ -8,8 +8,10 @@
  * version ../apollo/internals.ts is written for): same plan-store key, same variable validation,
  * same planner and options, same `experimental_didResolveQueryPlan` call and query-plan exposure,
  * and only the call to `executeQueryPlan` replaced. What the lean path leaves alone —
- * subscriptions, @defer, introspection, response names that shadow `Object.prototype`,
- * usage-reporting traces — goes to stock `executeQueryPlan` with the same arguments.
+ * subscriptions, introspection, response names that shadow `Object.prototype`, usage-reporting
+ * traces — goes to stock `executeQueryPlan` with the same arguments. `@defer`, which stock cannot
+ * execute, the lean path answers incrementally when the request's context carries an incremental
+ * handoff (gateway/pipeline/incremental.ts), and merged otherwise.
  *
  * It reads the gateway's state (schemas, planner, plan store, data sources) from the gateway's
  * private fields (../apollo/internals.ts, which checks them), read afresh for every request as
@@ -35,7 +37,8 @@ import {
   type OperationContext,
 } from '../apollo/internals.ts';
 import { INHERITED_NAMES, UnsupportedOperation } from './compileShape.ts';
-import { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
+import type { GatewayContext } from '../context.ts';
+import { compilePlan, executeCompiledPlan, executeCompiledPlanIncrementally, type CompiledPlan, type PlanRun } from './plan.ts';
 
 export { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
 
@@ -62,7 +65,7 @@ function shadowsInheritedNames(schema: GraphQLSchema): boolean {
 /**
  * Why a plan went to stock `executeQueryPlan` rather than the lean executor:
  * - `unsupported`: what the lean executor leaves to stock by design (introspection, subscriptions,
- *   @defer, a response name that shadows an `Object.prototype` member);
+ *   a response name that shadows an `Object.prototype` member);
  * - `shadowed_names`: the supergraph has a field named like an `Object.prototype` member;
  * - `usage_traces`: Apollo usage reporting asked for this request's trace;
  * - `compile_error`: compiling the plan threw anything else, which is a lean executor bug.
@@ -249,16 +252,25 @@ class LeanExecutor {
     recording: boolean,
   ): Promise<GatewayExecutionResult> {
     const mergeFetches = this.mergeFetches;
-    if (!recording) return executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
+    if (!recording) return this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
     return tracer.startActiveSpan(OpenTelemetrySpanNames.EXECUTE, async (executeSpan) => {
       try {
-        const result = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
+        const result = await this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
         if (result.errors) failSpan(executeSpan, result.errors, this.g.config.telemetry);
         return result;
       } finally {
         executeSpan.end();
       }
     });
+  }
+
+  /** Runs a plan: incrementally when it defers something and the client takes that (the deferred parts go to the request's handoff), else as one result. */
+  private async run(lean: CompiledPlan, run: PlanRun): Promise<GatewayExecutionResult> {
+    const handoff = (run.requestContext.context as Partial<GatewayContext>).incremental;
+    if (!lean.defers || !handoff) return executeCompiledPlan(lean, run);
+    const { result, deferred } = await executeCompiledPlanIncrementally(lean, run);
+    if (deferred) handoff.deferred = deferred;
+    return result;
   }
 
   /** Stock's query-plan exposure (development only, on request) and debug logging. */

@@ -35,6 +35,10 @@ export async function subscribeInternally({ deps, execution, shared }: Transport
   const payload = { query: req.query, variables: req.variables, ...(req.operationName ? { operationName: req.operationName } : {}) };
   const context = { requestId: req.requestId, caller: req.caller, log: req.log };
   const outcome = await deps.pipeline.run({ transport: 'ws', http: webSocketRequest(payload), context, documents: req.documents });
+  if (outcome.kind === 'incremental') {
+    await outcome.subsequent.return();
+    return { kind: 'refused', errors: [{ message: 'Not a subscription: a webhook is a subscription document', extensions: { code: 'BAD_USER_INPUT', argument: 'query' } }] };
+  }
   if (outcome.kind === 'response') {
     const body = outcome.response.body.kind === 'complete' ? (JSON.parse(outcome.response.body.string) as ExecutionResult & { errors?: GraphQLFormattedError[] }) : {};
     const errors = body.errors ?? [];
