@@ -307,14 +307,18 @@ function announce(shape: CompiledShape, deferral: Deferral, parent: Part | undef
   return pending;
 }
 
-/** A complete part, shaped at each of its positions and merged into the response so far. Its fetch errors go to the position they are under (else the first). */
+/**
+ * A complete part, shaped at each of its positions and merged into the response so far. Its fetch
+ * errors go to the position they are under (else the first); the shaping's own errors (a null in a
+ * non-null field) only when its fetches had none, as stock reports them for a whole response.
+ */
 function complete(shape: CompiledShape, part: Part, variables: Record<string, unknown> | undefined): CompletedPart[] {
   const unplaced = part.errors.filter((e) => !part.positions.some((p) => isUnder(e, p.path)));
   return part.positions.map((position, index) => {
     const { data, errors } = shapeSelection(shape, part.block.selection, position.type, position.raw, position.path, variables);
     if (data) deepMerge(position.out, data);
     const own = part.errors.filter((e) => isUnder(e, position.path));
-    const all = [...own, ...(index === 0 ? unplaced : []), ...errors] as GraphQLError[];
+    const all = [...own, ...(index === 0 ? unplaced : []), ...(part.errors.length === 0 ? errors : [])] as GraphQLError[];
     return { id: position.id, path: position.path, label: part.block.label, data, errors: all };
   });
 }

@@ -23,7 +23,9 @@ export interface DeferFixture {
   readonly url: string;
   /** Holds every funding answer until the returned function is called. */
   hold(): () => void;
-  /** Requests the funding subgraph received since the last call. */
+  /** Entities the funding subgraph was asked for since the last take. */
+  fundingRequests(): number;
+  /** The same, counting again from 0. */
   takeFundingRequests(): number;
   stop(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export async function startDeferFixture(options: Partial<GatewayOptions> = {}): 
         gate = Promise.resolve();
       };
     },
+    fundingRequests: () => fundingRequests,
     takeFundingRequests() {
       const n = fundingRequests;
       fundingRequests = 0;
