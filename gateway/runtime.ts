@@ -116,7 +116,6 @@ function createGateway(
     },
   });
   if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
-  useDeferDirective(gateway);
   useCorrectedPlanner(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
   useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
@@ -251,6 +250,9 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   });
   const formatError = (formatted: GraphQLFormattedError) => maskError(withClientCode(formatted), opts.production);
   const maxTokens = Math.max(...Object.values(opts.operationLimits).map((l) => l.maxTokens));
+  // Apollo Server validates against the schema with @defer; the contracts (each caller's view,
+  // introspection) stay on the gateway's own, registered above.
+  useDeferDirective(gateway);
   const apollo = createApollo(opts, { gateway, metrics, contracts, cost: () => cost, formatError, maxTokens });
   await apollo.start();
   const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });

@@ -18,12 +18,12 @@
  * What a part carries is format-neutral ({@link DeferredPayload}); gateway/pipeline/incremental.ts
  * writes it in the format the client negotiated.
  */
-import { isCompositeType, isSubtype, parseSelectionSet, type CompositeType, type Operation } from '@apollo/federation-internals';
+import { isCompositeType, isSubtype, parseSelectionSet, type CompositeType, type Operation, type SelectionSet } from '@apollo/federation-internals';
 import type { DeferNode, PlanNode } from '@apollo/query-planner';
 import type { GraphQLError } from 'graphql';
 import { compileSelection } from './compileShape.ts';
 import { deepMerge, type Cursor, type ResultMap } from './results.ts';
-import { COMPOSITE, FIELD, LEAF, NON_NULL, LIST, shapeSelection, type CompiledShape, type ShapeSet, type ShapeType } from './shape.ts';
+import { COMPOSITE, FIELD, FRAGMENT, LEAF, NON_NULL, LIST, shapeSelection, type CompiledShape, type ShapeField, type ShapeFragment, type ShapeSet, type ShapeType } from './shape.ts';
 
 /** A deferred fragment at one position of the response, announced to the client (`pending`). */
 export interface PendingPart {
@@ -69,6 +69,8 @@ interface DeferredBlock<Step> {
   /** The static type at each step of `queryPath` (index i: after step i). */
   readonly pathTypes: readonly CompositeType[];
   readonly depends: readonly string[];
+  /** Whether every dependency is a fetch of the Defer node's primary part (the block may then start before the rest of it). */
+  readonly dependsOnPrimary: boolean;
   readonly node: Step | undefined;
   /** What the block delivers at each position, of type `pathTypes.at(-1)` (the root type for an empty path). */
   readonly selection: ShapeSet;
@@ -120,29 +122,121 @@ function typesAlong(shape: CompiledShape, queryPath: readonly string[]): Composi
   return types;
 }
 
-/** A selection the planner printed, compiled at `parentType` (an empty one for none). */
-function compileSubselection(operation: Operation, parentType: CompositeType, source: string | undefined): ShapeSet {
-  if (!source) return [];
-  const set = parseSelectionSet({ parentType, source, variableDefinitions: operation.variableDefinitions, validate: false });
-  return compileSelection(operation.schema(), set);
+/** The `__typename` fields of a compiled selection, in the fragments they are in. */
+function typenamesOf(set: ShapeSet): ShapeSet {
+  const out: (ShapeField | ShapeFragment)[] = [];
+  for (const selection of set) {
+    if (selection.kind === FIELD) {
+      if (selection.isTypename) out.push(selection);
+    } else {
+      const inner = typenamesOf(selection.selection);
+      if (inner.length > 0) out.push({ ...selection, selection: inner, applies: new Map() });
+    }
+  }
+  return out;
 }
 
-/** Compiles a Defer node found at `parentType`; other nodes of its parts with `compileStep`. */
-export function compileDefer<Step>(node: DeferNode, shape: CompiledShape, parentType: CompositeType, compileStep: (node: PlanNode) => Step): DeferStep<Step> {
+/**
+ * `sub` with the `__typename` fields the operation selects at the same places (`full`): the
+ * planner prints a part's selection after optimising away `__typename` next to other fields (it
+ * fills them in itself when it shapes a whole response), and Apollo Client selects it everywhere.
+ */
+function withTypenames(sub: ShapeSet, full: ShapeSet): ShapeSet {
+  const out: (ShapeField | ShapeFragment)[] = sub.map((selection) => {
+    if (selection.kind === FRAGMENT) return { ...selection, selection: withTypenames(selection.selection, full), applies: new Map() };
+    const match = selection.selection && fieldNamed(full, selection.responseName);
+    return match?.selection ? { ...selection, selection: withTypenames(selection.selection!, match.selection) } : selection;
+  });
+  const names = new Set(sub.filter((s): s is ShapeField => s.kind === FIELD).map((s) => s.responseName));
+  for (const typename of typenamesOf(full)) if (typename.kind === FRAGMENT || !names.has(typename.responseName)) out.push(typename);
+  return out;
+}
+
+/** The operation's compiled selection at a `queryPath` (the root's for an empty one). */
+function selectionAt(shape: CompiledShape, queryPath: readonly string[]): ShapeSet {
+  let set = shape.selection;
+  for (const step of queryPath) if (!step.startsWith('... on ')) set = fieldNamed(set, step)?.selection ?? [];
+  return set;
+}
+
+/** A selection the planner printed, compiled at `parentType` (an empty one for none), with the operation's `__typename`s there. */
+function compileSubselection(shape: CompiledShape, queryPath: readonly string[], parentType: CompositeType, source: string | undefined): ShapeSet {
   const operation = shape.operation;
+  const set: SelectionSet | undefined = source ? parseSelectionSet({ parentType, source, variableDefinitions: operation.variableDefinitions, validate: false }) : undefined;
+  return withTypenames(set ? compileSelection(operation.schema(), set) : [], selectionAt(shape, queryPath));
+}
+
+/** The ids of the fetches of a plan node. */
+function fetchIds(node: PlanNode | undefined, into = new Set<string>()): Set<string> {
+  if (!node) return into;
+  switch (node.kind) {
+    case 'Fetch':
+      if (node.id !== undefined) into.add(node.id);
+      break;
+    case 'Sequence':
+    case 'Parallel':
+      for (const n of node.nodes) fetchIds(n, into);
+      break;
+    case 'Flatten':
+      fetchIds(node.node, into);
+      break;
+    case 'Condition':
+      fetchIds(node.ifClause, into);
+      fetchIds(node.elseClause, into);
+      break;
+    case 'Defer':
+      fetchIds(node.primary.node, into);
+      break;
+  }
+  return into;
+}
+
+/**
+ * Whether a label names more than one deferred fragment once named fragments are expanded (a
+ * labelled @defer in a fragment spread twice): the planner plans them as one deferred block at
+ * one of the places, so such an operation is answered merged, as the RFC lets a server do.
+ */
+export function repeatsDeferLabels(operation: Operation): boolean {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSet): boolean =>
+    set.selections().some((selection) => {
+      if (selection.kind === 'FragmentSelection') {
+        for (const directive of selection.element.appliedDirectives) {
+          const label: unknown = directive.name === 'defer' ? directive.arguments()['label'] : undefined;
+          if (typeof label !== 'string') continue;
+          if (seen.has(label)) return true;
+          seen.add(label);
+        }
+      }
+      return selection.selectionSet ? walk(selection.selectionSet) : false;
+    });
+  return walk(operation.expandAllFragments().selectionSet);
+}
+
+/** Compiles a Defer node found at `queryPath` (of type `parentType`); other nodes of its parts with `compileStep`. */
+export function compileDefer<Step>(
+  node: DeferNode,
+  shape: CompiledShape,
+  queryPath: readonly string[],
+  parentType: CompositeType,
+  compileStep: (node: PlanNode) => Step,
+): DeferStep<Step> {
+  const primaryIds = fetchIds(node.primary.node);
   const deferred = node.deferred.map((block): DeferredBlock<Step> => {
     const pathTypes = typesAlong(shape, block.queryPath);
     const blockType = pathTypes.at(-1) ?? shape.rootType;
     // A block with deferred fragments of its own is a Defer node whose primary is the block's part.
     const nested = block.node?.kind === 'Defer' ? block.node : undefined;
-    const selection = compileSubselection(operation, blockType, block.subselection ?? nested?.primary.subselection);
-    const step = nested ? (compileDefer(nested, shape, blockType, compileStep) as Step) : block.node ? compileStep(block.node) : undefined;
-    return { label: block.label, queryPath: block.queryPath, pathTypes, depends: block.depends.map((d) => d.id), node: step, selection, parentType: blockType };
+    const selection = compileSubselection(shape, block.queryPath, blockType, block.subselection ?? nested?.primary.subselection);
+    const step = nested ? (compileDefer(nested, shape, block.queryPath, blockType, compileStep) as Step) : block.node ? compileStep(block.node) : undefined;
+    const depends = block.depends.map((d) => d.id);
+    const dependsOnPrimary = depends.length > 0 && depends.every((id) => primaryIds.has(id));
+    return { label: block.label, queryPath: block.queryPath, pathTypes, depends, dependsOnPrimary, node: step, selection, parentType: blockType };
   });
   return {
     kind: 'Defer',
     primary: node.primary.node ? compileStep(node.primary.node) : undefined,
-    primarySelection: compileSubselection(operation, parentType, node.primary.subselection),
+    primarySelection: compileSubselection(shape, queryPath, parentType, node.primary.subselection),
     deferred,
   };
 }
@@ -158,6 +252,8 @@ interface Part {
   /** Errors of this part's fetches. */
   readonly errors: unknown[];
   finished: boolean;
+  /** The fragment is under a `@skip`/`@include` that leaves it out: it has no position. */
+  skipped: boolean;
   /** registered → announced (positions known) → delivered; or dropped (no position). */
   phase: 'registered' | 'announced' | 'delivered' | 'dropped';
   positions: Position[];
@@ -201,7 +297,7 @@ export class Deferral {
   }
 
   register(block: DeferredBlock<unknown>, parent: Part | undefined): Part {
-    const part: Part = { block, parent, errors: [], finished: false, phase: 'registered', positions: [] };
+    const part: Part = { block, parent, errors: [], finished: false, skipped: false, phase: 'registered', positions: [] };
     this.parts.push(part);
     return part;
   }
@@ -227,6 +323,11 @@ export interface DeferRun<Step> {
   readonly part: Part | undefined;
   /** Runs a step of a part: `errors` collects its fetches' errors, `part` encloses the Defer nodes inside it. */
   run(step: Step, cursor: Cursor, errors: unknown[] | undefined, part: Part | undefined): Promise<void>;
+  /**
+   * Whether a step is a condition (`@skip`/`@include`) that runs nothing for this request. The
+   * planner puts a deferred fragment's own conditions around its fetches, not in its `queryPath`.
+   */
+  skips(step: Step): boolean;
 }
 
 /**
@@ -245,8 +346,10 @@ export async function executeDefer<Step>(step: DeferStep<Step>, cursor: Cursor, 
   if (!run.part) deferral.rootSelection ??= step.primarySelection;
   for (const block of step.deferred) {
     const part = deferral.register(block, run.part);
-    // The dependencies are fetches of the primary part (or of enclosing parts, complete already).
-    void Promise.race([primary, deferral.allFetched(block.depends)])
+    part.skipped = block.node !== undefined && run.skips(block.node);
+    // Fetches of enclosing parts are complete by the time the primary part runs; a block that
+    // depends only on some of the primary part's fetches starts as soon as those are.
+    void (block.dependsOnPrimary ? Promise.race([primary, deferral.allFetched(block.depends)]) : primary)
       .then(() => (block.node ? run.run(block.node as Step, cursor, part.errors, part) : undefined))
       .catch((error: unknown) => part.errors.push(error))
       .finally(() => deferral.finish(part));
@@ -300,7 +403,7 @@ function announce(shape: CompiledShape, deferral: Deferral, parent: Part | undef
   const pending: PendingPart[] = [];
   for (const part of deferral.parts) {
     if (part.parent !== parent || part.phase !== 'registered') continue;
-    part.positions = positionsOf(shape, deferral, part.block, out, raw);
+    part.positions = part.skipped ? [] : positionsOf(shape, deferral, part.block, out, raw);
     part.phase = part.positions.length > 0 ? 'announced' : 'dropped';
     for (const p of part.positions) pending.push({ id: p.id, path: p.path, label: part.block.label });
   }

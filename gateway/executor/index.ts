@@ -23,7 +23,7 @@ import { buildOperationContext, executeQueryPlan, type ApolloGateway, type Graph
 import { prettyFormatQueryPlan, type QueryPlan, type QueryPlanner } from '@apollo/query-planner';
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import type { Span } from '@opentelemetry/api';
-import { getVariableValues, Kind, type GraphQLError, type GraphQLSchema, type VariableDefinitionNode } from 'graphql';
+import { getVariableValues, Kind, visit, type DocumentNode, type GraphQLError, type GraphQLSchema, type VariableDefinitionNode } from 'graphql';
 import {
   gatewayInternals,
   OpenTelemetryAttributeNames,
@@ -51,6 +51,12 @@ const SPAN_ERROR = 2;
 function failSpan(span: Span, errors: readonly unknown[], telemetry: OpenTelemetryConfig | undefined): void {
   recordExceptions(span, errors as Error[], telemetry);
   span.setStatus({ code: SPAN_ERROR });
+}
+
+function usesDefer(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, { Directive: (node) => void (found ||= node.name.value === 'defer') });
+  return found;
 }
 
 /** Whether a supergraph has a field whose name a plain object inherits (the lean merge reads fields without own-property checks). */
@@ -204,10 +210,19 @@ class LeanExecutor {
   private async plan(requestContext: GatewayGraphQLRequestContext, apiSchema: Schema, queryPlanner: QueryPlanner): Promise<QueryPlan> {
     const { request, document } = requestContext;
     const operation = operationFromDocument(apiSchema, document, { operationName: request.operationName });
-    return queryPlanner.buildQueryPlan(operation, {
+    const options = {
       recursiveSelectionsLimitDisabled: this.g.recursiveSelectionsLimitDisabled,
       nonLocalSelectionsLimitDisabled: this.g.nonLocalSelectionsLimitDisabled,
-    });
+    };
+    try {
+      return queryPlanner.buildQueryPlan(operation, options);
+    } catch (err) {
+      // Apollo's planner fails on some deferred fragments it could plan undeferred (an
+      // @interfaceObject reached through a key it cannot resolve, for one): such an operation is
+      // answered merged, as the incremental delivery RFC lets a server do.
+      if (!usesDefer(document)) throw err;
+      return queryPlanner.buildQueryPlan(operation.withoutDefer(), options);
+    }
   }
 
   private compiledFor(queryPlan: QueryPlan, operationContext: OperationContext, apiSchema: Schema, supergraphSchema: GraphQLSchema): CompiledPlan | Fallback {

@@ -27,7 +27,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { applyRewrites, GraphQLDataSourceRequestKind, OpenTelemetrySpanNames, tracer } from '../apollo/internals.ts';
 import type { DistinctRepresentations } from '../transport/representations.ts';
 import { compileShape, UnsupportedOperation } from './compileShape.ts';
-import { compileDefer, Deferral, deliver, executeDefer, type DeferRun, type DeferredResponse, type DeferStep } from './defer.ts';
+import { compileDefer, Deferral, deliver, executeDefer, repeatsDeferLabels, type DeferRun, type DeferredResponse, type DeferStep } from './defer.ts';
 import { compileMergePart, FetchBatches, type FetchResult, type MergedOperation, type MergePart } from './merge.ts';
 import { compileRequires, representEntities, type CompiledRequires } from './requires.ts';
 import { deepMerge, downstreamServiceError, errorPathGenerator, mergeKeys, moveIntoCursor, type Cursor, type ResultMap } from './results.ts';
@@ -92,7 +92,7 @@ function compileStep(node: PlanNode, ctx: Compiling): Step {
     case 'Defer':
       // Outside the deferred blocks (./defer.ts compiles those), Defer nodes are at the root.
       ctx.defers = true;
-      return compileDefer(node, ctx.shape, ctx.shape.rootType, (n) => compileStep(n, ctx));
+      return compileDefer(node, ctx.shape, [], ctx.shape.rootType, (n) => compileStep(n, ctx));
     default:
       throw new UnsupportedOperation(`${(node as { kind: string }).kind} nodes are left to the stock executor`);
   }
@@ -107,7 +107,7 @@ export function compilePlan(plan: QueryPlan, operation: Operation): CompiledPlan
   const ctx: Compiling = { parts: [], shape: compileShape(operation), defers: false };
   const root = plan.node ? compileStep(plan.node, ctx) : undefined;
   const services = new Set(ctx.parts.map((p) => p.serviceName));
-  return { root, operation, shape: ctx.shape, mergeable: services.size < ctx.parts.length, merged: new Map(), defers: ctx.defers };
+  return { root, operation, shape: ctx.shape, mergeable: services.size < ctx.parts.length, merged: new Map(), defers: ctx.defers && !repeatsDeferLabels(operation) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,7 +141,15 @@ function deferRun(state: RunState): DeferRun<Step> {
     deferral: state.deferral,
     part: state.part,
     run: (step, cursor, errors, part) => executeStep({ ...state, errors: errors ?? state.errors, part }, step, cursor),
+    skips: (step) => skips(state, step),
   };
+}
+
+function skips(state: RunState, step: Step): boolean {
+  if (step.kind !== 'Condition') return false;
+  const request = state.requestContext.request;
+  const branch = evaluateCondition(step.node, state.plan.operation.variableDefinitions, request.variables) ? step.ifClause : step.elseClause;
+  return !branch || skips(state, branch);
 }
 
 async function executeStep(state: RunState, step: Step, cursor: Cursor | undefined): Promise<void> {

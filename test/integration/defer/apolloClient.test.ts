@@ -23,7 +23,7 @@ type Result = ObservableQuery.Result<Record<string, any>>;
 function watch(client: ApolloClient, onResult: (result: Result) => void): Promise<Result[]> {
   return new Promise((resolve, reject) => {
     const results: Result[] = [];
-    const subscription = client.watchQuery({ query: gql(operation('allianceFunding')), errorPolicy: 'all' }).subscribe({
+    const subscription = client.watchQuery<Record<string, any>>({ query: gql(operation('allianceFunding')), errorPolicy: 'all' }).subscribe({
       next: (result) => {
         results.push(result);
         onResult(result);
