@@ -28,6 +28,8 @@ afterAll(async () => {
 interface GraphQLBody {
   data?: Record<string, unknown> | null;
   errors?: { message: string }[];
+  /** A deferred answer: how many payloads it came in. */
+  parts?: number;
 }
 
 /** Clicks the run button and returns the gateway's answer to that operation. */
@@ -39,7 +41,22 @@ async function run(operationName: string): Promise<GraphQLBody> {
     { timeout: 10_000 },
   );
   await page.getByRole('button', { name: /^Execute query/ }).click();
-  return (await (await answered).json()) as GraphQLBody;
+  const response = await answered;
+  if (!(response.headers()['content-type'] ?? '').startsWith('multipart/mixed')) return (await response.json()) as GraphQLBody;
+  // A deferred answer (@defer): its parts, merged as GraphiQL shows them.
+  const parts = (await response.text()).split('\r\n---').flatMap((part) => {
+    const body = part.indexOf('\r\n\r\n');
+    return body === -1 ? [] : [JSON.parse(part.slice(body + 4)) as GraphQLBody & { incremental?: { data: Record<string, unknown>; path: (string | number)[]; errors?: { message: string }[] }[] }];
+  });
+  const [initial, ...rest] = parts;
+  const errors = [...(initial!.errors ?? [])];
+  for (const item of rest.flatMap((p) => p.incremental ?? [])) {
+    let at: any = initial!.data;
+    for (const key of item.path) at = at[key];
+    Object.assign(at, item.data);
+    errors.push(...(item.errors ?? []));
+  }
+  return { data: initial!.data, ...(errors.length > 0 ? { errors } : {}), parts: parts.length };
 }
 
 describe('pages served by the gateway', () => {
@@ -113,6 +130,7 @@ describe('explorer', () => {
       'small-comuni-coverage': 'SmallComuniCoverage',
       'reuse-adoption': 'ReuseAdoption',
       'fourth-supplementary-act': 'FourthSupplementaryAct',
+      'alliances-funding-deferred': 'AlliancesFundingDeferred',
     };
     expect([...ids].sort()).toEqual(Object.keys(names).sort());
     const answers: Record<string, GraphQLBody> = {};
@@ -137,6 +155,11 @@ describe('explorer', () => {
     }
     const sources = (answers['funding-by-source']!.data as { fundingBreakdown: { rows: { sourceAmount: string | null }[] } }).fundingBreakdown.rows;
     expect(sources.map((r) => r.sourceAmount)).toContain('3890700.00'); // fact cipe-allocation, CIPE resolution no. 19/2004
+    // The deferred example came in parts (the ALI first, then their funding), adding up to all 8 ALI with their totals.
+    expect(answers['alliances-funding-deferred']!.parts).toBeGreaterThan(1);
+    const deferred = (answers['alliances-funding-deferred']!.data as { alliances: { fundingTotals?: { projectCount: number } }[] }).alliances;
+    expect(deferred).toHaveLength(8);
+    expect(deferred.every((a) => typeof a.fundingTotals?.projectCount === 'number')).toBe(true);
     expect(answers['small-comuni-coverage']!.data).toMatchObject({
       membershipCoverage: { total: { smallMemberCount: 1004, memberCount: 1072 } },
     });
