@@ -29,6 +29,7 @@ import { operationLimitsPlugin } from './operationLimits.ts';
 import { NO_COST_DIRECTIVES, readCostDirectives, type CostOptions } from './cost/index.ts';
 import { useExecutionLimits } from './executor/ceilings.ts';
 import { useDeferDirective } from './executor/deferDirective.ts';
+import { deferMetrics } from './executor/deferMetrics.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
@@ -118,7 +119,7 @@ function createGateway(
   if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
   useCorrectedPlanner(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
-  useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
+  useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role], deferMetrics(metrics.registry));
   return gateway;
 }
 

@@ -25,6 +25,7 @@ import type { GatewayContext } from '../context.ts';
 import type { ExecutionLimits } from '../operationLimits.ts';
 import { startBudget, type RequestBudget } from '../transport/budget.ts';
 import type { DeferredPayload, DeferredResponse } from './defer.ts';
+import type { DeferredTimes } from './deferMetrics.ts';
 
 /** Characters JSON.stringify escapes (or may: lone surrogates), so that a string takes more bytes than its UTF-8. */
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -93,8 +94,8 @@ function ceilingStatus(result: GatewayExecutionResult): number | undefined {
   return undefined;
 }
 
-/** The deferred parts after an initial result of `sent` bytes, within the same ceiling and budget (which ends with them). */
-async function* boundedParts(deferred: DeferredResponse, sent: number, max: number, budget: RequestBudget): AsyncGenerator<DeferredPayload, void, undefined> {
+/** The deferred parts after an initial result of `sent` bytes, within the same ceiling and budget (which ends with them); `done` when the last is sent. */
+async function* boundedParts(deferred: DeferredResponse, sent: number, max: number, budget: RequestBudget, done: () => void): AsyncGenerator<DeferredPayload, void, undefined> {
   let total = sent;
   let last = false;
   try {
@@ -111,6 +112,7 @@ async function* boundedParts(deferred: DeferredResponse, sent: number, max: numb
     last = true;
   } finally {
     if (!last) budget.cancel();
+    else done();
     budget.end();
     await deferred.subsequent.return();
   }
@@ -118,11 +120,13 @@ async function* boundedParts(deferred: DeferredResponse, sent: number, max: numb
 
 /**
  * Wraps `gateway.executor` (after useLeanExecutor, if used) so that every execution is held to its
- * caller's execution limits. Call before Apollo Server starts.
+ * caller's execution limits; `times` records when a deferred answer's first and last payloads
+ * went out. Call before Apollo Server starts.
  */
-export function useExecutionLimits(gateway: ApolloGateway, limitsFor: (context: GatewayContext) => ExecutionLimits): void {
+export function useExecutionLimits(gateway: ApolloGateway, limitsFor: (context: GatewayContext) => ExecutionLimits, times?: DeferredTimes): void {
   const inner: GatewayExecutor = gateway.executor;
   const executor: GatewayExecutor = async (requestContext) => {
+    const started = performance.now();
     const limits = limitsFor(requestContext.context as GatewayContext);
     const budget = startBudget(requestContext.context, limits);
     const handoff = (requestContext.context as GatewayContext).incremental;
@@ -139,7 +143,9 @@ export function useExecutionLimits(gateway: ApolloGateway, limitsFor: (context: 
         deferred.cancel();
         await deferred.subsequent.return();
       } else if (deferred) {
-        const subsequent = boundedParts(deferred, jsonBytes(result, limits.maxResponseBytes), limits.maxResponseBytes, budget);
+        const first = (performance.now() - started) / 1000;
+        const done = () => times?.(first, (performance.now() - started) / 1000);
+        const subsequent = boundedParts(deferred, jsonBytes(result, limits.maxResponseBytes), limits.maxResponseBytes, budget, done);
         const cancel = () => {
           budget.cancel();
           deferred.cancel();

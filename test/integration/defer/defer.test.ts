@@ -158,6 +158,18 @@ describe('@defer over HTTP (multipart)', () => {
   });
 });
 
+describe('metrics', () => {
+  it('times each deferred answer to its first and to its last payload', async () => {
+    const count = async (payload: string) => {
+      const text = await fx.gateway.metrics.registry.getSingleMetricAsString('ali_gateway_deferred_response_seconds');
+      return Number(new RegExp(`_count\\{payload="${payload}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const [first, last] = [await count('first'), await count('last')];
+    await all(await post(fx.url, DEFERRED, LEGACY));
+    expect([await count('first'), await count('last')]).toEqual([first + 1, last + 1]);
+  });
+});
+
 describe('@defer over SSE and graphql-ws: one next message per payload', () => {
   it('SSE', async () => {
     const res = await fetch(fx.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query: DEFERRED }) });
