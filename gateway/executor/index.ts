@@ -53,6 +53,12 @@ function failSpan(span: Span, errors: readonly unknown[], telemetry: OpenTelemet
   span.setStatus({ code: SPAN_ERROR });
 }
 
+/** Whether a plan (its root: Defer nodes are at the root or under its conditions) defers anything. */
+function defers(node: QueryPlan['node']): boolean {
+  if (node?.kind === 'Defer') return true;
+  return node?.kind === 'Condition' && (defers(node.ifClause) || defers(node.elseClause));
+}
+
 function usesDefer(document: DocumentNode): boolean {
   let found = false;
   visit(document, { Directive: (node) => void (found ||= node.name.value === 'defer') });
@@ -157,9 +163,12 @@ class LeanExecutor {
       : this.compiledFor(queryPlan, operationContext, apiSchema, supergraphSchema);
     const lean = 'fallback' in compiled ? null : compiled;
     this.options.onExecute?.(lean ? { executor: 'lean' } : { executor: 'stock', ...(compiled as Fallback) }, queryPlan, requestContext);
+    // Stock cannot execute deferred fragments: a plan with them that is left to stock is planned
+    // again without them (not stored), and answered whole.
+    const stockPlan = !lean && defers(queryPlan.node) ? this.plan(requestContext, this.g.apiSchema!, this.g.queryPlanner!, true) : queryPlan;
     const response = lean
       ? await this.executeLean(lean, requestContext, serviceMap, supergraphSchema, recording)
-      : await executeQueryPlan(queryPlan, serviceMap, requestContext, operationContext, supergraphSchema, apiSchema, telemetry);
+      : await executeQueryPlan(stockPlan, serviceMap, requestContext, operationContext, supergraphSchema, apiSchema, telemetry);
     this.exposeQueryPlan(requestContext, queryPlan, response);
     if (response.errors && recording) failSpan(span, response.errors, telemetry);
     return response;
@@ -207,9 +216,10 @@ class LeanExecutor {
     return queryPlan;
   }
 
-  private async plan(requestContext: GatewayGraphQLRequestContext, apiSchema: Schema, queryPlanner: QueryPlanner): Promise<QueryPlan> {
+  private plan(requestContext: GatewayGraphQLRequestContext, apiSchema: Schema, queryPlanner: QueryPlanner, withoutDefer = false): QueryPlan {
     const { request, document } = requestContext;
-    const operation = operationFromDocument(apiSchema, document, { operationName: request.operationName });
+    const parsed = operationFromDocument(apiSchema, document, { operationName: request.operationName });
+    const operation = withoutDefer ? parsed.withoutDefer() : parsed;
     const options = {
       recursiveSelectionsLimitDisabled: this.g.recursiveSelectionsLimitDisabled,
       nonLocalSelectionsLimitDisabled: this.g.nonLocalSelectionsLimitDisabled,

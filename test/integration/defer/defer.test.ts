@@ -9,6 +9,9 @@ import { readFileSync } from 'node:fs';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { startGateway } from '../../../gateway/runtime.ts';
+import { compose, startSubgraphs } from '../differential/harness.ts';
+import { classes, sizes } from '../differential/supergraphs/shadowed.ts';
 import { startDeferFixture, type DeferFixture } from './fixtures.ts';
 import { comparable, mergePayloads, multipartPayloads, type Payload } from './multipart.ts';
 
@@ -207,6 +210,28 @@ describe('limits across all parts', () => {
       expect(last['incremental'][0]).toMatchObject({ data: null, errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'RESPONSE_TOO_LARGE' }) })] });
     } finally {
       await small.stop();
+    }
+  });
+});
+
+describe('plans left to stock', () => {
+  // Scenario: a supergraph with a field named like an Object.prototype member sends every plan to
+  // stock, which cannot execute deferred fragments: the query is planned again without them.
+  it('are planned without @defer and answered whole', async () => {
+    const subgraphs = await startSubgraphs([classes, sizes]);
+    const sdl = compose([classes, sizes].map((d) => ({ name: d.name, typeDefs: d.typeDefs, url: subgraphs.urls[d.name]! })));
+    const executed: string[] = [];
+    const gateway = await startGateway({ supergraph: { sdl }, port: 0, host: '127.0.0.1', onExecute: (e) => void executed.push(`${e.executor} ${e.fallback}`) });
+    try {
+      const url = `${gateway.url}graphql`;
+      const res = await post(url, '{ classes { id ... @defer { constructor valueOf } } }', LEGACY);
+      expect(res.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+      const plainAnswer = await (await post(url, '{ classes { id constructor valueOf } }', 'application/json')).json();
+      expect(await res.json()).toEqual(plainAnswer);
+      expect(executed).toEqual(['stock shadowed_names', 'stock shadowed_names']);
+    } finally {
+      await gateway.stop(0);
+      await subgraphs.stop();
     }
   });
 });
