@@ -161,6 +161,20 @@ describe('@defer over HTTP (multipart)', () => {
   });
 });
 
+describe('operation limits', () => {
+  it('the cost estimate counts deferred fields as any other', async () => {
+    const cost = async (res: Response) => {
+      const first = res.headers.get('content-type')!.startsWith('multipart') ? (await multipartPayloads(res).next()).value! : ((await res.json()) as Payload);
+      return first['extensions']?.cost?.estimated as number;
+    };
+    const send = (query: string) =>
+      fetch(fx.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: LEGACY }, body: JSON.stringify({ query, extensions: { cost: true } }) });
+    const deferred = await cost(await send(DEFERRED));
+    expect(deferred).toBeGreaterThan(await cost(await send('{ alliances { id name } }')));
+    expect(deferred).toBe(await cost(await send(PLAIN)));
+  });
+});
+
 describe('metrics', () => {
   it('times each deferred answer to its first and to its last payload', async () => {
     const count = async (payload: string) => {
