@@ -1,6 +1,7 @@
 /** The per-request context of the gateway, built for every GraphQL request by gateway/routes/ (graphql, analytics) and gateway/subscriptions/. */
 import type { Logger } from 'pino';
 import type { Caller } from '../lib/access.ts';
+import type { IncrementalHandoff } from './pipeline/incremental.ts';
 import type { SubscriptionHandoff } from './pipeline/plugin.ts';
 
 export interface GatewayContext {
@@ -15,6 +16,8 @@ export interface GatewayContext {
   readonly log: Logger;
   /** Set by the request pipeline (gateway/pipeline/) for SSE and WebSocket requests: where a subscription is handed to the transport. */
   readonly handoff?: SubscriptionHandoff;
+  /** Set by the request pipeline when the client takes incremental delivery (`@defer`): where the executor leaves the deferred parts. */
+  readonly incremental?: IncrementalHandoff;
 }
 
 /** Headers the gateway sets on subgraph requests. */

@@ -29,6 +29,8 @@ import { DocumentStore } from './access/documents.ts';
 import { largestMaxTokens, operationLimitsPlugin } from './operationLimits.ts';
 import { costDirectivesOrNone, NO_COST_DIRECTIVES, type CostOptions } from './cost/index.ts';
 import { useExecutionLimits } from './executor/ceilings.ts';
+import { useDeferDirective } from './executor/deferDirective.ts';
+import { deferMetrics } from './executor/deferMetrics.ts';
 import { limitsInForce, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
 import { supergraphManager, type SupergraphSourceManager } from './supergraph.ts';
@@ -36,7 +38,7 @@ import { useCorrectedPlanner } from './apollo/planner.ts';
 import { useLeanExecutor, type LeanExecutorOptions } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
 import { createGlobalObjects, NODE_GRAPH, type GlobalObjects } from './node/index.ts';
-import { createRequestPipeline, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
+import { createRequestPipeline, incrementalDeliveryPlugin, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
 import { createAdmission, type SpendBudget } from './http/admission.ts';
 import { createDrain } from './http/draining.ts';
 import { createRequestListener } from './http/handler.ts';
@@ -103,6 +105,8 @@ function createGateway(
     validateSupergraph: true,
     queryPlannerConfig: {
       cache: metrics.wrapQueryPlanCache(new InMemoryLRUCache<QueryPlan>()),
+      // Stock's executor cannot execute deferred fragments: with it, @defer is planned away (ignored).
+      incrementalDelivery: { enableDefer: opts.executor === 'lean' },
     },
     buildService: ({ name, url }) => {
       if (name === NODE_GRAPH) return nodes.dataSource();
@@ -124,7 +128,7 @@ function createGateway(
   if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
   useCorrectedPlanner(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
-  useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
+  useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role], deferMetrics(metrics.registry));
   return gateway;
 }
 
@@ -170,7 +174,8 @@ interface ApolloDeps {
 /**
  * Apollo Server with the gateway's plugins: metrics (first: it sees every request, and which pass
  * every check), the request pipeline's (operation types per transport, before the access check),
- * access, operation limits.
+ * access, operation limits, and incremental delivery (last: the others see a deferred answer's
+ * initial result as a single result).
  */
 function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloServer<GatewayContext> {
   const { production, operationLimits } = opts;
@@ -195,6 +200,7 @@ function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloSer
       }),
       operationLimitsPlugin((ctx) => operationLimits[ctx.caller.role], { cost: deps.cost, onCost: (role, estimated, actual) => deps.metrics.operationCost(role, estimated, actual) }),
       ...opts.plugins,
+      incrementalDeliveryPlugin(deps.formatError),
     ],
   });
 }
@@ -288,6 +294,9 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   gateway.onSchemaLoadOrUpdate(served.update);
   const formatError = errorFormatter(opts.production);
   const maxTokens = largestMaxTokens(opts.operationLimits);
+  // Apollo Server validates against the schema with @defer; the contracts (each caller's view,
+  // introspection) stay on the gateway's own, registered above.
+  useDeferDirective(gateway);
   const apollo = createApollo(opts, { gateway, metrics, contracts: served.contracts, cost: served.cost, formatError, maxTokens });
   await apollo.start();
   const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });

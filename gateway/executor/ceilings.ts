@@ -11,6 +11,11 @@
  * serialising it): one larger than the ceiling, as when small answers are copied into many places
  * of the response, is replaced by a RESPONSE_TOO_LARGE error before anything builds its JSON.
  * Subscription events are held to the same ceiling one by one (gateway/subscriptions/).
+ *
+ * A deferred answer (./defer.ts) is held to them as a whole: the budget runs until its last part,
+ * the bytes of all its payloads count against one ceiling (the part that would exceed it is
+ * replaced by RESPONSE_TOO_LARGE errors and ends the answer), and a client that goes away before
+ * the last part spends the budget at once, which aborts the fetches still in flight.
  */
 import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayExecutor } from '@apollo/server-gateway-interface';
@@ -18,7 +23,9 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode, errorSpec } from '../../lib/errors.ts';
 import type { GatewayContext } from '../context.ts';
 import type { ExecutionLimits } from '../operationLimits.ts';
-import { startBudget } from '../transport/budget.ts';
+import { startBudget, type RequestBudget } from '../transport/budget.ts';
+import type { DeferredPayload, DeferredResponse } from './defer.ts';
+import type { DeferredTimes } from './deferMetrics.ts';
 
 /** Characters JSON.stringify escapes (or may: lone surrogates), so that a string takes more bytes than its UTF-8. */
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -117,20 +124,67 @@ function ceilingStatus(result: GatewayExecutionResult): number | undefined {
   return undefined;
 }
 
+/** The deferred parts after an initial result of `sent` bytes, within the same ceiling and budget (which ends with them); `done` when the last is sent. */
+async function* boundedParts(deferred: DeferredResponse, sent: number, max: number, budget: RequestBudget, done: () => void): AsyncGenerator<DeferredPayload, void, undefined> {
+  let total = sent;
+  let last = false;
+  try {
+    for await (const payload of deferred.subsequent) {
+      total += jsonBytes(payload.completed, max - total + 1) + jsonBytes(payload.pending, max);
+      if (total > max) {
+        last = true;
+        yield { completed: payload.completed.map((part) => ({ ...part, data: null, errors: [tooLarge(max)] })), pending: [], hasNext: false };
+        return;
+      }
+      last = !payload.hasNext;
+      yield payload;
+    }
+    last = true;
+  } finally {
+    if (!last) budget.cancel();
+    else done();
+    budget.end();
+    await deferred.subsequent.return();
+  }
+}
+
 /**
  * Wraps `gateway.executor` (after useLeanExecutor, if used) so that every execution is held to its
- * caller's execution limits. Call before Apollo Server starts.
+ * caller's execution limits; `times` records when a deferred answer's first and last payloads
+ * went out. Call before Apollo Server starts.
  */
-export function useExecutionLimits(gateway: ApolloGateway, limitsFor: (context: GatewayContext) => ExecutionLimits): void {
+export function useExecutionLimits(gateway: ApolloGateway, limitsFor: (context: GatewayContext) => ExecutionLimits, times?: DeferredTimes): void {
   const inner: GatewayExecutor = gateway.executor;
   const executor: GatewayExecutor = async (requestContext) => {
+    const started = performance.now();
     const limits = limitsFor(requestContext.context as GatewayContext);
     const budget = startBudget(requestContext.context, limits);
+    const handoff = (requestContext.context as GatewayContext).incremental;
     let result: GatewayExecutionResult;
+    let continues = false;
     try {
-      result = boundedResult(await inner(requestContext), limits.maxResponseBytes);
+      const whole = await inner(requestContext);
+      result = boundedResult(whole, limits.maxResponseBytes);
+      const deferred = handoff?.deferred;
+      if (deferred && result !== whole) {
+        // The initial result alone is too large: nothing follows it.
+        handoff.deferred = undefined;
+        budget.cancel();
+        deferred.cancel();
+        await deferred.subsequent.return();
+      } else if (deferred) {
+        const first = (performance.now() - started) / 1000;
+        const done = () => times?.(first, (performance.now() - started) / 1000);
+        const subsequent = boundedParts(deferred, jsonBytes(result, limits.maxResponseBytes), limits.maxResponseBytes, budget, done);
+        const cancel = () => {
+          budget.cancel();
+          deferred.cancel();
+        };
+        handoff.deferred = { pending: deferred.pending, subsequent, cancel };
+        continues = true;
+      }
     } finally {
-      budget.end();
+      if (!continues) budget.end();
     }
     const status = ceilingStatus(result);
     if (status !== undefined && requestContext.response?.http) requestContext.response.http.status = status;

@@ -134,3 +134,12 @@ export function compileShape(operation: Operation): CompiledShape {
     usesVariableConditions: compiler.usesVariableConditions,
   };
 }
+
+/**
+ * Compiles one selection set of an operation's schema (a deferred fragment's, as the query planner
+ * prints it in a plan) for ./shape.ts `shapeSelection`; throws UnsupportedOperation for
+ * introspection. Its `@skip`/`@include` variables must be among the operation's.
+ */
+export function compileSelection(schema: Schema, set: SelectionSet): ShapeSet {
+  return new ShapeCompiler(schema).set(set);
+}

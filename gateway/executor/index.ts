@@ -8,8 +8,10 @@
  * version ../apollo/internals.ts is written for): same plan-store key, same variable validation,
  * same planner and options, same `experimental_didResolveQueryPlan` call and query-plan exposure,
  * and only the call to `executeQueryPlan` replaced. What the lean path leaves alone —
- * subscriptions, @defer, introspection, response names that shadow `Object.prototype`,
- * usage-reporting traces — goes to stock `executeQueryPlan` with the same arguments.
+ * subscriptions, introspection, response names that shadow `Object.prototype`, usage-reporting
+ * traces — goes to stock `executeQueryPlan` with the same arguments. `@defer`, which stock cannot
+ * execute, the lean path answers incrementally when the request's context carries an incremental
+ * handoff (gateway/pipeline/incremental.ts), and merged otherwise.
  *
  * It reads the gateway's state (schemas, planner, plan store, data sources) from the gateway's
  * private fields (../apollo/internals.ts, which checks them), read afresh for every request as
@@ -21,7 +23,7 @@ import { buildOperationContext, executeQueryPlan, type ApolloGateway, type Graph
 import { prettyFormatQueryPlan, type QueryPlan, type QueryPlanner } from '@apollo/query-planner';
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import type { Span } from '@opentelemetry/api';
-import { getVariableValues, Kind, type GraphQLError, type GraphQLSchema, type VariableDefinitionNode } from 'graphql';
+import { getVariableValues, Kind, visit, type DocumentNode, type GraphQLError, type GraphQLSchema, type VariableDefinitionNode } from 'graphql';
 import {
   gatewayInternals,
   OpenTelemetryAttributeNames,
@@ -35,7 +37,8 @@ import {
   type OperationContext,
 } from '../apollo/internals.ts';
 import { INHERITED_NAMES, UnsupportedOperation } from './compileShape.ts';
-import { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
+import type { GatewayContext } from '../context.ts';
+import { compilePlan, executeCompiledPlan, executeCompiledPlanIncrementally, type CompiledPlan, type PlanRun } from './plan.ts';
 
 export { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
 
@@ -50,6 +53,18 @@ function failSpan(span: Span, errors: readonly unknown[], telemetry: OpenTelemet
   span.setStatus({ code: SPAN_ERROR });
 }
 
+/** Whether a plan (its root: Defer nodes are at the root or under its conditions) defers anything. */
+function defers(node: QueryPlan['node']): boolean {
+  if (node?.kind === 'Defer') return true;
+  return node?.kind === 'Condition' && (defers(node.ifClause) || defers(node.elseClause));
+}
+
+function usesDefer(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, { Directive: (node) => void (found ||= node.name.value === 'defer') });
+  return found;
+}
+
 /** Whether a supergraph has a field whose name a plain object inherits (the lean merge reads fields without own-property checks). */
 function shadowsInheritedNames(schema: GraphQLSchema): boolean {
   for (const type of Object.values(schema.getTypeMap())) {
@@ -62,7 +77,7 @@ function shadowsInheritedNames(schema: GraphQLSchema): boolean {
 /**
  * Why a plan went to stock `executeQueryPlan` rather than the lean executor:
  * - `unsupported`: what the lean executor leaves to stock by design (introspection, subscriptions,
- *   @defer, a response name that shadows an `Object.prototype` member);
+ *   a response name that shadows an `Object.prototype` member);
  * - `shadowed_names`: the supergraph has a field named like an `Object.prototype` member;
  * - `usage_traces`: Apollo usage reporting asked for this request's trace;
  * - `compile_error`: compiling the plan threw anything else, which is a lean executor bug.
@@ -148,9 +163,12 @@ class LeanExecutor {
       : this.compiledFor(queryPlan, operationContext, apiSchema, supergraphSchema);
     const lean = 'fallback' in compiled ? null : compiled;
     this.options.onExecute?.(lean ? { executor: 'lean' } : { executor: 'stock', ...(compiled as Fallback) }, queryPlan, requestContext);
+    // Stock cannot execute deferred fragments: a plan with them that is left to stock is planned
+    // again without them (not stored), and answered whole.
+    const stockPlan = !lean && defers(queryPlan.node) ? this.plan(requestContext, this.g.apiSchema!, this.g.queryPlanner!, true) : queryPlan;
     const response = lean
       ? await this.executeLean(lean, requestContext, serviceMap, supergraphSchema, recording)
-      : await executeQueryPlan(queryPlan, serviceMap, requestContext, operationContext, supergraphSchema, apiSchema, telemetry);
+      : await executeQueryPlan(stockPlan, serviceMap, requestContext, operationContext, supergraphSchema, apiSchema, telemetry);
     this.exposeQueryPlan(requestContext, queryPlan, response);
     if (response.errors && recording) failSpan(span, response.errors, telemetry);
     return response;
@@ -198,13 +216,23 @@ class LeanExecutor {
     return queryPlan;
   }
 
-  private async plan(requestContext: GatewayGraphQLRequestContext, apiSchema: Schema, queryPlanner: QueryPlanner): Promise<QueryPlan> {
+  private plan(requestContext: GatewayGraphQLRequestContext, apiSchema: Schema, queryPlanner: QueryPlanner, withoutDefer = false): QueryPlan {
     const { request, document } = requestContext;
-    const operation = operationFromDocument(apiSchema, document, { operationName: request.operationName });
-    return queryPlanner.buildQueryPlan(operation, {
+    const parsed = operationFromDocument(apiSchema, document, { operationName: request.operationName });
+    const operation = withoutDefer ? parsed.withoutDefer() : parsed;
+    const options = {
       recursiveSelectionsLimitDisabled: this.g.recursiveSelectionsLimitDisabled,
       nonLocalSelectionsLimitDisabled: this.g.nonLocalSelectionsLimitDisabled,
-    });
+    };
+    try {
+      return queryPlanner.buildQueryPlan(operation, options);
+    } catch (err) {
+      // Apollo's planner fails on some deferred fragments it could plan undeferred (an
+      // @interfaceObject reached through a key it cannot resolve, for one): such an operation is
+      // answered merged, as the incremental delivery RFC lets a server do.
+      if (!usesDefer(document)) throw err;
+      return queryPlanner.buildQueryPlan(operation.withoutDefer(), options);
+    }
   }
 
   private compiledFor(queryPlan: QueryPlan, operationContext: OperationContext, apiSchema: Schema, supergraphSchema: GraphQLSchema): CompiledPlan | Fallback {
@@ -249,16 +277,25 @@ class LeanExecutor {
     recording: boolean,
   ): Promise<GatewayExecutionResult> {
     const mergeFetches = this.mergeFetches;
-    if (!recording) return executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
+    if (!recording) return this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
     return tracer.startActiveSpan(OpenTelemetrySpanNames.EXECUTE, async (executeSpan) => {
       try {
-        const result = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
+        const result = await this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
         if (result.errors) failSpan(executeSpan, result.errors, this.g.config.telemetry);
         return result;
       } finally {
         executeSpan.end();
       }
     });
+  }
+
+  /** Runs a plan: incrementally when it defers something and the client takes that (the deferred parts go to the request's handoff), else as one result. */
+  private async run(lean: CompiledPlan, run: PlanRun): Promise<GatewayExecutionResult> {
+    const handoff = (run.requestContext.context as Partial<GatewayContext>).incremental;
+    if (!lean.defers || !handoff) return executeCompiledPlan(lean, run);
+    const { result, deferred } = await executeCompiledPlanIncrementally(lean, run);
+    if (deferred) handoff.deferred = deferred;
+    return result;
   }
 
   /** Stock's query-plan exposure (development only, on request) and debug logging. */

@@ -1,8 +1,8 @@
 /**
  * Execution of Apollo query plans (`QueryPlan` from @apollo/query-planner), equivalent to
  * @apollo/gateway's `executeQueryPlan` (dist/executeQueryPlan.js, of the version
- * ../apollo/internals.ts is written for) for every plan the gateway builds without @defer or
- * subscriptions, and leaner:
+ * ../apollo/internals.ts is written for) for every plan the gateway builds without subscriptions,
+ * and leaner (and stock cannot execute @defer at all, which ./defer.ts does):
  *
  * - the plan and the operation are compiled once per plan object (cached by the gateway's plan
  *   store), not re-derived for every request (stock rebuilds a federation-internals `Operation`
@@ -27,10 +27,12 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { applyRewrites, GraphQLDataSourceRequestKind, OpenTelemetrySpanNames, tracer } from '../apollo/internals.ts';
 import type { DistinctRepresentations } from '../transport/representations.ts';
 import { compileShape, UnsupportedOperation } from './compileShape.ts';
+import { compileDefer, repeatsDeferLabels, type DeferStep } from './compileDefer.ts';
+import { Deferral, deliver, executeDefer, type DeferRun, type DeferredResponse } from './defer.ts';
 import { compileMergePart, FetchBatches, type FetchResult, type MergedOperation, type MergePart } from './merge.ts';
 import { compileRequires, representEntities, type CompiledRequires } from './requires.ts';
 import { deepMerge, downstreamServiceError, errorPathGenerator, mergeKeys, moveIntoCursor, type Cursor, type ResultMap } from './results.ts';
-import { shapeResponse, type CompiledShape } from './shape.ts';
+import { shapeResponse, shapeSelection, type CompiledShape } from './shape.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compiled plans.
@@ -45,7 +47,8 @@ type Step =
       /** Set when the fetch may be merged with others to its subgraph (./merge.ts). */
       readonly merge: MergePart | undefined;
     }
-  | { readonly kind: 'Condition'; readonly node: ConditionNode; readonly ifClause: Step | undefined; readonly elseClause: Step | undefined };
+  | { readonly kind: 'Condition'; readonly node: ConditionNode; readonly ifClause: Step | undefined; readonly elseClause: Step | undefined }
+  | DeferStep<Step>;
 
 export interface CompiledPlan {
   readonly root: Step | undefined;
@@ -55,18 +58,25 @@ export interface CompiledPlan {
   readonly mergeable: boolean;
   /** Merged operations built for this plan, by the ids of their fetches. */
   readonly merged: Map<string, MergedOperation>;
+  /** Whether the plan defers anything (may be answered incrementally). */
+  readonly defers: boolean;
 }
 
-/** The mergeable fetches of a plan being compiled. */
-type MergeParts = MergePart[];
+/** A plan being compiled: its mergeable fetches, and the operation's shape (for Defer nodes). */
+interface Compiling {
+  readonly parts: MergePart[];
+  readonly shape: CompiledShape;
+  defers: boolean;
+}
 
-function compileStep(node: PlanNode, parts: MergeParts): Step {
+function compileStep(node: PlanNode, ctx: Compiling): Step {
+  const parts = ctx.parts;
   switch (node.kind) {
     case 'Sequence':
     case 'Parallel':
-      return { kind: node.kind, steps: node.nodes.map((n) => compileStep(n, parts)) };
+      return { kind: node.kind, steps: node.nodes.map((n) => compileStep(n, ctx)) };
     case 'Flatten':
-      return { kind: 'Flatten', path: node.path, step: compileStep(node.node, parts) };
+      return { kind: 'Flatten', path: node.path, step: compileStep(node.node, ctx) };
     case 'Fetch': {
       const requires = node.requires ? compileRequires(node.requires) : undefined;
       const merge = requires ? compileMergePart(node, parts.length) : undefined;
@@ -77,24 +87,28 @@ function compileStep(node: PlanNode, parts: MergeParts): Step {
       return {
         kind: 'Condition',
         node,
-        ifClause: node.ifClause ? compileStep(node.ifClause, parts) : undefined,
-        elseClause: node.elseClause ? compileStep(node.elseClause, parts) : undefined,
+        ifClause: node.ifClause ? compileStep(node.ifClause, ctx) : undefined,
+        elseClause: node.elseClause ? compileStep(node.elseClause, ctx) : undefined,
       };
+    case 'Defer':
+      // Outside the deferred blocks (./defer.ts compiles those), Defer nodes are at the root.
+      ctx.defers = true;
+      return compileDefer(node, ctx.shape, [], ctx.shape.rootType, (n) => compileStep(n, ctx));
     default:
-      throw new UnsupportedOperation(`${node.kind} nodes are left to the stock executor`);
+      throw new UnsupportedOperation(`${(node as { kind: string }).kind} nodes are left to the stock executor`);
   }
 }
 
 /**
  * Compiles a plan and the operation it was planned for (as stock builds it for execution);
- * throws UnsupportedOperation for what is left to stock (subscriptions, @defer, introspection).
+ * throws UnsupportedOperation for what is left to stock (subscriptions, introspection).
  */
 export function compilePlan(plan: QueryPlan, operation: Operation): CompiledPlan {
   if (plan.node?.kind === 'Subscription') throw new UnsupportedOperation('subscriptions are left to the stock executor');
-  const parts: MergeParts = [];
-  const root = plan.node ? compileStep(plan.node, parts) : undefined;
-  const services = new Set(parts.map((p) => p.serviceName));
-  return { root, operation, shape: compileShape(operation), mergeable: services.size < parts.length, merged: new Map() };
+  const ctx: Compiling = { parts: [], shape: compileShape(operation), defers: false };
+  const root = plan.node ? compileStep(plan.node, ctx) : undefined;
+  const services = new Set(ctx.parts.map((p) => p.serviceName));
+  return { root, operation, shape: ctx.shape, mergeable: services.size < ctx.parts.length, merged: new Map(), defers: ctx.defers && !repeatsDeferLabels(operation) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +130,27 @@ interface RunState extends PlanRun {
   readonly errors: unknown[];
   /** Fetches waiting to be merged; undefined when this run does not merge. */
   readonly batches: FetchBatches | undefined;
+  /** The deferred parts of an incremental response; undefined: the response is merged. */
+  readonly deferral: Deferral | undefined;
+  /** The deferred part being executed; undefined: the primary part. */
+  readonly part: DeferRun<Step>['part'];
+}
+
+/** A Defer step's view of the run: its parts run in states of their own (errors, enclosing part). */
+function deferRun(state: RunState): DeferRun<Step> {
+  return {
+    deferral: state.deferral,
+    part: state.part,
+    run: (step, cursor, errors, part) => executeStep({ ...state, errors: errors ?? state.errors, part }, step, cursor),
+    skips: (step) => skips(state, step),
+  };
+}
+
+function skips(state: RunState, step: Step): boolean {
+  if (step.kind !== 'Condition') return false;
+  const request = state.requestContext.request;
+  const branch = evaluateCondition(step.node, state.plan.operation.variableDefinitions, request.variables) ? step.ifClause : step.elseClause;
+  return !branch || skips(state, branch);
 }
 
 async function executeStep(state: RunState, step: Step, cursor: Cursor | undefined): Promise<void> {
@@ -145,6 +180,7 @@ async function executeStep(state: RunState, step: Step, cursor: Cursor | undefin
       } catch (error) {
         state.errors.push(error);
       }
+      if (step.node.id !== undefined) state.deferral?.fetched(step.node.id);
       return;
     case 'Condition': {
       const request = state.requestContext.request;
@@ -152,6 +188,8 @@ async function executeStep(state: RunState, step: Step, cursor: Cursor | undefin
       if (branch) await executeStep(state, branch, cursor);
       return;
     }
+    case 'Defer':
+      return executeDefer(step, cursor, deferRun(state));
   }
 }
 
@@ -261,23 +299,24 @@ async function sendOperation(
   return response.data;
 }
 
-/**
- * Executes a compiled plan and shapes the response: what stock's `executeQueryPlan` returns for
- * the same plan, data and errors.
- */
-export async function executeCompiledPlan(plan: CompiledPlan, run: PlanRun): Promise<GatewayExecutionResult> {
+/** Runs a plan's steps into a new result tree; its fetches' errors (of the primary part) in the state's `errors`. */
+async function runSteps(plan: CompiledPlan, run: PlanRun, deferral: Deferral | undefined): Promise<{ state: RunState; raw: ResultMap }> {
   const batches =
     plan.mergeable && run.mergeFetches !== false
       ? new FetchBatches(plan.merged, (serviceName, operation, variables, path) => processFetch(state, serviceName, operation, variables, path))
       : undefined;
-  const state: RunState = { ...run, plan, errors: [], batches };
-  const unfilteredData: ResultMap = Object.create(null);
-  if (plan.root) await executeStep(state, plan.root, { path: [], data: unfilteredData, fullResult: unfilteredData });
-  const errors = state.errors as GraphQLError[];
+  const state: RunState = { ...run, plan, errors: [], batches, deferral, part: undefined };
+  const raw: ResultMap = Object.create(null);
+  if (plan.root) await executeStep(state, plan.root, { path: [], data: raw, fullResult: raw });
+  return { state, raw };
+}
+
+/** The response from the execution's errors and the shaped data (or what shaping threw). */
+function respond(errors: GraphQLError[], shape: () => { data: ResultMap | null; errors: GraphQLError[] }): GatewayExecutionResult {
   let data: ResultMap | null;
   try {
     let postProcessingErrors: GraphQLError[];
-    ({ data, errors: postProcessingErrors } = shapeResponse(plan.shape, unfilteredData, run.requestContext.request.variables));
+    ({ data, errors: postProcessingErrors } = shape());
     // As stock: post-processing errors are reported only when execution had none, and then as
     // `extensions.valueCompletion` (what Apollo Router does), not as errors.
     if (errors.length === 0 && postProcessingErrors.length > 0) return { extensions: { valueCompletion: postProcessingErrors }, data };
@@ -287,4 +326,29 @@ export async function executeCompiledPlan(plan: CompiledPlan, run: PlanRun): Pro
     return { errors: [new GraphQLError('Unexpected error during query plan execution')] };
   }
   return errors.length === 0 ? { data } : { errors, data };
+}
+
+/**
+ * Executes a compiled plan and shapes the response: what stock's `executeQueryPlan` returns for
+ * the same plan, data and errors. A plan with @defer is answered merged: the response it would
+ * have without @defer.
+ */
+export async function executeCompiledPlan(plan: CompiledPlan, run: PlanRun): Promise<GatewayExecutionResult> {
+  const { state, raw } = await runSteps(plan, run, undefined);
+  return respond(state.errors as GraphQLError[], () => shapeResponse(plan.shape, raw, run.requestContext.request.variables));
+}
+
+/**
+ * Executes a compiled plan for a client that accepts incremental delivery: the initial result as
+ * soon as the primary part is complete, and, when the plan deferred anything that has a position
+ * in it, the deferred parts that follow (./defer.ts).
+ */
+export async function executeCompiledPlanIncrementally(plan: CompiledPlan, run: PlanRun): Promise<{ result: GatewayExecutionResult; deferred: DeferredResponse | undefined }> {
+  const deferral = new Deferral();
+  const { state, raw } = await runSteps(plan, run, deferral);
+  const variables = run.requestContext.request.variables;
+  const primary = deferral.rootSelection;
+  if (!primary) return { result: respond(state.errors as GraphQLError[], () => shapeResponse(plan.shape, raw, variables)), deferred: undefined };
+  const result = respond(state.errors as GraphQLError[], () => shapeSelection(plan.shape, primary, plan.shape.rootType, raw, [], variables));
+  return { result, deferred: result.data ? deliver(plan.shape, deferral, result.data, raw, variables) : undefined };
 }

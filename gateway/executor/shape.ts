@@ -287,6 +287,11 @@ class Shaper {
   }
 }
 
+/** The request's variables over the operation's defaults, for `@skip`/`@include` (undefined when no condition reads them). */
+function conditionVariables(shape: CompiledShape, variables: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  return shape.usesVariableConditions ? ({ __proto__: null, ...shape.defaults, ...variables } as Record<string, unknown>) : undefined;
+}
+
 /**
  * The response's `data` and post-processing errors for the data gathered by a plan: what stock's
  * `computeResponse({ operation, variables, input })` returns, and throws.
@@ -296,8 +301,7 @@ export function shapeResponse(
   input: Record<string, any>,
   variables: Record<string, unknown> | undefined,
 ): { data: Record<string, any> | null; errors: GraphQLError[] } {
-  const merged = shape.usesVariableConditions ? { __proto__: null, ...shape.defaults, ...variables } : undefined;
-  const shaper = new Shaper(shape.schema, merged as Record<string, unknown> | undefined);
+  const shaper = new Shaper(shape.schema, conditionVariables(shape, variables));
   const data: Record<string, any> = {};
   try {
     const ok = shaper.applySet(input, shape.selection, data, [], shape.rootType);
@@ -313,5 +317,31 @@ export function shapeResponse(
       },
     });
     return { data: stock.data ?? null, errors: stock.errors };
+  }
+}
+
+/**
+ * One part of an incremental response (./defer.ts): `set`, a selection of the operation's
+ * (compiled with ./compileShape.ts `compileSelection`), applied to the object `input` of type
+ * `parentType` found at `path` of the response, by the same rules as {@link shapeResponse}. A null
+ * that bubbles past the object makes the part's data null. Where stock would fail an assertion,
+ * which it cannot do for a part (it does not execute @defer), the part's data is null with an error.
+ */
+export function shapeSelection(
+  shape: CompiledShape,
+  set: ShapeSet,
+  parentType: CompositeType,
+  input: Record<string, any>,
+  path: readonly (string | number)[],
+  variables: Record<string, unknown> | undefined,
+): { data: Record<string, any> | null; errors: GraphQLError[] } {
+  const shaper = new Shaper(shape.schema, conditionVariables(shape, variables));
+  const data: Record<string, any> = {};
+  try {
+    const ok = shaper.applySet(input, set, data, [...path], parentType);
+    return { data: ok ? data : null, errors: shaper.errors };
+  } catch (err) {
+    if (!(err instanceof StockAssertion)) throw err;
+    return { data: null, errors: [ERRORS.INVALID_GRAPHQL.err('Invalid data found for a deferred fragment.', { path: [...path] })] };
   }
 }

@@ -16,7 +16,10 @@
  * Each transport only carries the request in and the answer out: the HTTP route writes Apollo
  * Server's answer; SSE writes a refusal as that HTTP answer and a result as a `next` event; the
  * WebSocket sends a refusal as an `error` message and a result as `next`. A subscription that
- * passed every check comes back as {@link AcceptedSubscription} for the transport to stream.
+ * passed every check comes back as {@link AcceptedSubscription} for the transport to stream. A
+ * query with `@defer` is answered incrementally to a client that takes it (./incremental.ts): over
+ * HTTP as Apollo Server's multipart answer, over SSE and WebSocket as a result to send as
+ * successive `next` messages.
  */
 import type { ApolloServer, HTTPGraphQLRequest, HTTPGraphQLResponse } from '@apollo/server';
 import { graphqlMediaType } from '../http/responses.ts';
@@ -24,12 +27,14 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { DocumentStore } from '../access/documents.ts';
+import { incrementalFormat, type IncrementalHandoff, type InitialPayload, type SubsequentPayload } from './incremental.ts';
 import { nestingError } from './nesting.ts';
 import { subscriptionRootError } from './subscriptionRoot.ts';
 import type { AcceptedSubscription, SubscriptionHandoff } from './plugin.ts';
 import { getAsPost, queryOf, trustedRequest } from './request.ts';
 
 export { requestPipelinePlugin, type AcceptedSubscription } from './plugin.ts';
+export { incrementalDeliveryPlugin, incrementalPayloads } from './incremental.ts';
 export { paramsOf, readHttpRequest, webSocketRequest } from './request.ts';
 
 export type Transport = 'http' | 'sse' | 'ws';
@@ -45,10 +50,21 @@ export interface PipelineRequest {
 }
 
 export type PipelineOutcome =
-  /** The answer: a refusal (4xx, with `errors`), or the one result of a query or mutation. */
-  | { readonly kind: 'response'; readonly response: HTTPGraphQLResponse }
+  /**
+   * The answer: a refusal (4xx, with `errors`), the one result of a query or mutation, or (HTTP) a
+   * multipart answer with deferred parts, which `cancel` stops when the client goes away.
+   */
+  | { readonly kind: 'response'; readonly response: HTTPGraphQLResponse; readonly cancel?: () => void }
   /** A subscription that passed every check (over SSE and WebSocket only). */
-  | { readonly kind: 'subscription'; readonly subscription: AcceptedSubscription };
+  | { readonly kind: 'subscription'; readonly subscription: AcceptedSubscription }
+  /** A result with deferred parts, each payload one `next` message (over SSE and WebSocket only). */
+  | {
+      readonly kind: 'incremental';
+      readonly initial: InitialPayload;
+      readonly subsequent: AsyncGenerator<SubsequentPayload, void, undefined>;
+      /** Stops the deferred parts (the client went away). */
+      readonly cancel: () => void;
+    };
 
 export interface RequestPipeline {
   run(request: PipelineRequest): Promise<PipelineOutcome>;
@@ -91,6 +107,8 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       const malformed = query === undefined ? undefined : (nestingError(query, deps.maxTokens) ?? subscriptionRootError(query, deps.maxTokens));
       if (malformed) return refusal(malformed, http);
       const handoff: SubscriptionHandoff | undefined = transport === 'http' ? undefined : { viaGet };
+      const format = transport === 'http' ? incrementalFormat(http.headers.get('accept')) : 'deferSpec=20220824';
+      const incremental: IncrementalHandoff | undefined = format ? { format, overHttp: transport === 'http' } : undefined;
       if (transport !== 'http') {
         // Apollo Server answers JSON; the transport re-frames it (SSE events, graphql-ws messages).
         const headers = new HeaderMap(http.headers);
@@ -99,10 +117,12 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       }
       const response = await deps.apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: http,
-        context: async () => (handoff ? { ...context, handoff } : context),
+        context: async () => ({ ...context, ...(handoff ? { handoff } : {}), ...(incremental ? { incremental } : {}) }),
       });
       if (handoff?.accepted) return { kind: 'subscription', subscription: handoff.accepted };
-      return { kind: 'response', response };
+      const deferred = incremental?.deferred;
+      if (incremental?.delivery && deferred) return { kind: 'incremental', ...incremental.delivery, cancel: deferred.cancel };
+      return { kind: 'response', response, ...(deferred && response.body.kind === 'chunked' ? { cancel: deferred.cancel } : {}) };
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * /graphql over HTTP, GET and POST: a method other than those gets 405; then admission (caller,
  * rate limit), the request read within the body limit (413, 400), and the request pipeline of
- * every transport (gateway/pipeline/), whose answer is sent compressed. A request that accepts
+ * every transport (gateway/pipeline/), whose answer is sent compressed, or, with deferred parts,
+ * as a multipart stream (gateway/http/incremental.ts). A request that accepts
  * `text/event-stream` is admitted and read the same way and then served by the SSE transport
  * (gateway/subscriptions/).
  */
@@ -9,6 +10,7 @@ import { sendHTTPGraphQLResponse } from '../../lib/http.ts';
 import type { SubscriptionServer } from '../subscriptions/index.ts';
 import type { Admit } from '../http/admission.ts';
 import { sendCompressed } from '../http/compression.ts';
+import { sendChunked } from '../http/incremental.ts';
 import type { Handler } from '../http/handler.ts';
 import { httpError, negotiatedStatus } from '../http/responses.ts';
 import { readHttpRequest, type PipelineRequest, type RequestPipeline } from '../pipeline/index.ts';
@@ -40,6 +42,7 @@ export function graphqlRoute(deps: GraphQLRouteDeps): Handler {
     // Over plain HTTP the pipeline refuses subscriptions itself (gateway/pipeline/plugin.ts).
     if (outcome.kind !== 'response') throw new Error('a subscription was accepted over plain HTTP');
     const response = { ...outcome.response, status: negotiatedStatus(outcome.response) };
+    if (response.body.kind === 'chunked') return sendChunked(res, response, outcome.cancel);
     return sendHTTPGraphQLResponse(res, response, (status, headers, text) => sendCompressed(req, res, status, headers, text));
   };
 }

@@ -31,15 +31,22 @@ export type InternalOutcome =
   /** Positions on: the first result is the start position (./stream.ts, isPosition); `format` formats a result as a client gets it. */
   | { readonly kind: 'stream'; readonly stream: EventStream<unknown>; readonly format: (result: ExecutionResult) => FormattedExecutionResult };
 
+const NOT_A_SUBSCRIPTION: readonly GraphQLFormattedError[] = [{ message: 'Not a subscription: a webhook is a subscription document', extensions: { code: 'BAD_USER_INPUT', argument: 'query' } }];
+
 export async function subscribeInternally({ deps, execution, shared }: TransportDeps, req: InternalSubscription): Promise<InternalOutcome> {
   const payload = { query: req.query, variables: req.variables, ...(req.operationName ? { operationName: req.operationName } : {}) };
   const context = { requestId: req.requestId, caller: req.caller, log: req.log };
   const outcome = await deps.pipeline.run({ transport: 'ws', http: webSocketRequest(payload), context, documents: req.documents });
+  if (outcome.kind === 'incremental') {
+    outcome.cancel();
+    await outcome.subsequent.return();
+    return { kind: 'refused', errors: NOT_A_SUBSCRIPTION };
+  }
   if (outcome.kind === 'response') {
     const body = outcome.response.body.kind === 'complete' ? (JSON.parse(outcome.response.body.string) as ExecutionResult & { errors?: GraphQLFormattedError[] }) : {};
     const errors = body.errors ?? [];
     if (errors.length > 0) return { kind: 'refused', errors };
-    return { kind: 'refused', errors: [{ message: 'Not a subscription: a webhook is a subscription document', extensions: { code: 'BAD_USER_INPUT', argument: 'query' } }] };
+    return { kind: 'refused', errors: NOT_A_SUBSCRIPTION };
   }
   const session = { caller: req.caller, requestId: req.requestId, log: req.log, quotaKey: req.quotaKey, open: 0 };
   const prepared = await execution.subscribe(outcome.subscription, session, {

@@ -6,7 +6,7 @@
  * The request is admitted and read as every GraphQL request over HTTP (gateway/routes/graphql.ts)
  * and goes through the same pipeline (gateway/pipeline/): its refusals are the HTTP answers of
  * GraphQL over HTTP, with a JSON `errors` body (400, 401, 403, 405, 413, 429); a query's or
- * mutation's result is one `next` event. A subscription the pipeline accepted may still be
+ * mutation's result is one `next` event (with `@defer`, one `next` event per payload). A subscription the pipeline accepted may still be
  * refused here with 400 (variables), 429 (SUBSCRIPTION_LIMIT_EXCEEDED) or 503 (its subgraph has no
  * URL). A slow consumer's stream is cut (the connection closes without `complete`); shutdown ends
  * every stream with `complete`. Keep-alive: an SSE comment line every `keepAliveMs`.
@@ -21,7 +21,7 @@ import type { HTTPGraphQLResponse } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { sendHTTPGraphQLResponse } from '../../lib/http.ts';
 import { httpError, json } from '../http/responses.ts';
-import { paramsOf, type PipelineRequest } from '../pipeline/index.ts';
+import { incrementalPayloads, paramsOf, type PipelineOutcome, type PipelineRequest } from '../pipeline/index.ts';
 import type { Prepared, Session } from './execution.ts';
 import { lastEventIdOf, type TransportDeps } from './shared.ts';
 import { isPosition, positionId } from './stream.ts';
@@ -71,6 +71,24 @@ async function answer(res: ServerResponse, response: HTTPGraphQLResponse): Promi
   res.end();
 }
 
+/** A result with deferred parts: one `next` event per payload, as each is ready, until the last or until the client goes. */
+async function answerIncrementally(res: ServerResponse, outcome: Extract<PipelineOutcome, { kind: 'incremental' }>): Promise<void> {
+  const payloads = incrementalPayloads(outcome);
+  const stop = () => void payloads.return();
+  res.once('close', stop);
+  res.writeHead(200, SSE_HEADERS);
+  try {
+    for await (const payload of payloads) if (!(await write(res, event('next', JSON.stringify(payload))))) break;
+  } finally {
+    res.off('close', stop);
+    await payloads.return();
+  }
+  if (!res.destroyed) {
+    await write(res, event('complete'));
+    res.end();
+  }
+}
+
 /** Streams a subscription's events until it ends, the client goes or the gateway closes it. */
 async function stream(
   res: ServerResponse,
@@ -117,6 +135,7 @@ export function createSseTransport({ deps, options, execution, shared }: Transpo
     if (closing) return httpError(res, 503, 'SHUTTING_DOWN', 'The gateway is shutting down');
     const outcome = await deps.pipeline.run(request);
     if (outcome.kind === 'response') return answer(res, outcome.response);
+    if (outcome.kind === 'incremental') return answerIncrementally(res, outcome);
     const { caller, requestId, log } = request.context;
     const session: Session = { caller, requestId, log: log.child({ transport: 'sse' }), quotaKey: deps.quotaKey(caller, req.socket.remoteAddress), open: 0 };
     const prepared: Prepared = await execution.subscribe(outcome.subscription, session, {

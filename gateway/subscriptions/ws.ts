@@ -44,7 +44,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AccessCode } from '../../lib/access.ts';
 import { requestIdOf } from '../http/requestId.ts';
-import { webSocketRequest } from '../pipeline/index.ts';
+import { incrementalPayloads, webSocketRequest } from '../pipeline/index.ts';
 import type { Prepared, Session } from './execution.ts';
 import { FormattedError, lastEventIdOf, type GraphQLFormattedResult, type TransportDeps } from './shared.ts';
 
@@ -64,7 +64,9 @@ interface WsSession extends Session {
 type WsContext = Context<Record<string, unknown>, Extra & Partial<{ session: WsSession }>>;
 
 /** The transport context of a graphql-ws operation: what execute/subscribe receive. */
-type Operation = { readonly result: GraphQLFormattedResult } | { readonly stream: Extract<Prepared, { kind: 'stream' }>['stream'] };
+type Operation =
+  | { readonly result: GraphQLFormattedResult | AsyncGenerator<unknown, void, undefined> }
+  | { readonly stream: Extract<Prepared, { kind: 'stream' }>['stream'] };
 
 /**
  * graphql-ws chooses execute or subscribe from the operation type of the document `onSubscribe`
@@ -148,6 +150,8 @@ async function onSubscribe({ deps, options, execution, shared }: TransportDeps, 
   const { caller, requestId, log, documents } = session;
   const outcome = await deps.pipeline.run({ transport: 'ws', http: webSocketRequest(payload), context: { requestId, caller, log }, documents });
   if (outcome.kind === 'response') return answered(outcome.response);
+  // A result with deferred parts: graphql-ws sends each payload as a `next` message, and stops it on `complete`.
+  if (outcome.kind === 'incremental') return { ...ANSWERED, contextValue: { result: incrementalPayloads(outcome) } satisfies Operation };
   const socket = ctx.extra.socket;
   const prepared = await execution.subscribe(outcome.subscription, session, {
     congested: () => socket.bufferedAmount > options.maxBufferedBytes,
@@ -176,7 +180,8 @@ export function createWebSocketTransport(transport: TransportDeps): WebSocketTra
         }),
       subscribe: (args) => (args.contextValue as Extract<Operation, { stream: unknown }>).stream,
       execute: (args) => (args.contextValue as Extract<Operation, { result: unknown }>).result as ExecutionResult, // formatted by onNext
-      onNext: (_ctx, _id, _payload, _args, result) => shared.formatResult(result),
+      // Incremental payloads (`hasNext`) are formatted already (gateway/pipeline/incremental.ts).
+      onNext: (_ctx, _id, _payload, _args, result) => ('hasNext' in result ? result : shared.formatResult(result)),
       onError: (_ctx, _id, _payload, errors) => errors.map(shared.formatError),
     },
     wss,

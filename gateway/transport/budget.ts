@@ -55,6 +55,11 @@ export class RequestBudget {
     return false;
   }
 
+  /** The client went away (a deferred answer cut short): its deadline is now, the fetches in flight are aborted. */
+  cancel(): void {
+    this.spend('deadline');
+  }
+
   /** The request is over: no deadline any more. */
   end(): void {
     clearTimeout(this.timer);

@@ -13,6 +13,7 @@ import fundingBySource from './examples/fundingBySource.graphql';
 import smallComuniCoverage from './examples/smallComuniCoverage.graphql';
 import reuseAdoption from './examples/reuseAdoption.graphql';
 import fourthSupplementaryAct from './examples/fourthSupplementaryAct.graphql';
+import alliancesFundingDeferred from './examples/alliancesFundingDeferred.graphql';
 
 export type ExampleId = keyof Messages['explorer']['exampleTexts'];
 
@@ -31,5 +32,6 @@ export const EXAMPLES: readonly Example[] = [
   { id: 'funding-by-source', query: fundingBySource },
   { id: 'small-comuni-coverage', query: smallComuniCoverage },
   { id: 'reuse-adoption', query: reuseAdoption },
+  { id: 'alliances-funding-deferred', query: alliancesFundingDeferred },
   { id: 'fourth-supplementary-act', query: fourthSupplementaryAct },
 ];

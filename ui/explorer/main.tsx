@@ -20,9 +20,12 @@ import { repairTabs } from './tabsAria.ts';
 
 // Queries and mutations go over HTTP; subscriptions over graphql-ws on the same path. The
 // WebSocket client is created lazily, on the first subscription, so the explorer works the same
-// whether or not the gateway serves subscriptions yet.
+// whether or not the gateway serves subscriptions yet. GraphiQL reads multipart answers: asking
+// for the deferSpec=20220824 format, a query with @defer shows its parts as they arrive (its own
+// `multipart/mixed` without a format would get the whole answer at once).
 const fetcher = createGraphiQLFetcher({
   url: '/graphql',
+  headers: { accept: 'multipart/mixed;deferSpec=20220824, application/json' },
   subscriptionUrl: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`,
 });
 

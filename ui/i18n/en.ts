@@ -184,6 +184,10 @@ export const en: Messages = {
         title: '4th Supplementary Act',
         question: 'Who signed the 4th Supplementary Act, which resolution approved it, what it funds.',
       },
+      'alliances-funding-deferred': {
+        title: 'ALI now, funding next (@defer)',
+        question: 'Each ALI and its members at once, its funding totals as soon as they are computed.',
+      },
     },
   },
 

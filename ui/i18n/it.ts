@@ -198,6 +198,10 @@ export const it = {
         title: 'IV Atto Integrativo',
         question: 'Chi ha firmato il IV Atto Integrativo, quale delibera lo ha approvato, che cosa finanzia.',
       },
+      'alliances-funding-deferred': {
+        title: 'Le ALI subito, i finanziamenti dopo (@defer)',
+        question: 'Ogni ALI con i suoi Comuni subito, i totali dei finanziamenti appena calcolati.',
+      },
     },
   },
 

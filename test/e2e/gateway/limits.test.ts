@@ -178,7 +178,8 @@ describe('operation limits over HTTP', () => {
 });
 
 describe('default limits', () => {
-  const schema = Supergraph.build(readFileSync(path.join(root, 'schema/supergraph.graphql'), 'utf8')).apiSchema().toGraphQLJSSchema();
+  // As the gateway validates: its API schema with @defer (gateway/executor/deferDirective.ts).
+  const schema = Supergraph.build(readFileSync(path.join(root, 'schema/supergraph.graphql'), 'utf8')).apiSchema().toGraphQLJSSchema({ includeDefer: true });
   const fragments = readFileSync(path.join(root, 'gateway/analytics/_fragments.graphql'), 'utf8');
   const graphqlFiles = (dir: string) =>
     readdirSync(path.join(root, dir))

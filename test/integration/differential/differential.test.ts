@@ -4,14 +4,18 @@
  * @apollo/gateway over the same running subgraphs; the answers must be the same (compare.ts says
  * exactly what that means) and ours must have executed each one as the operation declares (the
  * lean executor unless it says otherwise, harness.ts). Where stock is known to be wrong, a
- * separate test documents why and requires a right answer from ours.
+ * separate test documents why and requires a right answer from ours. Each case's queries also go
+ * to ours with `@defer` at generated positions (defer.ts): the payloads merged must be the answer
+ * without `@defer`, of ours and of stock.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KeyStore } from '../../../gateway/access/keys.ts';
 import { connect } from '../../../lib/mongo.ts';
 import { comparable, matches, showExpected } from './compare.ts';
+import { deferVariants, mergedOf, sendDeferred } from './defer.ts';
 import {
   both,
   compose,
@@ -91,6 +95,9 @@ describe('the suite', () => {
   });
 });
 
+/** The @defer variants sent, and how many of them were answered in more than one payload. */
+const deferred = { variants: 0, incremental: 0 };
+
 for (const c of CASES) {
   describe(`${c.name} (${c.about})`, () => {
     const { gw } = running(c);
@@ -103,6 +110,35 @@ for (const c of CASES) {
         expect(comparable(answers.ours), why).toBe(comparable(answers.stock));
       });
     }
+
+    // Scenario: a client adds @defer to the same queries; whatever the lean executor defers, the
+    // parts must add up to the one answer, and the case must have deferred something.
+    it('with @defer at generated positions, the parts add up to the answer without @defer', async () => {
+      const mismatches: string[] = [];
+      let incremental = 0;
+      let variants = 0;
+      for (const op of c.operations.filter((o) => (o.executor ?? 'lean') === 'lean')) {
+        const plain = await both(gw(), op);
+        const [ours, stock] = [mergedOf(plain.ours), mergedOf(plain.stock)];
+        for (const variant of deferVariants(op)) {
+          variants++;
+          const requestId = gw().executions.nextId();
+          const merged = await sendDeferred(gw().oursUrl, variant, { ...gw().oursHeaders, 'x-request-id': requestId });
+          const executed = gw().executions.take(requestId);
+          if (merged.payloads > 1) incremental++;
+          // Where a null stopped at a deferred part's boundary the answers differ by design (defer.ts).
+          if (merged.nulledParts > 0) continue;
+          const { payloads: _p, nulledParts: _n, ...answer } = merged;
+          const same = (other: typeof ours) => isDeepStrictEqual(answer, { status: other.status, data: other.data, errors: other.errors });
+          if (executed?.executor !== 'lean' || !same(ours) || !same(stock)) {
+            mismatches.push(`${variant.name}:\n${variant.query}\nexecuted: ${JSON.stringify(executed)}\nmerged: ${JSON.stringify(answer)}\nstock:  ${JSON.stringify(stock)}`);
+          }
+        }
+      }
+      deferred.variants += variants;
+      deferred.incremental += incremental;
+      expect(mismatches).toEqual([]);
+    });
 
     for (const wrong of c.stockWrong ?? []) {
       // Scenario: stock's answer is documented as wrong; ours must be right (or, while a fix is
@@ -122,3 +158,13 @@ for (const c of CASES) {
     }
   });
 }
+
+// Scenario: variants answered merged (the planner could not defer them) compare trivially; most must
+// really be incremental for the comparison to say something about the deferred parts.
+describe('the @defer variants', () => {
+  it('are mostly answered incrementally', () => {
+    console.info(`[differential] @defer variants: ${deferred.incremental} of ${deferred.variants} answered incrementally`);
+    expect(deferred.variants).toBeGreaterThan(100);
+    expect(deferred.incremental / deferred.variants).toBeGreaterThan(0.8);
+  });
+});
