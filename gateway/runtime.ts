@@ -48,6 +48,7 @@ import { listenMetrics, metricsElsewhere, metricsRoute } from './routes/metrics.
 import { readyRoute } from './routes/ready.ts';
 import { uiRoute } from './routes/ui.ts';
 import { WebhookService } from './webhooks/service.ts';
+import { GatewayCache } from './cache/index.ts';
 
 export { gatewayOptionsFromConfig, type GatewayOptions } from './options.ts';
 
@@ -79,6 +80,7 @@ function createGateway(
   sign: Signer | undefined,
   pools: SubgraphPools,
   nodes: GlobalObjects,
+  cache: GatewayCache | undefined,
 ): ApolloGateway {
   const log = opts.logger;
   const hooks: DataSourceHooks = {
@@ -112,8 +114,9 @@ function createGateway(
       }));
     },
   });
-  if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
+  if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics), ...(cache ? { fetchCache: cache.fetchCacheOf } : {}) });
   useCorrectedPlanner(gateway);
+  cache?.use(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
   useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role]);
   return gateway;
@@ -229,12 +232,17 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
   // Connections to the subgraphs belong to this gateway and close with it.
   const pools = new SubgraphPools();
-  const gateway = createGateway(opts, manager, metrics, sign, pools, nodes);
+  const cache =
+    opts.cache === 'off'
+      ? undefined
+      : new GatewayCache({ mode: opts.cache, redisUrl: opts.redisUrl, maxBytes: opts.cacheMaxBytes, registry: metrics.registry, log, subgraphs: () => contracts()?.subgraphs ?? [] });
+  const gateway = createGateway(opts, manager, metrics, sign, pools, nodes, cache);
   const sizes = { listSize: opts.listSizeDefault, pageSize: opts.defaultPageSize };
   let cost: CostOptions = { directives: NO_COST_DIRECTIVES, ...sizes };
   const access = await createAccess(opts, contracts);
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
     current = new Contracts(apiSchema, coreSupergraphSdl);
+    cache?.setSupergraph(coreSupergraphSdl);
     try {
       cost = { directives: readCostDirectives(coreSupergraphSdl), ...sizes };
     } catch (err) {
@@ -291,6 +299,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
         await apollo.stop();
         await access.limiter?.close();
         await pools.close();
+        await cache?.close();
         await metricsListener?.close();
         metrics.stop();
       })()),

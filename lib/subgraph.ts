@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -107,6 +108,12 @@ export interface SubgraphOptions {
   readonly changeStreams?: ChangeStreamMode;
   /** How long the event log keeps an event, in ms (EVENT_RETENTION_DAYS, default 30 days). */
   readonly eventRetentionMs?: number;
+  /**
+   * CACHE_MAX_AGE_SECONDS: the max-age of an answer whose fields declare no `@cacheControl` hint
+   * (default 300), sent in its Cache-Control header; the gateway's caches keep an answer that long
+   * at most.
+   */
+  readonly cacheMaxAgeSeconds?: number;
 }
 
 const schemaDir = new URL('../schema/', import.meta.url);
@@ -129,7 +136,13 @@ export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOpt
   return new ApolloServer<SubgraphContext<D>>({
     schema: subgraphSchema(mod),
     // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(opts.plugins ?? [])],
+    // Cache hints (Apollo's convention: `@cacheControl` on the schema, else the default max-age)
+    // become each answer's Cache-Control, which the gateway's caches honour.
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControl({ defaultMaxAge: opts.cacheMaxAgeSeconds ?? configDefault('CACHE_MAX_AGE_SECONDS') }),
+      ...(opts.plugins ?? []),
+    ],
     includeStacktraceInErrorResponses: !opts.production,
   });
 }
@@ -333,8 +346,9 @@ function requestContext<D>(
 }
 
 /** The options of a subgraph that come from configuration (lib/config.ts). */
-export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes' | 'eventRetentionMs'> {
+export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes' | 'eventRetentionMs' | 'cacheMaxAgeSeconds'> {
   return {
+    cacheMaxAgeSeconds: cfg.CACHE_MAX_AGE_SECONDS,
     eventRetentionMs: cfg.EVENT_RETENTION_DAYS * 86_400_000,
     limits: { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX },
     tokenPolicy: { maxLifetimeSeconds: cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS, clockSkewSeconds: cfg.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS },

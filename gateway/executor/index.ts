@@ -35,9 +35,9 @@ import {
   type OperationContext,
 } from '../apollo/internals.ts';
 import { INHERITED_NAMES, UnsupportedOperation } from './compileShape.ts';
-import { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
+import { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache } from './plan.ts';
 
-export { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
+export { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache, type FetchResult } from './plan.ts';
 
 /** Which executor runs the gateway's query plans (GATEWAY_EXECUTOR). */
 export type ExecutorKind = 'lean' | 'stock';
@@ -92,6 +92,8 @@ export interface LeanExecutorOptions {
    * (gateway/executor/merge.ts). Default true.
    */
   readonly mergeFetches?: boolean;
+  /** The fetch cache of one request (gateway/cache/), if it has one. */
+  readonly fetchCache?: (requestContext: GatewayGraphQLRequestContext) => FetchCache | undefined;
 }
 
 /** The lean executor of one gateway: its compiled plans, and the requests it runs. */
@@ -249,10 +251,11 @@ class LeanExecutor {
     recording: boolean,
   ): Promise<GatewayExecutionResult> {
     const mergeFetches = this.mergeFetches;
-    if (!recording) return executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
+    const cache = this.options.fetchCache?.(requestContext);
+    if (!recording) return executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches, cache });
     return tracer.startActiveSpan(OpenTelemetrySpanNames.EXECUTE, async (executeSpan) => {
       try {
-        const result = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
+        const result = await executeCompiledPlan(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches, cache });
         if (result.errors) failSpan(executeSpan, result.errors, this.g.config.telemetry);
         return result;
       } finally {

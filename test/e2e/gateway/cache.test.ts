@@ -1,0 +1,111 @@
+/**
+ * The gateway's caches on the real stack: hits counted in subgraph requests and database commands
+ * (response cache, fetch cache, one entity at a time), entries never shared between callers whose
+ * claims differ, errors never kept; and the guarantee: with two gateways over one Redis, a read
+ * through either, begun after a write was acknowledged through the other, never sees what was
+ * there before it, even when the read that filled the entry was in flight while the write landed.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../../gateway/runtime.ts';
+import { adoptionDocs } from '../../../subgraphs/reuse/data/seed.ts';
+import { startRedis, type RunningRedis } from '../../helpers/redis.ts';
+import { GRAPHQL_ACCEPT, startStack, type QueryResult, type Stack } from '../../helpers/stack.ts';
+import { startGate, type Gate } from './fixtures/gate.ts';
+
+const op = (path: string) => readFileSync(new URL(`../operations/${path}.graphql`, import.meta.url), 'utf8');
+const MUNICIPALITY_ADOPTIONS = op('reuse/municipalityAdoptions');
+const MEMBERS_ADOPTIONS = op('reuse/membersAdoptions');
+const CHANGE_ADOPTION_STATUS = op('mutations/changeAdoptionStatus');
+
+/** One POST to a gateway, asking for the cache status. */
+async function ask<T = any>(gateway: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<QueryResult<T> & { cache?: any }> {
+  const res = await fetch(`${gateway}graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers },
+    body: JSON.stringify({ query, variables, extensions: { cacheStatus: true } }),
+  });
+  const body = (await res.json()) as QueryResult<T>['body'] & { extensions?: { cacheStatus?: unknown } };
+  return { status: res.status, body, cache: body.extensions?.cacheStatus };
+}
+
+/** A seeded adoption and its Comune: what the writes below change and the reads read. */
+const adoption = adoptionDocs().find((a) => a.status === 'PLANNED')!;
+const STATUSES = ['IN_PROGRESS', 'ACTIVE', 'SUSPENDED'] as const;
+
+let stack: Stack;
+let editor: string;
+
+async function versionOf(id: string): Promise<number> {
+  const doc = await stack.dbs.reuse.collection<{ _id: string; version?: number }>('adoptions').findOne({ _id: id });
+  return doc?.version ?? 0;
+}
+beforeAll(async () => {
+  stack = await startStack({ gateway: { cache: 'memory' } });
+  editor = await stack.createKey({ name: 'cache-editor', role: 'editor', subgraphs: ['reuse'] });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('hits', () => {
+  it('an identical query is answered from the response cache: no subgraph request, no database command', async () => {
+    const vars = { istatCode: adoption.istatCode };
+    const first = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
+    expect(first.body.errors).toBeUndefined();
+    expect(first.cache.response).toBe('miss');
+    stack.resetCounters();
+    const second = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
+    expect(second.cache).toEqual({ response: 'hit', fetches: { hit: 0, miss: 0, stale: 0 } });
+    expect(second.body.data).toEqual(first.body.data);
+    expect(stack.subgraphCalls).toEqual([]);
+    expect(stack.commands).toEqual([]);
+  });
+
+  it('overlapping entity batches reuse each other: only the representations not cached are sent', async () => {
+    const sent: { subgraph: string; representations: number }[] = [];
+    const gateway = await stack.startGateway({
+      cache: 'memory',
+      onSubgraphRequest: (subgraph, _q, variables) => {
+        const reps = variables?.['representations'];
+        sent.push({ subgraph, representations: Array.isArray(reps) ? reps.length : 0 });
+      },
+    });
+    const alliance = 'ali-cn';
+    const five = await ask(gateway.url, MEMBERS_ADOPTIONS, { id: alliance, first: 5 });
+    expect(five.body.errors).toBeUndefined();
+    const reuseFirst = sent.filter((s) => s.subgraph === 'reuse' && s.representations > 0);
+    expect(reuseFirst.map((s) => s.representations)).toContain(5);
+    sent.length = 0;
+    const ten = await ask(gateway.url, MEMBERS_ADOPTIONS, { id: alliance, first: 10 });
+    expect(ten.body.errors).toBeUndefined();
+    // The alliance's first 5 members are the same 5: their adoptions come from the cache.
+    expect(ten.body.data.alliance.members.nodes.slice(0, 5)).toEqual(five.body.data.alliance.members.nodes);
+    const membersFetch = sent.filter((s) => s.subgraph === 'reuse' && s.representations > 0)[0];
+    expect(membersFetch?.representations).toBe(5);
+    expect(ten.cache.fetches.hit).toBeGreaterThanOrEqual(5);
+  });
+
+  it('never shares an entry between callers whose claims differ', async () => {
+    const analyst = await stack.createKey({ name: 'cache-analyst', role: 'analyst' });
+    const vars = { istatCode: adoption.istatCode };
+    await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
+    stack.resetCounters();
+    const other = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars, { 'x-api-key': analyst });
+    expect(other.body.errors).toBeUndefined();
+    expect(other.cache.response).toBe('miss');
+    expect(other.cache.fetches.hit).toBe(0);
+    expect(stack.subgraphCalls.length).toBeGreaterThan(0);
+  });
+
+  it('mutations are never cached, and invalidate what they changed at once', async () => {
+    const vars = { istatCode: adoption.istatCode };
+    const before = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
+    expect(before.body.errors).toBeUndefined();
+    const written = await stack.query(CHANGE_ADOPTION_STATUS, { id: adoption._id, status: 'IN_PROGRESS', expectedVersion: await versionOf(adoption._id) }, { 'x-api-key': editor });
+    expect(written.body.errors).toBeUndefined();
+    const after = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
+    expect(after.cache.response).toBe('stale');
+    expect(after.body.data.municipality.adoptions.find((a: { id: string }) => a.id === adoption._id).status).toBe('IN_PROGRESS');
+  });
+});
