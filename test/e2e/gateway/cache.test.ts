@@ -31,7 +31,7 @@ async function ask<T = any>(gateway: string, query: string, variables: Record<st
 
 /** A seeded adoption and its Comune: what the writes below change and the reads read. */
 const adoption = adoptionDocs().find((a) => a.status === 'PLANNED')!;
-const STATUSES = ['IN_PROGRESS', 'ACTIVE', 'SUSPENDED'] as const;
+const STATUSES = ['IN_PROGRESS', 'ACTIVE', 'DISCONTINUED'] as const;
 
 let stack: Stack;
 let editor: string;
@@ -107,5 +107,121 @@ describe('hits', () => {
     const after = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
     expect(after.cache.response).toBe('stale');
     expect(after.body.data.municipality.adoptions.find((a: { id: string }) => a.id === adoption._id).status).toBe('IN_PROGRESS');
+  });
+});
+
+describe('two gateways over one Redis', () => {
+  let redis: RunningRedis;
+  let a: RunningGateway;
+  let b: RunningGateway;
+  /** Without a cache: what every read is compared with. */
+  let reference: RunningGateway;
+  const planned = adoptionDocs().filter((d) => d.status === 'PLANNED' && d.istatCode !== adoption.istatCode);
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    a = await stack.startGateway({ cache: 'redis', redisUrl: redis.url });
+    b = await stack.startGateway({ cache: 'redis', redisUrl: redis.url });
+    reference = await stack.startGateway();
+  });
+  afterAll(async () => {
+    for (const g of [a, b, reference]) await g?.stop(0);
+    await redis?.stop();
+  });
+
+  const statusIn = (res: { body: { data?: any } }, id: string): string | undefined =>
+    res.body.data?.municipality?.adoptions?.find((x: { id: string }) => x.id === id)?.status;
+
+  // Many clients read through both gateways while writes go through either: a read that began
+  // after a write's answer and ended before the next write began must show that write.
+  it('no read begun after a write was acknowledged through either gateway shows what was there before', async () => {
+    const target = planned[0]!;
+    const vars = { istatCode: target.istatCode };
+    const writes: { status: string; startedAt: number; ackedAt: number }[] = [{ status: 'PLANNED', startedAt: 0, ackedAt: 0 }];
+    const reads: { gateway: string; t0: number; t1: number; status: string | undefined; response: string }[] = [];
+    let writing = true;
+    const reader = async (gateway: RunningGateway) => {
+      while (writing) {
+        const t0 = performance.now();
+        const res = await ask(gateway.url, MUNICIPALITY_ADOPTIONS, vars);
+        expect(res.body.errors).toBeUndefined();
+        reads.push({ gateway: gateway.url, t0, t1: performance.now(), status: statusIn(res, target._id), response: res.cache.response });
+      }
+    };
+    const readers = Promise.all([a, b, a, b, a, b].map(reader));
+    try {
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        const status = STATUSES[i % STATUSES.length]!;
+        const startedAt = performance.now();
+        const through = i % 2 === 0 ? a : b;
+        const res = await ask(through.url, CHANGE_ADOPTION_STATUS, { id: target._id, status, expectedVersion: await versionOf(target._id) }, { 'x-api-key': editor });
+        expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+        writes.push({ status, startedAt, ackedAt: performance.now() });
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    } finally {
+      writing = false;
+      await readers;
+    }
+
+    const stale = reads.filter((r) => {
+      const k = writes.findLastIndex((w) => w.ackedAt <= r.t0);
+      const next = writes[k + 1];
+      const allowed = next && r.t1 >= next.startedAt ? [writes[k]!.status, next.status] : [writes[k]!.status];
+      return !allowed.includes(r.status!);
+    });
+    expect(stale).toEqual([]);
+    // The run is worth something only if the caches answered: hits through both gateways.
+    for (const g of [a, b]) expect(reads.filter((r) => r.gateway === g.url && r.response === 'hit').length).toBeGreaterThan(5);
+    expect(reads.filter((r) => r.response === 'stale').length).toBeGreaterThan(0);
+    const last = await ask(reference.url, MUNICIPALITY_ADOPTIONS, vars);
+    for (const g of [a, b]) expect((await ask(g.url, MUNICIPALITY_ADOPTIONS, vars)).body.data).toEqual(last.body.data);
+  });
+
+  // The read through B is answered by the subgraph before the write, and held until the write
+  // through A is acknowledged: what it fills must not be served after that.
+  it('a read in flight while a write lands leaves nothing stale behind', async () => {
+    const target = planned[1]!;
+    const vars = { istatCode: target.istatCode };
+    const gate: Gate = await startGate(stack.subgraphUrls.reuse);
+    const gated = await stack.startGateway({ cache: 'redis', redisUrl: redis.url, urlOverrides: { ...stack.subgraphUrls, reuse: gate.url } });
+    try {
+      const held = gate.close();
+      const inFlight = ask(gated.url, MUNICIPALITY_ADOPTIONS, vars);
+      await held;
+      const res = await ask(a.url, CHANGE_ADOPTION_STATUS, { id: target._id, status: 'ACTIVE', expectedVersion: await versionOf(target._id) }, { 'x-api-key': editor });
+      expect(res.body.errors).toBeUndefined();
+      gate.open();
+      // It began before the write was acknowledged: it may show the old status.
+      expect(statusIn(await inFlight, target._id)).toBe('PLANNED');
+      for (const g of [gated, a, b]) {
+        const after = await ask(g.url, MUNICIPALITY_ADOPTIONS, vars);
+        expect(statusIn(after, target._id)).toBe('ACTIVE');
+      }
+    } finally {
+      await gated.stop(0);
+      await gate.stop();
+    }
+  });
+
+  it('a funding-only key gets nothing outside its view from entries another caller filled', async () => {
+    const partner = await stack.createKey({ name: 'cache-partner', role: 'partner', subgraphs: ['funding'] });
+    const vars = { istatCode: adoption.istatCode };
+    for (let i = 0; i < 2; i++) expect((await ask(a.url, MUNICIPALITY_ADOPTIONS, vars)).body.errors).toBeUndefined();
+    const refused = await ask(b.url, MUNICIPALITY_ADOPTIONS, vars, { 'x-api-key': partner });
+    expect(refused.body.data ?? null).toBeNull();
+    expect(refused.body.errors?.length).toBeGreaterThan(0);
+  });
+
+  it('answers with errors are never kept', async () => {
+    const vars = { istatCode: '999999' };
+    const first = await ask(a.url, MUNICIPALITY_ADOPTIONS, vars);
+    expect(first.body.errors?.length).toBeGreaterThan(0);
+    stack.resetCounters();
+    const again = await ask(b.url, MUNICIPALITY_ADOPTIONS, vars);
+    expect(again.body.errors).toEqual(first.body.errors);
+    expect(again.cache.response).toBe('miss');
+    expect(stack.commands.length).toBeGreaterThan(0);
   });
 });
