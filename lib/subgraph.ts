@@ -108,11 +108,7 @@ export interface SubgraphOptions {
   readonly changeStreams?: ChangeStreamMode;
   /** How long the event log keeps an event, in ms (EVENT_RETENTION_DAYS, default 30 days). */
   readonly eventRetentionMs?: number;
-  /**
-   * CACHE_MAX_AGE_SECONDS: the max-age of an answer whose fields declare no `@cacheControl` hint
-   * (default 300), sent in its Cache-Control header; the gateway's caches keep an answer that long
-   * at most.
-   */
+  /** CACHE_MAX_AGE_SECONDS: the Cache-Control max-age of answers without a `@cacheControl` hint (default 300). */
   readonly cacheMaxAgeSeconds?: number;
 }
 
@@ -135,14 +131,9 @@ export function subgraphSchema<D>(mod: SubgraphModule<D>): GraphQLSchema {
 export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
   return new ApolloServer<SubgraphContext<D>>({
     schema: subgraphSchema(mod),
-    // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use.
-    // Cache hints (Apollo's convention: `@cacheControl` on the schema, else the default max-age)
-    // become each answer's Cache-Control, which the gateway's caches honour.
-    plugins: [
-      ApolloServerPluginInlineTraceDisabled(),
-      ApolloServerPluginCacheControl({ defaultMaxAge: opts.cacheMaxAgeSeconds ?? configDefault('CACHE_MAX_AGE_SECONDS') }),
-      ...(opts.plugins ?? []),
-    ],
+    // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use. Cache
+    // hints (`@cacheControl`, else the default) become the Cache-Control the gateway's caches honour.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControl({ defaultMaxAge: opts.cacheMaxAgeSeconds ?? configDefault('CACHE_MAX_AGE_SECONDS') }), ...(opts.plugins ?? [])],
     includeStacktraceInErrorResponses: !opts.production,
   });
 }

@@ -6,6 +6,16 @@
  * there before it, even when the read that filled the entry was in flight while the write landed.
  */
 import { readFileSync } from 'node:fs';
+import { printSchema, Supergraph } from '@apollo/federation-internals';
+import {
+  buildSchema,
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  type GraphQLInputType,
+} from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { adoptionDocs } from '../../../subgraphs/reuse/data/seed.ts';
@@ -107,6 +117,61 @@ describe('hits', () => {
     const after = await ask(stack.gatewayUrl, MUNICIPALITY_ADOPTIONS, vars);
     expect(after.cache.response).toBe('stale');
     expect(after.body.data.municipality.adoptions.find((a: { id: string }) => a.id === adoption._id).status).toBe('IN_PROGRESS');
+  });
+});
+
+/** A value of `type` that passes coercion: what a mutation's required arguments get below. */
+function sample(type: GraphQLInputType): unknown {
+  if (isNonNullType(type)) return sample(type.ofType);
+  if (isListType(type)) return [sample(type.ofType)];
+  if (isEnumType(type)) return type.getValues()[0]!.value;
+  if (isInputObjectType(type)) {
+    const fields = Object.values(type.getFields()).filter((f) => isNonNullType(f.type) && f.defaultValue === undefined);
+    return Object.fromEntries(fields.map((f) => [f.name, sample(f.type)]));
+  }
+  const scalars: Record<string, unknown> = { ID: 'no-such-id', String: 'x', Int: 0, Float: 0, Boolean: false, Date: '2020-01-01', Money: '1.00', Decimal: '1' };
+  const name = getNamedType(type).name;
+  if (!(name in scalars)) throw new Error(`no sample value for scalar ${name}`);
+  return scalars[name];
+}
+
+const invalidations = async (gateway: RunningGateway): Promise<Record<string, number>> => {
+  const metric = gateway.metrics.registry.getSingleMetric('ali_gateway_cache_invalidations_total')!;
+  return Object.fromEntries((await metric.get()).values.map((v) => [String(v.labels['subgraph']), v.value]));
+};
+
+// Invalidation belongs to the gateway, not to each mutation's code: whatever a mutation does or
+// publishes, once it reached its subgraph that subgraph's entries are stale. Every field, so that
+// a mutation added tomorrow is covered without a line here.
+describe('every Mutation field of the supergraph', () => {
+  const supergraphSdl = readFileSync(new URL('../../../schema/supergraph.graphql', import.meta.url), 'utf8');
+  const schema = buildSchema(printSchema(Supergraph.build(supergraphSdl).apiSchema()));
+  const owner = new Map([...supergraphSdl.matchAll(/^\s+(\w+)\(.*@join__field\(graph: (\w+)\)/gm)].map((m) => [m[1]!, m[2]!.toLowerCase()]));
+  const fields = Object.values(schema.getMutationType()!.getFields());
+  let gateway: RunningGateway;
+  let writer: string;
+  beforeAll(async () => {
+    gateway = await stack.startGateway({ cache: 'memory' });
+    writer = await stack.createKey({ name: 'cache-writer', role: 'editor', subgraphs: ['alliances', 'governance', 'funding', 'reuse'] });
+  });
+  afterAll(() => gateway?.stop(0));
+
+  it('covers every field', () => {
+    expect(fields.length).toBeGreaterThanOrEqual(7);
+    for (const f of fields) expect(owner.get(f.name), f.name).toMatch(/^(alliances|governance|funding|reuse)$/);
+  });
+
+  it.each(fields.map((f) => [f.name, f] as const))('%s invalidates its subgraph and no other', async (name, field) => {
+    const required = field.args.filter((a) => isNonNullType(a.type));
+    const declared = required.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
+    const args = required.map((a) => `${a.name}: $${a.name}`).join(', ');
+    const query = `mutation Walk${declared ? `(${declared})` : ''} { ${name}${args ? `(${args})` : ''} { __typename } }`;
+    const before = await invalidations(gateway);
+    const res = await ask(gateway.url, query, Object.fromEntries(required.map((a) => [a.name, sample(a.type)])), { 'x-api-key': writer });
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+    const after = await invalidations(gateway);
+    const bumped = Object.keys(after).filter((s) => after[s]! > (before[s] ?? 0));
+    expect(bumped, JSON.stringify(res.body.errors)).toEqual([owner.get(name)]);
   });
 });
 
