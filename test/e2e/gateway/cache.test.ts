@@ -29,14 +29,14 @@ const MEMBERS_ADOPTIONS = op('reuse/membersAdoptions');
 const CHANGE_ADOPTION_STATUS = op('mutations/changeAdoptionStatus');
 
 /** One POST to a gateway, asking for the cache status. */
-async function ask<T = any>(gateway: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<QueryResult<T> & { cache?: any }> {
+async function ask<T = any>(gateway: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<QueryResult<T> & { cache?: any; cacheControl: string | null }> {
   const res = await fetch(`${gateway}graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers },
     body: JSON.stringify({ query, variables, extensions: { cacheStatus: true } }),
   });
   const body = (await res.json()) as QueryResult<T>['body'] & { extensions?: { cacheStatus?: unknown } };
-  return { status: res.status, body, cache: body.extensions?.cacheStatus };
+  return { status: res.status, body, cache: body.extensions?.cacheStatus, cacheControl: res.headers.get('cache-control') };
 }
 
 /** A seeded adoption and its Comune: what the writes below change and the reads read. */
@@ -70,6 +70,8 @@ describe('hits', () => {
     expect(second.body.data).toEqual(first.body.data);
     expect(stack.subgraphCalls).toEqual([]);
     expect(stack.commands).toEqual([]);
+    // Browsers and proxies know nothing of writes: they keep none of it.
+    expect([first.cacheControl, second.cacheControl]).toEqual(['no-store', 'no-store']);
   });
 
   it('overlapping entity batches reuse each other: only the representations not cached are sent', async () => {
