@@ -121,6 +121,8 @@ export class GatewayCache {
     const kind = requestContext.operation?.operation;
     const caller = (requestContext.context as Partial<GatewayContext>).caller;
     if ((kind !== 'query' && kind !== 'mutation') || !caller) return inner(requestContext);
+    // Development's query-plan exposure answers with the plan, which only an execution has.
+    if (kind === 'query' && requestContext.request.http?.headers.get('apollo-query-plan-experimental')) return inner(requestContext);
     const scope = createHash('sha256').update(this.supergraph).update('\0').update(claimsOf(caller)).digest('hex');
     const run = new CacheRun(this.deps, kind === 'query' ? 'read' : 'write', scope);
     this.runs.set(requestContext, run);

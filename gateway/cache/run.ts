@@ -74,7 +74,7 @@ export class CacheRun implements FetchCache {
   async lookup(layer: CacheLayer, subgraph: string, key: string, now: Versions): Promise<Entry | undefined> {
     let entry: Entry | undefined;
     try {
-      entry = await this.deps.store.get(key);
+      entry = await this.deps.store.get(key, now);
     } catch (err) {
       this.deps.onStoreError(err);
     }

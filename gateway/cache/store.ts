@@ -54,7 +54,8 @@ export interface CacheStore {
   readonly kind: 'memory' | 'redis';
   /** The current versions (redis: one round trip). */
   versions(): Promise<Versions>;
-  get(key: string): Promise<Entry | undefined>;
+  /** The entry under `key`: a current one (under `now`) if there is one, else what there is. */
+  get(key: string, now: Versions): Promise<Entry | undefined>;
   /** Stores an entry (redis: sent without waiting; a lost write is only a later miss). */
   set(key: string, entry: Entry): void;
   /** Increments the versions of `tags`; resolves once every gateway will see it. */
@@ -156,7 +157,8 @@ class RedisStore implements CacheStore {
     this.entries = lru(opts.maxBytes, opts.hooks);
     // During an outage a command fails after one reconnection attempt: a lookup then goes
     // uncached, a mutation's invalidation is reported (./index.ts).
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: 'ali-graph-cache' });
+    // The lookups of one request's entities are issued together: one pipeline, one round trip.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: 'ali-graph-cache', enableAutoPipelining: true });
     this.redis.on('error', () => {}); // every command's failure reaches its caller
     const prefix = opts.keyPrefix ?? 'ali-graph:cache:';
     this.versionsKey = `${prefix}versions`;
@@ -174,13 +176,14 @@ class RedisStore implements CacheStore {
     return { epoch: all['epoch']!, tags };
   }
 
-  async get(key: string): Promise<Entry | undefined> {
+  async get(key: string, now: Versions): Promise<Entry | undefined> {
     const local = this.entries.get(key);
-    if (local) return local;
+    if (local && isCurrent(local, now)) return local;
+    // Another gateway may have filled it again since this process kept its copy.
     const stored = await this.redis.get(this.entryPrefix + key);
     const entry = stored === null ? undefined : decodeEntry(stored);
     if (entry) this.keepLocally(key, entry);
-    return entry;
+    return entry ?? local;
   }
 
   set(key: string, entry: Entry): void {

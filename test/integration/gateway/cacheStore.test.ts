@@ -19,13 +19,14 @@ describe('memory', () => {
     store.set('k', entryUnder(before));
     await store.bump(['reuse']);
     const after = await store.versions();
-    const entry = (await store.get('k'))!;
+    const entry = (await store.get('k', after))!;
     expect(isCurrent(entry, before)).toBe(true);
     expect(isCurrent(entry, after)).toBe(false);
     // A bump of another subgraph leaves it current.
     store.set('k', entryUnder(after));
     await store.bump(['funding']);
-    expect(isCurrent((await store.get('k'))!, await store.versions())).toBe(true);
+    const latest = await store.versions();
+    expect(isCurrent((await store.get('k', latest))!, latest)).toBe(true);
   });
 
   it('keeps at most maxBytes, dropping the least recently used, and counts the evictions', async () => {
@@ -36,8 +37,8 @@ describe('memory', () => {
     for (let i = 0; i < 40; i++) store.set(`f:${i}`, entryUnder(now, big));
     expect(store.bytes()).toBeLessThanOrEqual(MiB);
     expect(evicted).toBeGreaterThan(0);
-    expect(await store.get('f:0')).toBeUndefined();
-    expect(await store.get('f:39')).toBeDefined();
+    expect(await store.get('f:0', now)).toBeUndefined();
+    expect(await store.get('f:39', now)).toBeDefined();
   });
 });
 
@@ -60,24 +61,30 @@ describe('redis, two stores', () => {
     const now = await one.versions();
     one.set('shared', entryUnder(now, '{"b":2}'));
     await new Promise((r) => setTimeout(r, 50));
-    const seen = (await two.get('shared'))!;
+    const seen = (await two.get('shared', now))!;
     expect(seen.json).toBe('{"b":2}');
     expect(isCurrent(seen, await two.versions())).toBe(true);
     await one.bump(['reuse']);
-    expect(isCurrent((await two.get('shared'))!, await two.versions())).toBe(false);
+    const bumped = await two.versions();
+    expect(isCurrent((await two.get('shared', bumped))!, bumped)).toBe(false);
+    // Filled again through one after the write: two, holding the old copy, finds the new one.
+    one.set('shared', entryUnder(bumped, '{"b":3}'));
+    await new Promise((r) => setTimeout(r, 50));
+    const refilled = (await two.get('shared', bumped))!;
+    expect([refilled.json, isCurrent(refilled, bumped)]).toEqual(['{"b":3}', true]);
   });
 
   it('after Redis loses its data, nothing held in a process is current again', async () => {
     const now = await two.versions();
     // Tagged with a subgraph never written: its counter is 0 before and after the loss.
     two.set('kept', { ...entryUnder(now), tags: { governance: 0 } });
-    expect(isCurrent((await two.get('kept'))!, await two.versions())).toBe(true);
+    expect(isCurrent((await two.get('kept', now))!, now)).toBe(true);
     const admin = new Redis(redis.url);
     await admin.flushall();
     await admin.quit();
     // The counters start again from 0, equal to the entry's: only the epoch tells.
     const fresh = await two.versions();
     expect(fresh.epoch).not.toBe(now.epoch);
-    expect(isCurrent((await two.get('kept'))!, fresh)).toBe(false);
+    expect(isCurrent((await two.get('kept', fresh))!, fresh)).toBe(false);
   });
 });
