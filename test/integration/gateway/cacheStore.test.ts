@@ -29,6 +29,15 @@ describe('memory', () => {
     expect(isCurrent((await store.get('k', latest))!, latest)).toBe(true);
   });
 
+  it('drops an entry at the end of its max-age', async () => {
+    const store = createStore({ maxBytes: MiB });
+    const now = await store.versions();
+    store.set('short', { ...entryUnder(now), expires: Date.now() + 50 });
+    expect(await store.get('short', now)).toBeDefined();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await store.get('short', now)).toBeUndefined();
+  });
+
   it('keeps at most maxBytes, dropping the least recently used, and counts the evictions', async () => {
     let evicted = 0;
     const store = createStore({ maxBytes: MiB, hooks: { onEvict: () => evicted++ } });
