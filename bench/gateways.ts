@@ -7,6 +7,8 @@
  *                   NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
  *                   DEDUPE_SUBGRAPH_QUERIES=false (no sharing of subgraph requests between
  *                   concurrent client requests: the comparison counts no merging of requests)
+ *   ours-dedupe     the same with DEDUPE_SUBGRAPH_QUERIES=true, its production default: identical
+ *                   subgraph requests in flight at the same time are sent once (nothing cached)
  *   apollo-gateway  stock @apollo/gateway in @apollo/server, defaults (bench/gateways/apollo.ts)
  *   hive-gateway    `hive-gateway supergraph FILE --fork 1`, defaults except in-flight
  *                   de-duplication off (bench/gateways/hive.config.ts)
@@ -17,7 +19,6 @@ import path from 'node:path';
 import { freePort } from '../lib/dbServer.ts';
 import type { GatewayName } from './types.ts';
 
-export const GATEWAY_NAMES: readonly GatewayName[] = ['ours', 'apollo-gateway', 'hive-gateway'];
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -31,8 +32,11 @@ function packageVersion(name: string): string {
 
 /** What each gateway is, for the report. */
 export function describeGateways(): Record<GatewayName, string> {
+  const ours = (dedupe: boolean) =>
+    `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=${dedupe}, rate limits, operation limits and execution limits on (anonymous budget 10^9/min, cost limit 10^9, response ceiling 1 GiB, deadline 300 s), SUBGRAPH_TIMEOUT_MS=300000`;
   return {
-    ours: `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=false, rate limits, operation limits and execution limits on (anonymous budget 10^9/min, cost limit 10^9, response ceiling 1 GiB, deadline 300 s), SUBGRAPH_TIMEOUT_MS=300000`,
+    ours: `${ours(false)}: no subgraph request shared between clients`,
+    'ours-dedupe': `${ours(true)} (its production default): identical subgraph requests in flight at the same time sent once, nothing cached`,
     'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone, default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
     'hive-gateway': `@graphql-hive/gateway ${packageVersion('@graphql-hive/gateway')} CLI, --fork 1, NODE_ENV=production, in-flight de-duplication off, no usage reporting`,
   };
@@ -52,8 +56,9 @@ function command(name: GatewayName, supergraphFile: string, port: number, subgra
   const env = baseEnv();
   switch (name) {
     case 'ours':
+    case 'ours-dedupe':
       env.LOG_LEVEL = 'silent';
-      env.DEDUPE_SUBGRAPH_QUERIES = 'false';
+      env.DEDUPE_SUBGRAPH_QUERIES = String(name === 'ours-dedupe');
       // Production defaults otherwise, rate limiting included (it runs on every request), with a
       // budget the benchmark cannot exhaust: stock gateways have no such limiter to pass.
       env.RATE_LIMITS = 'anonymous=1000000000/60';
@@ -110,13 +115,17 @@ export interface StartOptions {
   readonly subgraphUrls: Record<string, string>;
   /** taskset CPU list for the gateway, or undefined not to pin. */
   readonly cpus: string | undefined;
+  /** Extra node options before the entry point (the profiler's `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
   readonly timeoutMs?: number;
 }
 
 /** Starts one gateway and waits until it answers `{ __typename }`. */
 export async function startGatewayProcess(name: GatewayName, opts: StartOptions): Promise<GatewayProcess> {
   const port = await freePort();
-  const { args, env } = command(name, opts.supergraphFile, port, opts.subgraphUrls);
+  const built = command(name, opts.supergraphFile, port, opts.subgraphUrls);
+  const env = built.env;
+  const args = [...(opts.nodeArgs ?? []), ...built.args];
   // taskset execs node: the pid stays the gateway's.
   const child: ChildProcess = opts.cpus
     ? spawn('taskset', ['-c', opts.cpus, process.execPath, ...args], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -4,24 +4,26 @@
  *
  * Checking every response stays cheap: a gateway serialises the same answer to the same bytes, so
  * a response is first compared byte for byte with the bodies already found correct, and only a
- * body not seen before is parsed, written back in normal form ({@link normalJson}) and compared
+ * body not seen before is parsed, written back in normal form ({@link normalForm}) and compared
  * with the expected answer, field order included. autocannon keeps bodies as strings decoded chunk by chunk, which can split a UTF-8
  * character (Comuni names have accents) and corrupt a correct answer; `keepRawBodies` makes its
  * clients keep the raw bytes instead (autocannon 8 internals, checked at start).
  */
 import { createHash } from 'node:crypto';
 import autocannon from 'autocannon';
+import { comparable, type RawAnswer } from '../test/integration/differential/compare.ts';
 
 /**
- * The normal form answers are compared in: the body parsed and written back with JSON.stringify.
- * The one normalisation, JSON_TEXT, is of the text only: insignificant whitespace and how strings
- * and numbers are spelled (`"\u00e8"` or `"è"`, `1e3` or `1000`) are the serialiser's choice, and
- * every JSON client reads them alike. Everything a client can see stays: field order at every level
- * (the GraphQL spec requires selection order), values, errors and extensions
+ * The normal form answers are compared in: exactly the differential suite's
+ * (test/integration/differential/compare.ts `comparable`), so that "identical to stock's" means the
+ * same here as in the gate of the lean executor. The HTTP status, then the body as parsed and
+ * written back: field order at every level (the GraphQL spec requires selection order), values,
+ * errors whole and top-level extensions are kept; only how the JSON text is spelled (whitespace,
+ * `"\u00e8"` or `"è"`, `1e3` or `1000`), the order of errors and stack traces are not
  * (test/unit/benchAnswers.test.ts shows both).
  */
-export function normalJson(value: unknown): string {
-  return JSON.stringify(value);
+export function normalForm(status: number, body: RawAnswer['body']): string {
+  return comparable({ status, body });
 }
 
 export function sha256(text: string): string {
@@ -30,7 +32,7 @@ export function sha256(text: string): string {
 
 export type Verdict = 'ok' | 'error' | 'wrong';
 
-/** Compares responses with one expected answer (its {@link normalJson}). */
+/** Compares responses with one expected answer (its {@link normalForm}). */
 export class AnswerChecker {
   private readonly known: Buffer[] = [];
   checked = 0;
@@ -59,7 +61,7 @@ export class AnswerChecker {
 
   private judge(status: number, body: Buffer): Verdict {
     if (status === 200) for (const good of this.known) if (good.equals(body)) return 'ok';
-    let parsed: { data?: unknown; errors?: unknown[] };
+    let parsed: RawAnswer['body'];
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
     } catch {
@@ -70,7 +72,7 @@ export class AnswerChecker {
       this.firstProblem ??= `HTTP ${status}, errors: ${JSON.stringify(parsed.errors ?? parsed).slice(0, 300)}`;
       return 'error';
     }
-    const normal = normalJson(parsed);
+    const normal = normalForm(status, parsed);
     if (normal !== this.expected) {
       this.firstProblem ??= `wrong answer (${body.length} bytes, sha256 of normal form ${sha256(normal).slice(0, 12)})`;
       return 'wrong';

@@ -53,6 +53,8 @@ export function summarise(cells: readonly Cell[]): Run[] {
       correct,
       rpsVsApollo: null,
       cpuVsApollo: null,
+      p99VsApollo: null,
+      rssVsApollo: null,
       gatewayCpuShare: round(median(measured.map((x) => x.gatewayCpuShare)), 2),
       loadCoresBusy: measured.some((x) => x.loadCoresBusy !== null) ? round(median(measured.map((x) => x.loadCoresBusy ?? NaN)), 2) : null,
       otherLoadOnGatewayCore: measured.some((x) => x.gatewayCoreBusy !== null)
@@ -81,11 +83,14 @@ export function summarise(cells: readonly Cell[]): Run[] {
     if (!stock || !stock.correct || !run.correct) continue;
     const pairs = run.rounds.flatMap((x) => {
       const y = stock.rounds.find((z) => z.round === x.round);
-      return y && x.requests > 0 && y.requests > 0 ? [{ rps: x.rps / y.rps, cpu: x.cpuMsPerRequest / y.cpuMsPerRequest }] : [];
+      if (!y || x.requests === 0 || y.requests === 0) return [];
+      return [{ rps: x.rps / y.rps, cpu: x.cpuMsPerRequest / y.cpuMsPerRequest, p99: x.p99Ms / y.p99Ms, rss: x.peakRssMb / y.peakRssMb }];
     });
     if (pairs.length === 0) continue;
     run.rpsVsApollo = round(median(pairs.map((p) => p.rps)), 2);
     run.cpuVsApollo = round(median(pairs.map((p) => p.cpu)), 2);
+    run.p99VsApollo = round(median(pairs.map((p) => p.p99)), 2);
+    run.rssVsApollo = round(median(pairs.map((p) => p.rss)), 2);
   }
   return runs;
 }
@@ -110,16 +115,18 @@ const WORKLOAD_NOTES: Record<WorkloadName, string> = {
     'compare the gateways\' CPU ms/request. ' +
     'MongoDB commands are counted with the driver\'s command monitoring over the measured windows.',
   'gateway-bound':
-    'Four in-memory subgraphs (bench/subgraphs/: accounts, products, inventory, reviews; 10 users, 10 products, 30 reviews) ' +
+    'Four in-memory subgraphs (bench/subgraphs/: accounts, products, inventory, reviews with a search over a union of three entities; 10 users, 10 products, 30 reviews) ' +
     'served by a bare node:http handler over graphql-js; each memoises its serialised answer per request body, so a fetch costs ' +
-    'the subgraph a lookup and the gateway is the bottleneck. Every fetch still goes over HTTP and is counted.',
+    'the subgraph a lookup and the gateway is the bottleneck. Every fetch still goes over HTTP and is counted. ' +
+    '`ours-dedupe` is ours with its production default of sharing identical subgraph requests in flight between clients; ' +
+    '`ours` sends every one of them.',
 };
 
 const fmt = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
 
-/** latest.md: the machine, how to reproduce, one table per workload × operation. */
-export function renderMarkdown(results: Results): string {
+/** The run's heading: when, the machine, the method, how to reproduce, the gateways. */
+function renderHeader(results: Results): string[] {
   const { machine, settings } = results;
   const lines: string[] = [];
   lines.push(`# Gateway benchmark`);
@@ -132,9 +139,9 @@ export function renderMarkdown(results: Results): string {
   lines.push(`- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB memory, Node ${machine.node}, ${machine.os}`);
   lines.push(`- **Pinning:** ${machine.pinning}`);
   lines.push(
-    `- **Method:** per workload, the subgraphs start in their own process, then the three gateways one after another, ` +
+    `- **Method:** per workload, the subgraphs start in their own process, then the gateways one after another, ` +
       `each one process (no cluster workers) on the same supergraph file, kept for the whole workload; only the one under test ` +
-      `receives traffic. ${settings.rounds} round(s) alternating ours → apollo-gateway → hive-gateway. Each gateway × operation ` +
+      `receives traffic. ${settings.rounds} round(s) going through the gateways in the order of the tables. Each gateway × operation ` +
       `is warmed up in the first round (${settings.warmupSec} s at ${settings.warmupConnections} connections, then drained), then measured in every round over a window of a fixed ` +
       `number of requests sized to last about ${settings.durationSec} s (at least one per connection), ${settings.connections} concurrent ` +
       `connections (autocannon, in the bench process); the window opens and closes with the gateway idle. Medians over the rounds. ` +
@@ -149,8 +156,9 @@ export function renderMarkdown(results: Results): string {
   );
   lines.push(
     `- **Correctness:** every response (warm-up included) is compared with stock @apollo/gateway's answer after ` +
-      `parsing and writing back as JSON (field order kept: only whitespace and escapes are normalised); any error or ` +
-      `different answer makes the cell fail ("correct" no), never fast.`,
+      `the differential suite's comparison (test/integration/differential/compare.ts): the HTTP status and the body ` +
+      `parsed and written back as JSON, field order at every level, errors and extensions kept (only whitespace, escapes, ` +
+      `the order of errors and stack traces are normalised); any error or different answer makes the cell fail ("correct" no), never fast.`,
   );
   lines.push(`- **Reproduce:** \`${settings.command}\` (load average at start: ${settings.loadAverageAtStart.join(', ')})`);
   lines.push('');
@@ -158,50 +166,56 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   for (const [name, what] of Object.entries(settings.gateways)) lines.push(`- \`${name}\`: ${what}`);
   lines.push('');
-  for (const op of results.operations) {
-    const runs = results.runs.filter((r) => r.workload === op.workload && r.operation === op.operation);
-    if (results.operations.find((o) => o.workload === op.workload) === op) {
-      lines.push(`## Workload ${op.workload}`);
-      lines.push('');
-      lines.push(WORKLOAD_NOTES[op.workload]);
-      lines.push('');
+  return lines;
+}
+
+const failureText = (failure: string, max: number): string => failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, max);
+
+/** One operation's table: a row per gateway. */
+function renderOperation(results: Results, op: OperationInfo): string[] {
+  const { settings } = results;
+  const runs = results.runs.filter((r) => r.workload === op.workload && r.operation === op.operation);
+  const lines: string[] = [];
+  lines.push(`### ${op.workload} — ${op.operation}`);
+  lines.push('');
+  lines.push(
+    `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
+      `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer, ` +
+      `${fmt(median(runs.flatMap((r) => r.rounds.map((x) => x.requests)).filter((n) => n > 0)), 0)} requests per measured window` +
+      `${runs.some((r) => r.rounds.some((x) => x.requests > 0 && x.requests <= settings.connections)) ? ' (one per connection: each window is a single burst of concurrent requests)' : ''}.` +
+      (op.note ? ` ${op.note}.` : ''),
+  );
+  lines.push('');
+  const ali = op.workload === 'ali';
+  lines.push(
+    `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | p99 vs stock | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | RSS vs stock | subgraph fetches/op | subgraphs CPU ms/req |${ali ? ' MongoDB cmds/op | database CPU ms/req |' : ''} errors | correct |`,
+  );
+  lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|---:|' : ''}---:|---|`);
+  for (const r of runs) {
+    if (!r.rounds.some((x) => x.requests > 0)) {
+      lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 16 : 14)} ${r.errors} | **no**: ${failureText(r.failure ?? 'not measured', 300)} |`);
+      continue;
     }
-    lines.push(`### ${op.workload} — ${op.operation}`);
-    lines.push('');
     lines.push(
-      `\`${op.file}\`${Object.keys(op.variables).length ? ` with \`${JSON.stringify(op.variables)}\`` : ''}: ` +
-        `${op.planFetches} fetches in Apollo's query plan, ${(op.responseBytes / 1024).toFixed(1)} KiB answer, ` +
-        `${fmt(median(runs.flatMap((r) => r.rounds.map((x) => x.requests)).filter((n) => n > 0)), 0)} requests per measured window` +
-        `${runs.some((r) => r.rounds.some((x) => x.requests > 0 && x.requests <= settings.connections)) ? ' (one per connection: each window is a single burst of concurrent requests)' : ''}.` +
-        (op.note ? ` ${op.note}.` : ''),
+      `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ${ratio(r.p99VsApollo)} | ` +
+        `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ${ratio(r.rssVsApollo)} | ` +
+        `${fmt(r.subgraphFetchesPerOperation)} | ${fmt(r.subgraphsCpuMsPerRequest, 2)} |` +
+        `${ali ? ` ${fmt(r.mongoCommandsPerOperation)} | ${fmt(r.databaseCpuMsPerRequest, 2)} |` : ''} ${r.errors} | ` +
+        `${r.correct ? 'yes' : `**no**${r.failure ? `: ${failureText(r.failure, 300)}` : ''}`} |`,
     );
-    lines.push('');
-    const ali = op.workload === 'ali';
-    lines.push(
-      `| gateway | req/s | req/s vs stock | p50 ms | p95 ms | p99 ms | CPU ms/req | CPU vs stock | gateway CPU | load cores busy | peak RSS MB | subgraph fetches/op | subgraphs CPU ms/req |${ali ? ' MongoDB cmds/op | database CPU ms/req |' : ''} errors | correct |`,
-    );
-    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${ali ? '---:|---:|' : ''}---:|---|`);
-    for (const r of runs) {
-      if (!r.rounds.some((x) => x.requests > 0)) {
-        const why = (r.failure ?? 'not measured').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300);
-        lines.push(`| ${r.gateway} |${' – |'.repeat(ali ? 14 : 12)} ${r.errors} | **no**: ${why} |`);
-        continue;
-      }
-      lines.push(
-        `| ${r.gateway} | ${fmt(r.rps)} | ${ratio(r.rpsVsApollo)} | ${fmt(r.p50Ms)} | ${fmt(r.p95Ms)} | ${fmt(r.p99Ms)} | ` +
-          `${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuVsApollo)} | ${fmt(r.gatewayCpuShare, 2)} | ${fmt(r.loadCoresBusy, 2)} | ${fmt(r.peakRssMb, 0)} | ` +
-          `${fmt(r.subgraphFetchesPerOperation)} | ${fmt(r.subgraphsCpuMsPerRequest, 2)} |` +
-          `${ali ? ` ${fmt(r.mongoCommandsPerOperation)} | ${fmt(r.databaseCpuMsPerRequest, 2)} |` : ''} ${r.errors} | ` +
-          `${r.correct ? 'yes' : `**no**${r.failure ? `: ${r.failure.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)}` : ''}`} |`,
-      );
-    }
-    const memo = runs.filter((r) => r.subgraphMemoHitRate !== null);
-    if (memo.length) {
-      lines.push('');
-      lines.push(`Subgraph fetches answered from the memo: ${memo.map((r) => `${r.gateway} ${(100 * r.subgraphMemoHitRate!).toFixed(1)}%`).join(', ')}.`);
-    }
-    lines.push('');
   }
+  const memo = runs.filter((r) => r.subgraphMemoHitRate !== null);
+  if (memo.length) {
+    lines.push('');
+    lines.push(`Subgraph fetches answered from the memo: ${memo.map((r) => `${r.gateway} ${(100 * r.subgraphMemoHitRate!).toFixed(1)}%`).join(', ')}.`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Cells other processes disturbed, and what stopped cells from being measured at all. */
+function renderFooter(results: Results): string[] {
+  const lines: string[] = [];
   const disturbed = results.runs.filter((r) => (r.otherLoadOnGatewayCore ?? 0) > 0.05);
   if (disturbed.length) {
     lines.push(
@@ -218,5 +232,21 @@ export function renderMarkdown(results: Results): string {
     for (const f of results.failures) lines.push(`- ${f.replace(/\s+/g, ' ').slice(0, 1000)}`);
     lines.push('');
   }
+  return lines;
+}
+
+/** latest.md: the machine, how to reproduce, one table per workload × operation. */
+export function renderMarkdown(results: Results): string {
+  const lines = renderHeader(results);
+  for (const op of results.operations) {
+    if (results.operations.find((o) => o.workload === op.workload) === op) {
+      lines.push(`## Workload ${op.workload}`);
+      lines.push('');
+      lines.push(WORKLOAD_NOTES[op.workload]);
+      lines.push('');
+    }
+    lines.push(...renderOperation(results, op));
+  }
+  lines.push(...renderFooter(results));
   return lines.join('\n');
 }

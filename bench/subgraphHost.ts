@@ -65,6 +65,63 @@ function send(message: HostReady | HostCounters | { type: 'error'; message: stri
   process.send?.(message);
 }
 
+/** Counts the commands the subgraphs send to their databases (by subgraph.command:collection) once `counting()` says so. */
+function countCommands(client: MongoClient, prefix: string, counting: () => boolean): Record<string, number> {
+  const commands: Record<string, number> = {};
+  const byDb = new Map<string, string>(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
+  client.on('commandStarted', (e: CommandStartedEvent) => {
+    const subgraph = byDb.get(e.databaseName);
+    if (!counting() || !subgraph || HOUSEKEEPING.has(e.commandName)) return;
+    const target = e.command[e.commandName];
+    const key = `${subgraph}.${e.commandName}${typeof target === 'string' ? `:${target}` : ''}`;
+    commands[key] = (commands[key] ?? 0) + 1;
+  });
+  return commands;
+}
+
+/** An Apollo Server plugin counting the requests a subgraph answers. */
+function countFetches(counter: FetchCounter): ApolloServerPlugin {
+  return {
+    async requestDidStart({ request }) {
+      counter.requests++;
+      counter.inFlight++;
+      if (Array.isArray(request.variables?.['representations'])) counter.entityRequests++;
+      return {
+        async willSendResponse() {
+          counter.inFlight--;
+        },
+      };
+    },
+  };
+}
+
+/** Seeds the four subgraphs' databases as scripts/seed.ts does (indexes, then the idempotent seed) and starts them on port 0. */
+async function seedAndStart(client: MongoClient, prefix: string, running: RunningSubgraph[]): Promise<{ fetches: Record<string, FetchCounter>; seeded: string[] }> {
+  const fetches: Record<string, FetchCounter> = {};
+  const seeded: string[] = [];
+  for (const name of SUBGRAPH_NAMES) {
+    const mod = subgraphModules[name];
+    const db = client.db(`${prefix}_${name}`);
+    await ensureIndexes(db, mod.collections);
+    const counts = await mod.seed(db);
+    seeded.push(`${name}: ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
+    const counter: FetchCounter = (fetches[name] = { requests: 0, entityRequests: 0, memoHits: 0, inFlight: 0 });
+    running.push(
+      await startSubgraph(mod, {
+        // Stock Apollo and Hive Gateway cannot sign requests: the benchmark's subgraphs are open (read-only).
+        gatewaySecret: null,
+        db,
+        limits: { defaultSize: 20, maxSize: 500 },
+        production: true,
+        port: 0,
+        host: '127.0.0.1',
+        plugins: [countFetches(counter)],
+      }),
+    );
+  }
+  return { fetches, seeded };
+}
+
 async function startAli(): Promise<Host> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ali-bench-db-'));
   const log = (line: string) => console.error(`[subgraphs] ${line}`);
@@ -88,51 +145,9 @@ async function startAli(): Promise<Host> {
     serverStarting = startDbServer({ uri: process.env.MONGODB_URI, dataDir: dir, ferretdbBin: process.env.FERRETDB_BIN, root, log });
     const server = await serverStarting;
     client = await connect(server.uri, { monitorCommands: true });
-    const commands: Record<string, number> = {};
-    const byDb = new Map<string, string>(SUBGRAPH_NAMES.map((n) => [`${prefix}_${n}`, n]));
     let counting = false;
-    client.on('commandStarted', (e: CommandStartedEvent) => {
-      const subgraph = byDb.get(e.databaseName);
-      if (!counting || !subgraph || HOUSEKEEPING.has(e.commandName)) return;
-      const target = e.command[e.commandName];
-      const key = `${subgraph}.${e.commandName}${typeof target === 'string' ? `:${target}` : ''}`;
-      commands[key] = (commands[key] ?? 0) + 1;
-    });
-    const fetches: Record<string, FetchCounter> = {};
-    const seeded: string[] = [];
-    for (const name of SUBGRAPH_NAMES) {
-      const mod = subgraphModules[name];
-      const db = client.db(`${prefix}_${name}`);
-      // As scripts/seed.ts: indexes, then the idempotent seed.
-      await ensureIndexes(db, mod.collections);
-      const counts = await mod.seed(db);
-      seeded.push(`${name}: ${counts.map((c) => `${c.inserted} ${c.collection}`).join(', ')}`);
-      const counter: FetchCounter = (fetches[name] = { requests: 0, entityRequests: 0, memoHits: 0, inFlight: 0 });
-      const countFetches: ApolloServerPlugin = {
-        async requestDidStart({ request }) {
-          counter.requests++;
-          counter.inFlight++;
-          if (Array.isArray(request.variables?.['representations'])) counter.entityRequests++;
-          return {
-            async willSendResponse() {
-              counter.inFlight--;
-            },
-          };
-        },
-      };
-      running.push(
-        await startSubgraph(mod, {
-          // Stock Apollo and Hive Gateway cannot sign requests: the benchmark's subgraphs are open (read-only).
-          gatewaySecret: null,
-          db,
-          limits: { defaultSize: 20, maxSize: 500 },
-          production: true,
-          port: 0,
-          host: '127.0.0.1',
-          plugins: [countFetches],
-        }),
-      );
-    }
+    const commands = countCommands(client, prefix, () => counting);
+    const { fetches, seeded } = await seedAndStart(client, prefix, running);
     counting = true;
     const urls = Object.fromEntries(running.map((s) => [s.name, `${s.url}graphql`.replace('//localhost:', '//127.0.0.1:')]));
     const composed = composeSupergraph(urls);

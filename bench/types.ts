@@ -1,7 +1,7 @@
 /** Types shared by the benchmark's modules: the result file's shape and the subgraph host's messages. */
 
 export type WorkloadName = 'ali' | 'gateway-bound';
-export type GatewayName = 'ours' | 'apollo-gateway' | 'hive-gateway';
+export type GatewayName = 'ours' | 'ours-dedupe' | 'apollo-gateway' | 'hive-gateway';
 
 /** Fetches one subgraph answered since the last reset. */
 export interface SubgraphFetches {
@@ -68,6 +68,10 @@ export interface Run {
   rpsVsApollo: number | null;
   /** cpuMsPerRequest / stock @apollo/gateway's, the same way. */
   cpuVsApollo: number | null;
+  /** p99Ms / stock @apollo/gateway's, the same way. */
+  p99VsApollo: number | null;
+  /** peakRssMb / stock @apollo/gateway's, the same way. */
+  rssVsApollo: number | null;
   /** Gateway CPU time / wall time in the measured windows (1 = one core busy). */
   gatewayCpuShare: number;
   /** Busy share of the load generator's cores (autocannon, subgraphs, database) in the windows, when pinned. */
@@ -130,7 +134,7 @@ export interface OperationInfo {
   operation: string;
   file: string;
   variables: Record<string, unknown>;
-  /** SHA-256 of the expected answer in normal form (bench/load.ts `normalJson`, field order kept), and its size as stock serialises it. */
+  /** SHA-256 of the expected answer in normal form (bench/load.ts `normalForm`, field order kept), and its size as stock serialises it. */
   expectedSha256: string;
   responseBytes: number;
   /** Fetch nodes in @apollo/query-planner's plan for the operation. */
@@ -153,7 +157,8 @@ export interface Results {
     finishedAt: string;
     /** 1, 5 and 15 minute load averages when the run started (other work on the machine). */
     loadAverageAtStart: number[];
-    gateways: Record<GatewayName, string>;
+    /** What each gateway measured in this run is. */
+    gateways: Partial<Record<GatewayName, string>>;
   };
   operations: OperationInfo[];
   runs: Run[];

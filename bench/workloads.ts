@@ -1,15 +1,16 @@
 /**
  * The operations of each workload, and their expected answers: each is sent once to stock
  * @apollo/gateway (the reference implementation) before any measurement; its answer, without
- * errors, in normal form (bench/load.ts `normalJson`: field order kept) is what every response of every gateway must equal.
+ * errors, in normal form (bench/load.ts `normalForm`, the differential suite's comparison: status,
+ * field order, errors and extensions kept) is what every response of every gateway must equal.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
 import { QueryPlanner, prettyFormatQueryPlan } from '@apollo/query-planner';
 import { parse } from 'graphql';
-import { normalJson, sha256 } from './load.ts';
-import type { OperationInfo, WorkloadName } from './types.ts';
+import { normalForm, sha256 } from './load.ts';
+import type { GatewayName, OperationInfo, WorkloadName } from './types.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -34,7 +35,21 @@ export const WORKLOADS: Readonly<Record<WorkloadName, readonly OperationSpec[]>>
       fallback: { name: 'agreementTotals', file: 'bench/operations/ali-analytics-fallback.graphql', variables: {} },
     },
   ],
-  'gateway-bound': [{ name: 'heavyNested', file: 'bench/operations/gateway-bound.graphql', variables: {} }],
+  'gateway-bound': [
+    { name: 'heavyNested', file: 'bench/operations/gateway-bound.graphql', variables: {} },
+    // Variables, named and inline fragments, a union of three entities and an @include.
+    { name: 'searchUnion', file: 'bench/operations/gateway-bound-search.graphql', variables: { term: 'piece', first: 50, withReviews: true } },
+  ],
+};
+
+/**
+ * The gateways measured on each workload, in the order of a round. `ours-dedupe` (ours with its
+ * production default of sharing identical in-flight subgraph requests between clients) only where
+ * the gateway is the bottleneck: on the ALI workload the database is, for every gateway alike.
+ */
+export const WORKLOAD_GATEWAYS: Readonly<Record<WorkloadName, readonly GatewayName[]>> = {
+  ali: ['ours', 'apollo-gateway', 'hive-gateway'],
+  'gateway-bound': ['ours', 'ours-dedupe', 'apollo-gateway', 'hive-gateway'],
 };
 
 export interface PreparedOperation {
@@ -70,11 +85,11 @@ export async function referenceAnswer(url: string, spec: OperationSpec): Promise
       signal: AbortSignal.timeout(60_000),
     });
     const text = await res.text();
-    const body = JSON.parse(text) as { data?: unknown; errors?: unknown[] };
+    const body = JSON.parse(text) as Parameters<typeof normalForm>[1];
     if (res.status !== 200 || body.errors?.length || body.data === null || body.data === undefined) {
       return { ok: false, reason: `HTTP ${res.status}: ${JSON.stringify(body.errors ?? body).slice(0, 400)}` };
     }
-    return { ok: true, expected: normalJson(body), bytes: Buffer.byteLength(text) };
+    return { ok: true, expected: normalForm(res.status, body), bytes: Buffer.byteLength(text) };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }

@@ -22,7 +22,7 @@ export interface ClientView {
 }
 
 /** The views committed in schema/client/: the whole API, the front ends', and each subgraph's partner. */
-export function clientViews(subgraphs: readonly string[]): ClientView[] {
+function clientViews(subgraphs: readonly string[]): ClientView[] {
   return [
     { name: 'api', read: '*', write: 'all', description: 'the whole API: queries, mutations and subscriptions (editors and admins scoped to every subgraph)' },
     { name: 'frontend', read: '*', write: [], description: 'what front ends read: frontend keys, analysts and anonymous callers (ANONYMOUS_SCOPE=*); no mutations' },

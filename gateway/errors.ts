@@ -16,7 +16,7 @@ const SUGGESTION = / ?Did you mean(.+?)\?$/;
 /** Apollo Server's APQ protocol errors (HTTP 400) come without a code: they are the client's mistakes. */
 const APQ_CLIENT_ERRORS = /^(provided sha does not match query|Unsupported persisted query version)$/;
 
-export function withClientCode(formatted: GraphQLFormattedError): GraphQLFormattedError {
+function withClientCode(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if ((code === undefined || code === 'INTERNAL_SERVER_ERROR') && APQ_CLIENT_ERRORS.test(formatted.message)) {
     return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_REQUEST } };
@@ -44,3 +44,8 @@ export function maskError(formatted: GraphQLFormattedError, production: boolean)
   };
 }
 
+
+/** Apollo Server's `formatError`, shared by every transport: client codes given, then masking in production. */
+export function errorFormatter(production: boolean): (formatted: GraphQLFormattedError) => GraphQLFormattedError {
+  return (formatted) => maskError(withClientCode(formatted), production);
+}

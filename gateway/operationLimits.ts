@@ -102,6 +102,11 @@ function withOverrides<T extends object>(defaults: Readonly<Record<Role, T>>, ov
   return out;
 }
 
+/** The most tokens any role may send: a longer document is refused before it is even parsed. */
+export function largestMaxTokens(limits: Readonly<Record<Role, OperationLimits>>): number {
+  return Math.max(...Object.values(limits).map((l) => l.maxTokens));
+}
+
 /** The defaults with the configured per-role overrides (OPERATION_LIMITS) applied. */
 export function resolveOperationLimits(overrides: Config['OPERATION_LIMITS']): Record<Role, OperationLimits> {
   return withOverrides(DEFAULT_OPERATION_LIMITS, overrides);

@@ -66,7 +66,7 @@ export interface GatewayOptions {
   readonly listSizeDefault?: number;
   /** Automatic Persisted Queries (default true). */
   readonly persistedQueries?: boolean;
-  /** Page size the subgraphs use, and the cost estimate assumes, when `first` is absent (default 20). */
+  /** Page size the subgraphs use, and the cost estimate assumes, when `first` is absent (PAGE_SIZE_DEFAULT, default 100). */
   readonly defaultPageSize?: number;
   /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimitBytes?: number;

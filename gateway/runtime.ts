@@ -15,9 +15,10 @@ import { ApolloGateway } from '@apollo/gateway';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLFormattedError } from 'graphql';
 import { configDefault } from '../lib/config.ts';
+import { listen } from '../lib/http.ts';
 import type { GatewayContext } from './context.ts';
 import { SubgraphDataSource, SubgraphPools, type DataSourceHooks } from './transport/index.ts';
-import { maskError, withClientCode } from './errors.ts';
+import { errorFormatter } from './errors.ts';
 import { createMetrics, type GatewayMetrics, type QueryPlan } from './metrics.ts';
 import { createSigner, type Signer } from './access/signer.ts';
 import { KeyStore } from './access/keys.ts';
@@ -25,8 +26,8 @@ import { createIdentify, rateLimitKey } from './access/callers.ts';
 import { Contracts } from './access/contracts.ts';
 import { accessPlugin } from './access/plugin.ts';
 import { DocumentStore } from './access/documents.ts';
-import { operationLimitsPlugin } from './operationLimits.ts';
-import { NO_COST_DIRECTIVES, readCostDirectives, type CostOptions } from './cost/index.ts';
+import { largestMaxTokens, operationLimitsPlugin } from './operationLimits.ts';
+import { costDirectivesOrNone, NO_COST_DIRECTIVES, type CostOptions } from './cost/index.ts';
 import { useExecutionLimits } from './executor/ceilings.ts';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.ts';
 import { createRateLimiter } from './rateLimit.ts';
@@ -217,6 +218,57 @@ function createSubscriptions(
   );
 }
 
+/** The contracts and the cost model of the supergraph being served, replaced on every (re)load. */
+function servedSupergraph(opts: ResolvedGatewayOptions) {
+  const sizes = { listSize: opts.listSizeDefault, pageSize: opts.defaultPageSize };
+  let contracts: Contracts | undefined;
+  let cost: CostOptions = { directives: NO_COST_DIRECTIVES, ...sizes };
+  const onUnreadable = (err: unknown) =>
+    opts.logger.warn({ err }, 'the cost directives of the supergraph could not be read: every list costs LIST_SIZE_DEFAULT');
+  return {
+    contracts: (): Contracts | undefined => contracts,
+    cost: (): CostOptions => cost,
+    update: ({ apiSchema, coreSupergraphSdl }: SchemaLoad) => {
+      contracts = new Contracts(apiSchema, coreSupergraphSdl);
+      cost = { directives: costDirectivesOrNone(coreSupergraphSdl, onUnreadable), ...sizes };
+    },
+  };
+}
+
+type SchemaLoad = Parameters<Parameters<ApolloGateway['onSchemaLoadOrUpdate']>[0]>[0];
+
+/** The fetch and response caches (gateway/cache/), unless `cache` is off. */
+function createCache(opts: ResolvedGatewayOptions, metrics: GatewayMetrics, contracts: () => Contracts | undefined): GatewayCache | undefined {
+  if (opts.cache === 'off') return undefined;
+  const subgraphs = () => contracts()?.subgraphs ?? [];
+  return new GatewayCache({ mode: opts.cache, redisUrl: opts.redisUrl, maxBytes: opts.cacheMaxBytes, registry: metrics.registry, log: opts.logger, subgraphs });
+}
+
+interface RouteDeps {
+  readonly manager: SupergraphSourceManager;
+  readonly sign: Signer | undefined;
+  readonly metrics: GatewayMetrics;
+  readonly access: Access;
+  readonly pipeline: RequestPipeline;
+  readonly subscriptions: SubscriptionServer;
+  readonly webhooks: WebhookService | undefined;
+  readonly apollo: ApolloServer<GatewayContext>;
+}
+
+/** Every route of the HTTP front, each built from what it needs. */
+function createRoutes(opts: ResolvedGatewayOptions, { manager, sign, metrics, access, pipeline, subscriptions, webhooks, apollo }: RouteDeps) {
+  const admit = createAdmission(access.identify, access.spend);
+  return createRouter({
+    health: healthRoute({ supergraph: manager }),
+    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign, detail: !opts.production }),
+    metrics: opts.metricsPort === 'gateway' ? metricsRoute({ metrics, access: opts.metricsAccess, admit }) : metricsElsewhere,
+    graphql: graphqlRoute({ pipeline, admit, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
+    admin: adminRoute({ admit, keys: access.keys, documents: access.documents, webhooks, bodyLimitBytes: opts.bodyLimitBytes, log: opts.logger }),
+    analytics: analyticsRoute({ admit, apollo }),
+    ui: uiRoute(),
+  });
+}
+
 export async function startGateway(options: GatewayOptions & Listen): Promise<RunningGateway> {
   // @apollo/gateway otherwise sends usage metrics to Apollo and, to label them, probes the cloud
   // metadata addresses of AWS, GCP, Azure and Alibaba (169.254.169.254): unwanted on a public
@@ -225,35 +277,22 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const opts = resolveGatewayOptions(options);
   const log = opts.logger;
   const metrics = createMetrics();
-  let current: Contracts | undefined;
-  const contracts = () => current;
-  const nodes = createGlobalObjects({ log, view: (caller) => current?.schemaFor(caller) });
+  const served = servedSupergraph(opts);
+  const nodes = createGlobalObjects({ log, view: (caller) => served.contracts()?.schemaFor(caller) });
   const manager = supergraphManager(opts.supergraph, log, undefined, opts.globalObjectIds ? (sdl) => nodes.prepare(sdl) : undefined);
   const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
   // Connections to the subgraphs belong to this gateway and close with it.
   const pools = new SubgraphPools();
-  const cache =
-    opts.cache === 'off'
-      ? undefined
-      : new GatewayCache({ mode: opts.cache, redisUrl: opts.redisUrl, maxBytes: opts.cacheMaxBytes, registry: metrics.registry, log, subgraphs: () => contracts()?.subgraphs ?? [] });
+  const cache = createCache(opts, metrics, served.contracts);
   const gateway = createGateway(opts, manager, metrics, sign, pools, nodes, cache);
-  const sizes = { listSize: opts.listSizeDefault, pageSize: opts.defaultPageSize };
-  let cost: CostOptions = { directives: NO_COST_DIRECTIVES, ...sizes };
-  const access = await createAccess(opts, contracts);
-  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
-    current = new Contracts(apiSchema, coreSupergraphSdl);
-    cache?.setSupergraph(coreSupergraphSdl);
-    try {
-      cost = { directives: readCostDirectives(coreSupergraphSdl), ...sizes };
-    } catch (err) {
-      // The gateway validated this supergraph already; without its directives the defaults apply.
-      log.warn({ err }, 'the cost directives of the supergraph could not be read: every list costs LIST_SIZE_DEFAULT');
-      cost = { directives: NO_COST_DIRECTIVES, ...sizes };
-    }
+  const access = await createAccess(opts, served.contracts);
+  gateway.onSchemaLoadOrUpdate((load) => {
+    served.update(load);
+    cache?.setSupergraph(load.coreSupergraphSdl);
   });
-  const formatError = (formatted: GraphQLFormattedError) => maskError(withClientCode(formatted), opts.production);
-  const maxTokens = Math.max(...Object.values(opts.operationLimits).map((l) => l.maxTokens));
-  const apollo = createApollo(opts, { gateway, metrics, contracts, cost: () => cost, formatError, maxTokens });
+  const formatError = errorFormatter(opts.production);
+  const maxTokens = largestMaxTokens(opts.operationLimits);
+  const apollo = createApollo(opts, { gateway, metrics, contracts: served.contracts, cost: served.cost, formatError, maxTokens });
   await apollo.start();
   const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });
   const subscriptions = createSubscriptions(opts, { gateway, pipeline, access, formatError, sign });
@@ -263,21 +302,12 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
       ? new WebhookService({ db: opts.accessDb, keys: access.keys, subscriptions, registry: metrics.registry, log }, opts.webhooks)
       : undefined;
 
-  const admit = createAdmission(access.identify, access.spend);
-  const route = createRouter({
-    health: healthRoute({ supergraph: manager }),
-    ready: readyRoute({ supergraph: manager, urlOverrides: opts.urlOverrides, sign, detail: !opts.production }),
-    metrics: opts.metricsPort === 'gateway' ? metricsRoute({ metrics, access: opts.metricsAccess, admit }) : metricsElsewhere,
-    graphql: graphqlRoute({ pipeline, admit, bodyLimitBytes: opts.bodyLimitBytes, subscriptions }),
-    admin: adminRoute({ admit, keys: access.keys, documents: access.documents, webhooks, bodyLimitBytes: opts.bodyLimitBytes, log }),
-    analytics: analyticsRoute({ admit, apollo }),
-    ui: uiRoute(),
-  });
+  const route = createRoutes(opts, { manager, sign, metrics, access, pipeline, subscriptions, webhooks, apollo });
   const drain = createDrain();
   const server = http.createServer(createRequestListener({ log, corsOrigins: opts.corsOrigins, drain, route }));
   server.keepAliveTimeout = 5000;
   server.on('upgrade', (req, socket, head) => subscriptions.upgrade(req, socket, head));
-  const url = await listen(server, options);
+  const url = await listen(server, options.port, options.host);
   const metricsListener = opts.metricsPort === 'gateway' ? undefined : await listenMetrics(metrics, opts.metricsPort, options.host);
   // Deliveries start once the gateway serves: they run through its own pipeline.
   await webhooks?.start();
@@ -304,14 +334,4 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
         metrics.stop();
       })()),
   };
-}
-
-/** Listens; the base URL, with `localhost` for a wildcard address. */
-async function listen(server: http.Server, { port, host }: Listen): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return `http://${shownHost}:${(server.address() as AddressInfo).port}/`;
 }

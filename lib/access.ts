@@ -56,7 +56,7 @@ export function inScope(scope: Scope, subgraph: string): boolean {
   return scope === '*' || scope.includes(subgraph);
 }
 
-export function canWrite(caller: Caller, subgraph: string): boolean {
+function canWrite(caller: Caller, subgraph: string): boolean {
   return caller.role === 'editor' && caller.write.includes(subgraph);
 }
 

@@ -7,7 +7,7 @@ import { SUBGRAPH_NAMES, configSpec, type SubgraphName } from './config.ts';
 import { subgraphSdl } from './subgraph.ts';
 
 /** The URL each subgraph has in the committed supergraph: its default port on localhost. */
-export function defaultSubgraphUrl(name: SubgraphName): string {
+function defaultSubgraphUrl(name: SubgraphName): string {
   const key = `${name.toUpperCase()}_PORT` as 'ALLIANCES_PORT';
   return `http://localhost:${configSpec[key].default}/graphql`;
 }

@@ -4,53 +4,13 @@
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
  */
 import { z } from 'zod';
-import { bool, optionalUrl, port, rateLimits, scope } from './configFormats.ts';
-import { ROLES } from './roles.ts';
+import { bool, executionLimits, operationLimits, optionalUrl, port, rateLimits, scope, subgraphTimeouts } from './configFormats.ts';
 
 export const SUBGRAPH_NAMES = ['alliances', 'governance', 'funding', 'reuse'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
-/** Per-role operation limits (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
-export const operationLimitsSchema = z
-  .object({
-    maxDepth: z.number().int().min(1),
-    maxAliases: z.number().int().min(0),
-    maxRootFields: z.number().int().min(1),
-    maxDirectives: z.number().int().min(0),
-    maxTokens: z.number().int().min(1),
-    maxCost: z.number().int().min(1),
-  })
-  .partial()
-  .strict();
-export type OperationLimitsOverride = z.output<typeof operationLimitsSchema>;
-
-/** Per-role execution limits, the ceilings that hold during execution (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
-export const executionLimitsSchema = z
-  .object({
-    maxResponseBytes: z.number().int().min(1024),
-    deadlineMs: z.number().int().min(1),
-  })
-  .partial()
-  .strict();
-export type ExecutionLimitsOverride = z.output<typeof executionLimitsSchema>;
-
-/** A JSON object of per-role overrides, '' for none. */
-const perRoleJson = <T extends z.ZodType>(value: T) =>
-  z
-    .string()
-    .transform((v, ctx) => {
-      if (v.trim() === '') return {};
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.partialRecord(z.enum(ROLES), value));
-
 /** Marks a variable the gateway requires an explicit value for in production (no default there). */
-export const REQUIRED_IN_PRODUCTION = Symbol('required in production');
+const REQUIRED_IN_PRODUCTION = Symbol('required in production');
 
 interface VariableSpec {
   readonly schema: z.ZodType;
@@ -234,13 +194,13 @@ export const configSpec = {
       'Requests per key (per IP for anonymous callers) and window in seconds, per role: role=requests/seconds,…; off disables',
   },
   OPERATION_LIMITS: {
-    schema: perRoleJson(operationLimitsSchema),
+    schema: operationLimits,
     default: '',
     description:
       'JSON overriding the per-role operation limits, e.g. {"anonymous":{"maxDepth":8,"maxCost":5000}}; see docs/access.md for the defaults',
   },
   EXECUTION_LIMITS: {
-    schema: perRoleJson(executionLimitsSchema),
+    schema: executionLimits,
     default: '',
     description:
       'JSON overriding the per-role ceilings that hold during execution, e.g. {"anonymous":{"maxResponseBytes":524288,"deadlineMs":3000}}; see docs/access.md for the defaults',
@@ -271,10 +231,7 @@ export const configSpec = {
     description: 'Timeout of one gateway request to a subgraph',
   },
   SUBGRAPH_TIMEOUTS: {
-    schema: z
-      .string()
-      .regex(/^([a-z0-9_-]+=\d+)?(,[a-z0-9_-]+=\d+)*$/, 'expected name=ms,name=ms')
-      .transform((v) => Object.fromEntries(v.split(',').filter(Boolean).map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]))),
+    schema: subgraphTimeouts,
     default: '',
     description: 'Per-subgraph timeouts overriding SUBGRAPH_TIMEOUT_MS, e.g. funding=5000,reuse=2000',
   },

@@ -42,3 +42,51 @@ export const scope = z
   .string()
   .regex(/^(\*|none|[a-z0-9_-]+(,[a-z0-9_-]+)*)$/, 'expected *, none or a comma-separated list of subgraphs')
   .transform((v): '*' | string[] => (v === '*' ? '*' : v === 'none' ? [] : v.split(',')));
+
+/** Per-role operation limits (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
+const operationLimitsSchema = z
+  .object({
+    maxDepth: z.number().int().min(1),
+    maxAliases: z.number().int().min(0),
+    maxRootFields: z.number().int().min(1),
+    maxDirectives: z.number().int().min(0),
+    maxTokens: z.number().int().min(1),
+    maxCost: z.number().int().min(1),
+  })
+  .partial()
+  .strict();
+
+/** Per-role execution limits, the ceilings that hold during execution (gateway/operationLimits.ts has the defaults); any subset may be overridden. */
+const executionLimitsSchema = z
+  .object({
+    maxResponseBytes: z.number().int().min(1024),
+    deadlineMs: z.number().int().min(1),
+  })
+  .partial()
+  .strict();
+
+/** A JSON object of per-role overrides, '' for none. */
+const perRoleJson = <T extends z.ZodType>(value: T) =>
+  z
+    .string()
+    .transform((v, ctx) => {
+      if (v.trim() === '') return {};
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.partialRecord(z.enum(ROLES), value));
+
+/** OPERATION_LIMITS: a JSON object of per-role operation limit overrides. */
+export const operationLimits = perRoleJson(operationLimitsSchema);
+/** EXECUTION_LIMITS: a JSON object of per-role execution limit overrides. */
+export const executionLimits = perRoleJson(executionLimitsSchema);
+
+/** `name=ms,name=ms`: per-subgraph timeouts. */
+export const subgraphTimeouts = z
+  .string()
+  .regex(/^([a-z0-9_-]+=\d+)?(,[a-z0-9_-]+=\d+)*$/, 'expected name=ms,name=ms')
+  .transform((v) => Object.fromEntries(v.split(',').filter(Boolean).map((p) => [p.split('=')[0]!, Number(p.split('=')[1])])));

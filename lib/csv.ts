@@ -30,7 +30,7 @@ const FORMULA_START = /^[=+\-@\t\r\n]/;
 const PLAIN_DECIMAL = /^[+-]?\d+(\.\d+)?$/;
 
 /** A cell's text as a spreadsheet may safely read it (before CSV quoting). */
-export function neutralise(text: string): string {
+function neutralise(text: string): string {
   const safe = text.replace(UNSAFE_CHARACTERS, '\uFFFD');
   return FORMULA_START.test(safe) && !PLAIN_DECIMAL.test(safe) ? `'${safe}` : safe;
 }

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const FERRETDB_VERSION = 'v1.24.2';
+const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 
 export interface DbServer {
@@ -87,7 +87,7 @@ async function onPath(name: string): Promise<string | undefined> {
 }
 
 /** A ferretdb binary: explicit, on PATH, cached, or built now from the Go module proxy. */
-export async function findFerretdb(root: string, explicit: string | undefined, log: (l: string) => void): Promise<string> {
+async function findFerretdb(root: string, explicit: string | undefined, log: (l: string) => void): Promise<string> {
   if (explicit) {
     if (!existsSync(explicit)) throw new Error(`FERRETDB_BIN=${explicit} does not exist`);
     return explicit;
@@ -117,7 +117,7 @@ async function ferretdbWorks(bin: string): Promise<boolean> {
  * produces a binary that panics at start (the module ships without build/version/version.txt,
  * which release builds generate), so the source is copied and the version file written first.
  */
-export async function buildFerretdb(target: string): Promise<void> {
+async function buildFerretdb(target: string): Promise<void> {
   const { stdout } = await run('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
     maxBuffer: 16 * 1024 * 1024,
     timeout: 15 * 60_000,

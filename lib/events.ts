@@ -12,12 +12,12 @@
  * - ./events/ids.ts: event ids, and the gateway ↔ subgraph protocol that carries them.
  * - ./events/changeStreams.ts: writes made outside the API (MongoDB change streams), live only.
  */
-export { createEventBus, encodeEvent, DEFAULT_CHANNEL_PREFIX, EVENT_BUS_UNAVAILABLE, type BusLogger, type EventBus, type EventBusOptions, type LocalEventBus } from './events/bus.ts';
-export { DEFAULT_BUFFER_SIZE, SLOW_CONSUMER, SlowConsumerError, type SubscribeOptions } from './events/subscriber.ts';
-export { watchChanges, type ChangeFeed, type ChangeStreamMode, type RunningChangeFeeds } from './events/changeStreams.ts';
-export { EVENT_LOG, eventLogCollection, trimEventLog, type LogEntry } from './events/log.ts';
-export { entityOf, type EventSource } from './events/source.ts';
+export { createEventBus, DEFAULT_CHANNEL_PREFIX, type EventBus, type LocalEventBus } from './events/bus.ts';
+export { SLOW_CONSUMER, SlowConsumerError } from './events/subscriber.ts';
+export { watchChanges, type ChangeFeed, type ChangeStreamMode } from './events/changeStreams.ts';
+export { trimEventLog, type LogEntry } from './events/log.ts';
+export type { EventSource } from './events/source.ts';
 export { SubgraphEventLog, type SubgraphEvents } from './events/subgraphLog.ts';
 export { createEventMetrics, type EventMetrics } from './events/metrics.ts';
-export { EventIdCode, formatEventId, parseEventId, eventLogOf, resumeRequestOf, type EventLogExtension, type ResumeRequest } from './events/ids.ts';
+export { EventIdCode, formatEventId, parseEventId, eventLogOf, resumeRequestOf, type ResumeRequest } from './events/ids.ts';
 export { subscribeWithFreshContext } from './events/execute.ts';

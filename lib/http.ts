@@ -1,10 +1,21 @@
 /**
- * What the gateway's and the subgraphs' node:http fronts share around Apollo Server: reading a
- * request body within a limit, and converting requests and answers between node's shapes and
- * Apollo's (`HeaderMap`, `HTTPGraphQLResponse`).
+ * What the gateway's and the subgraphs' node:http fronts share around Apollo Server: listening,
+ * reading a request body within a limit, and converting requests and answers between node's
+ * shapes and Apollo's (`HeaderMap`, `HTTPGraphQLResponse`).
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+
+/** Listens on `port` (0: any free one); the base URL, ending in `/`, with `localhost` for a wildcard address. */
+export async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `http://${shownHost}:${(server.address() as AddressInfo).port}/`;
+}
 
 /** The request body is larger than the limit (whether it said so in `content-length` or not). */
 export class BodyTooLarge extends Error {

@@ -33,7 +33,7 @@ export function groupByKeys<K, T>(keys: readonly K[], items: readonly T[], keyOf
  * (for example the same page arguments), and gives each key its result, or its group's error,
  * so one bad argument set fails only the fields that used it.
  */
-export async function batchByGroup<K, R>(
+async function batchByGroup<K, R>(
   keys: readonly K[],
   groupOf: (key: K) => unknown,
   load: (group: readonly K[]) => Promise<readonly R[]>,
@@ -83,7 +83,7 @@ function unionProjection<K>(field: string, keys: readonly EntityKey<K>[], extra:
 }
 
 /** DataLoader cache key of an {@link EntityKey}: the id and the (sorted) fields. */
-export function entityCacheKey<K>(k: EntityKey<K>): string {
+function entityCacheKey<K>(k: EntityKey<K>): string {
   return `${String(k.id)}|${k.fields === null ? '*' : [...k.fields].sort().join(',')}`;
 }
 

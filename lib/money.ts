@@ -33,11 +33,6 @@ export function euros(amount: number | bigint): Cents {
   return BigInt(amount) * 100n;
 }
 
-/** bigint cents to the BSON Int64 MongoDB stores. */
-export function toLong(cents: Cents): Long {
-  return Long.fromBigInt(cents);
-}
-
 /** Reads an amount stored as Int64 (bigint with `useBigInt64`, Long, or a safe integer). */
 export function fromStored(value: unknown): Cents | null {
   if (value === null || value === undefined) return null;

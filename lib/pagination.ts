@@ -92,7 +92,7 @@ export function afterFilter(order: Ordering, values: readonly CursorValue[]): Fi
   return { $or: branches };
 }
 
-export function sortOf(order: Ordering): Sort {
+function sortOf(order: Ordering): Sort {
   return Object.fromEntries(order.fields) as Sort;
 }
 

@@ -1,19 +1,19 @@
 /**
  * What every subgraph shares: reading its SDL from schema/, building the Apollo subgraph server
  * (never listening), the per-request context with its data layer bound afresh, and starting it
- * on a port.
+ * on a port behind its HTTP front (lib/subgraphHttp.ts) and WebSocket transport
+ * (lib/subgraphWebSocket.ts).
  */
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Db } from 'mongodb';
 import { configDefault, loadConfig, subgraphDbName, subgraphPort, type Config, type SubgraphName } from './config.ts';
-import { readGraphQLBody, sendHTTPGraphQLResponse, toHeaderMap } from './http.ts';
+import { listen } from './http.ts';
 import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
@@ -28,11 +28,12 @@ import {
   type GatewayToken,
   type GatewayTokenPolicy,
 } from './access.ts';
-import { createEventBus, createEventMetrics, SubgraphEventLog, watchChanges, type EventMetrics } from './events.ts';
+import { createEventBus, createEventMetrics, SubgraphEventLog, watchChanges } from './events.ts';
 import type { ChangeFeed, ChangeStreamMode, EventBus, EventSource, ResumeRequest, SubgraphEvents } from './events.ts';
+import { headerValue, subgraphRequestListener } from './subgraphHttp.ts';
 import { serveSubgraphWebSocket } from './subgraphWebSocket.ts';
 
-export { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED, WS_KEEPALIVE_MS } from './subgraphWebSocket.ts';
+export { WS_CLOSE_UNAUTHORIZED } from './subgraphWebSocket.ts';
 
 /**
  * What a subgraph's data layer is bound to for one request: its database, page limits and caller
@@ -119,7 +120,7 @@ export function subgraphSdl(name: SubgraphName): string {
   return readFileSync(new URL(`${name}.graphql`, schemaDir), 'utf8');
 }
 
-export function subgraphTypeDefs(name: SubgraphName): DocumentNode {
+function subgraphTypeDefs(name: SubgraphName): DocumentNode {
   return parse(subgraphSdl(name));
 }
 
@@ -128,7 +129,7 @@ export function subgraphSchema<D>(mod: SubgraphModule<D>): GraphQLSchema {
   return buildSubgraphSchema([{ typeDefs: subgraphTypeDefs(mod.name), resolvers: mod.resolvers as never }]);
 }
 
-export function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
+function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
   return new ApolloServer<SubgraphContext<D>>({
     schema: subgraphSchema(mod),
     // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use. Cache
@@ -160,89 +161,6 @@ function authenticator(mod: { readonly name: string }, opts: Pick<SubgraphOption
   return (token) => readGatewayToken(secret, token, mod.name, policy);
 }
 
-const header = (headers: Readonly<Record<string, string | string[] | undefined>>, name: string) => {
-  const v = headers[name];
-  return typeof v === 'string' ? v : undefined;
-};
-
-/** A JSON error answer. */
-function fail(res: http.ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-}
-
-/** How long the rest of a refused body is discarded before the connection is cut. */
-const LINGER_MS = 1000;
-
-/**
- * Answers a request whose body is not read (a refused token, a body over the limit). What still
- * arrives is discarded, never kept, for at most {@link LINGER_MS}, so that the client reads the
- * answer rather than a reset connection; a body still arriving then is cut off with its connection.
- */
-function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string, message: string): void {
-  if (!req.complete) {
-    const cut = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
-    req.once('end', () => clearTimeout(cut));
-    req.resume();
-  }
-  fail(res, status, code, message);
-}
-
-/**
- * Liveness (`/health`: answering, without credentials and without touching data) and readiness
- * (`/ready`: the database answers a ping within 2 s; the driver would wait 30 s for a server).
- */
-async function probe(name: string, db: Db, path: '/health' | '/ready', res: http.ServerResponse): Promise<void> {
-  if (path === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return void res.end(JSON.stringify({ status: 'ok', subgraph: name }));
-  }
-  const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2000, false).unref());
-  const ok = await Promise.race([db.command({ ping: 1 }).then(() => true, () => false), timeout]);
-  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ status: ok ? 'ready' : 'database unreachable', subgraph: name }));
-}
-
-/**
- * The subgraph's HTTP front: /health and /ready, then GraphQL at `/` and `/graphql`, where the gateway's token
- * is verified in full (signature, audience, lifetime, read scope) from the headers alone, before
- * a byte of the body is read; then at most `bodyLimitBytes` of body.
- */
-function requestHandler<D>(
-  mod: SubgraphModule<D>,
-  opts: SubgraphOptions & { readonly eventLog: SubgraphEventLog; readonly metrics: EventMetrics },
-  server: ApolloServer<SubgraphContext<D>>,
-): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
-  const authenticate = authenticator(mod, opts);
-  const bodyLimit = opts.bodyLimitBytes ?? configDefault('SUBGRAPH_BODY_LIMIT_BYTES');
-  return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://subgraph');
-    if (url.pathname === '/health' || url.pathname === '/ready') return probe(mod.name, opts.db, url.pathname, res);
-    if (url.pathname === '/metrics') {
-      const { contentType, body } = await opts.metrics.scrape();
-      return void res.writeHead(200, { 'content-type': contentType }).end(body);
-    }
-    if (url.pathname !== '/' && url.pathname !== '/graphql') {
-      return fail(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is at /graphql`);
-    }
-    let caller: Caller;
-    try {
-      caller = (await authenticate(header(req.headers, GATEWAY_TOKEN_HEADER))).caller;
-    } catch (err) {
-      if (!(err instanceof GatewayTokenError)) throw err;
-      return refuse(req, res, err.status, err.code, `${mod.name}: ${err.message}`);
-    }
-    const read = await readGraphQLBody(req, bodyLimit);
-    if (!read.ok && read.status === 413) return refuse(req, res, read.status, read.code, read.message);
-    if (!read.ok) return fail(res, read.status, read.code, read.message);
-    const result = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req.headers), search: url.search, body: read.body },
-      context: async () => requestContext(mod, opts, caller, header(req.headers, 'x-request-id')),
-    });
-    await sendHTTPGraphQLResponse(res, result);
-  };
-}
-
 /** Creates indexes, optionally seeds an empty database, and listens. */
 export async function startSubgraph<D>(
   mod: SubgraphModule<D>,
@@ -260,36 +178,31 @@ export async function startSubgraph<D>(
   await eventLog.start();
   const server = buildSubgraphServer(mod, opts);
   await server.start();
-  const handle = requestHandler(mod, { ...opts, eventLog, metrics }, server);
-  const httpServer = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
-      opts.log?.(`${mod.name}: unhandled request error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    });
-  });
+  const authenticate = authenticator(mod, opts);
+  const httpServer = http.createServer(
+    subgraphRequestListener({
+      name: mod.name,
+      db: opts.db,
+      metrics,
+      authenticate,
+      bodyLimitBytes: opts.bodyLimitBytes ?? configDefault('SUBGRAPH_BODY_LIMIT_BYTES'),
+      server,
+      contextOf: (caller, requestId) => requestContext(mod, { ...opts, eventLog }, caller, requestId),
+      log: opts.log,
+    }),
+  );
   httpServer.keepAliveTimeout = 5000;
   const subscriptions = serveSubgraphWebSocket(
     {
       schema: subgraphSchema(mod),
-      authenticate: authenticator(mod, opts),
+      authenticate,
       graceMs: (opts.tokenPolicy ?? defaultTokenPolicy()).clockSkewSeconds * 1000,
       contextOf: (caller, resume) => requestContext(mod, { ...opts, eventLog }, caller, undefined, resume),
     },
     httpServer,
   );
-  const changeFeeds = await watchChanges(opts.db, mod.changeFeeds ?? [], events, {
-    mode: opts.changeStreams ?? 'off',
-    subgraph: mod.name,
-    log: opts.log,
-  });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(opts.port, opts.host, () => resolve());
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host;
-  const url = `http://${shownHost}:${port}/`;
+  const changeFeeds = await watchChanges(opts.db, mod.changeFeeds ?? [], events, { mode: opts.changeStreams ?? 'off', subgraph: mod.name, log: opts.log });
+  const url = await listen(httpServer, opts.port, opts.host);
   const stop = async () => {
     await changeFeeds.stop();
     eventLog.stop();
@@ -316,12 +229,12 @@ export async function subgraphContext<D>(
 ): Promise<SubgraphContext<D>> {
   let caller: Caller;
   try {
-    caller = (await authenticator(mod, opts)(header(headers, GATEWAY_TOKEN_HEADER))).caller;
+    caller = (await authenticator(mod, opts)(headerValue(headers, GATEWAY_TOKEN_HEADER))).caller;
   } catch (err) {
     if (err instanceof GatewayTokenError) throw tokenRefused(mod.name, err);
     throw err;
   }
-  return requestContext(mod, opts, caller, header(headers, 'x-request-id'));
+  return requestContext(mod, opts, caller, headerValue(headers, 'x-request-id'));
 }
 
 /** The context of one request (or one subscription event): the data layer bound afresh; subscriptions resume where `resume` says. */

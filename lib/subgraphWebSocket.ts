@@ -24,9 +24,9 @@ import { resumeRequestOf, subscribeWithFreshContext, type ResumeRequest } from '
 /** Close code of a connection whose `connection_init` has no valid `x-ali-gateway-token`. */
 export const WS_CLOSE_UNAUTHORIZED = 4401;
 /** Close code of a connection whose token expired, or whose caller may not read this subgraph. */
-export const WS_CLOSE_FORBIDDEN = 4403;
+const WS_CLOSE_FORBIDDEN = 4403;
 /** Interval of the server's WebSocket pings (a peer that misses a pong for as long is dropped). */
-export const WS_KEEPALIVE_MS = 12_000;
+const WS_KEEPALIVE_MS = 12_000;
 
 export interface SubgraphWebSocketOptions<C> {
   readonly schema: GraphQLSchema;

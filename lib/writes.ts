@@ -117,7 +117,7 @@ export function versionOf(doc: { version?: unknown } | null | undefined): number
 }
 
 /** The filter matching a document at `version` (0 also matches a document without the field). */
-export function versionFilter(version: number): Filter<Document> {
+function versionFilter(version: number): Filter<Document> {
   return version === 0 ? { $or: [{ version: 0 }, { version: { $exists: false } }] } : { version };
 }
 
@@ -322,7 +322,7 @@ export async function updateVersioned<T extends Versioned>(
 // ---------------------------------------------------------------------------------------------
 // Checks of entered values
 
-export function checkExpectedVersion(version: number, argument = 'expectedVersion'): number {
+function checkExpectedVersion(version: number, argument = 'expectedVersion'): number {
   if (!Number.isInteger(version) || version < 0) throw badInput(argument, `${argument} must be a version read from the record (an integer ≥ 0)`);
   return version;
 }
@@ -332,10 +332,10 @@ export function checkExpectedVersion(version: number, argument = 'expectedVersio
  * funding of the programme the source names) to one year after today (UTC), which allows
  * scheduled starts and meetings but not typing errors such as 2105.
  */
-export const EARLIEST_DATE = '2003-01-01';
+const EARLIEST_DATE = '2003-01-01';
 
 /** One year after `now`, YYYY-MM-DD (UTC). */
-export function latestDate(now: Date = new Date()): string {
+function latestDate(now: Date = new Date()): string {
   const d = new Date(Date.UTC(now.getUTCFullYear() + 1, now.getUTCMonth(), now.getUTCDate()));
   return d.toISOString().slice(0, 10);
 }

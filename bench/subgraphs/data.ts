@@ -78,3 +78,19 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 export const reviewsByAuthor = groupBy(reviews, (r) => r.authorId);
 export const reviewsByProduct = groupBy(reviews, (r) => r.upc);
+
+export type SearchHit = ({ kind: 'Review' } & Review) | { kind: 'User'; id: string } | { kind: 'Product'; upc: string };
+
+/** Reviews whose body contains `term`, each followed by its author and its product the first time either appears. */
+export function search(term: string, first: number): SearchHit[] {
+  const hits: SearchHit[] = [];
+  const seen = new Set<string>();
+  for (const r of reviews) {
+    if (!r.body.includes(term)) continue;
+    hits.push({ kind: 'Review', ...r });
+    if (!seen.has(r.authorId)) hits.push({ kind: 'User', id: r.authorId });
+    if (!seen.has(r.upc)) hits.push({ kind: 'Product', upc: r.upc });
+    seen.add(r.authorId).add(r.upc);
+  }
+  return hits.slice(0, Math.max(0, first));
+}

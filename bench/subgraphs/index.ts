@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { productByUpc, products, reviewById, reviewsByAuthor, reviewsByProduct, userById, users, type Review } from './data.ts';
+import { productByUpc, products, reviewById, reviewsByAuthor, reviewsByProduct, search, userById, users, type Review, type SearchHit } from './data.ts';
 
 export const BENCH_SUBGRAPH_NAMES = ['accounts', 'products', 'inventory', 'reviews'] as const;
 export type BenchSubgraphName = (typeof BENCH_SUBGRAPH_NAMES)[number];
@@ -51,6 +51,12 @@ const resolvers: Record<BenchSubgraphName, Resolvers> = {
     },
   },
   reviews: {
+    Query: {
+      search: (_: unknown, { term, first }: { term: string; first: number }) => search(term, first),
+    },
+    SearchResult: {
+      __resolveType: (hit: SearchHit) => hit.kind,
+    },
     Review: {
       __resolveReference: ({ id }: { id: string }) => reviewById.get(id) ?? null,
       author: (r: Review) => ({ id: r.authorId, username: userById.get(r.authorId)!.username }),

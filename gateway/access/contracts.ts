@@ -44,7 +44,7 @@ function argValue(d: DirectiveNode, name: string): string | boolean | undefined 
  * resolved by the graphs they name (not `external`, not `usedOverridden`); one without is
  * resolved by every graph that defines its type.
  */
-export function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgraphs: string[] } {
+function fieldOwners(supergraphSdl: string): { owners: FieldOwners; subgraphs: string[] } {
   const doc = parse(supergraphSdl);
   const graphNames = new Map<string, string>();
   const types = new Map<string, { graphs: string[]; fields: Map<string, string[] | null>; interfaces: string[]; inherited: Set<string> }>();

@@ -10,13 +10,11 @@
  * (Apollo Client adds them to every selection set; a manifest may or may not have them); the text
  * as sent is what runs.
  */
-import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { printExecutableGraphQLDocument } from '@graphql-tools/documents';
 import { GraphQLError, Kind, parse, visit } from 'graphql';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
 import { NAME_RE } from './keys.ts';
-import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
 export interface TrustedDocument {
   /** `<app>:<id>` */
@@ -28,19 +26,15 @@ export interface TrustedDocument {
   registeredAt: Date;
 }
 
-export const DOCUMENT_COLLECTIONS: readonly CollectionSpec[] = [
+const DOCUMENT_COLLECTIONS: readonly CollectionSpec[] = [
   { name: 'trustedDocuments', indexes: [{ key: { app: 1, id: 1 }, name: 'app_id' }] },
 ];
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 const ID_RE = /^[A-Za-z0-9:_-]{1,128}$/;
 const SHA256_ID = /^(?:sha256:)?([0-9a-f]{64})$/i;
 
 /** The one form of an id: a SHA-256 one as bare lowercase hex, any other as it is. */
-export function canonicalId(id: string): string {
+function canonicalId(id: string): string {
   const m = SHA256_ID.exec(id);
   return m ? m[1]!.toLowerCase() : id;
 }
@@ -50,7 +44,7 @@ export function canonicalId(id: string): string {
  * in the trusted-documents normal form (selections, arguments and variables sorted, as GraphQL Code
  * Generator prints its persisted documents); undefined if it does not parse.
  */
-export function normalizedDocument(text: string): string | undefined {
+function normalizedDocument(text: string): string | undefined {
   try {
     return printExecutableGraphQLDocument(visit(parse(text), { Field: (f) => (f.name.value === '__typename' && !f.alias ? null : undefined) }));
   } catch {
@@ -67,7 +61,7 @@ function manifestError(why: string, argument = 'manifest'): GraphQLError {
  * must be an executable document with at least one operation (a lone fragment or SDL could never
  * run); an id may repeat only with the same text.
  */
-export function readManifest(json: unknown): { id: string; body: string; name: string | null }[] {
+function readManifest(json: unknown): { id: string; body: string; name: string | null }[] {
   const bad = manifestError;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('not a JSON object');
   const m = json as Record<string, unknown>;
@@ -190,9 +184,6 @@ export class DocumentStore {
     return r.deletedCount;
   }
 }
-
-/** The app's key sent an operation that is not in its registered manifest (lib/errors.ts). */
-export const DocumentCode = pickCodes(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST);
 
 /**
  * Rewrites a GraphQL request body for a trusted-documents key: the registered text replaces the

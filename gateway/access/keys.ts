@@ -58,7 +58,7 @@ export interface VerifiedKey {
   readonly documents: string | null;
 }
 
-export const KeyErrorCode = pickCodes(ErrorCode.BAD_USER_INPUT, ErrorCode.KEY_EXISTS, ErrorCode.NOT_FOUND);
+const KeyErrorCode = pickCodes(ErrorCode.BAD_USER_INPUT, ErrorCode.KEY_EXISTS, ErrorCode.NOT_FOUND);
 
 function keyError(code: string, message: string, argument?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...(argument ? { argument } : {}) } });
@@ -75,7 +75,7 @@ export function hashKey(key: string): string {
 }
 
 /** The caller a key's record makes (read and write scopes by role). */
-export function callerOf(record: Pick<ApiKeyRecord, '_id' | 'role' | 'subgraphs'>): Caller {
+function callerOf(record: Pick<ApiKeyRecord, '_id' | 'role' | 'subgraphs'>): Caller {
   const scoped = record.subgraphs ?? null;
   switch (record.role) {
     case 'partner':
@@ -107,7 +107,7 @@ function info(r: ApiKeyRecord): KeyInfo {
   };
 }
 
-export const KEY_COLLECTIONS: readonly CollectionSpec[] = [
+const KEY_COLLECTIONS: readonly CollectionSpec[] = [
   { name: 'apiKeys', indexes: [{ key: { hash: 1 }, name: 'hash_unique', unique: true }] },
 ];
 

@@ -16,30 +16,73 @@ function applies(schema: GraphQLSchema, on: string, typename: string): boolean {
   return isAbstractType(abstract) && isObjectType(object) && schema.isSubType(abstract, object);
 }
 
-function valueCost(ctx: CostContext, field: ResolvedField, value: unknown): number {
-  if (Array.isArray(value)) {
-    let cost = 0;
-    for (const item of value) cost += valueCost(ctx, field, item);
-    return cost;
-  }
-  const weight = ctx.weight(field);
-  if (value === null || typeof value !== 'object') return weight;
-  return weight + objectCost(ctx, ctx.childrenOf(field), value as Record<string, unknown>);
+/** A field group with what the walk needs of it, resolved once per execution. */
+interface Entry {
+  readonly key: string;
+  readonly on: string;
+  readonly field: ResolvedField;
+  readonly weight: number;
+  readonly argumentsCost: number;
+  /** Whether the field applies to an object of a type, by __typename (asked of the schema once per type). */
+  readonly appliesTo: Map<string, boolean>;
 }
 
-/** Each response key of an object counted once, by the first field that selects it on the object's type. */
-function objectCost(ctx: CostContext, groups: readonly FieldGroup[], object: Record<string, unknown>): number {
-  const typename = typeof object['__typename'] === 'string' ? object['__typename'] : undefined;
-  const counted = new Set<string>();
-  let cost = 0;
-  for (const group of groups) {
-    if (counted.has(group.key) || !(group.key in object)) continue;
-    if (typename && !applies(ctx.schema, group.on, typename)) continue;
-    counted.add(group.key);
-    const field = ctx.resolve(group);
-    cost += valueCost(ctx, field, object[group.key]) + ctx.argumentsCost(field);
+/** The entries of a selection, and whether two of them share a response key (on different types). */
+interface Compiled {
+  readonly entries: readonly Entry[];
+  readonly sharedKeys: boolean;
+}
+
+/**
+ * Each selection's fields resolved once per execution rather than once per object of a list: an
+ * answer holds many objects of the same selection, and the walk runs on every answer (metrics).
+ */
+class Walk {
+  private readonly compiled = new WeakMap<readonly FieldGroup[], Compiled>();
+
+  constructor(readonly ctx: CostContext) {}
+
+  compile(groups: readonly FieldGroup[]): Compiled {
+    let out = this.compiled.get(groups);
+    if (out) return out;
+    const entries = groups.map((group) => {
+      const field = this.ctx.resolve(group);
+      return { key: group.key, on: group.on, field, weight: this.ctx.weight(field), argumentsCost: this.ctx.argumentsCost(field), appliesTo: new Map<string, boolean>() };
+    });
+    const sharedKeys = new Set(entries.map((e) => e.key)).size !== entries.length;
+    this.compiled.set(groups, (out = { entries, sharedKeys }));
+    return out;
   }
-  return cost;
+
+  private applies(entry: Entry, typename: string): boolean {
+    let yes = entry.appliesTo.get(typename);
+    if (yes === undefined) entry.appliesTo.set(typename, (yes = applies(this.ctx.schema, entry.on, typename)));
+    return yes;
+  }
+
+  valueCost(entry: Entry, value: unknown): number {
+    if (Array.isArray(value)) {
+      let cost = 0;
+      for (const item of value) cost += this.valueCost(entry, item);
+      return cost;
+    }
+    if (value === null || typeof value !== 'object') return entry.weight;
+    return entry.weight + this.objectCost(this.compile(this.ctx.childrenOf(entry.field)), value as Record<string, unknown>);
+  }
+
+  /** Each response key of an object counted once, by the first field that selects it on the object's type. */
+  objectCost(selection: Compiled, object: Record<string, unknown>): number {
+    const typename = typeof object['__typename'] === 'string' ? object['__typename'] : undefined;
+    const counted = selection.sharedKeys ? new Set<string>() : undefined;
+    let cost = 0;
+    for (const entry of selection.entries) {
+      if (counted?.has(entry.key) || !(entry.key in object)) continue;
+      if (typename && !this.applies(entry, typename)) continue;
+      counted?.add(entry.key);
+      cost += this.valueCost(entry, object[entry.key]) + entry.argumentsCost;
+    }
+    return cost;
+  }
 }
 
 /** The actual cost of `data`, the result of `operation` run with these variables. */
@@ -51,6 +94,6 @@ export function actualCost(
   variables: Readonly<Record<string, unknown>> | undefined,
   data: Readonly<Record<string, unknown>>,
 ): number {
-  const ctx = new CostContext(schema, options, fragments, new Variables(operation, variables));
-  return (operation.operation === 'mutation' ? MUTATION_COST : 0) + objectCost(ctx, ctx.root(operation), data);
+  const walk = new Walk(new CostContext(schema, options, fragments, new Variables(operation, variables)));
+  return (operation.operation === 'mutation' ? MUTATION_COST : 0) + walk.objectCost(walk.compile(walk.ctx.root(operation)), data);
 }

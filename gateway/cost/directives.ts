@@ -87,6 +87,19 @@ function compositeFields(schema: Schema): FieldDefinition<any>[] {
   return [...schema.objectTypes(), ...schema.interfaceTypes()].flatMap((t) => t.fields() as FieldDefinition<any>[]);
 }
 
+/**
+ * The directives of a supergraph the gateway has validated already, or none when they cannot be
+ * read (`onUnreadable` is told): without them every list costs the configured defaults.
+ */
+export function costDirectivesOrNone(supergraphSdl: string, onUnreadable: (err: unknown) => void): CostDirectives {
+  try {
+    return readCostDirectives(supergraphSdl);
+  } catch (err) {
+    onUnreadable(err);
+    return NO_COST_DIRECTIVES;
+  }
+}
+
 /** Reads the cost directives of a supergraph (its SDL as composed, with `@link`s). */
 export function readCostDirectives(supergraphSdl: string): CostDirectives {
   const { schema, names } = linked(supergraphSdl);

@@ -23,8 +23,38 @@ import { startBudget } from '../transport/budget.ts';
 /** Characters JSON.stringify escapes (or may: lone surrogates), so that a string takes more bytes than its UTF-8. */
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function stringBytes(s: string): number {
+function escapedStringBytes(s: string): number {
   return ESCAPED.test(s) ? Buffer.byteLength(JSON.stringify(s)) : Buffer.byteLength(s) + 2;
+}
+
+/**
+ * The bytes of a string as JSON writes it, quotes included. Most strings of an answer are short
+ * and printable ASCII, one byte per character: a scan of their char codes settles those without
+ * the regular expression and the native UTF-8 count, which cost more than the scan for them.
+ */
+function stringBytes(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return escapedStringBytes(s);
+  }
+  return s.length + 2;
+}
+
+/**
+ * Object keys repeat in every object of a list: their sizes are remembered (keys are field names
+ * and aliases of the operations served, a bounded set; the cap only guards against pathological
+ * data with keys of its own, such as JSON scalars).
+ */
+const keyBytes = new Map<string, number>();
+const KEY_CACHE_LIMIT = 10_000;
+
+function keyStringBytes(key: string): number {
+  let n = keyBytes.get(key);
+  if (n === undefined) {
+    n = stringBytes(key);
+    if (keyBytes.size < KEY_CACHE_LIMIT) keyBytes.set(key, n);
+  }
+  return n;
 }
 
 /**
@@ -53,7 +83,7 @@ export function jsonBytes(value: unknown, max: number): number {
       for (const key in v as object) {
         const x = (v as Record<string, unknown>)[key];
         if (x === undefined || typeof x === 'function' || typeof x === 'symbol' || !Object.hasOwn(v as object, key)) continue;
-        n += (members++ > 0 ? 1 : 0) + stringBytes(key) + 1;
+        n += (members++ > 0 ? 1 : 0) + keyStringBytes(key) + 1;
         walk(x);
         if (n > max) return;
       }

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Request headers a browser may send cross-origin. */
-export const CORS_ALLOWED_HEADERS = [
+const CORS_ALLOWED_HEADERS = [
   'content-type',
   'accept',
   'authorization',
@@ -23,7 +23,7 @@ export const CORS_ALLOWED_HEADERS = [
 ] as const;
 
 /** Response headers a browser script may read cross-origin. */
-export const CORS_EXPOSED_HEADERS = ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-request-id'] as const;
+const CORS_EXPOSED_HEADERS = ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-request-id'] as const;
 
 function corsHeaders(req: IncomingMessage, origins: string): Record<string, string> {
   const origin = req.headers.origin;

@@ -105,7 +105,7 @@ function nodeTypesOf(api: GraphQLSchema, subgraphs: readonly Subgraph[]): Map<st
 }
 
 /** The node subgraph's SDL for these entity types. */
-export function nodeSubgraphSdl(nodeTypes: ReadonlyMap<string, NodeType>): string {
+function nodeSubgraphSdl(nodeTypes: ReadonlyMap<string, NodeType>): string {
   const builtIn = new Set(['ID', 'String', 'Int', 'Float', 'Boolean']);
   const scalars = new Set<string>();
   const types = [...nodeTypes.values()].map((t) => {

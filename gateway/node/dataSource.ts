@@ -18,7 +18,7 @@ import type { NodeType } from './augment.ts';
 import { decodeGlobalId, encodeGlobalId, keyValues, type KeyValues } from './globalId.ts';
 
 /** The most ids one `nodes(ids:)` takes. */
-export const MAX_NODE_IDS = 100;
+const MAX_NODE_IDS = 100;
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 type ProcessResult = Awaited<ReturnType<GraphQLDataSource['process']>>;

@@ -11,8 +11,7 @@ import type { GatewayContext } from '../context.ts';
 import { augmentSupergraph, NODE_GRAPH, type Augmentation } from './augment.ts';
 import { NodeDataSource, type NodeSourceDeps } from './dataSource.ts';
 
-export { NODE_GRAPH, augmentSupergraph, type Augmentation, type NodeType } from './augment.ts';
-export { MAX_NODE_IDS } from './dataSource.ts';
+export { NODE_GRAPH, augmentSupergraph } from './augment.ts';
 export { decodeGlobalId, encodeGlobalId } from './globalId.ts';
 
 export interface GlobalObjects {

@@ -14,7 +14,7 @@ import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
  * (20 at most by default: a level is a selection set, plus an argument list and a few levels of
  * input values), far below where recursion gets into trouble.
  */
-export const MAX_NESTING = 128;
+const MAX_NESTING = 128;
 
 const OPENING = new Set<TokenKind>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
 const CLOSING = new Set<TokenKind>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);

@@ -56,7 +56,7 @@ export interface Report {
   readonly columns: readonly { readonly name: string; readonly path: readonly string[] }[];
 }
 
-export const REPORTS_DIR = new URL('../analytics/', import.meta.url);
+const REPORTS_DIR = new URL('../analytics/', import.meta.url);
 const NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 function leafPaths(

@@ -9,8 +9,8 @@
  *   operations callers run and the state of every subgraph.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AccessCode } from '../../lib/access.ts';
+import { listen } from '../../lib/http.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Admit } from '../http/admission.ts';
 import type { Handler } from '../http/handler.ts';
@@ -63,13 +63,9 @@ export async function listenMetrics(metrics: GatewayMetrics, port: number, host:
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const url = await listen(server, port, host);
   return {
-    url: `http://${shownHost}:${(server.address() as AddressInfo).port}/metrics`,
+    url: `${url}metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -25,7 +25,7 @@ import { operationFromDocument } from '@apollo/federation-internals';
 import { buildOperationContext, executeQueryPlan, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import type { FetchNode, PlanNode, QueryPlan, QueryPlanner, SubscriptionNode } from '@apollo/query-planner';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import { getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getVariableValues, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { Caller } from '../../lib/access.ts';
@@ -45,7 +45,7 @@ import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
 
 /** `extensions.code` of the errors this module adds: too many subscriptions (SUBSCRIPTIONS_PER_CONNECTION, SUBSCRIPTIONS_PER_KEY); lib/errors.ts. */
-export const SubscriptionCode = pickCodes(ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED);
+const SubscriptionCode = pickCodes(ErrorCode.SUBSCRIPTION_LIMIT_EXCEEDED);
 
 /** A transport connection: one WebSocket, or one SSE request. */
 export interface Session {

@@ -43,9 +43,8 @@ import { backoff, SubgraphConnections } from './upstream.ts';
 import { createWebSocketTransport } from './ws.ts';
 import { subscribeInternally, type InternalOutcome, type InternalSubscription } from './internal.ts';
 
-export { SubscriptionCode } from './execution.ts';
 export { isPosition, positionId, eventOf, type ResultEvent } from './stream.ts';
-export type { InternalOutcome, InternalSubscription } from './internal.ts';
+export type { InternalOutcome } from './internal.ts';
 
 /** Tunables of the subscription transports (GatewayOptions['subscriptions']). */
 export interface SubscriptionOptions {

@@ -45,7 +45,7 @@ export function lastEventIdOf(extensions: unknown): string | undefined {
 }
 
 /** The RATE_LIMITED error of the transports (HTTP 429 over SSE, an `error` message over WebSocket). */
-export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
+function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429 } } });
 }
 

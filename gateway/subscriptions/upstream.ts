@@ -57,7 +57,7 @@ interface Connection {
  * the signer (which reuses a token for half of it) hands out a fresh one; undefined for a token
  * without `iat` and `exp`.
  */
-export function renewalDelay(token: string, now = Date.now()): number | undefined {
+function renewalDelay(token: string, now = Date.now()): number | undefined {
   const { iat, exp } = decodeJwt(token);
   if (typeof iat !== 'number' || typeof exp !== 'number') return undefined;
   return Math.max(1000, (exp - (exp - iat) / 4) * 1000 - now);

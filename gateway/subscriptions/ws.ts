@@ -49,7 +49,7 @@ import type { Prepared, Session } from './execution.ts';
 import { FormattedError, lastEventIdOf, type GraphQLFormattedResult, type TransportDeps } from './shared.ts';
 
 /** WebSocket close codes the gateway itself uses (see the table above). */
-export const CloseCode = {
+const CloseCode = {
   GOING_AWAY: 1001,
   UNAUTHORIZED: 4401,
   SLOW_CONSUMER: 4413,

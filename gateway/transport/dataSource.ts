@@ -238,8 +238,17 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       throw new SubgraphFetchError('circuit_open', `Subgraph "${this.name}" is failing; requests to it are suspended ${when}`);
     }
     this.notify('onRequest', call?.query ?? '', call?.variables);
+    // One signal for both ways a request ends early, the timeout and no one waiting any more
+    // (AbortSignal.any would build a third signal per fetch, a measurable cost on every fetch).
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onCancel = () => controller.abort(hooks.signal.reason);
+    if (hooks.signal.aborted) onCancel();
+    else hooks.signal.addEventListener('abort', onCancel, { once: true });
     let healthy = false; // every admitted request is recorded, or a half-open circuit would wait forever
     let cancelled = false;
     try {
@@ -250,7 +259,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         method,
         headers,
         body,
-        signal: AbortSignal.any([controller.signal, hooks.signal]),
+        signal: controller.signal,
         timeoutMs: this.timeoutMs,
         retryable: call?.operation === 'query',
         onBytes: (n) => hooks.onBytes(n),
@@ -258,13 +267,14 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       healthy = response.status < 500;
       return { ...response, url };
     } catch (err) {
-      cancelled = hooks.signal.aborted && !controller.signal.aborted;
+      cancelled = hooks.signal.aborted && !timedOut;
       if (cancelled) throw hooks.signal.reason;
-      throw controller.signal.aborted || isUndiciTimeout(err)
+      throw timedOut || isUndiciTimeout(err)
         ? new SubgraphFetchError('timeout', `Subgraph "${this.name}" did not answer within ${this.timeoutMs} ms`, { cause: err })
         : new SubgraphFetchError('unavailable', `Subgraph "${this.name}" is unavailable`, { cause: err });
     } finally {
       clearTimeout(timer);
+      hooks.signal.removeEventListener('abort', onCancel);
       if (cancelled) this.breaker.release(admitted);
       else this.breaker.record(admitted, healthy, Date.now());
     }

@@ -75,9 +75,18 @@ class Exchange {
   }
 }
 
-/** One exchange that no other request shares. */
+/** The signal of an exchange no budget can stop. */
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * One exchange that no other request shares. With one caller, "no one waits any more" is that
+ * caller's own signal: the exchange is sent with it, without an Exchange (and the abort
+ * controller, listener and promise of one) on every fetch.
+ */
 export function exchangeAlone(send: Send, participant: Participant | undefined): Promise<RawResponse> {
-  return new Exchange(send).join(participant);
+  if (!participant) return send({ signal: NEVER_ABORTED, onBytes: () => {} });
+  if (participant.signal.aborted) return Promise.reject(participant.signal.reason);
+  return send({ signal: participant.signal, onBytes: (n) => participant.take(n) });
 }
 
 /** Requests are identical when body and forwarded headers are; the request id does not count. */

@@ -72,7 +72,7 @@ export interface DeliveryRecord {
   deliveredAt: Date | null;
 }
 
-export const WEBHOOK_COLLECTIONS: readonly CollectionSpec[] = [
+const WEBHOOK_COLLECTIONS: readonly CollectionSpec[] = [
   { name: 'webhookEndpoints', indexes: [{ key: { key: 1 }, name: 'key' }] },
   { name: 'webhookDeliveries', indexes: [{ key: { endpoint: 1, state: 1, position: 1 }, name: 'endpoint_state_position' }] },
   { name: 'webhookLeases', indexes: [{ key: { endpoint: 1, term: -1 }, name: 'endpoint_term' }] },

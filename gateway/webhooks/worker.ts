@@ -40,7 +40,7 @@ export interface WorkerDeps {
 }
 
 /** Entities of one endpoint with a request in flight at once. */
-export const MAX_IN_FLIGHT = 8;
+const MAX_IN_FLIGHT = 8;
 /** Wait before the intake subscribes again after its stream ended. */
 const RESUBSCRIBE_MS = 1_000;
 /** Refusals that subscribing again will not change: the endpoint is disabled. */
@@ -57,7 +57,7 @@ const PERMANENT = new Set([
 ]);
 
 /** The response key of a subscription's root field: the `type` of its deliveries. */
-export function eventType(query: string, operationName: string | null): string {
+function eventType(query: string, operationName: string | null): string {
   const ops = parse(query).definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
   const op = ops.find((o) => (operationName ? o.name?.value === operationName : true));
   const field = op?.selectionSet.selections.find((s) => s.kind === 'Field');

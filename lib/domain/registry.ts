@@ -16,7 +16,7 @@ import { badInput } from '../errors.ts';
 export const PUBLISHED_MEMBER_COUNT = 1072;
 export const PUBLISHED_SMALL_MEMBER_COUNT = 1004;
 /** Small Comune: fewer than 5,000 inhabitants. */
-export const SMALL_POPULATION_LIMIT = 5000;
+const SMALL_POPULATION_LIMIT = 5000;
 
 export interface ProvinceRef {
   readonly code: string;
@@ -134,7 +134,7 @@ export function checkAllianceId(id: string, argument = 'allianceId'): string {
  * The reuse catalogue's ids (fact reuse-solutions; the reuse subgraph owns the records), for the
  * subgraphs that reference a solution without reading the reuse database.
  */
-export const REUSE_SOLUTION_IDS: readonly string[] = ['atoc-comune-facile', 'sigma-ter-piemonte', 'acquisti-on-line-piemonte'];
+const REUSE_SOLUTION_IDS: readonly string[] = ['atoc-comune-facile', 'sigma-ter-piemonte', 'acquisti-on-line-piemonte'];
 
 /** The id of a solution of the reuse catalogue; BAD_USER_INPUT naming `argument` otherwise. */
 export function checkReuseSolutionId(id: string, argument = 'reuseSolutionId'): string {

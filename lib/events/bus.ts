@@ -50,7 +50,7 @@ export interface EventBusOptions {
 }
 
 export const DEFAULT_CHANNEL_PREFIX = 'ali-graph:events:';
-export const EVENT_BUS_UNAVAILABLE = ErrorCode.EVENT_BUS_UNAVAILABLE;
+const EVENT_BUS_UNAVAILABLE = ErrorCode.EVENT_BUS_UNAVAILABLE;
 
 /** JSON with bigint as a decimal string (money in cents): what both buses carry. */
 export function encodeEvent(payload: unknown): string {

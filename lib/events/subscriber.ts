@@ -21,7 +21,7 @@ export interface SubscribeOptions {
   readonly filter?: (payload: unknown) => boolean;
 }
 
-export const DEFAULT_BUFFER_SIZE = 1000;
+const DEFAULT_BUFFER_SIZE = 1000;
 export const SLOW_CONSUMER = ErrorCode.SLOW_CONSUMER;
 
 /** A subscriber fell more than `bufferSize` events behind and was ended. */

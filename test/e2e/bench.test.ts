@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { Results } from '../../bench/types.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const GATEWAYS = ['ours', 'apollo-gateway', 'hive-gateway'];
+const GATEWAYS = {
+  ali: ['ours', 'apollo-gateway', 'hive-gateway'],
+  // Ours also with its production default of sharing identical in-flight subgraph requests.
+  'gateway-bound': ['ours', 'ours-dedupe', 'apollo-gateway', 'hive-gateway'],
+};
 
 let outDir: string;
 let exitCode: number | null;
@@ -48,9 +52,10 @@ describe('bench/run.ts --quick', () => {
   it('measures every gateway on every operation of both workloads', () => {
     const operations = new Set(results.runs.map((r) => `${r.workload}/${r.operation}`));
     expect([...operations].filter((o) => o.startsWith('ali/'))).toHaveLength(3);
-    expect([...operations].filter((o) => o.startsWith('gateway-bound/'))).toHaveLength(1);
+    expect([...operations].filter((o) => o.startsWith('gateway-bound/')).sort()).toEqual(['gateway-bound/heavyNested', 'gateway-bound/searchUnion']);
     for (const op of operations) {
-      expect(results.runs.filter((r) => `${r.workload}/${r.operation}` === op).map((r) => r.gateway).sort()).toEqual([...GATEWAYS].sort());
+      const workload = op.split('/')[0] as keyof typeof GATEWAYS;
+      expect(results.runs.filter((r) => `${r.workload}/${r.operation}` === op).map((r) => r.gateway).sort()).toEqual([...GATEWAYS[workload]].sort());
     }
     // Every response was checked against the expected answer.
     for (const run of results.runs) expect(run.responsesChecked).toBeGreaterThan(0);
@@ -65,7 +70,7 @@ describe('bench/run.ts --quick', () => {
         expect.objectContaining({
           workload: expect.stringMatching(/^(ali|gateway-bound)$/),
           operation: expect.any(String),
-          gateway: expect.stringMatching(/^(ours|apollo-gateway|hive-gateway)$/),
+          gateway: expect.stringMatching(/^(ours|ours-dedupe|apollo-gateway|hive-gateway)$/),
           rps: expect.any(Number),
           p50Ms: expect.any(Number),
           p95Ms: expect.any(Number),
@@ -80,6 +85,11 @@ describe('bench/run.ts --quick', () => {
         expect(Number.isFinite(run[key]) && run[key] > 0, `${run.workload}/${run.operation}/${run.gateway} ${key}`).toBe(true);
       }
       expect(Number.isInteger(run.errors)).toBe(true);
+      // Every correct cell has its ratios to stock's in the same run (stock's own are 1).
+      for (const key of ['rpsVsApollo', 'cpuVsApollo', 'p99VsApollo', 'rssVsApollo'] as const) {
+        expect(run[key], `${run.workload}/${run.operation}/${run.gateway} ${key}`).toBeGreaterThan(0);
+        if (run.gateway === 'apollo-gateway') expect(run[key]).toBe(1);
+      }
       // MongoDB commands are counted for the ALI workload only.
       expect(run.mongoCommandsPerOperation === null).toBe(run.workload === 'gateway-bound');
       // The database server here is the test run's (MONGODB_URI), not the host's: its CPU is not attributed.
@@ -87,6 +97,8 @@ describe('bench/run.ts --quick', () => {
     }
     const markdown = await readFile(path.join(outDir, 'latest.md'), 'utf8');
     expect(markdown).toContain('| gateway | req/s | req/s vs stock |');
+    expect(markdown).toContain('| p99 vs stock |');
+    expect(markdown).toContain('| RSS vs stock |');
     expect(markdown).toContain(results.machine.cpuModel);
     expect(markdown).toContain('npm run bench -- --quick');
   });

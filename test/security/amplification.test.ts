@@ -16,7 +16,7 @@ import { DEFAULT_OPERATION_LIMITS } from '../../gateway/operationLimits.ts';
 import type { GatewayOptions, RunningGateway } from '../../gateway/runtime.ts';
 import { piedmontMunicipalities } from '../../lib/domain/registry.ts';
 import { adoptionDocs } from '../../subgraphs/reuse/data/seed.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { GRAPHQL_ACCEPT, startStack, type Stack } from '../helpers/stack.ts';
 import { send } from '../helpers/transports.ts';
 
 const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), 'utf8');
@@ -55,10 +55,10 @@ function gatewayWith(anonymous: { maxResponseBytes?: number; deadlineMs?: number
   return stack.startGateway(extra as Partial<GatewayOptions>);
 }
 
-/** POSTs a query; the status, parsed body, size of the body in bytes and time taken. */
+/** POSTs a query as a current client does (accepting graphql-response+json, so refusals keep their 4xx); the status, parsed body, size of the body in bytes and time taken. */
 async function post(url: string, query: string, headers: Record<string, string> = {}) {
   const started = performance.now();
-  const res = await fetch(`${url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
+  const res = await fetch(`${url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: GRAPHQL_ACCEPT, ...headers }, body: JSON.stringify({ query }) });
   const text = await res.text();
   const ms = performance.now() - started;
   return { status: res.status, bytes: Buffer.byteLength(text), ms, body: JSON.parse(text) as { data?: any; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] } };

@@ -22,6 +22,8 @@ describe('jsonBytes', () => {
     [],
     {},
     [[[]]],
+    // Printable ASCII counted from its length, anything else the slow way; keys repeat across a list.
+    { 'ключ': 'x', plain: 'a'.repeat(300), del: '\u007f~ ', list: [{ k: 'a' }, { k: 'è' }, { k: '"' }] },
   ];
   it.each(values.map((v, i) => [i, v]))('counts value %i as JSON.stringify serialises it', (_i, value) => {
     expect(jsonBytes(value, Number.MAX_SAFE_INTEGER)).toBe(Buffer.byteLength(JSON.stringify(value)));

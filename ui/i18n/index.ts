@@ -7,7 +7,7 @@ import { en } from './en.ts';
 import { it, type Messages } from './it.ts';
 import type { Language } from './language.ts';
 
-export { DEFAULT_LANGUAGE, LANGUAGES, LOCALES, acceptedLanguages, isLanguage, negotiateLanguage, pageLanguage, type Language } from './language.ts';
+export { DEFAULT_LANGUAGE, LANGUAGES, isLanguage, negotiateLanguage, pageLanguage, type Language } from './language.ts';
 export { formatFor, type Format } from './format.ts';
 export type { Messages };
 

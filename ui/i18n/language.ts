@@ -16,7 +16,7 @@ export const LOCALES: Readonly<Record<Language, string>> = { it: 'it-IT', en: 'e
 export const isLanguage = (value: unknown): value is Language => typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
 
 /** The supported languages an Accept-Language header asks for, most wanted first; `*` is the default. */
-export function acceptedLanguages(header: string | undefined): Language[] {
+function acceptedLanguages(header: string | undefined): Language[] {
   if (!header) return [];
   const ranges = header
     .split(',')

@@ -9,7 +9,7 @@ import { DEFAULT_LANGUAGE, formatFor, isLanguage, messagesFor, type Language } f
 import './page.css';
 
 export const LANG: Language = isLanguage(document.documentElement.lang) ? document.documentElement.lang : DEFAULT_LANGUAGE;
-export const OTHER_LANG: Language = LANG === 'it' ? 'en' : 'it';
+const OTHER_LANG: Language = LANG === 'it' ? 'en' : 'it';
 export const t = messagesFor(LANG);
 export const f = formatFor(LANG);
 

@@ -25,8 +25,8 @@ export interface CoverageCell {
   readonly n: unknown;
 }
 
-export const REGION_CODE = 'all';
-export const REGION_LABEL = 'Piemonte';
+const REGION_CODE = 'all';
+const REGION_LABEL = 'Piemonte';
 /** Membership per Comune is derived (the source gives only the totals, facts member-comuni and small-member-comuni). */
 const PROVENANCE = 'DERIVED' as const;
 

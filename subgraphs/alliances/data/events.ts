@@ -26,7 +26,7 @@ export interface MembershipEventPayload {
 }
 
 /** JOINED, LEFT or UPDATED (the same ALI, re-stated with another provenance or note). */
-export function membershipKind(before: string | null, after: string | null): MembershipEventKind {
+function membershipKind(before: string | null, after: string | null): MembershipEventKind {
   if (after === null) return 'LEFT';
   return before === after ? 'UPDATED' : 'JOINED';
 }

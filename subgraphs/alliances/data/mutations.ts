@@ -15,7 +15,7 @@ import { checkEnteredProvenance, checkText, updateVersioned, type Change, type W
 import type { MutationChangeMembershipArgs } from '../__generated__/types.ts';
 import { MUNICIPALITIES, type MunicipalityDoc } from './collections.ts';
 
-export const MAX_NOTE = 500;
+const MAX_NOTE = 500;
 
 /** Sets or clears the membership of the Comune `istatCode` at `expectedVersion`. */
 export function changeMembership(w: Writer, args: MutationChangeMembershipArgs): Promise<Change<MunicipalityDoc>> {

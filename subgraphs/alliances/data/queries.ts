@@ -18,7 +18,7 @@ import { checkIstatCode, checkProvinceCode, checkAllianceId } from '../../../lib
 
 export { checkIstatCode, checkProvinceCode, checkAllianceId };
 
-export const ORDERINGS: Readonly<Record<MunicipalityOrder, Ordering>> = {
+const ORDERINGS: Readonly<Record<MunicipalityOrder, Ordering>> = {
   NAME_ASC: ordering('NAME_ASC', ['nameKey', 1], ['_id', 1]),
   NAME_DESC: ordering('NAME_DESC', ['nameKey', -1], ['_id', -1]),
   POPULATION_ASC: ordering('POPULATION_ASC', ['population', 1], ['_id', 1]),
@@ -40,7 +40,7 @@ function namePrefix(prefix: string): Filter<Document> {
 }
 
 /** The MongoDB filter of a municipality list filter, validating every value. */
-export function municipalityFilter(filter: MunicipalityFilter | MemberFilter | null | undefined): Filter<Document> {
+function municipalityFilter(filter: MunicipalityFilter | MemberFilter | null | undefined): Filter<Document> {
   const parts: Filter<Document>[] = [];
   if (!filter) return {};
   if ('provinceCode' in filter && filter.provinceCode != null) {

@@ -10,7 +10,7 @@ import { ALLIANCES, MUNICIPALITIES, PROVINCES, type AllianceDoc, type Municipali
 import { nameKey } from './queries.ts';
 
 /** The seven tasks of every ALI (source, "Gli obiettivi"). */
-export const ALLIANCE_TASKS: readonly string[] = [
+const ALLIANCE_TASKS: readonly string[] = [
   'Strategic vision of ICT use and eGovernment planning for the Comuni',
   'Skills growth: consulting, know-how transfer, collaboration with universities and technical bodies',
   'Simpler relations with ICT suppliers: pre-selection of offers, contract negotiation, price monitoring',
@@ -20,7 +20,7 @@ export const ALLIANCE_TASKS: readonly string[] = [
   'eGovernment help desks (sportelli) where citizens and businesses of small Comuni find an intermediary for online procedures',
 ];
 
-export const MEMBERSHIP_NOTE =
+const MEMBERSHIP_NOTE =
   'The source gives only the totals (1,072 members, 1,004 small). Members are chosen by a fixed rule ' +
   '(ranking by SHA-256 of the ISTAT code) so that the published totals hold exactly.';
 

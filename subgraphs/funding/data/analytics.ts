@@ -177,9 +177,9 @@ export function cofinancingRate(cofinancing: Cents, totalValue: Cents, decimals:
 }
 
 /** Keys of the rows outside the dimension's reference list. */
-export const REGION_KEY = 'region';
-export const UNATTRIBUTED_KEY = 'unattributed';
-export const TOTAL_KEY = 'total';
+const REGION_KEY = 'region';
+const UNATTRIBUTED_KEY = 'unattributed';
+const TOTAL_KEY = 'total';
 const NONE_KEY = 'none';
 
 const ALLIANCE_PROVINCE = new Map(PROVINCES.map((p) => [p.allianceId, p]));

@@ -26,9 +26,9 @@ import { AGREEMENTS, CALLS, FUNDED_PROJECTS, type AgreementDoc, type CallDoc, ty
 import { checkId } from './queries.ts';
 
 const WHAT = 'funded project';
-export const MAX_TITLE = 200;
-export const MAX_LABEL = 20;
-export const MAX_NOTE = 1000;
+const MAX_TITLE = 200;
+const MAX_LABEL = 20;
+const MAX_NOTE = 1000;
 
 /** Lower-case title without accents: the sort key (as the seed computes it). */
 function titleKey(title: string): string {

@@ -19,7 +19,7 @@ import {
   type TotalsDoc,
 } from './collections.ts';
 
-export const ORDERINGS: Readonly<Record<FundedProjectOrder, Ordering>> = {
+const ORDERINGS: Readonly<Record<FundedProjectOrder, Ordering>> = {
   TITLE_ASC: ordering('TITLE_ASC', ['titleKey', 1], ['_id', 1]),
   TOTAL_VALUE_DESC: ordering('TOTAL_VALUE_DESC', ['totalValue', -1], ['_id', -1]),
   TOTAL_VALUE_ASC: ordering('TOTAL_VALUE_ASC', ['totalValue', 1], ['_id', 1]),
@@ -51,7 +51,7 @@ export function listCalls(db: Db, fields: readonly string[]): Promise<CallDoc[]>
 
 const PROVENANCES = new Set<Provenance>(['PUBLISHED', 'DERIVED', 'ESTIMATED', 'SAMPLE']);
 
-export function projectFilter(filter: FundedProjectFilter | null | undefined): Filter<Document> {
+function projectFilter(filter: FundedProjectFilter | null | undefined): Filter<Document> {
   if (!filter) return {};
   const parts: Filter<Document>[] = [];
   if (filter.agreementId != null) parts.push({ agreementId: checkId(filter.agreementId, 'filter.agreementId') });

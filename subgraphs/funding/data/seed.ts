@@ -22,9 +22,9 @@ import {
 /** Fact ali-projects-funded: the 8 ALI projects of the 4th Supplementary Act. */
 export const ALI_PROJECTS_TOTAL: Cents = euros(3_851_846);
 export const ALI_PROJECTS_COFINANCING: Cents = euros(3_219_879);
-export const ALI_SPLIT_GROUP = 'apq-act-4-ali-projects';
+const ALI_SPLIT_GROUP = 'apq-act-4-ali-projects';
 
-export const ALI_SPLIT_NOTE =
+const ALI_SPLIT_NOTE =
   'Estimate: the source gives only the total of the 8 ALI projects (€3,851,846, CNIPA co-financing €3,219,879) ' +
   'and says project values reflect the number of member Comuni; each part is the total split in proportion to ' +
   "the ALI's member count, in whole cents (largest remainder), so the parts sum exactly to the published totals.";

@@ -11,9 +11,9 @@ import { COMMITTEES, MEETINGS, type MeetingDoc } from './collections.ts';
 import { checkSlug } from './queries.ts';
 
 const WHAT = 'meeting';
-export const MAX_TITLE = 200;
-export const MAX_DECISIONS = 50;
-export const MAX_DECISION = 1000;
+const MAX_TITLE = 200;
+const MAX_DECISIONS = 50;
+const MAX_DECISION = 1000;
 
 function decisionsOf(decisions: readonly DecisionInput[], argument: string): MeetingDoc['decisions'] {
   if (decisions.length > MAX_DECISIONS) throw badInput(argument, `A meeting records at most ${MAX_DECISIONS} decisions`);

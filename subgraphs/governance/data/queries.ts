@@ -16,19 +16,16 @@ import {
   COMMITTEES,
   FACILITATORS,
   INSTITUTIONS,
-  MEETINGS,
   type CommitteeDoc,
   type FacilitatorDoc,
   type InstitutionDoc,
-  type MeetingDoc,
 } from './collections.ts';
 import { checkAllianceId } from '../../../lib/domain/registry.ts';
 
-export { checkAllianceId };
 
 /** Newest meeting first; `_id` makes the keyset total. */
 export const MEETING_ORDER: Ordering = ordering('DATE_DESC', ['date', -1], ['_id', 1]);
-export const FACILITATOR_ORDER: Ordering = ordering('NAME_ASC', ['name', 1], ['_id', 1]);
+const FACILITATOR_ORDER: Ordering = ordering('NAME_ASC', ['name', 1], ['_id', 1]);
 
 const SLUG_RE = /^[a-z][a-z0-9-]{0,63}$/;
 

@@ -17,7 +17,6 @@ import { ADOPTIONS, REUSE_SOLUTIONS, type AdoptionDoc, type ReuseSolutionDoc } f
 import { SOLUTIONS } from './seed.ts';
 import { checkProvinceCode, checkIstatCode } from '../../../lib/domain/registry.ts';
 
-export { checkProvinceCode, checkIstatCode };
 
 /** The one ordering of adoption lists: by Comune, then by id (i.e. by solution within a Comune). */
 export const BY_COMUNE: Ordering = ordering('ISTAT_CODE_ASC', ['istatCode', 1], ['_id', 1]);

@@ -9,7 +9,7 @@ import { piedmontMunicipalities } from '../../../lib/domain/registry.ts';
 import type { AdoptionStatus } from '../__generated__/types.ts';
 import { ADOPTIONS, REUSE_SOLUTIONS, type AdoptionDoc, type ReuseSolutionDoc } from './collections.ts';
 
-export const LEGAL_BASIS = "Reuse provisions of the Digital Administration Code (Codice dell'Amministrazione Digitale)";
+const LEGAL_BASIS = "Reuse provisions of the Digital Administration Code (Codice dell'Amministrazione Digitale)";
 
 /** The reuse catalogue as the source gives it (fact reuse-solutions); `builtById` only where the source names the builder. */
 export const SOLUTIONS: readonly ReuseSolutionDoc[] = [
