@@ -143,11 +143,7 @@ export const configSpec = {
     description:
       'Gateway caches of subgraph fetches and query responses, invalidated by every mutation (docs/caching.md): memory (one gateway), redis (shared by the gateways over REDIS_URL), off; auto: redis with REDIS_URL, else memory in development and off in production',
   },
-  CACHE_MAX_BYTES: {
-    schema: z.coerce.number().int().min(1_048_576),
-    default: '67108864',
-    description: 'Bytes of cache entries each gateway process keeps in memory, at most (the least recently used go first)',
-  },
+  CACHE_MAX_BYTES: { schema: z.coerce.number().int().min(1_048_576), default: '67108864', description: 'Bytes of cache entries each gateway process keeps in memory, at most (the least recently used go first)' },
   CACHE_MAX_AGE_SECONDS: {
     schema: z.coerce.number().int().min(0),
     default: '300',

@@ -31,13 +31,12 @@ import { CacheRun, tagOf, type RunDeps } from './run.ts';
 import { createStore, type CacheStore } from './store.ts';
 
 export { lifetimeOf } from './hints.ts';
-export type { CacheStatus } from './run.ts';
 
 /** Where the caches keep their entries (CACHE, resolved): ./store.ts. */
 export type CacheMode = 'off' | 'memory' | 'redis';
 
 /** The request extension that asks for the cache status in the response's extensions. */
-export const CACHE_STATUS_EXTENSION = 'cacheStatus';
+const CACHE_STATUS_EXTENSION = 'cacheStatus';
 
 /**
  * CACHE=auto: Redis when there is one (every gateway then shares the versions); in development

@@ -37,7 +37,7 @@ import {
 import { INHERITED_NAMES, UnsupportedOperation } from './compileShape.ts';
 import { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache } from './plan.ts';
 
-export { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache, type FetchResult } from './plan.ts';
+export { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache } from './plan.ts';
 
 /** Which executor runs the gateway's query plans (GATEWAY_EXECUTOR). */
 export type ExecutorKind = 'lean' | 'stock';
