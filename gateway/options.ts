@@ -12,6 +12,7 @@ import { configDefault, ConfigError, type Config } from '../lib/config.ts';
 import type { HeaderRules } from '../lib/configFormats.ts';
 import type { JwtOptions } from './access/callers.ts';
 import type { GatewayContext } from './context.ts';
+import { resolveCacheMode, type CacheMode } from './cache/index.ts';
 import type { Execution, ExecutorKind } from './executor/index.ts';
 import { DEFAULT_OPERATION_LIMITS, resolveExecutionLimits, resolveOperationLimits, type ExecutionLimits, type OperationLimits } from './operationLimits.ts';
 import { resolveSubscriptionOptions, type ResolvedSubscriptionOptions, type SubscriptionOptions } from './subscriptions/index.ts';
@@ -101,6 +102,13 @@ export interface GatewayOptions {
   readonly subscriptions?: SubscriptionOptions;
   /** Webhook deliveries (gateway/webhooks/): retries, disabling, timeouts; they run on a gateway with `accessDb`. */
   readonly webhooks?: WebhookOptions;
+  /**
+   * The fetch and response caches (gateway/cache/): `memory`, `redis` (over `redisUrl`, shared by
+   * every gateway) or `off`. Default `off` here; CACHE (lib/config.ts) turns it on for `npm start`.
+   */
+  readonly cache?: CacheMode;
+  /** CACHE_MAX_BYTES: bytes of cache entries this process keeps (default 64 MiB). */
+  readonly cacheMaxBytes?: number;
 }
 
 /** The runtime options that come from configuration (lib/config.ts). */
@@ -133,6 +141,8 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
     gatewayTokenTtlSeconds: cfg.GATEWAY_TOKEN_TTL_SECONDS,
     executor: cfg.GATEWAY_EXECUTOR,
+    cache: resolveCacheMode(cfg.CACHE, cfg.REDIS_URL, cfg.NODE_ENV === 'production'),
+    cacheMaxBytes: cfg.CACHE_MAX_BYTES,
     globalObjectIds: cfg.GLOBAL_OBJECT_IDS,
     subscriptions: { perConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION, perKey: cfg.SUBSCRIPTIONS_PER_KEY },
     webhooks: {
@@ -166,7 +176,9 @@ type Defaulted =
   | 'logger'
   | 'plugins'
   | 'executor'
-  | 'globalObjectIds';
+  | 'globalObjectIds'
+  | 'cache'
+  | 'cacheMaxBytes';
 
 /** {@link GatewayOptions} with every default filled: what the gateway's parts are built from. */
 export type ResolvedGatewayOptions = Omit<GatewayOptions, Defaulted | 'subscriptions' | 'webhooks' | 'executionLimits'> & {
@@ -211,6 +223,8 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     plugins: opts.plugins ?? [],
     executor: opts.executor ?? configDefault('GATEWAY_EXECUTOR'),
     globalObjectIds: opts.globalObjectIds ?? configDefault('GLOBAL_OBJECT_IDS'),
+    cache: opts.cache ?? 'off',
+    cacheMaxBytes: opts.cacheMaxBytes ?? configDefault('CACHE_MAX_BYTES'),
     subscriptions: resolveSubscriptionOptions(opts.subscriptions),
     webhooks: resolveWebhookOptions(opts.webhooks, production),
   };

@@ -51,6 +51,7 @@ import { listenMetrics, metricsElsewhere, metricsRoute } from './routes/metrics.
 import { readyRoute } from './routes/ready.ts';
 import { uiRoute } from './routes/ui.ts';
 import { WebhookService } from './webhooks/service.ts';
+import { GatewayCache } from './cache/index.ts';
 
 export { gatewayOptionsFromConfig, type GatewayOptions } from './options.ts';
 
@@ -85,6 +86,7 @@ function createGateway(
   sign: Signer | undefined,
   pools: SubgraphPools,
   nodes: GlobalObjects,
+  cache: GatewayCache | undefined,
 ): ApolloGateway {
   const log = opts.logger;
   const hooks: DataSourceHooks = {
@@ -125,8 +127,9 @@ function createGateway(
       }));
     },
   });
-  if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics) });
+  if (opts.executor === 'lean') useLeanExecutor(gateway, { onExecute: executionHook(opts, metrics), ...(cache ? { fetchCache: cache.fetchCacheOf } : {}) });
   useCorrectedPlanner(gateway);
+  cache?.use(gateway);
   // Outermost, so the ceilings hold for the result as the other wrappers leave it.
   useExecutionLimits(gateway, (ctx) => opts.executionLimits[ctx.caller.role], deferMetrics(metrics.registry));
   return gateway;
@@ -248,6 +251,13 @@ function servedSupergraph(opts: ResolvedGatewayOptions) {
 
 type SchemaLoad = Parameters<Parameters<ApolloGateway['onSchemaLoadOrUpdate']>[0]>[0];
 
+/** The fetch and response caches (gateway/cache/), unless `cache` is off. */
+function createCache(opts: ResolvedGatewayOptions, metrics: GatewayMetrics, contracts: () => Contracts | undefined): GatewayCache | undefined {
+  if (opts.cache === 'off') return undefined;
+  const subgraphs = () => contracts()?.subgraphs ?? [];
+  return new GatewayCache({ mode: opts.cache, redisUrl: opts.redisUrl, maxBytes: opts.cacheMaxBytes, registry: metrics.registry, log: opts.logger, subgraphs });
+}
+
 interface RouteDeps {
   readonly manager: SupergraphSourceManager;
   readonly sign: Signer | undefined;
@@ -289,9 +299,13 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   const sign = opts.gatewaySecret ? createSigner(opts.gatewaySecret, { ttlSeconds: opts.gatewayTokenTtlSeconds }) : undefined;
   // Connections to the subgraphs belong to this gateway and close with it.
   const pools = new SubgraphPools();
-  const gateway = createGateway(opts, manager, metrics, sign, pools, nodes);
+  const cache = createCache(opts, metrics, served.contracts);
+  const gateway = createGateway(opts, manager, metrics, sign, pools, nodes, cache);
   const access = await createAccess(opts, served.contracts);
-  gateway.onSchemaLoadOrUpdate(served.update);
+  gateway.onSchemaLoadOrUpdate((load) => {
+    served.update(load);
+    cache?.setSupergraph(load.coreSupergraphSdl);
+  });
   const formatError = errorFormatter(opts.production);
   const maxTokens = largestMaxTokens(opts.operationLimits);
   // Apollo Server validates against the schema with @defer; the contracts (each caller's view,
@@ -334,6 +348,7 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
         await apollo.stop();
         await access.limiter?.close();
         await pools.close();
+        await cache?.close();
         await metricsListener?.close();
         metrics.stop();
       })()),

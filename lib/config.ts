@@ -158,6 +158,19 @@ export const configSpec = {
     description:
       'Redis shared by several instances: gateway rate limits, and the subscription events every subgraph instance publishes (pub/sub); unset: per-process memory',
   },
+  CACHE: {
+    schema: z.enum(['auto', 'off', 'memory', 'redis']),
+    default: 'auto',
+    description:
+      'Gateway caches of subgraph fetches and query responses, invalidated by every mutation (docs/caching.md): memory (one gateway), redis (shared by the gateways over REDIS_URL), off; auto: redis with REDIS_URL, else memory in development and off in production',
+  },
+  CACHE_MAX_BYTES: { schema: z.coerce.number().int().min(1_048_576), default: '67108864', description: 'Bytes of cache entries each gateway process keeps in memory, at most (the least recently used go first)' },
+  CACHE_MAX_AGE_SECONDS: {
+    schema: z.coerce.number().int().min(0),
+    default: '300',
+    description:
+      "Subgraphs: the max-age (Cache-Control) of an answer whose fields declare no @cacheControl hint; it bounds how long a write made outside the API goes unseen by the gateway's caches (0: only hinted fields are cached)",
+  },
   CHANGE_STREAMS: {
     schema: z.enum(['auto', 'off']),
     default: 'off',
@@ -342,6 +355,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cfg = out as Config;
   if (cfg.PAGE_SIZE_DEFAULT > cfg.PAGE_SIZE_MAX) {
     problems.push(`PAGE_SIZE_DEFAULT (${cfg.PAGE_SIZE_DEFAULT}) exceeds PAGE_SIZE_MAX (${cfg.PAGE_SIZE_MAX})`);
+  }
+  if (cfg.CACHE === 'redis' && !cfg.REDIS_URL) {
+    problems.push('CACHE=redis needs REDIS_URL (the versions and entries every gateway shares)');
   }
   if (cfg.GATEWAY_TOKEN_TTL_SECONDS > cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS) {
     problems.push(

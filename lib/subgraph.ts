@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import http from 'node:http';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -113,6 +114,8 @@ export interface SubgraphOptions {
   readonly changeStreams?: ChangeStreamMode;
   /** How long the event log keeps an event, in ms (EVENT_RETENTION_DAYS, default 30 days). */
   readonly eventRetentionMs?: number;
+  /** CACHE_MAX_AGE_SECONDS: the Cache-Control max-age of answers without a `@cacheControl` hint (default 300). */
+  readonly cacheMaxAgeSeconds?: number;
 }
 
 const schemaDir = new URL('../schema/', import.meta.url);
@@ -134,8 +137,9 @@ export function subgraphSchema<D>(mod: SubgraphModule<D>): GraphQLSchema {
 function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {
   return new ApolloServer<SubgraphContext<D>>({
     schema: subgraphSchema(mod),
-    // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(opts.plugins ?? [])],
+    // Inline traces (ftv1) serve Apollo's usage reporting, which this gateway does not use. Cache
+    // hints (`@cacheControl`, else the default) become the Cache-Control the gateway's caches honour.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControl({ defaultMaxAge: opts.cacheMaxAgeSeconds ?? configDefault('CACHE_MAX_AGE_SECONDS') }), ...(opts.plugins ?? [])],
     includeStacktraceInErrorResponses: !opts.production,
   });
 }
@@ -252,8 +256,9 @@ function requestContext<D>(
 }
 
 /** The options of a subgraph that come from configuration (lib/config.ts). */
-export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes' | 'eventRetentionMs'> {
+export function subgraphOptionsFromConfig(cfg: Config): Pick<SubgraphOptions, 'limits' | 'tokenPolicy' | 'bodyLimitBytes' | 'eventRetentionMs' | 'cacheMaxAgeSeconds'> {
   return {
+    cacheMaxAgeSeconds: cfg.CACHE_MAX_AGE_SECONDS,
     eventRetentionMs: cfg.EVENT_RETENTION_DAYS * 86_400_000,
     limits: { defaultSize: cfg.PAGE_SIZE_DEFAULT, maxSize: cfg.PAGE_SIZE_MAX },
     tokenPolicy: { maxLifetimeSeconds: cfg.GATEWAY_TOKEN_MAX_LIFETIME_SECONDS, clockSkewSeconds: cfg.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS },

@@ -38,9 +38,9 @@ import {
 } from '../apollo/internals.ts';
 import { INHERITED_NAMES, UnsupportedOperation } from './compileShape.ts';
 import type { GatewayContext } from '../context.ts';
-import { compilePlan, executeCompiledPlan, executeCompiledPlanIncrementally, type CompiledPlan, type PlanRun } from './plan.ts';
+import { compilePlan, executeCompiledPlan, executeCompiledPlanIncrementally, type CompiledPlan, type FetchCache, type PlanRun } from './plan.ts';
 
-export { compilePlan, executeCompiledPlan, type CompiledPlan } from './plan.ts';
+export { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache } from './plan.ts';
 
 /** Which executor runs the gateway's query plans (GATEWAY_EXECUTOR). */
 export type ExecutorKind = 'lean' | 'stock';
@@ -107,6 +107,8 @@ export interface LeanExecutorOptions {
    * (gateway/executor/merge.ts). Default true.
    */
   readonly mergeFetches?: boolean;
+  /** The fetch cache of one request (gateway/cache/), if it has one. */
+  readonly fetchCache?: (requestContext: GatewayGraphQLRequestContext) => FetchCache | undefined;
 }
 
 /** The lean executor of one gateway: its compiled plans, and the requests it runs. */
@@ -277,10 +279,11 @@ class LeanExecutor {
     recording: boolean,
   ): Promise<GatewayExecutionResult> {
     const mergeFetches = this.mergeFetches;
-    if (!recording) return this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches });
+    const cache = this.options.fetchCache?.(requestContext);
+    if (!recording) return this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: false, mergeFetches, cache });
     return tracer.startActiveSpan(OpenTelemetrySpanNames.EXECUTE, async (executeSpan) => {
       try {
-        const result = await this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches });
+        const result = await this.run(lean, { requestContext, serviceMap, supergraphSchema, tracing: true, mergeFetches, cache });
         if (result.errors) failSpan(executeSpan, result.errors, this.g.config.telemetry);
         return result;
       } finally {

@@ -154,10 +154,11 @@ export function splitResponse(response: FetchResult, parts: readonly MergePart[]
     return out.map((e) => ({ errors: e }));
   }
 
-  const out: { data: Record<string, unknown>; errors?: GraphQLFormattedError[]; extensions?: Record<string, unknown> }[] = [];
+  const out: { data: Record<string, unknown>; errors?: GraphQLFormattedError[]; extensions?: Record<string, unknown>; http?: FetchResult['http'] }[] = [];
   for (const part of parts) {
     if (!Object.prototype.hasOwnProperty.call(data, part.alias)) return undefined;
-    out.push({ data: { _entities: data[part.alias] }, ...(response.extensions ? { extensions: response.extensions } : {}) });
+    // Each part keeps the answer's HTTP response: its Cache-Control holds for every part (gateway/cache/).
+    out.push({ data: { _entities: data[part.alias] }, ...(response.extensions ? { extensions: response.extensions } : {}), ...(response.http ? { http: response.http } : {}) });
   }
   if (errors) {
     for (const error of errors) {

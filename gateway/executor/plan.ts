@@ -114,6 +114,18 @@ export function compilePlan(plan: QueryPlan, operation: Operation): CompiledPlan
 // ---------------------------------------------------------------------------------------------
 // Execution.
 
+/**
+ * A cache in front of the fetches of one plan run (gateway/cache/run.ts). Each method answers
+ * what it can, sends through `send` what it cannot, and returns what the fetch would have received
+ * (errors at the positions of the whole fetch); the executor reports errors and merges as usual.
+ */
+export interface FetchCache {
+  root(fetch: FetchNode, variables: ResultMap, send: () => Promise<FetchResult>): Promise<FetchResult>;
+  entities(fetch: FetchNode, variables: ResultMap, representations: readonly unknown[], send: (representations: unknown[]) => Promise<FetchResult>): Promise<FetchResult>;
+}
+
+export type { FetchResult } from './merge.ts';
+
 export interface PlanRun {
   readonly requestContext: GatewayGraphQLRequestContext;
   readonly serviceMap: Readonly<Record<string, GraphQLDataSource>>;
@@ -123,6 +135,8 @@ export interface PlanRun {
   readonly tracing: boolean;
   /** Merge the `_entities` fetches to one subgraph that are ready together into one request (./merge.ts). Default true. */
   readonly mergeFetches?: boolean;
+  /** The request's fetch cache; unset: every fetch is sent. */
+  readonly cache?: FetchCache | undefined;
 }
 
 interface RunState extends PlanRun {
@@ -215,7 +229,8 @@ async function executeFetch(state: RunState, step: Step & { kind: 'Fetch' }, cur
   }
 
   if (!step.requires) {
-    const data = await sendOperation(state, step, cursor, variables, undefined);
+    const send = () => sendOperation(state, step, cursor, variables, undefined);
+    const data = (state.cache ? await state.cache.root(fetch, variables, send) : await send()).data;
     if (data) applyRewrites(state.supergraphSchema, fetch.outputRewrites, data);
     for (const entity of entities) deepMerge(entity, data);
     return;
@@ -231,7 +246,10 @@ async function executeFetch(state: RunState, step: Step & { kind: 'Fetch' }, cur
   if ('representations' in variables) throw new Error(`Variables cannot contain key "representations"`);
 
   const unique = distinct.unique;
-  const data = await sendOperation(state, step, cursor, { ...variables, representations: unique }, distinct.hasDuplicates ? distinct : undefined);
+  const request = (representations: readonly unknown[]) => requestOperation(state, step, cursor, { ...variables, representations });
+  const response = state.cache ? await state.cache.entities(fetch, variables, unique, request) : await request(unique);
+  reportErrors(state, step, cursor, response, distinct.hasDuplicates ? distinct : undefined);
+  const data = response.data;
   if (!data) return;
   const received: unknown = data['_entities'];
   if (!(received && Array.isArray(received))) throw new Error(`Expected "data._entities" in response to be an array`);
@@ -273,19 +291,38 @@ function processFetch(
   });
 }
 
+/** Sends a fetch's operation (merged with others to its subgraph when it may be); its answer as received. */
+function requestOperation(state: RunState, step: Step & { kind: 'Fetch' }, cursor: Cursor, variables: ResultMap): Promise<FetchResult> {
+  const fetch = step.node;
+  const alone = () =>
+    processFetch(state, fetch.serviceName, { query: fetch.operation, operationName: fetch.operationName, document: fetch.operationDocumentNode }, variables, cursor.path);
+  return step.merge && state.batches ? state.batches.fetch(step.merge, variables, cursor.path, alone) : alone();
+}
+
+/** Sends a fetch's operation and reports its errors. */
 async function sendOperation(
   state: RunState,
   step: Step & { kind: 'Fetch' },
   cursor: Cursor,
   variables: ResultMap,
+  deduplicated: DistinctRepresentations | undefined,
+): Promise<FetchResult> {
+  const response = await requestOperation(state, step, cursor, variables);
+  reportErrors(state, step, cursor, response, deduplicated);
+  return response;
+}
+
+/** Reports the errors of a fetch's answer, as stock does. */
+function reportErrors(
+  state: RunState,
+  step: Step & { kind: 'Fetch' },
+  cursor: Cursor,
+  response: FetchResult,
   /** The fetch's representations when some were de-duplicated (its errors are reported at every position). */
   deduplicated: DistinctRepresentations | undefined,
-): Promise<ResultMap | null | undefined> {
+): void {
   const requestContext = state.requestContext;
   const fetch = step.node;
-  const alone = () =>
-    processFetch(state, fetch.serviceName, { query: fetch.operation, operationName: fetch.operationName, document: fetch.operationDocumentNode }, variables, cursor.path);
-  const response = step.merge && state.batches ? await state.batches.fetch(step.merge, variables, cursor.path, alone) : await alone();
   if (response.errors) {
     const errors = deduplicated ? deduplicated.expandErrors(response.errors) : response.errors;
     const generatePath = errorPathGenerator(fetch, cursor);
@@ -296,7 +333,6 @@ async function sendOperation(
       else requestContext.metrics.nonFtv1ErrorPaths = errorPaths;
     }
   }
-  return response.data;
 }
 
 /** Runs a plan's steps into a new result tree; its fetches' errors (of the primary part) in the state's `errors`. */

@@ -8,7 +8,7 @@
  * in flight, and answered with REQUEST_DEADLINE_EXCEEDED or RESPONSE_TOO_LARGE.
  *
  * The stock pipeline (`process` → `willSendRequest` → fetch → `errorFromResponse` /
- * `didEncounterError` → `didReceiveResponse` → cache-control hints) is kept: this class wraps
+ * `didEncounterError` → `didReceiveResponse`) is kept: this class wraps
  * `process` and replaces only the `fetcher`. A failed fetch never throws out of `process` for an
  * incoming operation: it is answered with GraphQL errors carrying `extensions.code` and
  * `serviceName` (./failures.ts), so the executor keeps the rest of the plan's data and places the
@@ -151,6 +151,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       this.notify('onCircuitState', state),
     );
     this.fetcher = (url, init) => this.fetchFromSubgraph(url, init);
+    // The subgraphs' Cache-Control feeds the gateway's own caches (gateway/cache/), which writes
+    // invalidate; passed on to the gateway's HTTP response it would let browsers and proxies keep
+    // answers that no write can reach. The gateway's answers stay `no-store`.
+    this.honorSubgraphCacheControlHeader = false;
   }
 
   /** Current state of this subgraph's circuit. */
@@ -201,11 +205,6 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     // enough (onCircuitState), the rest is debug; so is a fetch its own request's budget stopped.
     const level = failure.outcome === 'circuit_open' || failure.outcome === 'cancelled' ? 'debug' : 'warn';
     options.context?.log?.[level]?.({ subgraph: this.name, code: failure.extensions['code'], err }, 'subgraph fetch failed');
-    // A partial answer must not be cached as if it were whole.
-    const policy: unknown = options.incomingRequestContext.overallCachePolicy;
-    if (this.honorSubgraphCacheControlHeader && policy && typeof policy === 'object' && 'restrict' in policy) {
-      (policy as { restrict(hint: { maxAge: number }): void }).restrict({ maxAge: 0 });
-    }
     return {
       errors: failurePaths(options).map((path) => ({
         message: failure.message,

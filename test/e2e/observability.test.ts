@@ -108,7 +108,9 @@ describe('the dashboard and the alerting rules against the running gateway', () 
     stack = await startStack();
     // reuse points at a port nothing listens on, and one failure opens its circuit: the
     // breaker, fetch-error and partial-outcome series all come into being.
+    // With its caches on: the second Summary is a response-cache hit.
     const gw = await stack.startGateway({
+      cache: 'memory',
       urlOverrides: { ...stack.subgraphUrls, reuse: `http://127.0.0.1:${await freePort()}/graphql` },
       circuit: { failureThreshold: 1, resetMs: 60_000 },
     });

@@ -46,6 +46,7 @@ const NOT_ERROR_CODES: ReadonlyArray<readonly [kind: string, has: (literal: stri
   ['a province abbreviation', (s) => PROVINCES.some((p) => p.abbreviation === s)],
   ['an institution id of the seed data', (s) => ['CIPE', 'CNIPA', 'MEF', 'MIT'].includes(s)],
   ['a JWT algorithm', (s) => s === 'HS256'],
+  ['a Redis command option (SET … PX)', (s) => s === 'PX'],
   ['a Unicode normalisation form', (s) => s === 'NFD' || s === 'NFC'],
   ['a process warning code (emitWarning), not a response', (s) => s.startsWith('ALI_')],
 ];

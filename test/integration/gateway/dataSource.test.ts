@@ -23,6 +23,7 @@ import {
   type SubgraphDataSourceOptions,
 } from '../../../gateway/transport/index.ts';
 import { DistinctRepresentations } from '../../../gateway/transport/representations.ts';
+import { lifetimeOf } from '../../../gateway/cache/index.ts';
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -221,15 +222,18 @@ describe('propagation', () => {
     ]);
   });
 
-  it('keeps the stock cache-control hint, and a failed fetch makes the answer uncacheable', async () => {
+  // Browsers and proxies would keep what no write can invalidate: the hint feeds the gateway's caches only.
+  it("hands the subgraph's Cache-Control to the executor, never to the gateway's own response", async () => {
     const sg = await scriptedServer(() => ({ json: { data: { fundingSources: [] } }, headers: { 'cache-control': 'max-age=60, public' } }));
     const { ds } = dataSource(sg.url);
     const policy = cachePolicy();
-    await ds.process(incoming('{ fundingSources }', undefined, undefined, policy));
-    expect(policy.hints).toEqual([{ maxAge: 60, scope: 'PUBLIC' }]);
+    const response = await ds.process(incoming('{ fundingSources }', undefined, undefined, policy));
+    expect(policy.hints).toEqual([]);
+    expect(lifetimeOf(response)).toBe(60_000);
     sg.reply = () => ({ status: 503, text: 'down' });
-    await ds.process(incoming('{ fundingSources }', undefined, undefined, policy));
-    expect(policy.hints.at(-1)).toEqual({ maxAge: 0 });
+    const failed = await ds.process(incoming('{ fundingSources }', undefined, undefined, policy));
+    expect(policy.hints).toEqual([]);
+    expect(lifetimeOf(failed)).toBe(0);
   });
 });
 
