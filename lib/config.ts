@@ -2,6 +2,8 @@
  * Configuration: every environment variable the system reads, with its default and a one-line
  * description, validated once at start-up. `.env.example` and docs/configuration.md mirror
  * {@link configSpec} (`npm run config:docs` writes both); `test/unit/config.test.ts` keeps them in sync.
+ * Over 400 lines on purpose: the spec is one flat table, an entry per variable, read top to bottom;
+ * the formats of the structured values live in ./configFormats.ts.
  */
 import { z } from 'zod';
 import { bool, executionLimits, headerRules, operationLimits, optionalUrl, port, rateLimits, scope, subgraphTimeouts } from './configFormats.ts';

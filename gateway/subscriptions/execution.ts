@@ -74,6 +74,14 @@ export type Prepared =
   /** Subscribed upstream. */
   | { readonly kind: 'stream'; readonly stream: EventStream<UpstreamEvent> };
 
+/** A subscription that may be subscribed: its plan and the data source of the subgraph that serves its root. */
+interface Checked {
+  readonly gateway: GatewayInternals;
+  readonly node: SubscriptionNode;
+  readonly dataSource: GraphQLDataSource;
+  readonly url: string;
+}
+
 export interface ExecutionOptions {
   readonly gateway: ApolloGateway;
   readonly upstream: SubgraphConnections;
@@ -105,8 +113,8 @@ export class SubscriptionExecution {
     return n;
   }
 
-  /** Subscribes an accepted subscription upstream, or says why it cannot be (nothing is subscribed then). */
-  async subscribe(accepted: AcceptedSubscription, session: Session, transport: TransportHooks): Promise<Prepared> {
+  /** What subscribing needs, checked: variables, the plan, the resume position, the subgraph's address; or why it cannot be. */
+  private check(accepted: AcceptedSubscription, transport: TransportHooks): Checked | Extract<Prepared, { kind: 'refused' }> {
     const { schema, document, operation, operationName, query, variables: vars } = accepted;
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], vars);
     if (coerced.errors) {
@@ -134,6 +142,16 @@ export class SubscriptionExecution {
       return { kind: 'refused', errors: [error(`Subgraph "${primary.serviceName}" has no URL`, SubgraphErrorCode.SUBGRAPH_UNAVAILABLE, 503, { serviceName: primary.serviceName })] };
     }
 
+    return { gateway, node, dataSource, url: dataSource.url };
+  }
+
+  /** Subscribes an accepted subscription upstream, or says why it cannot be (nothing is subscribed then). */
+  async subscribe(accepted: AcceptedSubscription, session: Session, transport: TransportHooks): Promise<Prepared> {
+    const checked = this.check(accepted, transport);
+    if ('kind' in checked) return checked;
+    const { gateway, node, dataSource, url } = checked;
+    const { document, operationName, query, variables: vars } = accepted;
+    const primary = node.primary;
     // Limits last: a refused subscription never takes a slot.
     const release = this.acquire(session);
     if (release instanceof GraphQLError) return { kind: 'refused', errors: [release] };
@@ -162,7 +180,7 @@ export class SubscriptionExecution {
     // graphql-ws resends this very object on every reconnection: `after` follows the events received.
     const resume = { after: transport.lastEventId ?? null };
     // Every instance of the subgraph: a connection lost with one is re-established with the next.
-    const urls = dataSource instanceof SubgraphDataSource ? dataSource.instances.all.map((i) => i.url) : [dataSource.url];
+    const urls = dataSource instanceof SubgraphDataSource ? dataSource.instances.all.map((i) => i.url) : [url];
     unsubscribe = this.opts.upstream.subscribe(
       primary.serviceName,
       urls,
