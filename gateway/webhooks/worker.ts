@@ -94,7 +94,9 @@ export class EndpointWorker {
   /** The endpoint as stored now: after a replay or an enable, its pending deliveries are read again. */
   async refresh(endpoint: EndpointRecord): Promise<void> {
     const changed = endpoint.updatedAt.getTime() !== this.endpoint.updatedAt.getTime();
-    this.endpoint = { ...endpoint, cursor: this.endpoint.cursor ?? endpoint.cursor };
+    // While this worker runs, it alone writes `failingSince` (health below), and its write may not
+    // have landed yet when the record was read: a stale null there would restart the count.
+    this.endpoint = { ...endpoint, cursor: this.endpoint.cursor ?? endpoint.cursor, failingSince: this.endpoint.failingSince };
     if (changed) await this.reload();
     for (const entity of [...this.queues.keys()]) this.pump(entity);
   }
