@@ -29,13 +29,18 @@ export interface DeferSpec {
   readonly variables: Readonly<Record<string, unknown>>;
 }
 
-export const DEFER_OPERATIONS: Readonly<Record<WorkloadName, readonly DeferSpec[]>> = {
-  ali: [{ name: 'alliancePageDeferred', file: 'bench/operations/ali-defer.graphql', variables: { first: 20 } }],
+const DEFER_OPERATIONS: Readonly<Record<WorkloadName, readonly DeferSpec[]>> = {
+  // The same page deferred two ways: everything but each ALI's name and member count (the
+  // README's example), or only what the other subgraphs join in.
+  ali: [
+    { name: 'detailsDeferred', file: 'bench/operations/ali-defer-details.graphql', variables: { first: 20 } },
+    { name: 'joinsDeferred', file: 'bench/operations/ali-defer-joins.graphql', variables: { first: 20 } },
+  ],
   'gateway-bound': [{ name: 'reviewsDeferred', file: 'bench/operations/gateway-bound-defer.graphql', variables: {} }],
 };
 
 /** The variants in the order of a round, with the gateway each one is sent to. */
-export const DEFER_VARIANTS: readonly { readonly variant: DeferVariant; readonly gateway: GatewayName; readonly deferred: boolean }[] = [
+const DEFER_VARIANTS: readonly { readonly variant: DeferVariant; readonly gateway: GatewayName; readonly deferred: boolean }[] = [
   { variant: 'ours-defer', gateway: 'ours', deferred: true },
   { variant: 'ours', gateway: 'ours', deferred: false },
   { variant: 'apollo-gateway', gateway: 'apollo-gateway', deferred: false },
@@ -45,7 +50,7 @@ export const DEFER_VARIANTS: readonly { readonly variant: DeferVariant; readonly
 const MULTIPART = 'multipart/mixed;deferSpec=20220824,application/graphql-response+json,application/json;q=0.9';
 
 /** The query with every `@defer` removed: its fragments' fields in place, as the answer without @defer has them. */
-export function withoutDefer(query: string): string {
+function withoutDefer(query: string): string {
   return print(visit(parse(query), { Directive: (node) => (node.name.value === 'defer' ? null : undefined) }));
 }
 
@@ -57,7 +62,7 @@ export interface DeferCell {
   readonly samples: DeferSample[];
 }
 
-export interface PreparedDefer {
+interface PreparedDefer {
   readonly spec: DeferSpec;
   readonly deferredBody: string;
   readonly plainBody: string;
@@ -66,7 +71,7 @@ export interface PreparedDefer {
 }
 
 /** The operation's two request bodies and stock's answer without @defer (refused when it has errors or no data). */
-export async function prepareDefer(spec: DeferSpec, stockUrl: string): Promise<PreparedDefer> {
+async function prepareDefer(spec: DeferSpec, stockUrl: string): Promise<PreparedDefer> {
   const query = readFileSync(path.join(root, spec.file), 'utf8');
   const plainBody = JSON.stringify({ query: withoutDefer(query), variables: spec.variables });
   const res = await fetch(stockUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: plainBody, signal: AbortSignal.timeout(60_000) });
@@ -140,7 +145,7 @@ async function window(url: string, body: string, deferred: boolean, checker: Ans
   return timings;
 }
 
-export function failedDeferSample(roundNo: number, failure: string): DeferSample {
+function failedDeferSample(roundNo: number, failure: string): DeferSample {
   return {
     round: roundNo,
     requests: 0,
@@ -159,7 +164,7 @@ export function failedDeferSample(roundNo: number, failure: string): DeferSample
 }
 
 /** One round's window of one variant, after a warm-up when `warmUp`. */
-export async function measureDefer(settings: MeasureSettings, gateway: GatewayProcess, op: PreparedDefer, deferred: boolean, roundNo: number, warmUp: boolean): Promise<DeferSample> {
+async function measureDefer(settings: MeasureSettings, gateway: GatewayProcess, op: PreparedDefer, deferred: boolean, roundNo: number, warmUp: boolean): Promise<DeferSample> {
   const body = deferred ? op.deferredBody : op.plainBody;
   const warm = new AnswerChecker(op.expected);
   if (warmUp) await window(gateway.url, body, deferred, warm, settings.warmupSec, 3);
@@ -185,7 +190,7 @@ export async function measureDefer(settings: MeasureSettings, gateway: GatewayPr
   };
 }
 
-export function formatDeferSample(rounds: number, variant: DeferVariant, op: string, s: DeferSample): string {
+function formatDeferSample(rounds: number, variant: DeferVariant, op: string, s: DeferSample): string {
   if (s.requests === 0) return `  round ${s.round}/${rounds} ${variant.padEnd(14)} ${op.padEnd(20)} FAILED: ${s.failure}`;
   return (
     `  round ${s.round}/${rounds} ${variant.padEnd(14)} ${op.padEnd(20)} first payload p50 ${s.firstPayloadP50Ms.toFixed(1)} ms, ` +

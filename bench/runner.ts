@@ -139,8 +139,10 @@ export async function runWorkload(ctx: RunnerContext, workload: WorkloadName): P
       }
       return;
     }
-    const ops = await operationsToMeasure(ctx, workload, reference.url, supergraphSdl);
-    await runRounds(ctx, workload, gateways, host, ops);
+    if (!ctx.settings.deferOnly) {
+      const ops = await operationsToMeasure(ctx, workload, reference.url, supergraphSdl);
+      await runRounds(ctx, workload, gateways, host, ops);
+    }
     await runDeferRounds(ctx, workload, gateways.processes);
   } finally {
     await stopEverything();
