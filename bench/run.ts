@@ -17,7 +17,8 @@
  * Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
  * exits 1 when any cell failed.
  *
- * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores).
+ * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores, and
+ * about 4 more for the @defer rows, whose windows last as long but send one request at a time).
  * --quick: 1 round, 1 s warm-up, ~2 s windows, 5 connections (a smoke run, about a minute).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
