@@ -11,7 +11,7 @@ import { memoHits, sumFetches, type SubgraphHost } from './subgraphHostClient.ts
 import type { GatewayName, HostCounters, RoundSample } from './types.ts';
 import type { PreparedOperation } from './workloads.ts';
 
-export type MeasureSettings = Pick<BenchOptions, 'connections' | 'durationSec' | 'warmupSec' | 'warmupConnections' | 'rounds'> & {
+export type MeasureSettings = Pick<BenchOptions, 'connections' | 'durationSec' | 'warmupSec' | 'warmupConnections' | 'rounds' | 'deferOnly'> & {
   readonly pinning: Pinning;
 };
 

@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly outDir: string;
   readonly workloads: readonly WorkloadName[];
   readonly noPin: boolean;
+  /** Only the @defer rows (bench/defer.ts): each workload's gateways start, its other operations are not measured. */
+  readonly deferOnly: boolean;
   /** The command that reproduces this run. */
   readonly command: string;
 }
@@ -42,6 +44,7 @@ export function parseOptions(): BenchOptions {
       out: { type: 'string' },
       workload: { type: 'string', multiple: true },
       'no-pin': { type: 'boolean', default: false },
+      'defer-only': { type: 'boolean', default: false },
     },
   });
   const quick = flags.quick ?? false;
@@ -65,6 +68,8 @@ export function parseOptions(): BenchOptions {
   args.push('--connections', String(connections));
   if (flags.workload) for (const w of workloads) args.push('--workload', w);
   if (noPin) args.push('--no-pin');
+  const deferOnly = flags['defer-only'] ?? false;
+  if (deferOnly) args.push('--defer-only');
   return {
     quick,
     rounds,
@@ -75,6 +80,7 @@ export function parseOptions(): BenchOptions {
     outDir: path.resolve(flags.out ?? path.join(root, 'bench', 'results')),
     workloads,
     noPin,
+    deferOnly,
     command: `npm run bench -- ${args.join(' ')}`,
   };
 }

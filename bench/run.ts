@@ -2,7 +2,7 @@
  * The side-by-side gateway benchmark: ours, stock @apollo/gateway and Hive Gateway.
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S] [--warmup S] [--connections C]
- *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin]
+ *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin] [--defer-only]
  *
  * For each workload: starts its subgraphs in a process of their own (bench/subgraphHost.ts), then
  * one after another the gateways under test (bench/gateways.ts), each one process on the same
@@ -12,15 +12,19 @@
  * every round with autocannon over a window of a fixed number of requests (sized from the rate
  * seen so far to last about --duration seconds), so that the window opens and closes with the
  * gateway idle and its CPU time covers exactly those requests (bench/measure.ts). Every response
- * is checked (bench/load.ts). Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
+ * is checked (bench/load.ts). Then each workload's @defer operation, one request at a time: time to
+ * first and to last payload of ours with @defer, and of ours and stock without it (bench/defer.ts).
+ * Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
  * exits 1 when any cell failed.
  *
- * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores).
+ * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores, and
+ * about 4 more for the @defer rows, whose windows last as long but send one request at a time).
  * --quick: 1 round, 1 s warm-up, ~2 s windows, 5 connections (a smoke run, about a minute).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { renderDefer, summariseDefer } from './deferReport.ts';
 import { describeGateways } from './gateways.ts';
 import { parseOptions } from './options.ts';
 import { pin } from './pinning.ts';
@@ -60,6 +64,7 @@ const ctx: RunnerContext = {
   log,
   cells: [] as Cell[],
   operations: [] as OperationInfo[],
+  deferCells: [],
   failures: [] as string[],
 };
 try {
@@ -94,13 +99,15 @@ const results: Results = {
   },
   operations: ctx.operations,
   runs: summarise(ctx.cells),
+  defer: summariseDefer(ctx.deferCells),
   failures: ctx.failures,
 };
 mkdirSync(options.outDir, { recursive: true });
 writeFileSync(path.join(options.outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-const markdown = renderMarkdown(results);
+const markdown = [renderMarkdown(results), ...renderDefer(results)].join('\n');
 writeFileSync(path.join(options.outDir, 'latest.md'), markdown);
 log(`\n${markdown}`);
 log(`Results: ${path.join(options.outDir, 'latest.json')}, ${path.join(options.outDir, 'latest.md')}`);
-const ok = ctx.failures.length === 0 && results.runs.length > 0 && results.runs.every((r) => r.correct);
+const measured = options.deferOnly ? results.defer.length > 0 : results.runs.length > 0;
+const ok = ctx.failures.length === 0 && measured && results.runs.every((r) => r.correct) && results.defer.every((r) => r.correct);
 process.exit(ok ? 0 : 1);

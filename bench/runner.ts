@@ -3,10 +3,12 @@
  * the expected ones), ours (and on the gateway-bound workload ours with de-duplication on) and
  * Hive Gateway, each one process, all started before the first round and kept for all rounds (only
  * the one under test receives traffic); rounds go through the gateways in the workload's order
- * (bench/workloads.ts), every gateway × operation measured once per round (bench/measure.ts).
+ * (bench/workloads.ts), every gateway × operation measured once per round (bench/measure.ts); then
+ * the workload's @defer rows on the same processes (bench/defer.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { runDeferRounds, type DeferCell } from './defer.ts';
 import { startGatewayProcess, type GatewayProcess } from './gateways.ts';
 import { failedSample, formatSample, measure, type MeasureSettings } from './measure.ts';
 import type { Cell } from './report.ts';
@@ -22,6 +24,7 @@ export interface RunnerContext {
   /** What the run has produced so far (the runner appends to them). */
   readonly cells: Cell[];
   readonly operations: OperationInfo[];
+  readonly deferCells: DeferCell[];
   readonly failures: string[];
 }
 
@@ -136,8 +139,11 @@ export async function runWorkload(ctx: RunnerContext, workload: WorkloadName): P
       }
       return;
     }
-    const ops = await operationsToMeasure(ctx, workload, reference.url, supergraphSdl);
-    await runRounds(ctx, workload, gateways, host, ops);
+    if (!ctx.settings.deferOnly) {
+      const ops = await operationsToMeasure(ctx, workload, reference.url, supergraphSdl);
+      await runRounds(ctx, workload, gateways, host, ops);
+    }
+    await runDeferRounds(ctx, workload, gateways.processes);
   } finally {
     await stopEverything();
   }

@@ -162,6 +162,65 @@ export interface Results {
   };
   operations: OperationInfo[];
   runs: Run[];
+  /** The @defer rows (bench/defer.ts), apart from `runs`: latencies of one request at a time, not throughput. */
+  defer: DeferRun[];
   /** Problems that stopped a gateway or workload from being measured at all. */
   failures: string[];
+}
+
+/**
+ * A @defer row's request: ours with the operation's `@defer` (multipart, deferSpec=20220824), or
+ * the same operation without it on ours or on stock (one JSON answer).
+ */
+export type DeferVariant = 'ours-defer' | 'ours' | 'apollo-gateway';
+
+/** One measured window of one @defer variant: requests sent one after another. */
+export interface DeferSample {
+  round: number;
+  requests: number;
+  /** From sending the request to the first payload parsed (a JSON answer: the whole body). */
+  firstPayloadP50Ms: number;
+  firstPayloadP95Ms: number;
+  /** From sending the request to the end of the answer. */
+  lastPayloadP50Ms: number;
+  lastPayloadP95Ms: number;
+  payloadsPerResponse: number;
+  /** The machine's 1-minute load average when the window closed (other work on the machine). */
+  loadAverage1m: number;
+  errors: number;
+  warmupErrors: number;
+  responsesChecked: number;
+  wrongAnswers: number;
+  failure: string | null;
+}
+
+/** One @defer variant × workload × operation: medians over the rounds. */
+export interface DeferRun {
+  workload: WorkloadName;
+  operation: string;
+  /** The operation with @defer (ours-defer sends it; the others send it with every @defer removed). */
+  file: string;
+  variables: Record<string, unknown>;
+  variant: DeferVariant;
+  gateway: GatewayName;
+  firstPayloadP50Ms: number;
+  firstPayloadP95Ms: number;
+  lastPayloadP50Ms: number;
+  lastPayloadP95Ms: number;
+  payloadsPerResponse: number;
+  /**
+   * Median over the rounds of each round's ratio of this variant's p50 (time to first payload,
+   * time to last payload) to the whole answer without @defer (its p50) on ours and on stock; null
+   * when either cell failed.
+   */
+  firstVsOursWhole: number | null;
+  lastVsOursWhole: number | null;
+  firstVsStockWhole: number | null;
+  lastVsStockWhole: number | null;
+  errors: number;
+  /** Every answer (warm-up included) adds up to stock's answer without @defer, and ours-defer's came in parts. */
+  correct: boolean;
+  responsesChecked: number;
+  failure: string | null;
+  rounds: DeferSample[];
 }

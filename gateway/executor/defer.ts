@@ -21,6 +21,7 @@
  */
 import { isCompositeType, isSubtype, type CompositeType } from '@apollo/federation-internals';
 import type { GraphQLError } from 'graphql';
+import { tracer } from '../apollo/internals.ts';
 import type { DeferredBlock, DeferStep } from './compileDefer.ts';
 import { deepMerge, type Cursor, type ResultMap } from './results.ts';
 import { shapeSelection, type CompiledShape, type ShapeSet } from './shape.ts';
@@ -139,6 +140,8 @@ export class Deferral {
 export interface DeferRun<Step> {
   readonly deferral: Deferral | undefined;
   readonly part: Part | undefined;
+  /** Open a `gateway.defer` span per deferred part (a tracer is recording). */
+  readonly tracing: boolean;
   /** Runs a step of a part: `errors` collects its fetches' errors, `part` encloses the Defer nodes inside it. */
   run(step: Step, cursor: Cursor, errors: unknown[] | undefined, part: Part | undefined): Promise<void>;
   /**
@@ -146,6 +149,31 @@ export interface DeferRun<Step> {
    * planner puts a deferred fragment's own conditions around its fetches, not in its `queryPath`.
    */
   skips(step: Step): boolean;
+}
+
+/** OpenTelemetry's `SpanStatusCode.ERROR`. */
+const SPAN_ERROR = 2;
+
+/**
+ * A deferred part's execution in a `gateway.defer` span, with Apollo Router's attributes for its
+ * deferred parts (`graphql.label` when labelled, `graphql.path`: the fragment's position, list
+ * levels included); it encloses the part's `gateway.fetch` spans and its nested parts' spans, ends
+ * when its fetches have, and is marked failed when any of them failed. The request's spans may
+ * have ended by then: the initial result was answered before.
+ */
+function traced(block: DeferredBlock<unknown>, errors: readonly unknown[], execute: () => Promise<void>): Promise<void> {
+  const attributes = { 'graphql.path': block.queryPath.join('/'), ...(block.label === undefined ? {} : { 'graphql.label': block.label }) };
+  return tracer.startActiveSpan('gateway.defer', { attributes }, async (span) => {
+    try {
+      await execute();
+    } catch (error) {
+      span.setStatus({ code: SPAN_ERROR });
+      throw error;
+    } finally {
+      if (errors.length > 0) span.setStatus({ code: SPAN_ERROR });
+      span.end();
+    }
+  });
 }
 
 /**
@@ -167,8 +195,9 @@ export async function executeDefer<Step>(step: DeferStep<Step>, cursor: Cursor, 
     part.skipped = block.node !== undefined && run.skips(block.node);
     // Fetches of enclosing parts are complete by the time the primary part runs; a block that
     // depends only on some of the primary part's fetches starts as soon as those are.
+    const execute = () => (block.node ? run.run(block.node as Step, cursor, part.errors, part) : Promise.resolve());
     void (block.dependsOnPrimary ? Promise.race([primary, deferral.allFetched(block.depends)]) : primary)
-      .then(() => (block.node ? run.run(block.node as Step, cursor, part.errors, part) : undefined))
+      .then(() => (run.tracing ? traced(block, part.errors, execute) : execute()))
       .catch((error: unknown) => part.errors.push(error))
       .finally(() => deferral.finish(part));
   }

@@ -155,6 +155,7 @@ function deferRun(state: RunState): DeferRun<Step> {
   return {
     deferral: state.deferral,
     part: state.part,
+    tracing: state.tracing,
     run: (step, cursor, errors, part) => executeStep({ ...state, errors: errors ?? state.errors, part }, step, cursor),
     skips: (step) => skips(state, step),
   };

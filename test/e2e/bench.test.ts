@@ -1,8 +1,8 @@
 /**
  * The benchmark as a smoke test: `bench/run.ts --quick` into a temporary results
- * folder runs to the end, every gateway × workload × operation answers correctly with no error,
- * and latest.json has the shape bench/types.ts declares. Not a timed test: nothing about speed is
- * asserted (the numbers of a quick run, beside other test files, mean nothing).
+ * folder runs to the end, every gateway × workload × operation answers correctly with no error
+ * (the @defer rows too), and latest.json has the shape bench/types.ts declares. Not a timed test:
+ * nothing about speed is asserted (the numbers of a quick run, beside other test files, mean nothing).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
   exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   results = JSON.parse(await readFile(path.join(outDir, 'latest.json'), 'utf8')) as Results;
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
   if (outDir) await rm(outDir, { recursive: true, force: true });
@@ -59,6 +59,30 @@ describe('bench/run.ts --quick', () => {
     }
     // Every response was checked against the expected answer.
     for (const run of results.runs) expect(run.responsesChecked).toBeGreaterThan(0);
+  });
+
+  // The @defer rows, apart from the others: ours with @defer came in parts that add up to stock's
+  // answer without it, and every row has its two times and its ratios to the whole answers.
+  it('times the @defer operation of both workloads: ours with @defer, ours and stock without it', () => {
+    expect(results.defer.map((r) => `${r.workload}/${r.operation}/${r.variant}`).sort()).toEqual(
+      ['ali/detailsDeferred', 'ali/joinsDeferred', 'gateway-bound/reviewsDeferred'].flatMap((op) => ['ours-defer', 'ours', 'apollo-gateway'].map((v) => `${op}/${v}`)).sort(),
+    );
+    for (const run of results.defer) {
+      const cell = `${run.workload}/${run.operation}/${run.variant}`;
+      expect(run.correct && run.errors === 0, `${cell}: ${run.failure}`).toBe(true);
+      expect(run.responsesChecked, cell).toBeGreaterThan(0);
+      for (const key of ['firstPayloadP50Ms', 'lastPayloadP50Ms', 'firstPayloadP95Ms', 'lastPayloadP95Ms'] as const) {
+        expect(Number.isFinite(run[key]) && run[key] > 0, `${cell} ${key}`).toBe(true);
+      }
+      expect(run.firstPayloadP50Ms).toBeLessThanOrEqual(run.lastPayloadP50Ms);
+      if (run.variant === 'ours-defer') expect(run.payloadsPerResponse, cell).toBeGreaterThanOrEqual(2);
+      else expect(run.payloadsPerResponse, cell).toBe(1);
+      for (const key of ['firstVsOursWhole', 'lastVsOursWhole', 'firstVsStockWhole', 'lastVsStockWhole'] as const) {
+        expect(run[key], `${cell} ${key}`).toBeGreaterThan(0);
+      }
+      if (run.variant === 'apollo-gateway') expect(run.lastVsStockWhole).toBe(1);
+      for (const sample of run.rounds) expect(sample.loadAverage1m).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('writes latest.json in its declared shape, and latest.md', async () => {
@@ -104,5 +128,7 @@ describe('bench/run.ts --quick', () => {
     expect(markdown).toContain('| RSS vs stock |');
     expect(markdown).toContain(results.machine.cpuModel);
     expect(markdown).toContain('npm run bench -- --quick');
+    expect(markdown).toContain('## @defer: time to first and to last payload');
+    expect(markdown).toContain('| ours, with @defer (multipart) |');
   });
 });

@@ -1,15 +1,15 @@
 /**
  * A plain `fetch` reader of a multipart GraphQL answer (`multipart/mixed; boundary="-"`, as Apollo
  * Server writes incremental delivery), payload by payload as the bytes arrive, and the merge of
- * incremental payloads (either format) into the one result they stand for.
+ * incremental payloads (either format) into the one result they stand for. Free of vitest: the
+ * benchmark (bench/defer.ts) times its payloads with the same reader.
  */
-import { expect } from 'vitest';
-
 export type Payload = Record<string, any>;
 
 /** The JSON payloads of a multipart body, each as soon as its part is complete. */
 export async function* multipartPayloads(res: Response): AsyncGenerator<Payload, void, undefined> {
-  expect(res.headers.get('content-type')).toMatch(/^multipart\/mixed; boundary="-"/);
+  const type = res.headers.get('content-type') ?? '';
+  if (!/^multipart\/mixed; boundary="-"/.test(type)) throw new Error(`not a multipart answer: HTTP ${res.status}, content-type ${type || 'none'}`);
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
