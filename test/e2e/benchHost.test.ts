@@ -64,11 +64,16 @@ async function interruptDuringStartUp(how: 'SIGTERM' | 'disconnect') {
 describe.skipIf(Boolean(process.env.MONGODB_URI))('bench/subgraphHost.ts stopped during start-up', () => {
   for (const how of ['SIGTERM', 'disconnect'] as const) {
     it(`stops its database server on ${how}`, async () => {
-      const { code, ready, dataDir, stderr } = await interruptDuringStartUp(how);
-      expect(ready, stderr).toBe(false);
-      expect(code, stderr).toBe(0);
-      expect(processesMentioning(dataDir), stderr).toEqual([]);
-      expect(existsSync(dataDir), stderr).toBe(false);
-    }, 60_000);
+      // A quick machine may finish seeding before the signal lands: then start-up was not
+      // interrupted, and the scenario is tried again (the database must be stopped either way).
+      for (let attempt = 1; ; attempt++) {
+        const { code, ready, dataDir, stderr } = await interruptDuringStartUp(how);
+        expect(code, stderr).toBe(0);
+        expect(processesMentioning(dataDir), stderr).toEqual([]);
+        expect(existsSync(dataDir), stderr).toBe(false);
+        if (!ready) break;
+        expect(attempt, 'the host was ready before every interruption').toBeLessThan(3);
+      }
+    }, 120_000);
   }
 });
