@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly outDir: string;
   readonly workloads: readonly WorkloadName[];
   readonly noPin: boolean;
+  /** The cached gateway's rows: one write through it after every this many reads. */
+  readonly writeEvery: number;
   /** The command that reproduces this run. */
   readonly command: string;
 }
@@ -42,6 +44,7 @@ export function parseOptions(): BenchOptions {
       out: { type: 'string' },
       workload: { type: 'string', multiple: true },
       'no-pin': { type: 'boolean', default: false },
+      'write-every': { type: 'string' },
     },
   });
   const quick = flags.quick ?? false;
@@ -57,6 +60,7 @@ export function parseOptions(): BenchOptions {
     }
   }
   const noPin = flags['no-pin'] ?? false;
+  const writeEvery = Math.round(positive('write-every', flags['write-every'], quick ? 20 : 1000));
   const args: string[] = [];
   if (quick) args.push('--quick');
   if (flags.rounds !== undefined || !quick) args.push('--rounds', String(rounds));
@@ -65,6 +69,7 @@ export function parseOptions(): BenchOptions {
   args.push('--connections', String(connections));
   if (flags.workload) for (const w of workloads) args.push('--workload', w);
   if (noPin) args.push('--no-pin');
+  if (flags['write-every'] !== undefined) args.push('--write-every', String(writeEvery));
   return {
     quick,
     rounds,
@@ -75,6 +80,7 @@ export function parseOptions(): BenchOptions {
     outDir: path.resolve(flags.out ?? path.join(root, 'bench', 'results')),
     workloads,
     noPin,
+    writeEvery,
     command: `npm run bench -- ${args.join(' ')}`,
   };
 }

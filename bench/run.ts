@@ -2,7 +2,7 @@
  * The side-by-side gateway benchmark: ours, stock @apollo/gateway and Hive Gateway.
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S] [--warmup S] [--connections C]
- *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin]
+ *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin] [--write-every N]
  *
  * For each workload: starts its subgraphs in a process of their own (bench/subgraphHost.ts), then
  * one after another the gateways under test (bench/gateways.ts), each one process on the same
@@ -12,7 +12,9 @@
  * every round with autocannon over a window of a fixed number of requests (sized from the rate
  * seen so far to last about --duration seconds), so that the window opens and closes with the
  * gateway idle and its CPU time covers exactly those requests (bench/measure.ts). Every response
- * is checked (bench/load.ts). Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
+ * is checked (bench/load.ts). On the ALI workload, ours with its cache on (`ours-cache`) is then
+ * measured on the dashboard and municipalities with a real write every --write-every reads
+ * (default 1000), in rows of its own (bench/cacheMeasure.ts). Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
  * exits 1 when any cell failed.
  *
  * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores).
@@ -24,10 +26,10 @@ import path from 'node:path';
 import { describeGateways } from './gateways.ts';
 import { parseOptions } from './options.ts';
 import { pin } from './pinning.ts';
-import { describeMachine, renderMarkdown, summarise, type Cell } from './report.ts';
+import { describeMachine, renderMarkdown, summarise, summariseCache, type CacheCell, type Cell } from './report.ts';
 import { runWorkload, stopEverything, type RunnerContext } from './runner.ts';
 import type { GatewayName, OperationInfo, Results } from './types.ts';
-import { WORKLOAD_GATEWAYS } from './workloads.ts';
+import { CACHED_OPERATIONS, WORKLOAD_GATEWAYS } from './workloads.ts';
 
 const options = parseOptions();
 const log = (line: string) => console.log(line);
@@ -59,6 +61,7 @@ const ctx: RunnerContext = {
   tempDir,
   log,
   cells: [] as Cell[],
+  cacheCells: [] as CacheCell[],
   operations: [] as OperationInfo[],
   failures: [] as string[],
 };
@@ -75,6 +78,7 @@ try {
   await cleanup();
 }
 
+const runs = summarise(ctx.cells);
 const results: Results = {
   machine,
   settings: {
@@ -85,15 +89,19 @@ const results: Results = {
     warmupSec,
     warmupConnections: options.warmupConnections,
     connections,
+    writeEvery: options.writeEvery,
     startedAt,
     finishedAt: new Date().toISOString(),
     loadAverageAtStart,
     gateways: Object.fromEntries(
-      Object.entries(describeGateways()).filter(([name]) => options.workloads.some((w) => WORKLOAD_GATEWAYS[w].includes(name as GatewayName))),
+      Object.entries(describeGateways()).filter(([name]) =>
+        options.workloads.some((w) => WORKLOAD_GATEWAYS[w].includes(name as GatewayName) || (name === 'ours-cache' && CACHED_OPERATIONS[w])),
+      ),
     ),
   },
   operations: ctx.operations,
-  runs: summarise(ctx.cells),
+  runs,
+  cacheRuns: summariseCache(ctx.cacheCells, runs),
   failures: ctx.failures,
 };
 mkdirSync(options.outDir, { recursive: true });
@@ -102,5 +110,5 @@ const markdown = renderMarkdown(results);
 writeFileSync(path.join(options.outDir, 'latest.md'), markdown);
 log(`\n${markdown}`);
 log(`Results: ${path.join(options.outDir, 'latest.json')}, ${path.join(options.outDir, 'latest.md')}`);
-const ok = ctx.failures.length === 0 && results.runs.length > 0 && results.runs.every((r) => r.correct);
+const ok = ctx.failures.length === 0 && results.runs.length > 0 && results.runs.every((r) => r.correct) && results.cacheRuns.every((r) => r.correct);
 process.exit(ok ? 0 : 1);

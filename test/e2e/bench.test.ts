@@ -1,7 +1,8 @@
 /**
  * The benchmark as a smoke test: `bench/run.ts --quick` into a temporary results
  * folder runs to the end, every gateway × workload × operation answers correctly with no error,
- * and latest.json has the shape bench/types.ts declares. Not a timed test: nothing about speed is
+ * the cached gateway's rows (ALI dashboard and municipalities, a write every 20 reads) have writes,
+ * hits and no stale answer, and latest.json has the shape bench/types.ts declares. Not a timed test: nothing about speed is
  * asserted (the numbers of a quick run, beside other test files, mean nothing).
  */
 import { spawn } from 'node:child_process';
@@ -61,6 +62,26 @@ describe('bench/run.ts --quick', () => {
     for (const run of results.runs) expect(run.responsesChecked).toBeGreaterThan(0);
   });
 
+  it('measures the cached gateway apart, with real writes during the window and no stale answer', () => {
+    expect(results.runs.map((r) => r.gateway)).not.toContain('ours-cache');
+    expect(results.settings.writeEvery).toBe(20);
+    expect(results.cacheRuns.map((r) => `${r.workload}/${r.operation}`).sort()).toEqual(['ali/dashboard', 'ali/municipalities']);
+    for (const run of results.cacheRuns) {
+      const what = `${run.operation}: ${run.failure}`;
+      expect(run, what).toEqual(
+        expect.objectContaining({ gateway: 'ours-cache', writeEvery: 20, writeVisible: true, correct: true, staleAnswers: 0, wrongAnswers: 0, errors: 0, write: expect.stringContaining('changeAdoptionStatus') }),
+      );
+      expect(run.writes, what).toBeGreaterThanOrEqual(2);
+      expect(run.reads, what).toBeGreaterThan(run.writes * 19);
+      // Writes invalidate the response cache during the window, and reads between them hit it.
+      expect(run.responseHitRatio, what).toBeGreaterThan(0);
+      expect(run.responseHitRatio, what).toBeLessThan(1);
+      expect(run.staleRejections, what).toBeGreaterThan(0);
+      expect(run.rpsVsStockUncached, what).toBeGreaterThan(0);
+      for (const key of ['rps', 'p50Ms', 'p99Ms', 'cpuMsPerRequest'] as const) expect(Number.isFinite(run[key]) && run[key] > 0, `${what} ${key}`).toBe(true);
+    }
+  });
+
   it('writes latest.json in its declared shape, and latest.md', async () => {
     expect(results.machine).toEqual(
       expect.objectContaining({ cpuModel: expect.any(String), cores: expect.any(Number), memoryGb: expect.any(Number), node: process.version }),
@@ -104,5 +125,6 @@ describe('bench/run.ts --quick', () => {
     expect(markdown).toContain('| RSS vs stock |');
     expect(markdown).toContain(results.machine.cpuModel);
     expect(markdown).toContain('npm run bench -- --quick');
+    expect(markdown).toContain('| operation | req/s | vs stock uncached |');
   });
 });
