@@ -213,7 +213,7 @@ export interface CacheRun {
   errors: number;
   reads: number;
   writes: number;
-  /** rps / stock @apollo/gateway's uncached rps on the same operation, paired by round, median. */
+  /** rps / stock @apollo/gateway's uncached rps on the same operation, paired by round (stock's clean rounds only), median. */
   rpsVsStockUncached: number | null;
   subgraphFetchesPerOperation: number;
   mongoCommandsPerOperation: number | null;
