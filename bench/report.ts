@@ -144,6 +144,7 @@ export function summariseCache(cells: readonly CacheCell[], runs: readonly Run[]
       fetchHitRatio: med((x) => x.fetchHitRatio, 3),
       staleRejections: sum((x) => x.staleRejections),
       staleAnswers,
+      staleChecked: sum((x) => x.staleChecked),
       wrongAnswers,
       errors,
       reads: sum((x) => x.reads),
@@ -306,26 +307,26 @@ function renderCache(results: Results): string[] {
   lines.push('');
   lines.push(
     `Not a gateway-against-gateway comparison (no other gateway here caches): \`ours-cache\` reads one operation over ` +
-      `${results.settings.connections} connections and, after every ${results.settings.writeEvery} reads, sends one real mutation through ` +
+      `${results.settings.connections} connections and, once ${results.settings.writeEvery} reads have completed since the previous write was acknowledged, sends one real mutation through ` +
       `the same gateway with an editor key (${results.cacheRuns[0]!.write || 'see failures'}), so that every write invalidates the ` +
       `entries of the subgraph it wrote to during the window. Every answer is compared with stock @apollo/gateway's uncached answers ` +
-      `for the data before and after a write; a read begun after a write's answer arrived that shows the data from before it is a ` +
+      `for the data before and after a write; a read begun after a write's answer arrived (and ended before the next write was sent) that shows the data from before it is a ` +
       `**stale answer**. Hit ratios are the gateway's own \`ali_gateway_cache_lookups_total\` over the window (fetch: lookups of ` +
       `the requests the response cache missed). "vs stock uncached" is req/s over stock @apollo/gateway's req/s on the same ` +
       `operation in the same round (the tables above; rounds where stock itself had an error left out), median over the rounds.`,
   );
   lines.push('');
-  lines.push('| operation | req/s | vs stock uncached | p50 ms | p99 ms | CPU ms/req | response hits | fetch hits | stale rejected | stale answers | write shows in answer | reads | writes | subgraph fetches/op | MongoDB cmds/op | errors | correct |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|');
+  lines.push('| operation | req/s | vs stock uncached | p50 ms | p99 ms | CPU ms/req | response hits | fetch hits | stale rejected | stale answers | reads checked for staleness | write shows in answer | reads | writes | subgraph fetches/op | MongoDB cmds/op | errors | correct |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|');
   for (const r of results.cacheRuns) {
     if (!r.rounds.some((x) => x.reads > 0)) {
-      lines.push(`| ${r.operation} |${' – |'.repeat(14)} ${r.errors} | **no**: ${failureText(r.failure ?? 'not measured', 300)} |`);
+      lines.push(`| ${r.operation} |${' – |'.repeat(15)} ${r.errors} | **no**: ${failureText(r.failure ?? 'not measured', 300)} |`);
       continue;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     lines.push(
       `| ${r.operation} | ${fmt(r.rps)} | ${r.rpsVsStockUncached === null ? '–' : `${r.rpsVsStockUncached.toFixed(1)}×`} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuMsPerRequest, 2)} | ` +
-        `${pct(r.responseHitRatio)} | ${pct(r.fetchHitRatio)} | ${r.staleRejections} | ${r.staleAnswers} | ${r.writeVisible ? 'yes' : 'no'} | ${r.reads} | ${r.writes} | ` +
+        `${pct(r.responseHitRatio)} | ${pct(r.fetchHitRatio)} | ${r.staleRejections} | ${r.staleAnswers} | ${r.staleChecked} | ${r.writeVisible ? 'yes' : 'no'} | ${r.reads} | ${r.writes} | ` +
         `${fmt(r.subgraphFetchesPerOperation, 2)} | ${fmt(r.mongoCommandsPerOperation, 2)} | ${r.errors} | ${r.correct ? 'yes' : `**no**${r.failure ? `: ${failureText(r.failure, 300)}` : ''}`} |`,
     );
   }

@@ -137,7 +137,7 @@ interface CacheRounds {
 function failedCacheSample(round: number, failure: string): CacheRoundSample {
   return {
     round, rps: 0, p50Ms: NaN, p99Ms: NaN, cpuMsPerRequest: NaN, gatewayCpuShare: NaN, reads: 0, writes: 0, elapsedMs: 0,
-    responseHitRatio: NaN, fetchHitRatio: NaN, staleRejections: 0, staleAnswers: 0, wrongAnswers: 0, errors: 0,
+    responseHitRatio: NaN, fetchHitRatio: NaN, staleRejections: 0, staleAnswers: 0, staleChecked: 0, wrongAnswers: 0, errors: 0,
     subgraphFetchesPerOperation: NaN, mongoCommandsPerOperation: null, databaseCpuMsPerRequest: null, failure,
   };
 }

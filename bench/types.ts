@@ -179,6 +179,11 @@ export interface CacheRoundSample {
   staleRejections: number;
   /** Reads begun after a write was acknowledged that answered with the data from before it. */
   staleAnswers: number;
+  /**
+   * Reads judged for staleness: begun after a write was acknowledged and ended before the next
+   * write was sent (a read that overlaps a write may rightly show either side of it).
+   */
+  staleChecked: number;
   /** Reads whose answer was neither the data before nor after any write, or had errors. */
   wrongAnswers: number;
   errors: number;
@@ -196,7 +201,7 @@ export interface CacheRun {
   workload: WorkloadName;
   operation: string;
   gateway: 'ours-cache';
-  /** One write (a real mutation through the gateway) after every this many reads. */
+  /** One write (a real mutation through the gateway) once this many reads have completed since the previous one was acknowledged. */
   writeEvery: number;
   /** What the writes change, and whether it shows in this operation's answer (the stale check then sees it). */
   write: string;
@@ -209,6 +214,8 @@ export interface CacheRun {
   fetchHitRatio: number;
   staleRejections: number;
   staleAnswers: number;
+  /** Reads judged for staleness (CacheRoundSample.staleChecked), over all rounds. */
+  staleChecked: number;
   wrongAnswers: number;
   errors: number;
   reads: number;

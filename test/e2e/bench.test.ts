@@ -73,6 +73,8 @@ describe('bench/run.ts --quick', () => {
       );
       expect(run.writes, what).toBeGreaterThanOrEqual(2);
       expect(run.reads, what).toBeGreaterThan(run.writes * 19);
+      // Reads begun after a write and over before the next: the stale check judged some.
+      expect(run.staleChecked, what).toBeGreaterThan(0);
       // Writes invalidate the response cache during the window, and reads between them hit it.
       expect(run.responseHitRatio, what).toBeGreaterThan(0);
       expect(run.responseHitRatio, what).toBeLessThan(1);
