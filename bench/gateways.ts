@@ -12,12 +12,15 @@
  *   apollo-gateway  stock @apollo/gateway in @apollo/server, defaults (bench/gateways/apollo.ts)
  *   hive-gateway    `hive-gateway supergraph FILE --fork 1`, defaults except in-flight
  *                   de-duplication off (bench/gateways/hive.config.ts)
+ *   ours-cache      ours with its production defaults (de-duplication on) and CACHE=memory,
+ *                   over the signed set of the same subgraphs (`HostReady.writable`), with the
+ *                   key store that holds the editor key its writes use
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib/dbServer.ts';
-import type { GatewayName } from './types.ts';
+import type { GatewayName, WritableSubgraphs } from './types.ts';
 
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -38,6 +41,7 @@ export function describeGateways(): Record<GatewayName, string> {
     ours: `${ours(false)}: no subgraph request shared between clients`,
     'ours-dedupe': `${ours(true)} (its production default): identical subgraph requests in flight at the same time sent once, nothing cached`,
     'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone, default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
+    'ours-cache': `${ours(true)}, CACHE=memory (fetch and response caches in this process), GATEWAY_SIGNING_SECRET set and the subgraphs checking it (writes need it), MONGODB_URI for the key store of the writer's editor key, METRICS_ACCESS=open (the hit ratios are read from /metrics)`,
     'hive-gateway': `@graphql-hive/gateway ${packageVersion('@graphql-hive/gateway')} CLI, --fork 1, NODE_ENV=production, in-flight de-duplication off, no usage reporting`,
   };
 }
@@ -52,13 +56,26 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function command(name: GatewayName, supergraphFile: string, port: number, subgraphUrls: Record<string, string>): { args: string[]; env: NodeJS.ProcessEnv } {
+function command(name: GatewayName, supergraphFile: string, port: number, opts: StartOptions): { args: string[]; env: NodeJS.ProcessEnv } {
   const env = baseEnv();
+  let subgraphUrls = opts.subgraphUrls;
   switch (name) {
+    case 'ours-cache': {
+      const w = opts.writable;
+      if (!w) throw new Error('ours-cache needs the writable subgraphs (ALI workload only)');
+      subgraphUrls = w.urls;
+      env.CACHE = 'memory';
+      env.GATEWAY_SIGNING_SECRET = w.gatewaySecret;
+      env.MONGODB_URI = w.mongoUri;
+      env.MONGODB_DB_PREFIX = w.dbPrefix;
+      // The benchmark reads its hit ratios from /metrics (on the API port, loopback only).
+      env.METRICS_ACCESS = 'open';
+    }
+    // falls through: otherwise configured as ours
     case 'ours':
     case 'ours-dedupe':
       env.LOG_LEVEL = 'silent';
-      env.DEDUPE_SUBGRAPH_QUERIES = String(name === 'ours-dedupe');
+      env.DEDUPE_SUBGRAPH_QUERIES = String(name !== 'ours');
       // Production defaults otherwise, rate limiting included (it runs on every request), with a
       // budget the benchmark cannot exhaust: stock gateways have no such limiter to pass.
       env.RATE_LIMITS = 'anonymous=1000000000/60';
@@ -113,6 +130,8 @@ export interface GatewayProcess {
 export interface StartOptions {
   readonly supergraphFile: string;
   readonly subgraphUrls: Record<string, string>;
+  /** The signed subgraphs and the key store, for `ours-cache`. */
+  readonly writable?: WritableSubgraphs | null;
   /** taskset CPU list for the gateway, or undefined not to pin. */
   readonly cpus: string | undefined;
   /** Extra node options before the entry point (the profiler's `--cpu-prof`). */
@@ -123,7 +142,7 @@ export interface StartOptions {
 /** Starts one gateway and waits until it answers `{ __typename }`. */
 export async function startGatewayProcess(name: GatewayName, opts: StartOptions): Promise<GatewayProcess> {
   const port = await freePort();
-  const built = command(name, opts.supergraphFile, port, opts.subgraphUrls);
+  const built = command(name, opts.supergraphFile, port, opts);
   const env = built.env;
   const args = [...(opts.nodeArgs ?? []), ...built.args];
   // taskset execs node: the pid stays the gateway's.

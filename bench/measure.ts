@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Waits until the gateway uses no CPU and the subgraphs answer no fetch for a while: the requests
  * of a finished (or abandoned) window have drained.
  */
-async function waitIdle(pid: number, host: SubgraphHost, maxMs = 60_000): Promise<void> {
+export async function waitIdle(pid: number, host: SubgraphHost, maxMs = 60_000): Promise<void> {
   const deadline = Date.now() + maxMs;
   let quiet = 0;
   let cpuBefore = cpuMs(pid);

@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly noPin: boolean;
   /** Only the @defer rows (bench/defer.ts): each workload's gateways start, its other operations are not measured. */
   readonly deferOnly: boolean;
+  /** The cached gateway's rows: one write through it after every this many reads. */
+  readonly writeEvery: number;
   /** The command that reproduces this run. */
   readonly command: string;
 }
@@ -45,6 +47,7 @@ export function parseOptions(): BenchOptions {
       workload: { type: 'string', multiple: true },
       'no-pin': { type: 'boolean', default: false },
       'defer-only': { type: 'boolean', default: false },
+      'write-every': { type: 'string' },
     },
   });
   const quick = flags.quick ?? false;
@@ -60,6 +63,7 @@ export function parseOptions(): BenchOptions {
     }
   }
   const noPin = flags['no-pin'] ?? false;
+  const writeEvery = Math.round(positive('write-every', flags['write-every'], quick ? 20 : 1000));
   const args: string[] = [];
   if (quick) args.push('--quick');
   if (flags.rounds !== undefined || !quick) args.push('--rounds', String(rounds));
@@ -70,6 +74,7 @@ export function parseOptions(): BenchOptions {
   if (noPin) args.push('--no-pin');
   const deferOnly = flags['defer-only'] ?? false;
   if (deferOnly) args.push('--defer-only');
+  if (flags['write-every'] !== undefined) args.push('--write-every', String(writeEvery));
   return {
     quick,
     rounds,
@@ -81,6 +86,7 @@ export function parseOptions(): BenchOptions {
     workloads,
     noPin,
     deferOnly,
+    writeEvery,
     command: `npm run bench -- ${args.join(' ')}`,
   };
 }

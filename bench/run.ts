@@ -2,7 +2,7 @@
  * The side-by-side gateway benchmark: ours, stock @apollo/gateway and Hive Gateway.
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S] [--warmup S] [--connections C]
- *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin] [--defer-only]
+ *                    [--out DIR] [--workload ali|gateway-bound] [--no-pin] [--defer-only] [--write-every N]
  *
  * For each workload: starts its subgraphs in a process of their own (bench/subgraphHost.ts), then
  * one after another the gateways under test (bench/gateways.ts), each one process on the same
@@ -12,9 +12,11 @@
  * every round with autocannon over a window of a fixed number of requests (sized from the rate
  * seen so far to last about --duration seconds), so that the window opens and closes with the
  * gateway idle and its CPU time covers exactly those requests (bench/measure.ts). Every response
- * is checked (bench/load.ts). Then each workload's @defer operation, one request at a time: time to
- * first and to last payload of ours with @defer, and of ours and stock without it (bench/defer.ts).
- * Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
+ * is checked (bench/load.ts). On the ALI workload, ours with its cache on (`ours-cache`) is then
+ * measured on the dashboard and municipalities with a real write every --write-every reads
+ * (default 1000), in rows of its own (bench/cacheMeasure.ts). Then each workload's @defer
+ * operation, one request at a time: time to first and to last payload of ours with @defer, and of
+ * ours and stock without it (bench/defer.ts). Writes <out>/latest.json and <out>/latest.md (bench/report.ts);
  * exits 1 when any cell failed.
  *
  * Defaults: 3 rounds, 5 s warm-up, ~6 s windows, 50 connections (about 9 minutes on 2 cores, and
@@ -28,10 +30,10 @@ import { renderDefer, summariseDefer } from './deferReport.ts';
 import { describeGateways } from './gateways.ts';
 import { parseOptions } from './options.ts';
 import { pin } from './pinning.ts';
-import { describeMachine, renderMarkdown, summarise, type Cell } from './report.ts';
+import { describeMachine, renderMarkdown, summarise, summariseCache, type CacheCell, type Cell } from './report.ts';
 import { runWorkload, stopEverything, type RunnerContext } from './runner.ts';
 import type { GatewayName, OperationInfo, Results } from './types.ts';
-import { WORKLOAD_GATEWAYS } from './workloads.ts';
+import { CACHED_OPERATIONS, WORKLOAD_GATEWAYS } from './workloads.ts';
 
 const options = parseOptions();
 const log = (line: string) => console.log(line);
@@ -63,6 +65,7 @@ const ctx: RunnerContext = {
   tempDir,
   log,
   cells: [] as Cell[],
+  cacheCells: [] as CacheCell[],
   operations: [] as OperationInfo[],
   deferCells: [],
   failures: [] as string[],
@@ -80,6 +83,7 @@ try {
   await cleanup();
 }
 
+const runs = summarise(ctx.cells);
 const results: Results = {
   machine,
   settings: {
@@ -90,15 +94,19 @@ const results: Results = {
     warmupSec,
     warmupConnections: options.warmupConnections,
     connections,
+    writeEvery: options.writeEvery,
     startedAt,
     finishedAt: new Date().toISOString(),
     loadAverageAtStart,
     gateways: Object.fromEntries(
-      Object.entries(describeGateways()).filter(([name]) => options.workloads.some((w) => WORKLOAD_GATEWAYS[w].includes(name as GatewayName))),
+      Object.entries(describeGateways()).filter(([name]) =>
+        options.workloads.some((w) => WORKLOAD_GATEWAYS[w].includes(name as GatewayName) || (name === 'ours-cache' && CACHED_OPERATIONS[w])),
+      ),
     ),
   },
   operations: ctx.operations,
-  runs: summarise(ctx.cells),
+  runs,
+  cacheRuns: summariseCache(ctx.cacheCells, runs),
   defer: summariseDefer(ctx.deferCells),
   failures: ctx.failures,
 };
@@ -109,5 +117,6 @@ writeFileSync(path.join(options.outDir, 'latest.md'), markdown);
 log(`\n${markdown}`);
 log(`Results: ${path.join(options.outDir, 'latest.json')}, ${path.join(options.outDir, 'latest.md')}`);
 const measured = options.deferOnly ? results.defer.length > 0 : results.runs.length > 0;
-const ok = ctx.failures.length === 0 && measured && results.runs.every((r) => r.correct) && results.defer.every((r) => r.correct);
+const ok =
+  ctx.failures.length === 0 && measured && results.runs.every((r) => r.correct) && results.cacheRuns.every((r) => r.correct) && results.defer.every((r) => r.correct);
 process.exit(ok ? 0 : 1);

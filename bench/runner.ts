@@ -10,19 +10,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runDeferRounds, type DeferCell } from './defer.ts';
 import { startGatewayProcess, type GatewayProcess } from './gateways.ts';
+import { AdoptionToggle, answersAroundWrite, formatCacheSample, measureCached } from './cacheMeasure.ts';
 import { failedSample, formatSample, measure, type MeasureSettings } from './measure.ts';
-import type { Cell } from './report.ts';
+import type { CacheCell, Cell } from './report.ts';
 import { SubgraphHost } from './subgraphHostClient.ts';
-import type { GatewayName, OperationInfo, RoundSample, WorkloadName } from './types.ts';
-import { prepareOperations, WORKLOAD_GATEWAYS, WORKLOADS, type PreparedOperation } from './workloads.ts';
+import type { CacheRoundSample, GatewayName, OperationInfo, RoundSample, WorkloadName } from './types.ts';
+import { CACHED_OPERATIONS, prepareOperations, WORKLOAD_GATEWAYS, WORKLOADS, type PreparedOperation } from './workloads.ts';
 
 export interface RunnerContext {
-  readonly settings: MeasureSettings;
+  readonly settings: MeasureSettings & { readonly writeEvery: number };
   /** Where the subgraph hosts write their supergraph files. */
   readonly tempDir: string;
   readonly log: (line: string) => void;
   /** What the run has produced so far (the runner appends to them). */
   readonly cells: Cell[];
+  readonly cacheCells: CacheCell[];
   readonly operations: OperationInfo[];
   readonly deferCells: DeferCell[];
   readonly failures: string[];
@@ -48,10 +50,12 @@ async function startGateways(ctx: RunnerContext, workload: WorkloadName, supergr
   const processes = new Map<GatewayName, GatewayProcess>();
   const startFailures = new Map<GatewayName, string>();
   // Stock first: its answers are the expected ones.
-  for (const name of ['apollo-gateway' as const, ...WORKLOAD_GATEWAYS[workload].filter((g) => g !== 'apollo-gateway')]) {
+  const names: GatewayName[] = ['apollo-gateway', ...WORKLOAD_GATEWAYS[workload].filter((g) => g !== 'apollo-gateway')];
+  if (CACHED_OPERATIONS[workload]) names.push('ours-cache');
+  for (const name of names) {
     const t = performance.now();
     try {
-      const proc = await startGatewayProcess(name, { supergraphFile, subgraphUrls: host.ready.urls, cpus: ctx.settings.pinning.gatewayCpus });
+      const proc = await startGatewayProcess(name, { supergraphFile, subgraphUrls: host.ready.urls, writable: host.ready.writable, cpus: ctx.settings.pinning.gatewayCpus });
       processes.set(name, proc);
       running.gateways.add(proc);
       ctx.log(`  ${name} started (pid ${proc.pid}, ${((performance.now() - t) / 1000).toFixed(1)} s)`);
@@ -99,7 +103,67 @@ async function sampleOf(ctx: RunnerContext, gateways: Gateways, gateway: Gateway
   }
 }
 
-async function runRounds(ctx: RunnerContext, workload: WorkloadName, gateways: Gateways, host: SubgraphHost, ops: readonly PreparedOperation[]): Promise<void> {
+/** The cached gateway's cells of this workload, with the writes they make and the answers before and after one; none when it has none. */
+async function prepareCache(ctx: RunnerContext, workload: WorkloadName, gateways: Gateways, host: SubgraphHost, referenceUrl: string, ops: readonly PreparedOperation[]): Promise<CacheRounds | undefined> {
+  const cached = ops.filter((op) => CACHED_OPERATIONS[workload]?.includes(op.spec.name));
+  if (cached.length === 0) return undefined;
+  const fail = (reason: string) => {
+    ctx.failures.push(`${workload} ours-cache: ${reason}`);
+    for (const op of cached) ctx.cacheCells.push({ workload, operation: op.spec.name, write: '', writeVisible: false, writeEvery: ctx.settings.writeEvery, samples: [failedCacheSample(1, reason)] });
+    return undefined;
+  };
+  const proc = gateways.processes.get('ours-cache');
+  const editorKey = host.ready.writable?.editorKey;
+  if (!proc || !editorKey) return fail(gateways.startFailures.get('ours-cache') ?? 'ours-cache is not running');
+  try {
+    const toggle = await AdoptionToggle.find(referenceUrl, proc.url, editorKey);
+    const answers = await answersAroundWrite(toggle, referenceUrl, cached.map((op) => op.spec));
+    const cells = cached.map((op) => {
+      const [before, after] = answers.get(op.spec.name)!;
+      const cell: CacheCell = { workload, operation: op.spec.name, write: toggle.describe(), writeVisible: before !== after, writeEvery: ctx.settings.writeEvery, samples: [] };
+      ctx.cacheCells.push(cell);
+      ctx.log(`  ours-cache ${op.spec.name}: writes ${toggle.describe()}; ${cell.writeVisible ? 'they show in its answer' : 'they do not show in its answer'}`);
+      return { op, cell, expected: [before, after] as const };
+    });
+    return { proc, toggle, cells };
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}
+
+interface CacheRounds {
+  readonly proc: GatewayProcess;
+  readonly toggle: AdoptionToggle;
+  readonly cells: readonly { op: PreparedOperation; cell: CacheCell; expected: readonly [string, string] }[];
+}
+
+function failedCacheSample(round: number, failure: string): CacheRoundSample {
+  return {
+    round, rps: 0, p50Ms: NaN, p99Ms: NaN, cpuMsPerRequest: NaN, gatewayCpuShare: NaN, reads: 0, writes: 0, elapsedMs: 0,
+    responseHitRatio: NaN, fetchHitRatio: NaN, staleRejections: 0, staleAnswers: 0, staleChecked: 0, wrongAnswers: 0, errors: 0,
+    subgraphFetchesPerOperation: NaN, mongoCommandsPerOperation: null, databaseCpuMsPerRequest: null, failure,
+  };
+}
+
+/** One round of the cached gateway: every cached operation once. */
+async function cacheRound(ctx: RunnerContext, host: SubgraphHost, cache: CacheRounds, r: number): Promise<void> {
+  for (const { op, cell, expected } of cache.cells) {
+    let sample: CacheRoundSample;
+    if (cache.proc.exited()) sample = failedCacheSample(r, `ours-cache exited during the run:\n${cache.proc.output().trim()}`);
+    else {
+      const previous = cell.samples.findLast((s) => s.reads > 0);
+      try {
+        sample = await measureCached(ctx.settings, cache.proc, host, op, expected, cache.toggle, r, previous?.rps);
+      } catch (err) {
+        sample = failedCacheSample(r, `ours-cache ${op.spec.name}: ${(err as Error).message}`);
+      }
+    }
+    cell.samples.push(sample);
+    ctx.log(sample.reads > 0 ? formatCacheSample(ctx.settings.rounds, op.spec.name, sample) : `  round ${r}/${ctx.settings.rounds} ours-cache     ${op.spec.name.padEnd(16)} FAILED: ${sample.failure}`);
+  }
+}
+
+async function runRounds(ctx: RunnerContext, workload: WorkloadName, gateways: Gateways, host: SubgraphHost, ops: readonly PreparedOperation[], cache: CacheRounds | undefined): Promise<void> {
   const cellOf = new Map<string, Cell>();
   for (const op of ops) {
     for (const gateway of WORKLOAD_GATEWAYS[workload]) {
@@ -117,6 +181,7 @@ async function runRounds(ctx: RunnerContext, workload: WorkloadName, gateways: G
         ctx.log(formatSample(ctx.settings.rounds, gateway, op.spec.name, sample));
       }
     }
+    if (cache) await cacheRound(ctx, host, cache, r);
   }
 }
 
@@ -141,7 +206,8 @@ export async function runWorkload(ctx: RunnerContext, workload: WorkloadName): P
     }
     if (!ctx.settings.deferOnly) {
       const ops = await operationsToMeasure(ctx, workload, reference.url, supergraphSdl);
-      await runRounds(ctx, workload, gateways, host, ops);
+      const cache = await prepareCache(ctx, workload, gateways, host, reference.url, ops);
+      await runRounds(ctx, workload, gateways, host, ops, cache);
     }
     await runDeferRounds(ctx, workload, gateways.processes);
   } finally {

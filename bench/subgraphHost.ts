@@ -5,7 +5,9 @@
  *   ali            a database server (MONGODB_URI, else an embedded FerretDB in a temp dir, as
  *                  lib/dbServer.ts chooses), fresh databases seeded the way scripts/seed.ts
  *                  does, the four real subgraphs on port 0 in production mode; MongoDB commands
- *                  counted with the driver's command monitoring
+ *                  counted with the driver's command monitoring; and the same four again,
+ *                  signed, for the cached gateway's reads and writes (an editor key in the
+ *                  key store of `<prefix>_gateway`)
  *   gateway-bound  the four in-memory subgraphs of bench/subgraphs/
  *
  * Both count the fetches every subgraph answers. Messages: parent → `{type:'reset'}` |
@@ -24,7 +26,8 @@ import { connect, ensureIndexes } from '../lib/mongo.ts';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.ts';
 import { subgraphModules } from '../subgraphs/index.ts';
 import { composeBenchSupergraph, startBenchSubgraphs, type FetchCounter } from './subgraphs/index.ts';
-import type { HostCounters, HostMessage, HostReady, WorkloadName } from './types.ts';
+import { KeyStore } from '../gateway/access/keys.ts';
+import type { HostCounters, HostMessage, HostReady, WorkloadName, WritableSubgraphs } from './types.ts';
 
 const workload = process.argv[2] as WorkloadName;
 const supergraphFile = process.argv[3] ?? '';
@@ -95,6 +98,31 @@ function countFetches(counter: FetchCounter): ApolloServerPlugin {
   };
 }
 
+/**
+ * The same subgraphs again over the same databases, signed: the cached gateway reads and writes
+ * through these (the open ones refuse writes). They count their fetches in the same counters: only
+ * one gateway receives traffic at a time. An editor key for the reuse subgraph goes to the key store.
+ */
+async function startWritable(client: MongoClient, uri: string, prefix: string, fetches: Record<string, FetchCounter>, running: RunningSubgraph[]): Promise<WritableSubgraphs> {
+  const gatewaySecret = randomBytes(32).toString('base64url');
+  const urls: Record<string, string> = {};
+  for (const name of SUBGRAPH_NAMES) {
+    const s = await startSubgraph(subgraphModules[name], {
+      gatewaySecret,
+      db: client.db(`${prefix}_${name}`),
+      limits: { defaultSize: 20, maxSize: 500 },
+      production: true,
+      port: 0,
+      host: '127.0.0.1',
+      plugins: [countFetches(fetches[name]!)],
+    });
+    running.push(s);
+    urls[name] = `${s.url}graphql`.replace('//localhost:', '//127.0.0.1:');
+  }
+  const { key } = await new KeyStore(client.db(`${prefix}_gateway`), { cacheMs: 0 }).create({ name: 'bench-editor', role: 'editor', subgraphs: ['reuse'] });
+  return { urls, gatewaySecret, mongoUri: uri, dbPrefix: prefix, editorKey: key };
+}
+
 /** Seeds the four subgraphs' databases as scripts/seed.ts does (indexes, then the idempotent seed) and starts them on port 0. */
 async function seedAndStart(client: MongoClient, prefix: string, running: RunningSubgraph[]): Promise<{ fetches: Record<string, FetchCounter>; seeded: string[] }> {
   const fetches: Record<string, FetchCounter> = {};
@@ -134,7 +162,7 @@ async function startAli(): Promise<Host> {
     const server = await serverStarting?.catch(() => undefined);
     for (const s of running) await s.stop().catch(() => {});
     if (client && server?.kind === 'external') {
-      for (const name of SUBGRAPH_NAMES) await client.db(`${prefix}_${name}`).dropDatabase().catch(() => {});
+      for (const name of [...SUBGRAPH_NAMES, 'gateway']) await client.db(`${prefix}_${name}`).dropDatabase().catch(() => {});
     }
     await client?.close().catch(() => {});
     await server?.stop().catch(() => {});
@@ -148,12 +176,13 @@ async function startAli(): Promise<Host> {
     let counting = false;
     const commands = countCommands(client, prefix, () => counting);
     const { fetches, seeded } = await seedAndStart(client, prefix, running);
-    counting = true;
     const urls = Object.fromEntries(running.map((s) => [s.name, `${s.url}graphql`.replace('//localhost:', '//127.0.0.1:')]));
+    const writable = await startWritable(client, server.uri, prefix, fetches, running);
+    counting = true;
     const composed = composeSupergraph(urls);
     if (!composed.ok) throw new Error(`the subgraphs in schema/ do not compose:\n${composed.errors.join('\n')}`);
     return {
-      ready: { urls, supergraphFile, database: server.description, seeded, databasePid: server.pid ?? null },
+      ready: { urls, supergraphFile, database: server.description, seeded, databasePid: server.pid ?? null, writable },
       supergraphSdl: composed.supergraphSdl,
       fetches,
       commands,
@@ -168,7 +197,7 @@ async function startAli(): Promise<Host> {
 async function startGatewayBound(): Promise<Host> {
   const running = await startBenchSubgraphs();
   return {
-    ready: { urls: running.urls, supergraphFile, database: 'none (in-memory subgraphs)', seeded: [], databasePid: null },
+    ready: { urls: running.urls, supergraphFile, database: 'none (in-memory subgraphs)', seeded: [], databasePid: null, writable: null },
     supergraphSdl: composeBenchSupergraph(running.urls),
     fetches: running.counters as Record<string, FetchCounter>,
     commands: undefined,

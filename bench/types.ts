@@ -1,7 +1,7 @@
 /** Types shared by the benchmark's modules: the result file's shape and the subgraph host's messages. */
 
 export type WorkloadName = 'ali' | 'gateway-bound';
-export type GatewayName = 'ours' | 'ours-dedupe' | 'apollo-gateway' | 'hive-gateway';
+export type GatewayName = 'ours' | 'ours-dedupe' | 'apollo-gateway' | 'hive-gateway' | 'ours-cache';
 
 /** Fetches one subgraph answered since the last reset. */
 export interface SubgraphFetches {
@@ -24,6 +24,23 @@ export interface HostReady {
   seeded: string[];
   /** The database server's process when the host started one (embedded FerretDB), for its CPU time. */
   databasePid: number | null;
+  /** `ali` only: a second set of the same subgraphs that accepts writes (signed), for the cached gateway. */
+  writable: WritableSubgraphs | null;
+}
+
+/**
+ * The same four subgraphs over the same databases, started with a gateway signing secret so that
+ * an editor's mutations through our gateway reach them (the open set is read-only: stock gateways
+ * cannot sign), and an editor key in the gateway's key store.
+ */
+export interface WritableSubgraphs {
+  urls: Record<string, string>;
+  gatewaySecret: string;
+  mongoUri: string;
+  /** MONGODB_DB_PREFIX: the key store is `<prefix>_gateway`. */
+  dbPrefix: string;
+  /** An editor key for the reuse subgraph (x-api-key). */
+  editorKey: string;
 }
 
 /** Subgraph host → parent: the counters since the last reset (`commands` only for `ali`). */
@@ -143,6 +160,75 @@ export interface OperationInfo {
   note?: string;
 }
 
+/** One window of the cached gateway: reads with a write every `writeEvery` reads. */
+export interface CacheRoundSample {
+  round: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerRequest: number;
+  gatewayCpuShare: number;
+  reads: number;
+  writes: number;
+  elapsedMs: number;
+  /** Response-cache lookups that hit / all response-cache lookups, from the gateway's /metrics. */
+  responseHitRatio: number;
+  /** Fetch-cache lookups that hit / all fetch-cache lookups (misses of the response cache only). */
+  fetchHitRatio: number;
+  /** Lookups that found an entry filled before a write acknowledged since, and rejected it. */
+  staleRejections: number;
+  /** Reads begun after a write was acknowledged that answered with the data from before it. */
+  staleAnswers: number;
+  /**
+   * Reads judged for staleness: begun after a write was acknowledged and ended before the next
+   * write was sent (a read that overlaps a write may rightly show either side of it).
+   */
+  staleChecked: number;
+  /** Reads whose answer was neither the data before nor after any write, or had errors. */
+  wrongAnswers: number;
+  errors: number;
+  subgraphFetchesPerOperation: number;
+  mongoCommandsPerOperation: number | null;
+  databaseCpuMsPerRequest: number | null;
+  failure: string | null;
+}
+
+/**
+ * The cached gateway on one operation: medians over the rounds, in rows of their own (never in the
+ * gateway-vs-gateway tables: no other gateway here caches).
+ */
+export interface CacheRun {
+  workload: WorkloadName;
+  operation: string;
+  gateway: 'ours-cache';
+  /** One write (a real mutation through the gateway) once this many reads have completed since the previous one was acknowledged. */
+  writeEvery: number;
+  /** What the writes change, and whether it shows in this operation's answer (the stale check then sees it). */
+  write: string;
+  writeVisible: boolean;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerRequest: number;
+  responseHitRatio: number;
+  fetchHitRatio: number;
+  staleRejections: number;
+  staleAnswers: number;
+  /** Reads judged for staleness (CacheRoundSample.staleChecked), over all rounds. */
+  staleChecked: number;
+  wrongAnswers: number;
+  errors: number;
+  reads: number;
+  writes: number;
+  /** rps / stock @apollo/gateway's uncached rps on the same operation, paired by round (stock's clean rounds only), median. */
+  rpsVsStockUncached: number | null;
+  subgraphFetchesPerOperation: number;
+  mongoCommandsPerOperation: number | null;
+  correct: boolean;
+  failure: string | null;
+  rounds: CacheRoundSample[];
+}
+
 export interface Results {
   machine: Machine;
   settings: {
@@ -153,6 +239,8 @@ export interface Results {
     warmupSec: number;
     warmupConnections: number;
     connections: number;
+    /** The cached gateway's rows: one write after every this many reads. */
+    writeEvery: number;
     startedAt: string;
     finishedAt: string;
     /** 1, 5 and 15 minute load averages when the run started (other work on the machine). */
@@ -164,6 +252,8 @@ export interface Results {
   runs: Run[];
   /** The @defer rows (bench/defer.ts), apart from `runs`: latencies of one request at a time, not throughput. */
   defer: DeferRun[];
+  /** The cached gateway (`ali` only), apart from `runs`. */
+  cacheRuns: CacheRun[];
   /** Problems that stopped a gateway or workload from being measured at all. */
   failures: string[];
 }

@@ -52,6 +52,14 @@ export const WORKLOAD_GATEWAYS: Readonly<Record<WorkloadName, readonly GatewayNa
   'gateway-bound': ['ours', 'ours-dedupe', 'apollo-gateway', 'hive-gateway'],
 };
 
+/**
+ * The operations the cached gateway (`ours-cache`) is measured on, in rows of their own: the ALI
+ * dashboard and municipalities, read all the time and written rarely.
+ */
+export const CACHED_OPERATIONS: Readonly<Partial<Record<WorkloadName, readonly string[]>>> = {
+  ali: ['dashboard', 'municipalities'],
+};
+
 export interface PreparedOperation {
   readonly spec: OperationSpec;
   /** The JSON request body every gateway receives. */

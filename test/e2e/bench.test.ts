@@ -1,8 +1,10 @@
 /**
  * The benchmark as a smoke test: `bench/run.ts --quick` into a temporary results
  * folder runs to the end, every gateway × workload × operation answers correctly with no error
- * (the @defer rows too), and latest.json has the shape bench/types.ts declares. Not a timed test:
- * nothing about speed is asserted (the numbers of a quick run, beside other test files, mean nothing).
+ * (the @defer rows too), the cached gateway's rows (ALI dashboard and municipalities, a write every
+ * 20 reads) have writes, hits and no stale answer, and latest.json has the shape bench/types.ts
+ * declares. Not a timed test: nothing about speed is asserted (the numbers of a quick run, beside
+ * other test files, mean nothing).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -82,6 +84,28 @@ describe('bench/run.ts --quick', () => {
       }
       if (run.variant === 'apollo-gateway') expect(run.lastVsStockWhole).toBe(1);
       for (const sample of run.rounds) expect(sample.loadAverage1m).toBeGreaterThanOrEqual(0);
+      }
+    });
+
+  it('measures the cached gateway apart, with real writes during the window and no stale answer', () => {
+    expect(results.runs.map((r) => r.gateway)).not.toContain('ours-cache');
+    expect(results.settings.writeEvery).toBe(20);
+    expect(results.cacheRuns.map((r) => `${r.workload}/${r.operation}`).sort()).toEqual(['ali/dashboard', 'ali/municipalities']);
+    for (const run of results.cacheRuns) {
+      const what = `${run.operation}: ${run.failure}`;
+      expect(run, what).toEqual(
+        expect.objectContaining({ gateway: 'ours-cache', writeEvery: 20, writeVisible: true, correct: true, staleAnswers: 0, wrongAnswers: 0, errors: 0, write: expect.stringContaining('changeAdoptionStatus') }),
+      );
+      expect(run.writes, what).toBeGreaterThanOrEqual(2);
+      expect(run.reads, what).toBeGreaterThan(run.writes * 19);
+      // Reads begun after a write and over before the next: the stale check judged some.
+      expect(run.staleChecked, what).toBeGreaterThan(0);
+      // Writes invalidate the response cache during the window, and reads between them hit it.
+      expect(run.responseHitRatio, what).toBeGreaterThan(0);
+      expect(run.responseHitRatio, what).toBeLessThan(1);
+      expect(run.staleRejections, what).toBeGreaterThan(0);
+      expect(run.rpsVsStockUncached, what).toBeGreaterThan(0);
+      for (const key of ['rps', 'p50Ms', 'p99Ms', 'cpuMsPerRequest'] as const) expect(Number.isFinite(run[key]) && run[key] > 0, `${what} ${key}`).toBe(true);
     }
   });
 
@@ -130,5 +154,6 @@ describe('bench/run.ts --quick', () => {
     expect(markdown).toContain('npm run bench -- --quick');
     expect(markdown).toContain('## @defer: time to first and to last payload');
     expect(markdown).toContain('| ours, with @defer (multipart) |');
+    expect(markdown).toContain('| operation | req/s | vs stock uncached |');
   });
 });
