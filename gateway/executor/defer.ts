@@ -158,7 +158,7 @@ const SPAN_ERROR = 2;
  * A deferred part's execution in a `gateway.defer` span, with Apollo Router's attributes for its
  * deferred parts (`graphql.label` when labelled, `graphql.path`: the fragment's position, list
  * levels included); it encloses the part's `gateway.fetch` spans and its nested parts' spans, ends
- * when its fetches have, and is marked failed when any of them failed. The request's spans may
+ * when its fetches' results are in, and is marked failed when any of them failed. The request's spans may
  * have ended by then: the initial result was answered before.
  */
 function traced(block: DeferredBlock<unknown>, errors: readonly unknown[], execute: () => Promise<void>): Promise<void> {
