@@ -65,20 +65,19 @@ const executionLimitsSchema = z
   .partial()
   .strict();
 
+/** A JSON value in a string, '' standing for `{}`. */
+const jsonText = z.string().transform((v, ctx) => {
+  if (v.trim() === '') return {};
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not JSON' });
+    return z.NEVER;
+  }
+});
+
 /** A JSON object of per-role overrides, '' for none. */
-const perRoleJson = <T extends z.ZodType>(value: T) =>
-  z
-    .string()
-    .transform((v, ctx) => {
-      if (v.trim() === '') return {};
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.partialRecord(z.enum(ROLES), value));
+const perRoleJson = <T extends z.ZodType>(value: T) => jsonText.pipe(z.partialRecord(z.enum(ROLES), value));
 
 /** OPERATION_LIMITS: a JSON object of per-role operation limit overrides. */
 export const operationLimits = perRoleJson(operationLimitsSchema);
@@ -139,16 +138,5 @@ export type HeaderRule = z.output<typeof headerRule>;
  * configuration says it, in JSON: `{"all":[rules],"subgraphs":{"<name>":[rules]}}` (the rules:
  * gateway/transport/headerRules.ts); '' for none.
  */
-export const headerRules = z
-  .string()
-  .transform((v, ctx) => {
-    if (v.trim() === '') return {};
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.object({ all: z.array(headerRule).default([]), subgraphs: z.record(z.string(), z.array(headerRule)).default({}) }).strict());
+export const headerRules = jsonText.pipe(z.object({ all: z.array(headerRule).default([]), subgraphs: z.record(z.string(), z.array(headerRule)).default({}) }).strict());
 export type HeaderRules = z.output<typeof headerRules>;
