@@ -80,7 +80,8 @@ it('survives losing a subgraph instance of each subgraph (SIGKILL), a gateway (S
   const [probe] = await Promise.all([
     (async () => {
       // Writes until every subscriber has one event: then each subscription is in place upstream.
-      for (let i = 0; i < 50 && !subscribers.every((s) => s.received.length > 0); i++) {
+      // Up to 30 s: on a busy machine the subscriptions take a while to reach the subgraphs.
+      for (let i = 0; i < 100 && !subscribers.every((s) => s.received.length > 0); i++) {
         const input = { solutionId: 'sigma-ter-piemonte', municipalityIstatCode: comuni.shift(), status: 'PLANNED', provenance: 'SAMPLE' };
         await fetch(`${cluster.url}graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': editor }, body: JSON.stringify({ query: operation('registerAdoption'), variables: { input } }) });
         await sleep(300);
