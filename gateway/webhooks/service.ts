@@ -79,6 +79,8 @@ export class WebhookService {
   private readonly workers = new Map<string, EndpointWorker>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  /** The pass waiting for the running one to end, if any. */
+  private queued: Promise<void> | undefined;
   private stopped = false;
   private trimmedAt = 0;
 
@@ -116,12 +118,30 @@ export class WebhookService {
     return this.options.deliver ? this.tick() : Promise.resolve();
   }
 
-  /** One pass: the endpoints by state, the leases held or lost, the workers started or stopped. */
+  /**
+   * One pass: the endpoints by state, the leases held or lost, the workers started or stopped.
+   * Passes never overlap, and while one runs at most one more waits (what it reads is then newer
+   * than any request for it): a database slower than `pollMs` delays passes, it does not queue them.
+   */
   private tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    const pass = (this.ticking ?? Promise.resolve()).then(() => this.pass()).catch((err: unknown) => this.deps.log.error({ err }, 'webhooks: a pass failed'));
+    if (this.queued) return this.queued;
+    const run = () => this.pass().catch((err: unknown) => this.deps.log.error({ err }, 'webhooks: a pass failed'));
+    if (!this.ticking) {
+      const pass = run().finally(() => {
+        if (this.ticking === pass) this.ticking = undefined;
+      });
+      return (this.ticking = pass);
+    }
+    const next = this.ticking.then(() => {
+      this.queued = undefined;
+      return run();
+    });
+    const pass = next.finally(() => {
+      if (this.ticking === pass) this.ticking = undefined;
+    });
     this.ticking = pass;
-    return pass;
+    return (this.queued = pass);
   }
 
   private async pass(): Promise<void> {

@@ -89,6 +89,8 @@ export function newEndpointId(): string {
 export class WebhookStore {
   readonly endpoints: Collection<EndpointRecord>;
   readonly deliveries: Collection<DeliveryRecord>;
+  /** Per endpoint, the last of this instance's writes to it (see {@link updateEndpoint}). */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(private readonly db: Db) {
     this.endpoints = db.collection<EndpointRecord>('webhookEndpoints');
@@ -111,8 +113,22 @@ export class WebhookStore {
     return this.endpoints.findOne({ _id: id });
   }
 
-  async updateEndpoint(id: string, set: Partial<Omit<EndpointRecord, '_id'>>): Promise<void> {
-    await this.endpoints.updateOne({ _id: id }, { $set: set });
+  /**
+   * Sets fields of an endpoint. One instance's writes to one endpoint are applied one at a time:
+   * FerretDB 1.24 applies an update by rewriting the whole document, so two at once lose one
+   * (a worker's cursor write undid its own `disabled`). MongoDB applies `$set` atomically.
+   */
+  updateEndpoint(id: string, set: Partial<Omit<EndpointRecord, '_id'>>): Promise<void> {
+    const previous = this.writing.get(id) ?? Promise.resolve();
+    const write = previous.then(async () => {
+      await this.endpoints.updateOne({ _id: id }, { $set: set });
+    });
+    const settled = write.catch(() => {});
+    this.writing.set(id, settled);
+    void settled.then(() => {
+      if (this.writing.get(id) === settled) this.writing.delete(id);
+    });
+    return write;
   }
 
   /** Removes an endpoint and its delivery log. */

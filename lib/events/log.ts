@@ -137,13 +137,17 @@ export type PositionCheck = 'ok' | 'expired' | 'unknown';
 /**
  * Whether the log can resume after `position`: `ok` when nothing after it has been deleted,
  * `expired` when the retention deleted events after it, `unknown` for a position past the head.
+ * The head is read first: an entry after `position` appended during the check is then either
+ * not counted in the head or already there to be found (reading it last, an empty log's first
+ * entry landing between the reads made its start position look expired).
  */
 export async function checkPosition(db: Db, position: number): Promise<PositionCheck> {
-  if (await findEntry(db, position + 1)) return 'ok';
-  if (position > 0 && (await findEntry(db, position))) return 'ok';
   const head = await headPosition(db);
   if (head === position) return 'ok';
-  return head < position ? 'unknown' : 'expired';
+  if (head < position) return 'unknown';
+  if (await findEntry(db, position + 1)) return 'ok';
+  if (position > 0 && (await findEntry(db, position))) return 'ok';
+  return 'expired';
 }
 
 /**

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { afterAll, beforeAll, expect, it, inject } from 'vitest';
 import type { RunningGateway } from '../../../gateway/runtime.ts';
 import { startStack, type Stack } from '../../helpers/stack.ts';
@@ -24,6 +25,9 @@ let gateway: RunningGateway;
 let port: number;
 const children: ChildProcess[] = [];
 const receiver = new TestReceiver();
+/** The test gateway's log, shown when a wait runs out. */
+const logLines: string[] = [];
+const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
 
 /** Starts the reuse process; resolves once it listens. */
 async function startReuse(crash: boolean): Promise<ChildProcess> {
@@ -60,6 +64,7 @@ it('replays and delivers the event of a write whose process died before publishi
     urlOverrides: { ...stack.subgraphUrls, reuse: `http://127.0.0.1:${port}/` },
     subscriptions: { upstreamRetryAttempts: 50, upstreamRetryDelayMs: () => 200 },
     webhooks: { pollMs: 100, leaseMs: 2000 },
+    logger,
   });
   const partner = await stack.createKey({ name: 'crash-partner', role: 'partner', subgraphs: ['reuse', 'alliances'] });
   const editor = await stack.createKey({ name: 'crash-editor', role: 'editor', subgraphs: ['reuse'] });
@@ -95,7 +100,14 @@ it('replays and delivers the event of a write whose process died before publishi
   const back = await sseSubscribe(gateway.url, { query: ADOPTIONS, variables: { provinceCode: '004' } }, { 'x-api-key': partner, 'last-event-id': start });
   await until('the event, to the partner that came back', () => back.messages.length === 1);
   expect(back.messages[0]!.id).toBe(staying.messages[0]!.id);
-  await until('the webhook delivery', () => receiver.app.length === 1, 30_000);
+  const state = async () => {
+    const endpoints = await stack.accessDb.collection('webhookEndpoints').find().toArray();
+    const deliveries = await stack.accessDb.collection('webhookDeliveries').find().toArray();
+    return JSON.stringify({ endpoints, deliveries, received: receiver.requests.map((r) => ({ id: r.id, verified: r.verified })), log: logLines.slice(-40) }, null, 1);
+  };
+  await until('the webhook delivery', () => receiver.app.length === 1, 30_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}\n${await state()}`);
+  });
   expect(receiver.app[0]!.id).toBe(staying.messages[0]!.id);
   expect(receiver.requests.every((r) => r.verified)).toBe(true);
   staying.close();

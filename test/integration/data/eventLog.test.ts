@@ -10,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 import { piedmontMunicipalities } from '../../../lib/domain/registry.ts';
 import { createEventBus, SubgraphEventLog, trimEventLog, type LogEntry } from '../../../lib/events.ts';
-import { checkPosition, positionKey, EVENT_LOG } from '../../../lib/events/log.ts';
+import { appendPending, checkPosition, positionKey, EVENT_LOG } from '../../../lib/events/log.ts';
 import { isStartMarker } from '../../../lib/events/source.ts';
 import { connect } from '../../../lib/mongo.ts';
 import { AUDIT, writer } from '../../../lib/writes.ts';
@@ -113,6 +113,53 @@ it('a stream started afresh delivers nothing from before it, and what comes afte
   const [got] = await take(stream, 1);
   await stream.return!();
   expect(got.adoption._id).toBe(after.after._id);
+});
+
+it('never refuses the head of an empty log as expired when the first entry is appended during the check', async () => {
+  // Resuming from the start position of an empty log as the first write lands (a webhook's cursor,
+  // a client's Last-Event-ID). The database the check reads appends the first entry right after
+  // the check's first read, whichever it is: the interleaving that once made the head look expired.
+  const empty = t.db.client.db(`${t.db.databaseName}_empty`);
+  let appended = false;
+  const afterFirstRead = async <T>(read: Promise<T>): Promise<T> => {
+    const result = await read;
+    if (!appended) {
+      appended = true;
+      await appendPending(empty, { collection: 'adoptions', audit: 'adoptions/x@1' } as never);
+    }
+    return result;
+  };
+  const interleaved = new Proxy(empty, {
+    get(db, prop, receiver) {
+      if (prop !== 'collection') return Reflect.get(db, prop, receiver);
+      return (name: string) =>
+        new Proxy(db.collection(name), {
+          get(c, p, r) {
+            if (p === 'findOne') return (...args: unknown[]) => afterFirstRead((c.findOne as (...a: unknown[]) => Promise<unknown>)(...args));
+            if (p !== 'find') return Reflect.get(c, p, r);
+            return (...args: unknown[]) => {
+              const cursor = (c.find as (...a: unknown[]) => ReturnType<typeof c.find>)(...args);
+              return new Proxy(cursor, {
+                get(cur, q, rr) {
+                  const v = Reflect.get(cur, q, rr) as unknown;
+                  if (q === 'toArray') return () => afterFirstRead(cur.toArray());
+                  return typeof v === 'function' ? (...a: unknown[]) => {
+                    const out = (v as (...x: unknown[]) => unknown).apply(cur, a);
+                    return out === cur ? rr : out;
+                  } : v;
+                },
+              });
+            };
+          },
+        });
+    },
+  });
+  try {
+    expect(await checkPosition(interleaved, 0)).toBe('ok');
+    expect(appended).toBe(true);
+  } finally {
+    await empty.dropDatabase();
+  }
 });
 
 it('trims a prefix older than the retention, never the newest entry, and refuses what it cannot serve', async () => {
