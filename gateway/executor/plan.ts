@@ -354,9 +354,11 @@ function respond(errors: GraphQLError[], shape: () => { data: ResultMap | null; 
   try {
     let postProcessingErrors: GraphQLError[];
     ({ data, errors: postProcessingErrors } = shape());
-    // As stock: post-processing errors are reported only when execution had none, and then as
-    // `extensions.valueCompletion` (what Apollo Router does), not as errors.
-    if (errors.length === 0 && postProcessingErrors.length > 0) return { extensions: { valueCompletion: postProcessingErrors }, data };
+    // A non-null field left null with no fetch error to explain it (an entity its subgraph does
+    // not know): a field error, as the spec requires. Stock reports these only in
+    // `extensions.valueCompletion`, with `errors` empty, so a client sees data nulled for no
+    // reason. When a fetch failed, its error already explains the nulls, as with stock.
+    if (errors.length === 0 && postProcessingErrors.length > 0) return { errors: postProcessingErrors, data };
   } catch (error) {
     if (error instanceof GraphQLError) return { errors: [error] };
     if (error instanceof Error) return { errors: [new GraphQLError(error.message, { originalError: error })] };

@@ -79,12 +79,6 @@ export interface StockWrongCase {
   readonly stock: Expected;
   /** The right answer(s): ours must give one of them. */
   readonly right: readonly Expected[];
-  /**
-   * Set while ours still gives stock's wrong answer, saying where the fix is to come from: the
-   * test then requires exactly `stock` from ours and fails as soon as ours is right (remove this
-   * then). Anything else from ours fails either way.
-   */
-  readonly oursStillWrong?: string;
 }
 
 export interface DifferentialCase {

@@ -73,17 +73,29 @@ describe('lean executor, same answers as stock @apollo/gateway', () => {
     // A non-null root field a subgraph answers with null.
     const rootNull = await same('{ brokenUser { id } }');
     expect(rootNull.stock.body.data).toBeNull();
-    // Nothing failed in a subgraph, the data just lacks a non-null value: stock reports it in
-    // extensions.valueCompletion, not as an error.
-    // (r9's product p9 is unknown to products: its entity is null there, without an error.)
-    const partial = await same('{ review(id: "r9") { id product { upc name } } user(id: "u9") { id } }');
-    expect(partial.stock.body.data).toEqual({ review: null, user: null });
-    expect(partial.stock.body.errors).toBeUndefined();
-    expect(partial.stock.body.extensions).toMatchObject({
+    // Nothing failed in a subgraph, the data just lacks a non-null value (r9's product p9 is
+    // unknown to products: its entity is null there, without an error). Stock reports it only in
+    // extensions.valueCompletion, with no error; ours as the field error the spec requires.
+    const partialQuery = '{ review(id: "r9") { id product { upc name } } user(id: "u9") { id } }';
+    const [stockPartial, leanPartial] = [await ask(gw.stock, partialQuery), await ask(gw.lean, partialQuery)];
+    expect(stockPartial.body.data).toEqual({ review: null, user: null });
+    expect(stockPartial.body.errors).toBeUndefined();
+    expect(stockPartial.body.extensions).toMatchObject({
       valueCompletion: [{ message: 'Cannot return null for non-nullable field Product.name.', path: ['review', 'product', 'name'] }],
     });
-    // …and a representation that cannot be built (p9 has no price for @requires) is not sent.
-    await same('{ review(id: "r9") { id product { upc shippingEstimate } } }');
+    expect(leanPartial.executor).toBe('lean');
+    expect(leanPartial.text).toBe(
+      JSON.stringify({ errors: [{ message: 'Cannot return null for non-nullable field Product.name.', path: ['review', 'product', 'name'], extensions: { code: 'INVALID_GRAPHQL' } }], data: { review: null, user: null } }),
+    );
+    // …and a representation that cannot be built (p9 has no price for @requires) is not sent:
+    // the same fetches as stock, and the same violation, reported as an error.
+    const unbuilt = '{ review(id: "r9") { id product { upc shippingEstimate } } }';
+    const [stockUnbuilt, leanUnbuilt] = [await ask(gw.stock, unbuilt), await ask(gw.lean, unbuilt)];
+    const sent = (a: Answer) => a.fetches.map(({ subgraph, query, representations }) => ({ subgraph, query, representations }));
+    expect(leanUnbuilt.executor).toBe('lean');
+    expect(sent(leanUnbuilt)).toEqual(sent(stockUnbuilt));
+    expect(leanUnbuilt.body.data).toEqual(stockUnbuilt.body.data);
+    expect(JSON.parse(leanUnbuilt.text).errors).toEqual(JSON.parse(stockUnbuilt.text).extensions.valueCompletion);
   });
 
   it('subgraph errors keep their code, get serviceName and the path in the client operation', async () => {

@@ -144,7 +144,6 @@ export const errorsCase: DifferentialCase = {
     { name: 'entity rejected for one element (nullable parent)', query: '{ orders { id backupBuyer { name } } }' },
     { name: 'entity rejected next to a good entity', query: '{ order(id: "o2") { backupBuyer { name } buyer { name } } }' },
     { name: 'entity batch failed as a whole (sync throw)', query: '{ order(id: "o8") { buyer { name } backupBuyer { name } } }' },
-    { name: 'entity resolves to null, nullable parent', query: '{ order(id: "o9") { backupBuyer { id name } } }' },
     { name: 'entity resolves to null, key only asked', query: '{ order(id: "o9") { buyer { id } } }' },
     { name: 'null entity key from the root subgraph', query: '{ order(id: "o3") { backupBuyer { name } } }' },
     { name: 'unknown root entity', query: '{ user(id: "nobody") { name orders { id } } }' },
@@ -165,9 +164,18 @@ export const errorsCase: DifferentialCase = {
         { status: 200, data: { order: null }, errors: [{ message: /Cannot return null for non-nullable field/, path: ['order', 'buyer'] }] },
         { status: 200, data: { order: null }, errors: [{ message: /Cannot return null for non-nullable field/, path: ['order', 'buyer', 'name'] }] },
       ],
-      oursStillWrong:
-        'the lean executor reports post-processing errors as stock does (gateway/executor/plan.ts, executeCompiledPlan); ' +
-        'reporting them in `errors` also changes "entity resolves to null, nullable parent" above, which then becomes a case like this one',
+    },
+    {
+      operation: { name: 'entity resolves to null, nullable parent', query: '{ order(id: "o9") { backupBuyer { id name } } }' },
+      why:
+        'the entity is unknown to its subgraph, so the non-null User.name is null and nulls backupBuyer; stock reports ' +
+        'the violation only in extensions.valueCompletion, with `errors` empty (spec: a field error must be raised)',
+      stock: {
+        status: 200,
+        data: { order: { backupBuyer: null } },
+        valueCompletion: [{ message: 'Cannot return null for non-nullable field User.name.', path: ['order', 'backupBuyer', 'name'], code: 'INVALID_GRAPHQL' }],
+      },
+      right: [{ status: 200, data: { order: { backupBuyer: null } }, errors: [{ message: /Cannot return null for non-nullable field/, path: ['order', 'backupBuyer', 'name'] }] }],
     },
   ],
 };
