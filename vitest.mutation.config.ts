@@ -1,8 +1,9 @@
 /**
  * The tests StrykerJS runs against each mutant of the lean executor (stryker.config.mjs,
- * `npm run test:mutation`): the executor's own tests against stock @apollo/gateway and the
- * differential suite's edge-case supergraphs, all in-process. Not the generated corpus, which
- * needs the whole stack on a database for every run.
+ * `npm run test:mutation`): the executor's own tests against stock @apollo/gateway (its results,
+ * merging, @requires, ceilings, @defer and its incremental formats) and the differential suite's
+ * edge-case supergraphs, all in-process. Not the generated corpus, which needs the whole stack on
+ * a database for every run.
  */
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -11,8 +12,12 @@ import base from './vitest.config.ts';
 /** The test files, in the order they run: quickest first, so that a mutant they kill stops the run early (Stryker bails at the first failure). */
 const FILES = [
   'test/unit/executor*.test.ts',
+  'test/unit/ceilings.test.ts',
+  'test/unit/incrementalDelivery.test.ts',
   'test/integration/gateway/executor.test.ts',
   'test/integration/gateway/executorParity.test.ts',
+  'test/integration/differential/plannerCorrections.test.ts',
+  'test/integration/defer/defer.test.ts',
   'test/integration/differential/differential.test.ts',
 ];
 

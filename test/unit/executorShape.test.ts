@@ -1,0 +1,165 @@
+/**
+ * The lean executor's response shaping (gateway/executor/shape.ts) against stock's own
+ * `computeResponse`, value by value: for every field of one operation, each value a subgraph could
+ * send (right, wrong type, null, missing, an unknown or non-string `__typename`, a list where an
+ * object belongs and the other way round), under `@skip`/`@include` with every variable value,
+ * the data and the post-processing errors (message, path, code) must be stock's. Where stock's
+ * own walk would fail an assertion, the lean one hands the input to stock, so even those answers
+ * are stock's. Written to kill the mutants of shape.ts that the in-process suites left alive
+ * (docs/testing.md, "Mutation testing").
+ */
+import { buildSchema, operationFromDocument } from '@apollo/federation-internals';
+import { parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { computeResponse } from '../../gateway/apollo/internals.ts';
+import { compileSelection, compileShape } from '../../gateway/executor/compileShape.ts';
+import { shapeResponse, shapeSelection } from '../../gateway/executor/shape.ts';
+
+const schema = buildSchema(`
+  type Query {
+    i: Int
+    f: Float
+    b: Boolean
+    s: String
+    id: ID
+    e: E
+    c: JSON
+    ni: Int!
+    t: T
+    nt: T!
+    ts: [T!]
+    grid: [[Int]]
+    u: U
+    node: Node
+  }
+  scalar JSON
+  enum E { A B }
+  interface Node { id: ID! }
+  type T implements Node { id: ID! n: Int name: String! }
+  type V implements Node { id: ID! w: Int }
+  union U = T | V
+`);
+
+const QUERY = `query($yes: Boolean!, $no: Boolean = false) {
+  i f b s id e c
+  alias: i
+  t { __typename id n name }
+  ts { id n }
+  grid
+  u { __typename ... on T { id name } ... on V { w } }
+  node { id ... on V { w } }
+  skipped: s @skip(if: $yes)
+  kept: s @include(if: $yes)
+  defaulted: s @include(if: $no)
+  literal: s @skip(if: false)
+  dropped: s @include(if: false)
+  ... on Query @include(if: $yes) { ni }
+}`;
+
+const operation = operationFromDocument(schema, parse(QUERY));
+const shape = compileShape(operation);
+
+/** A subgraph answer every field of which is right. */
+const BASE: Record<string, unknown> = {
+  i: 1, f: 1.5, b: true, s: 'x', id: '7', e: 'A', c: { any: [1] }, alias: 2, ni: 3,
+  t: { __typename: 'T', id: 't1', n: 1, name: 'one' },
+  ts: [{ id: 't2', n: 2 }],
+  grid: [[1, null], []],
+  u: { __typename: 'V', w: 4 },
+  node: { __typename: 'V', id: 'v1', w: 5 },
+  skipped: 's1', kept: 's2', defaulted: 's3', literal: 's4', dropped: 's5',
+};
+
+/** Values to try in each field's place (undefined: the field missing). */
+const VALUES: Record<string, unknown[]> = {
+  i: [undefined, null, 2, -3, 1.5, '12', '-0', '012', 'x', true, { a: 1 }, [1]],
+  f: [undefined, null, 2, 2.5, '2.5', false],
+  b: [undefined, null, false, 'true', 0],
+  s: [undefined, null, '', 5, true, { a: 1 }],
+  id: [undefined, null, 'a', 7, 7.5, '08', false],
+  e: [undefined, null, 'B', 'C', 1],
+  c: [undefined, null, 1, 'str', [1, { a: 2 }]],
+  ni: [undefined, null, 4, 'x'],
+  t: [undefined, null, 'not an object', [{ id: 't' }], {}, { __typename: 'T', id: 't', name: null }, { __typename: 'V', id: 'v' }, { __typename: 'Nope', id: 't' }, { __typename: 5 }, { __typename: 'E' }, { id: 't', n: '1', name: 'n' }],
+  ts: [undefined, null, [], [null], [{ id: 'a' }, { id: 'b', n: 'x' }], { id: 'not a list' }, ['x']],
+  grid: [undefined, null, [[]], [[1, 'x']], [1], [[[1]]]],
+  u: [undefined, null, { __typename: 'T', id: 'u', name: 'n' }, { __typename: 'T', id: 'u' }, { __typename: 'Node' }, { __typename: 'Nope' }, { w: 1 }],
+  node: [undefined, null, { __typename: 'T', id: 'n1', name: 'n' }, { __typename: 'V', id: 'n2' }, { id: 'n3' }, { __typename: 'Node', id: 'n4' }],
+  skipped: [undefined, null, 1],
+  kept: [undefined, null, 1],
+};
+
+const VARIABLES: Record<string, unknown>[] = [{ yes: true }, { yes: false }, { yes: true, no: true }, {}];
+
+/** An answer as a client gets it: data as JSON text (key order kept), errors' message, path and code. */
+function comparable(result: { data?: unknown; errors?: readonly { message: string; path?: readonly unknown[]; extensions?: Record<string, unknown> }[] | undefined }): string {
+  const errors = (result.errors ?? []).map((e) => ({ message: e.message, path: e.path, code: e.extensions?.['code'] }));
+  return JSON.stringify({ data: result.data ?? null, errors });
+}
+
+function stock(input: Record<string, unknown>, variables: Record<string, unknown>): string {
+  try {
+    const r = computeResponse({ operation, variables, input, introspectionHandling: () => null as never });
+    return comparable({ data: r.data, errors: r.errors });
+  } catch (err) {
+    return `throws ${(err as Error).message}`;
+  }
+}
+
+function lean(input: Record<string, unknown>, variables: Record<string, unknown>): string {
+  try {
+    return comparable(shapeResponse(shape, input, variables));
+  } catch (err) {
+    return `throws ${(err as Error).message}`;
+  }
+}
+
+describe('shapeResponse gives stock computeResponse answer', () => {
+  for (const [field, values] of Object.entries(VALUES)) {
+    it(`for every value of ${field}, under every variable value`, () => {
+      for (const value of values) {
+        for (const variables of VARIABLES) {
+          const input = { ...BASE };
+          if (value === undefined) delete input[field];
+          else input[field] = value;
+          expect(lean(input, variables), `${field} = ${JSON.stringify(value)}, variables ${JSON.stringify(variables)}`).toBe(stock(input, variables));
+        }
+      }
+    });
+  }
+
+  it('for the right answer, and for an empty one', () => {
+    for (const variables of VARIABLES) {
+      expect(lean(BASE, variables)).toBe(stock(BASE, variables));
+      expect(lean({}, variables)).toBe(stock({}, variables));
+    }
+    // The right answer comes back whole, in selection order, without errors.
+    expect(JSON.parse(lean(BASE, { yes: true })).errors).toEqual([]);
+    expect(Object.keys(JSON.parse(lean(BASE, { yes: true })).data)).toEqual(['i', 'f', 'b', 's', 'id', 'e', 'c', 'alias', 't', 'ts', 'grid', 'u', 'node', 'kept', 'literal', 'ni']);
+  });
+});
+
+describe('shapeSelection (a deferred part)', () => {
+  const T = schema.type('T') as never;
+  const set = compileSelection(schema, operation.selectionSet.selections().find((s) => s.element.kind === 'Field' && s.element.name === 't')!.selectionSet!);
+
+  it('shapes the part as the whole response shapes it, and nulls only the part on a non-null violation', () => {
+    const good = { __typename: 'T', id: 't1', n: 1, name: 'one' };
+    expect(shapeSelection(shape, set, T, good, ['t'], {})).toEqual({ data: { __typename: 'T', id: 't1', n: 1, name: 'one' }, errors: [] });
+    const missing = shapeSelection(shape, set, T, { __typename: 'T', id: 't1', n: 1, name: null }, ['t'], {});
+    expect(missing.data).toBeNull();
+    expect(missing.errors.map((e) => [e.message, e.path])).toEqual([['Cannot return null for non-nullable field T.name.', ['t', 'name']]]);
+  });
+
+  it('answers a part stock would fail an assertion on with null data and an error', () => {
+    // A `__typename` that is not a string, or a variable of a condition with no value: stock's walk asserts.
+    const root = compileSelection(schema, operation.selectionSet);
+    const Query = schema.type('Query') as never;
+    for (const [input, variables] of [[{ ...BASE, t: { __typename: 5 } }, { yes: true }], [BASE, {}]] as const) {
+      expect(stock(input, variables)).toMatch(/^throws /);
+      const bad = shapeSelection(shape, root, Query, input, ['part'], variables);
+      expect(bad.data).toBeNull();
+      expect(bad.errors.map((e) => [e.message, e.path])).toEqual([['Invalid data found for a deferred fragment.', ['part']]]);
+    }
+  });
+});
