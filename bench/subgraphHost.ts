@@ -64,8 +64,14 @@ process.once('SIGTERM', () => exitAfterStop(0));
 process.once('SIGINT', () => exitAfterStop(0));
 process.on('disconnect', () => exitAfterStop(0));
 
+/**
+ * To the parent, if it is still there. With a callback, a send on a channel that closed meanwhile
+ * (the parent went away during start-up) reports to it instead of an unhandled 'error' event
+ * that would end the process before its database server is stopped.
+ */
 function send(message: HostReady | HostCounters | { type: 'error'; message: string }): void {
-  process.send?.(message);
+  if (!process.send || !process.connected) return;
+  process.send(message, () => {});
 }
 
 /** Counts the commands the subgraphs send to their databases (by subgraph.command:collection) once `counting()` says so. */
@@ -230,7 +236,7 @@ try {
   });
   // Started by a parent that went away while we were starting: there is no one to serve.
   if (process.send && !process.connected) exitAfterStop(0);
-  send({ type: 'ready', ...host.ready });
+  else send({ type: 'ready', ...host.ready });
 } catch (err) {
   // When stopping already, start-up failed because we stopped it: exitAfterStop exits when done.
   if (!exiting) {
