@@ -79,7 +79,7 @@ export class WebhookService {
   private readonly workers = new Map<string, EndpointWorker>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
-  /** The pass waiting for the running one to end, if any. */
+  /** The pass not started yet, if any: a tick meanwhile joins it. */
   private queued: Promise<void> | undefined;
   private stopped = false;
   private trimmedAt = 0;
@@ -126,22 +126,14 @@ export class WebhookService {
   private tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.queued) return this.queued;
-    const run = () => this.pass().catch((err: unknown) => this.deps.log.error({ err }, 'webhooks: a pass failed'));
-    if (!this.ticking) {
-      const pass = run().finally(() => {
-        if (this.ticking === pass) this.ticking = undefined;
-      });
-      return (this.ticking = pass);
-    }
-    const next = this.ticking.then(() => {
-      this.queued = undefined;
-      return run();
-    });
-    const pass = next.finally(() => {
-      if (this.ticking === pass) this.ticking = undefined;
-    });
-    this.ticking = pass;
-    return (this.queued = pass);
+    const pass = (this.ticking ?? Promise.resolve())
+      .then(() => {
+        this.queued = undefined;
+        return this.pass();
+      })
+      .catch((err: unknown) => this.deps.log.error({ err }, 'webhooks: a pass failed'));
+    this.ticking = this.queued = pass;
+    return pass;
   }
 
   private async pass(): Promise<void> {
