@@ -8,14 +8,16 @@
  * in flight, and answered with REQUEST_DEADLINE_EXCEEDED or RESPONSE_TOO_LARGE.
  *
  * The stock pipeline (`process` → `willSendRequest` → fetch → `errorFromResponse` /
- * `didEncounterError` → `didReceiveResponse`) is kept: this class wraps
- * `process` and replaces only the `fetcher`. A failed fetch never throws out of `process` for an
+ * `didEncounterError` → `didReceiveResponse`) is kept: this class wraps `process` and replaces
+ * only the `fetcher`; when none of the pipeline's hooks is set, it runs stock's own steps itself,
+ * with the same request and answer and without the objects built for the hooks. A failed fetch never throws out of `process` for an
  * incoming operation: it is answered with GraphQL errors carrying `extensions.code` and
  * `serviceName` (./failures.ts), so the executor keeps the rest of the plan's data and places the
  * errors on the paths of the fields that subgraph would have resolved (./failurePaths.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLRequest } from '@apollo/server-gateway-interface';
 import { GraphQLError, Kind, type DocumentNode } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import { budgetOf, BudgetSpent, type RequestBudget } from './budget.ts';
@@ -23,11 +25,11 @@ import { CircuitBreaker, type CircuitState } from './circuitBreaker.ts';
 import { failurePaths } from './failurePaths.ts';
 import { codedResponseError, describeFailure, SubgraphFetchError, type FetchOutcome, type Transport } from './failures.ts';
 import type { HeaderRules } from '../../lib/configFormats.ts';
-import { propagatedHttp, signCaller, type Signer } from './headers.ts';
+import { propagatedHeaders, signCaller, type Signer } from './headers.ts';
 import { instanceUrls, isConnectionFailure, SubgraphInstances, type SubgraphInstance } from './instances.ts';
 import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
-import { DistinctRepresentations, isDistinct } from './representations.ts';
-import { BufferedResponse, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
+import { deduplicateVariables, expandAnswer } from './representations.ts';
+import { BufferedResponse, isJsonAnswer, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
 import { exchangeAlone, InFlightQueries, type ExchangeHooks } from './sharing.ts';
 
 export interface DataSourceHooks {
@@ -69,6 +71,8 @@ const INSTANCE_REST_MS = 2_000;
 
 type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 
+const STOCK = RemoteGraphQLDataSource.prototype;
+
 // ---------------------------------------------------------------------------------------------
 // Per-call state, carried from `process` to the fetcher through the stock pipeline in between.
 
@@ -95,26 +99,6 @@ function operationKind(document: DocumentNode | undefined, query: string | undef
 }
 
 /**
- * The representations of a request that has some more than once, de-duplicated. Those the lean
- * executor built are distinct already and not looked at again.
- */
-function deduplicate(variables: Record<string, unknown> | undefined): DistinctRepresentations | undefined {
-  const reps = variables?.['representations'];
-  if (!Array.isArray(reps) || reps.length < 2 || isDistinct(reps)) return undefined;
-  const distinct = DistinctRepresentations.of(reps);
-  return distinct.hasDuplicates ? distinct : undefined;
-}
-
-/** The answer to the de-duplicated request, for every position of the original one. */
-function expand(response: ProcessResult, distinct: DistinctRepresentations): ProcessResult {
-  let data = response.data;
-  const entities: unknown = data?.['_entities'];
-  if (data && Array.isArray(entities) && entities.length === distinct.unique.length) data = { ...data, _entities: distinct.expandEntities(entities) };
-  const errors = response.errors && distinct.expandErrors(response.errors);
-  return { ...response, data, ...(errors ? { errors } : {}) };
-}
-
-/**
  * The gateway's data source for one subgraph; `buildService` creates one per subgraph, and the
  * circuit state lives on it.
  */
@@ -133,6 +117,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   /** HTTP requests in flight that identical queries may join. */
   private readonly inFlight = new InFlightQueries();
   private readonly failedHooks = new Set<keyof DataSourceHooks>();
+  private readonly ownFetcher: RemoteGraphQLDataSource['fetcher'] = (url, init) => this.fetchFromSubgraph(url, init);
 
   constructor(options: SubgraphDataSourceOptions) {
     const urls = instanceUrls(options.url);
@@ -150,7 +135,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     this.breaker = new CircuitBreaker(options.name, options.circuit.failureThreshold, options.circuit.resetMs, (state) =>
       this.notify('onCircuitState', state),
     );
-    this.fetcher = (url, init) => this.fetchFromSubgraph(url, init);
+    this.fetcher = this.ownFetcher;
     // The subgraphs' Cache-Control feeds the gateway's own caches (gateway/cache/), which writes
     // invalidate; passed on to the gateway's HTTP response it would let browsers and proxies keep
     // answers that no write can reach. The gateway's answers stay `no-store`.
@@ -167,26 +152,67 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const budget = budgetOf(options.context);
     if (budget?.spent) return this.failed(options, this.budgetFailure(budget.spent), undefined, started);
     const original = options.request;
-    const distinct = deduplicate(original.variables);
+    const distinct = deduplicateVariables(original.variables);
     const variables = distinct ? { ...original.variables, representations: distinct.unique } : original.variables;
     const signing = signCaller(options, this.name, this.sign);
     const token = signing === undefined ? undefined : await signing;
-    const request = { ...original, variables, http: propagatedHttp(options, this.url, token, this.headerRules, this.name) };
+    const headers = propagatedHeaders(options, token, this.headerRules, this.name);
     const call: CallState = {
-      operation: operationKind('document' in options ? options.document : undefined, request.query),
-      query: request.query ?? '',
+      operation: operationKind('document' in options ? options.document : undefined, original.query),
+      query: original.query ?? '',
       variables,
       budget,
       transport: { kind: 'not_sent' },
     };
     let response: ProcessResult;
     try {
-      response = await calls.run(call, () => super.process({ ...options, request }));
+      if (this.onlyStockSteps()) {
+        response = await this.processDirectly({ ...original, variables }, headers, call);
+      } else {
+        const request = { ...original, variables, http: { method: 'POST', url: this.url, headers: new Headers(headers) } };
+        response = await calls.run(call, () => super.process({ ...options, request }));
+      }
     } catch (err) {
       return this.failed(options, err, call, started);
     }
     this.notify('onFetch', (performance.now() - started) / 1000, 'ok');
-    return distinct ? expand(response, distinct) : response;
+    return distinct ? expandAnswer(response, distinct) : response;
+  }
+
+  /**
+   * Whether stock's `process` would run only its own steps: no `willSendRequest` or
+   * `didReceiveResponse` hook, no APQ, no Cache-Control hints, stock's body parsing and error
+   * handling, this data source's fetcher. Then {@link processDirectly} gives the same answer
+   * without the objects stock builds for hooks that are not there.
+   */
+  private onlyStockSteps(): boolean {
+    return (
+      this.willSendRequest === undefined &&
+      this.didReceiveResponse === undefined &&
+      !this.apq &&
+      !this.honorSubgraphCacheControlHeader &&
+      this.parseBody === STOCK.parseBody &&
+      this.didEncounterError === STOCK.didEncounterError &&
+      this.fetcher === this.ownFetcher
+    );
+  }
+
+  /**
+   * Stock's `process` (of the @apollo/gateway version gateway/apollo/internals.ts checks), its own
+   * steps only: the same body (`query` first, then the rest of the request), the same headers, the
+   * same errors and the same answer (`http`: the subgraph's response), without its node-fetch
+   * `Headers` and `Request`, the copy of the headers and the context that carries the call to the
+   * fetcher. test/unit/subgraphTransport.test.ts compares the two.
+   */
+  private async processDirectly(request: GatewayGraphQLRequest, headers: Record<string, string>, call: CallState): Promise<ProcessResult> {
+    if (!request.query) throw new Error('Missing query');
+    const { http: _http, query, ...rest } = request;
+    const raw = await this.fetchRaw(this.url, 'POST', headers, JSON.stringify({ query, ...rest }), call);
+    const response = new BufferedResponse(raw);
+    if (!response.ok) throw await this.errorFromResponse(response);
+    const body: unknown = isJsonAnswer(raw) ? JSON.parse(raw.body) : raw.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+    return { ...body, http: response } as ProcessResult;
   }
 
   /** Stock's error for a non-2xx answer, with a code. */
@@ -214,18 +240,21 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     };
   }
 
-  /** The `fetcher` given to the stock pipeline. */
+  /** The `fetcher` given to the stock pipeline (the call comes through the context {@link process} runs it in). */
   private async fetchFromSubgraph(url: string, init: FetcherRequestInit | undefined): Promise<FetcherResponse> {
-    const call = calls.getStore();
     const headers = init?.headers ?? {};
     const body = typeof init?.body === 'string' ? init.body : (init?.body?.toString('utf8') ?? '');
-    const method = init?.method ?? 'POST';
+    return new BufferedResponse(await this.fetchRaw(url, init?.method ?? 'POST', headers, body, calls.getStore()));
+  }
+
+  /** One call's HTTP request, shared with identical queries in flight when de-duplication is on. */
+  private async fetchRaw(url: string, method: string, headers: Record<string, string>, body: string, call: CallState | undefined): Promise<RawResponse> {
     try {
       const send = (hooks: ExchangeHooks) => this.exchange(url, method, headers, body, call, hooks);
       const budget = call?.budget;
       const response = await (this.dedupe && call?.operation === 'query' ? this.inFlight.share(url, headers, body, send, budget) : exchangeAlone(send, budget));
       if (call) call.transport = { kind: 'answered', status: response.status };
-      return new BufferedResponse(response);
+      return response;
     } catch (thrown) {
       const err = thrown instanceof BudgetSpent ? this.budgetFailure(thrown) : thrown;
       if (call && err instanceof SubgraphFetchError) call.transport = { kind: 'failed', error: err };

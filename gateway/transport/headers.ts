@@ -19,18 +19,30 @@ export function signCaller(options: GraphQLDataSourceProcessOptions<GatewayConte
   return caller && sign ? sign(caller, subgraph) : undefined;
 }
 
-/** The request's `http`: POST to the subgraph with the executor's headers, the ruled client headers, the request id and the signed caller. */
-export function propagatedHttp(options: GraphQLDataSourceProcessOptions<GatewayContext>, url: string, token: string | undefined, rules?: HeaderRules, subgraph = '') {
-  const headers = new Headers();
-  for (const [name, value] of options.request.http?.headers ?? []) headers.append(name, value);
-  headers.delete(GATEWAY_TOKEN_HEADER);
+/** A header added to a plain, lower-cased header object as `Headers.append` would (values joined with ", "). */
+function append(headers: Record<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  const present = headers[key];
+  headers[key] = present === undefined ? value : `${present}, ${value}`;
+}
+
+/**
+ * The headers of a request to the subgraph, lower-cased as stock's pipeline sends them: the
+ * executor's, the ruled client headers, the request id, the signed caller and stock's
+ * `Content-Type: application/json`.
+ */
+export function propagatedHeaders(options: GraphQLDataSourceProcessOptions<GatewayContext>, token: string | undefined, rules?: HeaderRules, subgraph = ''): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of options.request.http?.headers ?? []) append(headers, name, value);
+  delete headers[GATEWAY_TOKEN_HEADER];
   if ('incomingRequestContext' in options) {
     // A request context built by the gateway itself (a subscription event's entity fetches) may have no HTTP request.
     const client = (options.incomingRequestContext as Partial<typeof options.incomingRequestContext>).request?.http?.headers;
-    for (const [name, value] of ruledHeaders(rules, subgraph, client)) headers.set(name, value);
+    for (const [name, value] of ruledHeaders(rules, subgraph, client)) headers[name.toLowerCase()] = value;
     const context: Partial<GatewayContext> | undefined = options.context;
-    if (typeof context?.requestId === 'string') headers.set(REQUEST_ID_HEADER, context.requestId);
+    if (typeof context?.requestId === 'string') headers[REQUEST_ID_HEADER] = context.requestId;
   }
-  if (token) headers.set(GATEWAY_TOKEN_HEADER, token);
-  return { method: 'POST', url, headers };
+  if (token) headers[GATEWAY_TOKEN_HEADER] = token;
+  headers['content-type'] = 'application/json';
+  return headers;
 }

@@ -6,6 +6,7 @@
  * process alone.
  */
 import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { RawResponse } from './response.ts';
 
@@ -41,6 +42,26 @@ function errorCode(err: unknown): string | undefined {
 /** Whether a failed request ran out of one of undici's timeouts. */
 export function isUndiciTimeout(err: unknown): boolean {
   return UNDICI_TIMEOUTS.has(errorCode(err) ?? '');
+}
+
+/**
+ * An answer's body as text, read chunk by chunk as it arrives (events, not an async iterator: a
+ * promise less per chunk), so that a budget spent by this answer aborts it before the rest arrives.
+ */
+function readBody(body: Readable, request: SubgraphRequest): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      request.onBytes?.(chunk.length);
+      if (request.signal.aborted) {
+        body.destroy();
+        reject(request.signal.reason);
+      }
+    });
+    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    body.on('error', reject);
+  });
 }
 
 export class SubgraphPools {
@@ -84,17 +105,7 @@ export class SubgraphPools {
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
         });
-        // Read chunk by chunk, so that a budget spent by this answer aborts it before the rest arrives.
-        const chunks: Buffer[] = [];
-        for await (const chunk of res.body) {
-          chunks.push(chunk as Buffer);
-          request.onBytes?.((chunk as Buffer).length);
-          if (request.signal.aborted) {
-            res.body.destroy();
-            throw request.signal.reason;
-          }
-        }
-        const text = Buffer.concat(chunks).toString('utf8');
+        const text = await readBody(res.body, request);
         const pairs: [string, string][] = [];
         for (const [name, value] of Object.entries(res.headers)) {
           for (const v of Array.isArray(value) ? value : [value ?? '']) pairs.push([name, v]);

@@ -150,3 +150,23 @@ export class DistinctRepresentations {
     return expanded;
   }
 }
+
+/**
+ * The representations of a request that has some more than once, de-duplicated. Those the lean
+ * executor built are distinct already and not looked at again.
+ */
+export function deduplicateVariables(variables: Record<string, unknown> | undefined): DistinctRepresentations | undefined {
+  const reps = variables?.['representations'];
+  if (!Array.isArray(reps) || reps.length < 2 || isDistinct(reps)) return undefined;
+  const distinct = DistinctRepresentations.of(reps);
+  return distinct.hasDuplicates ? distinct : undefined;
+}
+
+/** The answer to the de-duplicated request, for every position of the original one. */
+export function expandAnswer<R extends { data?: Record<string, unknown> | null; errors?: readonly GraphQLFormattedError[] }>(response: R, distinct: DistinctRepresentations): R {
+  let data = response.data;
+  const entities: unknown = data?.['_entities'];
+  if (data && Array.isArray(entities) && entities.length === distinct.unique.length) data = { ...data, _entities: distinct.expandEntities(entities) };
+  const errors = response.errors && distinct.expandErrors(response.errors);
+  return { ...response, data, ...(errors ? { errors } : {}) };
+}

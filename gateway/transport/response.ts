@@ -19,11 +19,14 @@ export interface RawResponse {
 
 export class BufferedResponse implements FetcherResponse {
   readonly redirected = false;
-  readonly headers: Headers;
   private used = false;
+  private fetchHeaders: Headers | undefined;
 
-  constructor(private readonly raw: RawResponse) {
-    this.headers = new Headers(raw.headers as [string, string][]);
+  constructor(private readonly raw: RawResponse) {}
+
+  /** Built when first read (most answers are never asked for a header). */
+  get headers(): Headers {
+    return (this.fetchHeaders ??= new Headers(this.raw.headers as [string, string][]));
   }
 
   get url(): string {
@@ -57,4 +60,11 @@ export class BufferedResponse implements FetcherResponse {
   clone(): FetcherResponse {
     return new BufferedResponse(this.raw);
   }
+}
+
+/** Whether an answer is JSON as stock's `parseBody` decides it (its Content-Type, all values joined as `Headers.get` does). */
+export function isJsonAnswer(raw: RawResponse): boolean {
+  let type: string | undefined;
+  for (const [name, value] of raw.headers) if (name.toLowerCase() === 'content-type') type = type === undefined ? value : `${type}, ${value}`;
+  return type !== undefined && (type.startsWith('application/json') || type.startsWith('application/graphql-response+json'));
 }

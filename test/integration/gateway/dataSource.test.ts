@@ -574,3 +574,66 @@ describe('connection pools', () => {
     }
   });
 });
+
+describe("stock's own steps, taken directly", () => {
+  // When no pipeline hook is set, `process` runs stock's steps itself (gateway/transport/dataSource.ts
+  // processDirectly). Each reply below goes once through that path and once through stock's
+  // pipeline (forced by a `willSendRequest` that does nothing): the subgraph must receive the
+  // same request and the executor the same answer. Broken once by sending the body without
+  // `operationName` and once by taking a JSON array for an answer: both failed here.
+  const replies: [string, Reply][] = [
+    ['data, errors and extensions', { json: { data: { fundingSources: ['CNIPA'] }, errors: [{ message: 'partial', path: ['fundingSources', 0] }], extensions: { x: 1 } } }],
+    ['application/graphql-response+json', { text: JSON.stringify({ data: { fundingSources: [] } }), headers: { 'content-type': 'application/graphql-response+json; charset=utf-8' } }],
+    ['a text answer', { text: 'hello' }],
+    ['a JSON array', { json: [1, 2] }],
+    ['JSON that does not parse', { text: '{"data":', headers: { 'content-type': 'application/json' } }],
+    ['a 500 with a JSON body', { status: 500, json: { errors: [{ message: 'boom' }] } }],
+    ['a 401 with a text body', { status: 401, text: 'who are you' }],
+    ['a Cache-Control hint', { json: { data: { fundingSources: [] } }, headers: { 'cache-control': 'max-age=30' } }],
+  ];
+
+  /** What the executor reads of an answer: everything but the HTTP response, whose status and cache lifetime stand for it. */
+  const answer = (r: Awaited<ReturnType<SubgraphDataSource['process']>>) => {
+    const { http, ...rest } = r;
+    return { ...rest, status: http?.status, lifetime: lifetimeOf(r) };
+  };
+  const request = (r: Received) => {
+    const { host: _host, connection: _connection, 'content-length': length, ...headers } = r.headers;
+    return { headers, length, body: JSON.stringify(r.body) };
+  };
+
+  it.each(replies)('%s: the same request sent and the same answer as stock', async (_name, reply) => {
+    const sg = await scriptedServer(() => reply);
+    const { ds: direct } = dataSource(sg.url, { dedupe: false });
+    const { ds: stock } = dataSource(sg.url, { dedupe: false });
+    stock.willSendRequest = () => {};
+    const options = () => {
+      const o = incoming('query Sources($n: Int) { fundingSources }', { n: 1 });
+      (o.request as { operationName?: string }).operationName = 'Sources';
+      o.request.http = { method: 'POST', url: sg.url, headers: new Headers([['apollo-federation-include-trace', 'ftv1'], ['x-Twice', 'a']]) };
+      o.request.http.headers.append('x-twice', 'b');
+      return o;
+    };
+    const fromDirect = answer(await direct.process(options()));
+    const fromStock = answer(await stock.process(options()));
+    expect(fromDirect).toEqual(fromStock);
+    expect(JSON.stringify(fromDirect)).toBe(JSON.stringify(fromStock));
+    expect(sg.received).toHaveLength(2);
+    expect(request(sg.received[0]!)).toEqual(request(sg.received[1]!));
+    expect(sg.received[0]!.headers).toMatchObject({ 'x-twice': 'a, b', 'content-type': 'application/json', 'x-request-id': 'req-1' });
+  });
+
+  it('de-duplicated representations: the same request and the same expanded answer', async () => {
+    const sg = await scriptedServer((r) => ok({ _entities: (r.body.variables!['representations'] as { id: string }[]).map((rep) => ({ name: `n${rep.id}` })) }));
+    const { ds: direct } = dataSource(sg.url, { dedupe: false });
+    const { ds: stock } = dataSource(sg.url, { dedupe: false });
+    stock.willSendRequest = () => {};
+    const query = 'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Source { name } } }';
+    const representations = [{ __typename: 'Source', id: '1' }, { __typename: 'Source', id: '2' }, { __typename: 'Source', id: '1' }];
+    const fromDirect = answer(await direct.process(incoming(query, { representations })));
+    const fromStock = answer(await stock.process(incoming(query, { representations })));
+    expect(fromDirect).toEqual(fromStock);
+    expect(fromDirect.data).toEqual({ _entities: [{ name: 'n1' }, { name: 'n2' }, { name: 'n1' }] });
+    expect(request(sg.received[0]!)).toEqual(request(sg.received[1]!));
+  });
+});
