@@ -5,11 +5,12 @@
  * to its own in-memory limiter (the library's insurance limiter) and says so in the log: a Redis
  * outage loosens the limits, it never fails a request.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Role } from '../lib/access.ts';
 import type { Config } from '../lib/config.ts';
+import { ioredis } from '../lib/drivers.ts';
 
 export type RateDecision =
   | { readonly allowed: true; readonly limit: number; readonly remaining: number; readonly resetSeconds: number }
@@ -91,7 +92,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
 
 /** An ioredis client that fails fast when Redis is away and logs each change of availability once. */
 function connectRedis(url: string, log: Logger | undefined): { readonly redis: Redis; closing: boolean } {
-  const redis = new Redis(url, {
+  const redis = new (ioredis().Redis)(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,

@@ -3,7 +3,8 @@
  * `bigint` cents; they cross the API as decimal strings ("3890700.00"). No floating point
  * anywhere between the database and the JSON response.
  */
-import { Long } from 'mongodb';
+import type { Long } from 'mongodb';
+import { mongodb } from './drivers.ts';
 
 export type Cents = bigint;
 
@@ -37,8 +38,8 @@ export function euros(amount: number | bigint): Cents {
 export function fromStored(value: unknown): Cents | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return value;
-  if (value instanceof Long) return value.toBigInt();
   if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'object' && value instanceof mongodb().Long) return (value as Long).toBigInt();
   throw new TypeError(`stored amount ${String(value)} is not an integer number of cents`);
 }
 

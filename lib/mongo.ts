@@ -3,7 +3,8 @@
  * and FerretDB differ), and idempotent index creation from declarations kept next to each
  * collection.
  */
-import { MongoClient, type Db, type IndexDescription, type MongoClientOptions } from 'mongodb';
+import type { Db, IndexDescription, MongoClient, MongoClientOptions } from 'mongodb';
+import { mongodb } from './drivers.ts';
 
 /** What the connected server can do; FerretDB 1.x has no `$lookup`, change streams or transactions. */
 export interface Capabilities {
@@ -23,7 +24,7 @@ export interface CollectionSpec {
 
 /** Connects with the options every service uses: Int64 money read back as exact `bigint`. */
 export async function connect(uri: string, options: MongoClientOptions = {}): Promise<MongoClient> {
-  const client = new MongoClient(uri, {
+  const client = new (mongodb().MongoClient)(uri, {
     useBigInt64: true,
     serverSelectionTimeoutMS: 10_000,
     appName: 'ali-graph',

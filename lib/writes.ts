@@ -31,12 +31,13 @@
  * reports an error) marks the entry void and removes the claim before answering, unless the
  * document turns out to be written after all.
  */
-import { MongoServerError, type Db, type Document, type Filter } from 'mongodb';
+import type { Db, Document, Filter } from 'mongodb';
 import type { SubgraphName } from './config.ts';
 import type { Caller, Role } from './access.ts';
 import { alreadyExists, badInput, notFound, versionConflict } from './errors.ts';
 import type { CollectionSpec } from './mongo.ts';
 import { appendPending, findEntryOf, markEntry, positionOf, type LogEntry } from './events/log.ts';
+import { isDuplicateKey } from './drivers.ts';
 
 /** The audit collection of every subgraph database. */
 export const AUDIT = 'audit';
@@ -122,10 +123,6 @@ function versionFilter(version: number): Filter<Document> {
 }
 
 const claimId = (collection: string, id: string, version: number) => `${collection}/${id}@${version}`;
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
 
 /** The audit record of a change: the claim of its version, and its event. */
 function auditRecord<T extends Versioned>(w: Writer, collection: string, before: T | null, after: T): AuditDoc<T> {

@@ -17,8 +17,9 @@
  *   LRU from before (whose counters could be equal by chance) is ever current again.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { ioredis } from '../../lib/drivers.ts';
 
 /** The versions of the tags at one moment. */
 export interface Versions {
@@ -158,7 +159,7 @@ class RedisStore implements CacheStore {
     // During an outage a command fails after one reconnection attempt: a lookup then goes
     // uncached, a mutation's invalidation is reported (./index.ts).
     // The lookups of one request's entities are issued together: one pipeline, one round trip.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: 'ali-graph-cache', enableAutoPipelining: true });
+    this.redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectionName: 'ali-graph-cache', enableAutoPipelining: true });
     this.redis.on('error', () => {}); // every command's failure reaches its caller
     const prefix = opts.keyPrefix ?? 'ali-graph:cache:';
     this.versionsKey = `${prefix}versions`;

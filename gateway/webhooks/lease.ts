@@ -12,8 +12,8 @@
  * request it had started is in flight: at least once, never lost.
  */
 import type { Collection, Db } from 'mongodb';
-import { MongoServerError } from 'mongodb';
 import type { Clock } from './schedule.ts';
+import { isDuplicateKey } from '../../lib/drivers.ts';
 
 interface LeaseRecord {
   /** "<endpoint>#<term>" */
@@ -53,7 +53,7 @@ export class Leases {
     try {
       await this.leases.insertOne({ _id: `${endpoint}#${term}`, endpoint, term, holder: this.holder, expiresAt: new Date(now + this.ttlMs) });
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
     this.held.set(endpoint, now + this.ttlMs);

@@ -14,8 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
-import { MongoServerError } from 'mongodb';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
+import { isDuplicateKey } from '../../lib/drivers.ts';
 
 export type EndpointState = 'active' | 'disabled';
 
@@ -144,7 +144,7 @@ export class WebhookStore {
       await this.deliveries.insertOne(record);
       return true;
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
   }

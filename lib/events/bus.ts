@@ -15,10 +15,11 @@
  * subscriber's queue is bounded (./subscriber.ts).
  */
 import { GraphQLError } from 'graphql';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { ErrorCode } from '../errors.ts';
 import { Fanout, type SubscribeOptions } from './subscriber.ts';
+import { ioredis } from '../drivers.ts';
 
 /** The contract between publishers (mutations) and subscriptions. */
 export interface EventBus {
@@ -113,8 +114,8 @@ class RedisEventBus extends FanoutBus {
   ) {
     super();
     // A publish during an outage fails after a couple of retries rather than holding the mutation.
-    this.publisher = new Redis(url, { maxRetriesPerRequest: 2, connectionName: 'ali-graph-events-pub' });
-    this.subscriber = new Redis(url, { maxRetriesPerRequest: 2, connectionName: 'ali-graph-events-sub' });
+    this.publisher = new (ioredis().Redis)(url, { maxRetriesPerRequest: 2, connectionName: 'ali-graph-events-pub' });
+    this.subscriber = new (ioredis().Redis)(url, { maxRetriesPerRequest: 2, connectionName: 'ali-graph-events-sub' });
     for (const [role, conn] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
       conn.on('error', (err: Error) => this.log?.warn({ err: err.message, role }, 'event bus: Redis connection error'));
     }

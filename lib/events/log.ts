@@ -20,8 +20,9 @@
  * change forward, or mark the entry `void` when its claim is gone). A write whose document write
  * failed marks its entry `void` (skipped by readers) before it removes its claim.
  */
-import { MongoServerError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import type { CollectionSpec } from '../mongo.ts';
+import { isDuplicateKey } from '../drivers.ts';
 
 /** The event log collection of every subgraph database. */
 export const EVENT_LOG = 'events';
@@ -68,10 +69,6 @@ const MAX_APPEND_ATTEMPTS = 50;
 
 /** The newest position each database's log is known to have reached in this process. */
 const heads = new WeakMap<Db, number>();
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
 
 /** The newest position of the log (0 for an empty log); the retention never deletes it. */
 export async function headPosition(db: Db): Promise<number> {

@@ -8,9 +8,10 @@
  * What a log stream yields (./stream.ts) is the payload, with the event's id attached under a
  * symbol ({@link eventMetaOf}), or, first when asked, a start marker ({@link isStartMarker}).
  */
-import { BSON, type Document } from 'mongodb';
+import type { Document } from 'mongodb';
 import type { AuditDoc } from '../writes.ts';
 import { encodeEvent } from './bus.ts';
+import { mongodb } from '../drivers.ts';
 
 /** One collection's audited changes as events of one topic. */
 export interface EventSource<T = Document> {
@@ -48,7 +49,7 @@ export function entityOf(record: Pick<AuditDoc<unknown>, 'collection' | 'documen
 export function payloadOf(source: EventSource, record: AuditDoc<Document>, stored: boolean): unknown {
   // A record read back from the database has been through BSON already; one just written has not
   // (undefined becomes null, numbers keep their BSON type), so the live payload goes through it too.
-  const asStored = stored ? record : (BSON.deserialize(BSON.serialize(record), { useBigInt64: true }) as AuditDoc<Document>);
+  const asStored = stored ? record : (mongodb().BSON.deserialize(mongodb().BSON.serialize(record), { useBigInt64: true }) as AuditDoc<Document>);
   return JSON.parse(encodeEvent(source.payload(asStored)));
 }
 
