@@ -1,9 +1,9 @@
 /**
  * The tests StrykerJS runs against each mutant of the lean executor (stryker.config.mjs,
  * `npm run test:mutation`): the executor's own tests against stock @apollo/gateway (its results,
- * merging, @requires, ceilings, @defer and its incremental formats) and the differential suite's
- * edge-case supergraphs, all in-process. Not the generated corpus, which needs the whole stack on
- * a database for every run.
+ * merging, @requires, ceilings, @defer, its incremental formats, its spans and Apollo Client
+ * reading it) and the differential suite's edge-case supergraphs, all in-process. Not the
+ * generated corpus, which needs the whole stack on a database for every run.
  */
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -18,6 +18,8 @@ const FILES = [
   'test/integration/gateway/executorParity.test.ts',
   'test/integration/differential/plannerCorrections.test.ts',
   'test/integration/defer/defer.test.ts',
+  'test/integration/defer/tracing.test.ts',
+  'test/integration/defer/apolloClient.test.ts',
   'test/integration/differential/differential.test.ts',
 ];
 

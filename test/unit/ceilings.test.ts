@@ -5,7 +5,12 @@
  */
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { boundedResult, jsonBytes } from '../../gateway/executor/ceilings.ts';
+import type { ApolloGateway } from '@apollo/gateway';
+import type { GatewayExecutionResult, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import { boundedResult, jsonBytes, useExecutionLimits } from '../../gateway/executor/ceilings.ts';
+import type { DeferredPayload, DeferredResponse } from '../../gateway/executor/defer.ts';
+import type { IncrementalHandoff } from '../../gateway/pipeline/incremental.ts';
+import { budgetOf } from '../../gateway/transport/budget.ts';
 import { BudgetSpent, RequestBudget } from '../../gateway/transport/budget.ts';
 import { CircuitBreaker } from '../../gateway/transport/circuitBreaker.ts';
 import type { RawResponse } from '../../gateway/transport/response.ts';
@@ -24,6 +29,14 @@ describe('jsonBytes', () => {
     [[[]]],
     // Printable ASCII counted from its length, anything else the slow way; keys repeat across a list.
     { 'ключ': 'x', plain: 'a'.repeat(300), del: '\u007f~ ', list: [{ k: 'a' }, { k: 'è' }, { k: '"' }] },
+    // Each character that is not written as itself, alone in an otherwise plain string (another
+    // one before it would send the string the slow way anyway), in values and in keys.
+    ['a\nb', 'tab\t', '\u001f', 'say "hi"', 'back\\slash', 'caffè', '🚀', ' ~', '\u007f', '\udc00'],
+    { 'a\nb': 1, 'q"': 2, 'b\\': 3, 'é': 4, '\u0000': 5 },
+    // What JSON leaves out of objects and writes as null in lists; what it asks toJSON for; inherited members.
+    { f: () => 1, s: Symbol('s'), u: undefined, list: [() => 1, Symbol('t'), undefined], at: new Date(0) },
+    Object.assign(Object.create({ inherited: 'not written' }) as object, { own: 1 }),
+    [Number.NaN, Number.POSITIVE_INFINITY, -0, 1e21, 0.1],
   ];
   it.each(values.map((v, i) => [i, v]))('counts value %i as JSON.stringify serialises it', (_i, value) => {
     expect(jsonBytes(value, Number.MAX_SAFE_INTEGER)).toBe(Buffer.byteLength(JSON.stringify(value)));
@@ -36,12 +49,29 @@ describe('jsonBytes', () => {
     expect(jsonBytes(big, 1000)).toBeLessThan(Buffer.byteLength(JSON.stringify(big)) / 10);
   });
 
+  it('counts exactly up to the limit and only passes it when the value is larger', () => {
+    for (const value of values) {
+      const size = Buffer.byteLength(JSON.stringify(value) ?? 'null');
+      for (let max = Math.max(0, size - 3); max <= size + 3; max++) {
+        const counted = jsonBytes(value, max);
+        if (size <= max) expect(counted, `${JSON.stringify(value)} within ${max}`).toBe(size);
+        else expect(counted, `${JSON.stringify(value)} over ${max}`).toBeGreaterThan(max);
+      }
+      const result = { data: value };
+      const resultSize = Buffer.byteLength(JSON.stringify(result));
+      expect(boundedResult(result, resultSize)).toBe(result);
+      expect(boundedResult(result, resultSize - 1)).not.toBe(result);
+    }
+  });
+
   it('replaces a result over the ceiling with one RESPONSE_TOO_LARGE error', () => {
     const result = { data: { text: 'x'.repeat(500) } };
     expect(boundedResult(result, 1000)).toBe(result);
     const bounded = boundedResult(result, 100) as { data: unknown; errors: GraphQLError[] };
     expect(bounded.data).toBeNull();
     expect(bounded.errors.map((e) => e.extensions['code'])).toEqual(['RESPONSE_TOO_LARGE']);
+    expect(bounded.errors[0]!.message).toBe('The response would be larger than 100 bytes, the most this caller may receive: select fewer fields or smaller pages');
+    expect(bounded.errors[0]!.extensions['max']).toBe(100);
   });
 });
 
@@ -128,5 +158,130 @@ describe('a cancelled probe', () => {
     expect(next).toHaveProperty('probe');
     breaker.record(next as object, true, 22);
     expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('useExecutionLimits', () => {
+  const LIMITS = { maxResponseBytes: 200, deadlineMs: 10_000, maxCost: 1, maxDepth: 1, maxAliases: 1, maxRootFields: 1, maxTokens: 1, maxDirectives: 1 };
+
+  /** A gateway whose executor answers `answer`, held to LIMITS; what one request gets, its HTTP status and its context. */
+  async function execute(answer: GatewayExecutionResult | (() => GatewayExecutionResult), handoff?: IncrementalHandoff, times?: (first: number, last: number) => void) {
+    const gateway = { executor: async () => (typeof answer === 'function' ? answer() : answer) } as unknown as ApolloGateway;
+    useExecutionLimits(gateway, () => LIMITS as never, times);
+    const context: Record<string, unknown> = handoff ? { incremental: handoff } : {};
+    const http = { status: undefined as number | undefined, headers: new Map() };
+    const requestContext = { context, response: { http } } as unknown as GatewayGraphQLRequestContext;
+    const result = await gateway.executor(requestContext);
+    return { result, status: http.status, budget: budgetOf(context)! };
+  }
+  const coded = (code: string) => ({ message: code, extensions: { code } }) as never;
+
+  it('sets the HTTP status of a ceiling error only when the ceilings left no data', async () => {
+    expect((await execute({ data: { a: 1 } })).status).toBeUndefined();
+    expect((await execute({ data: { text: 'x'.repeat(300) } })).status).toBe(400);
+    expect((await execute({ data: null, errors: [coded('REQUEST_DEADLINE_EXCEEDED')] })).status).toBe(504);
+    expect((await execute({ errors: [coded('OTHER'), coded('RESPONSE_TOO_LARGE')] })).status).toBe(400);
+    expect((await execute({ data: { a: null }, errors: [coded('REQUEST_DEADLINE_EXCEEDED')] })).status).toBeUndefined();
+    expect((await execute({ data: null, errors: [coded('OTHER')] })).status).toBeUndefined();
+    expect((await execute({ data: null })).status).toBeUndefined();
+  });
+
+  it('ends the budget of an answer without deferred parts', async () => {
+    const { budget } = await execute({ data: { a: 1 } });
+    expect(budget.signal.aborted).toBe(false);
+    // Ended: its deadline no longer runs (a spent budget would abort its signal).
+    expect(budget.spent).toBeUndefined();
+  });
+
+  function deferred(payloads: DeferredPayload[]): DeferredResponse & { cancelled: boolean; returned: boolean } {
+    const out = {
+      pending: [{ id: '0', path: [], label: undefined }],
+      cancelled: false,
+      returned: false,
+      subsequent: (async function* () {
+        try {
+          for (const p of payloads) yield p;
+        } finally {
+          out.returned = true;
+        }
+      })(),
+      cancel() {
+        out.cancelled = true;
+      },
+    };
+    return out;
+  }
+  const part = (text: string, hasNext: boolean): DeferredPayload => ({ completed: [{ id: '0', path: [], label: undefined, data: { text }, errors: [] }], pending: [], hasNext });
+  const handoffOf = (d: DeferredResponse): IncrementalHandoff => ({ format: 'legacy', overHttp: true, deferred: d }) as IncrementalHandoff;
+
+  it('holds the deferred parts to the same ceiling as the initial result, and times the first and last payloads', async () => {
+    const d = deferred([part('a'.repeat(20), true), part('b'.repeat(20), false)]);
+    const handoff = handoffOf(d);
+    const timed: number[][] = [];
+    const { result } = await execute({ data: { first: 1 } }, handoff, (first, last) => timed.push([first, last]));
+    expect(result).toEqual({ data: { first: 1 } });
+    const got: DeferredPayload[] = [];
+    for await (const p of handoff.deferred!.subsequent) got.push(p);
+    expect(got).toEqual([part('a'.repeat(20), true), part('b'.repeat(20), false)]);
+    expect(timed).toHaveLength(1);
+    const [first, last] = timed[0]!;
+    expect(first!).toBeGreaterThanOrEqual(0);
+    expect(last!).toBeGreaterThanOrEqual(first!);
+    expect(last!).toBeLessThan(5); // seconds
+  });
+
+  it('replaces the part that would pass the ceiling with RESPONSE_TOO_LARGE and ends the answer there', async () => {
+    const d = deferred([part('a'.repeat(60), true), part('b'.repeat(100), true), part('c', false)]);
+    const handoff = handoffOf(d);
+    const timed: number[][] = [];
+    const { budget } = await execute({ data: { first: 1 } }, handoff, (first, last) => timed.push([first, last]));
+    const got: DeferredPayload[] = [];
+    for await (const p of handoff.deferred!.subsequent) got.push(p);
+    expect(got).toHaveLength(2);
+    expect(got[0]).toEqual(part('a'.repeat(60), true));
+    expect(got[1]!.hasNext).toBe(false);
+    expect(got[1]!.pending).toEqual([]);
+    expect(got[1]!.completed.map((c) => [c.id, c.data, c.errors.map((e) => e.extensions['code'])])).toEqual([['0', null, ['RESPONSE_TOO_LARGE']]]);
+    expect(d.returned).toBe(true);
+    expect(timed).toHaveLength(1);
+    expect(budget.signal.aborted).toBe(false);
+  });
+
+  it('counts the pending parts a payload announces against the ceiling too', async () => {
+    const announcing: DeferredPayload = { completed: [], pending: Array.from({ length: 8 }, (_, i) => ({ id: String(i), path: ['p'], label: 'x'.repeat(10) })), hasNext: true };
+    const handoff = handoffOf(deferred([announcing, part('c', false)]));
+    await execute({ data: { first: 1 } }, handoff);
+    const got: DeferredPayload[] = [];
+    for await (const p of handoff.deferred!.subsequent) got.push(p);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.hasNext).toBe(false);
+  });
+
+  it('a client that leaves before the last part spends the budget, which aborts the fetches in flight', async () => {
+    const d = deferred([part('a', true), part('b', false)]);
+    const handoff = handoffOf(d);
+    const timed: number[][] = [];
+    const { budget } = await execute({ data: { first: 1 } }, handoff, (first, last) => timed.push([first, last]));
+    expect(budget.signal.aborted).toBe(false);
+    const it = handoff.deferred!.subsequent;
+    await it.next();
+    await it.return();
+    expect(budget.signal.aborted).toBe(true);
+    expect(d.returned).toBe(true);
+    expect(timed).toEqual([]);
+    handoff.deferred!.cancel();
+    expect(d.cancelled).toBe(true);
+  });
+
+  it('an initial result over the ceiling has nothing follow it', async () => {
+    const d = deferred([part('a', false)]);
+    const handoff = handoffOf(d);
+    const { result, status, budget } = await execute({ data: { text: 'x'.repeat(300) } }, handoff);
+    expect(result.data).toBeNull();
+    expect(status).toBe(400);
+    expect(handoff.deferred).toBeUndefined();
+    expect(d.cancelled).toBe(true);
+    expect(await d.subsequent.next()).toEqual({ done: true, value: undefined });
+    expect(budget.signal.aborted).toBe(true);
   });
 });
