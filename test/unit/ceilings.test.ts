@@ -11,6 +11,8 @@ import { boundedResult, jsonBytes, useExecutionLimits } from '../../gateway/exec
 import type { DeferredPayload, DeferredResponse } from '../../gateway/executor/defer.ts';
 import type { IncrementalHandoff } from '../../gateway/pipeline/incremental.ts';
 import { budgetOf } from '../../gateway/transport/budget.ts';
+import { deferMetrics } from '../../gateway/executor/deferMetrics.ts';
+import { Registry } from 'prom-client';
 import { BudgetSpent, RequestBudget } from '../../gateway/transport/budget.ts';
 import { CircuitBreaker } from '../../gateway/transport/circuitBreaker.ts';
 import type { RawResponse } from '../../gateway/transport/response.ts';
@@ -162,14 +164,14 @@ describe('a cancelled probe', () => {
 });
 
 describe('useExecutionLimits', () => {
-  const LIMITS = { maxResponseBytes: 200, deadlineMs: 10_000, maxCost: 1, maxDepth: 1, maxAliases: 1, maxRootFields: 1, maxTokens: 1, maxDirectives: 1 };
+  const LIMITS = { maxResponseBytes: 200, deadlineMs: 10_000 };
 
-  /** A gateway whose executor answers `answer`, held to LIMITS; what one request gets, its HTTP status and its context. */
-  async function execute(answer: GatewayExecutionResult | (() => GatewayExecutionResult), handoff?: IncrementalHandoff, times?: (first: number, last: number) => void) {
-    const gateway = { executor: async () => (typeof answer === 'function' ? answer() : answer) } as unknown as ApolloGateway;
-    useExecutionLimits(gateway, () => LIMITS as never, times);
+  /** A gateway whose executor answers `answer`, held to `limits`; what one request gets, its HTTP status (200 unless a ceiling set it) and its budget. */
+  async function execute(answer: GatewayExecutionResult, handoff?: IncrementalHandoff, times?: (first: number, last: number) => void, limits = LIMITS) {
+    const gateway = { executor: async () => answer } as unknown as ApolloGateway;
+    useExecutionLimits(gateway, () => limits as never, times);
     const context: Record<string, unknown> = handoff ? { incremental: handoff } : {};
-    const http = { status: undefined as number | undefined, headers: new Map() };
+    const http = { status: 200 as number | undefined, headers: new Map() };
     const requestContext = { context, response: { http } } as unknown as GatewayGraphQLRequestContext;
     const result = await gateway.executor(requestContext);
     return { result, status: http.status, budget: budgetOf(context)! };
@@ -177,20 +179,55 @@ describe('useExecutionLimits', () => {
   const coded = (code: string) => ({ message: code, extensions: { code } }) as never;
 
   it('sets the HTTP status of a ceiling error only when the ceilings left no data', async () => {
-    expect((await execute({ data: { a: 1 } })).status).toBeUndefined();
+    expect((await execute({ data: { a: 1 } })).status).toBe(200);
     expect((await execute({ data: { text: 'x'.repeat(300) } })).status).toBe(400);
     expect((await execute({ data: null, errors: [coded('REQUEST_DEADLINE_EXCEEDED')] })).status).toBe(504);
     expect((await execute({ errors: [coded('OTHER'), coded('RESPONSE_TOO_LARGE')] })).status).toBe(400);
-    expect((await execute({ data: { a: null }, errors: [coded('REQUEST_DEADLINE_EXCEEDED')] })).status).toBeUndefined();
-    expect((await execute({ data: null, errors: [coded('OTHER')] })).status).toBeUndefined();
-    expect((await execute({ data: null })).status).toBeUndefined();
+    expect((await execute({ data: { a: null }, errors: [coded('REQUEST_DEADLINE_EXCEEDED')] })).status).toBe(200);
+    expect((await execute({ data: null, errors: [coded('OTHER')] })).status).toBe(200);
+    expect((await execute({ data: null, errors: [{ message: 'no extensions' } as never] })).status).toBe(200);
+    expect((await execute({ data: null })).status).toBe(200);
+    // A request context without an HTTP response (a subscription event's): the answer alone.
+    const gateway = { executor: async () => ({ data: { text: 'x'.repeat(300) } }) } as unknown as ApolloGateway;
+    useExecutionLimits(gateway, () => LIMITS as never);
+    expect((await gateway.executor({ context: {} } as unknown as GatewayGraphQLRequestContext)).data).toBeNull();
   });
 
-  it('ends the budget of an answer without deferred parts', async () => {
-    const { budget } = await execute({ data: { a: 1 } });
-    expect(budget.signal.aborted).toBe(false);
-    // Ended: its deadline no longer runs (a spent budget would abort its signal).
+  it('ends the budget of an answer without deferred parts: its deadline stops running', async () => {
+    const { budget } = await execute({ data: { a: 1 } }, undefined, undefined, { maxResponseBytes: 200, deadlineMs: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 80));
     expect(budget.spent).toBeUndefined();
+  });
+
+  it("keeps a deferred answer's deadline running until its last part", async () => {
+    const slow = deferred([]);
+    const handoff = handoffOf({
+      ...slow,
+      subsequent: (async function* () {
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        yield part('late', false);
+      })(),
+    });
+    const { budget } = await execute({ data: { first: 1 } }, handoff, undefined, { maxResponseBytes: 200, deadlineMs: 30 });
+    const got: DeferredPayload[] = [];
+    for await (const p of handoff.deferred!.subsequent) {
+      got.push(p);
+      expect(budget.spent?.spent).toBe('deadline');
+    }
+    expect(got).toHaveLength(1);
+  });
+
+  it('lets parts through up to the ceiling exactly', async () => {
+    const initial = { data: { first: 1 } };
+    const payload = part('x'.repeat(30), false);
+    const size = [initial, payload.completed, payload.pending].reduce((n, v) => n + Buffer.byteLength(JSON.stringify(v)), 0);
+    for (const [max, passes] of [[size, true], [size - 1, false]] as const) {
+      const handoff = handoffOf(deferred([payload]));
+      await execute(initial, handoff, undefined, { maxResponseBytes: max, deadlineMs: 10_000 });
+      const got: DeferredPayload[] = [];
+      for await (const p of handoff.deferred!.subsequent) got.push(p);
+      expect(got[0]!.completed[0]!.data === null, `ceiling ${max}`).toBe(!passes);
+    }
   });
 
   function deferred(payloads: DeferredPayload[]): DeferredResponse & { cancelled: boolean; returned: boolean } {
@@ -283,5 +320,18 @@ describe('useExecutionLimits', () => {
     expect(d.cancelled).toBe(true);
     expect(await d.subsequent.next()).toEqual({ done: true, value: undefined });
     expect(budget.signal.aborted).toBe(true);
+  });
+});
+
+describe('deferMetrics', () => {
+  it('observes the seconds to the first and to the last payload on the registry it is given', async () => {
+    const registry = new Registry();
+    const times = deferMetrics(registry);
+    times(0.004, 0.3);
+    const text = await registry.metrics();
+    expect(text).toContain('ali_gateway_deferred_response_seconds_bucket{le="0.005",payload="first"} 1');
+    expect(text).toContain('ali_gateway_deferred_response_seconds_bucket{le="0.25",payload="last"} 0');
+    expect(text).toContain('ali_gateway_deferred_response_seconds_sum{payload="last"} 0.3');
+    expect(text).toContain('ali_gateway_deferred_response_seconds_count{payload="first"} 1');
   });
 });
