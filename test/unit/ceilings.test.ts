@@ -231,25 +231,24 @@ describe('useExecutionLimits', () => {
   });
 
   function deferred(payloads: DeferredPayload[]): DeferredResponse & { cancelled: boolean; returned: boolean } {
-    const out = {
+    const seen = { cancelled: false, returned: false };
+    const subsequent = (async function* () {
+      try {
+        for (const p of payloads) yield p;
+      } finally {
+        seen.returned = true;
+      }
+    })();
+    return Object.assign(seen, {
       pending: [{ id: '0', path: [], label: undefined }],
-      cancelled: false,
-      returned: false,
-      subsequent: (async function* () {
-        try {
-          for (const p of payloads) yield p;
-        } finally {
-          out.returned = true;
-        }
-      })(),
+      subsequent,
       cancel() {
-        out.cancelled = true;
+        seen.cancelled = true;
       },
-    };
-    return out;
+    });
   }
   const part = (text: string, hasNext: boolean): DeferredPayload => ({ completed: [{ id: '0', path: [], label: undefined, data: { text }, errors: [] }], pending: [], hasNext });
-  const handoffOf = (d: DeferredResponse): IncrementalHandoff => ({ format: 'legacy', overHttp: true, deferred: d }) as IncrementalHandoff;
+  const handoffOf = (d: DeferredResponse): IncrementalHandoff => ({ format: 'deferSpec=20220824', overHttp: true, deferred: d });
 
   it('holds the deferred parts to the same ceiling as the initial result, and times the first and last payloads', async () => {
     const d = deferred([part('a'.repeat(20), true), part('b'.repeat(20), false)]);
