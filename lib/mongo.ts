@@ -4,7 +4,7 @@
  * collection.
  */
 import type { Db, IndexDescription, MongoClient, MongoClientOptions } from 'mongodb';
-import { mongodb } from './drivers.ts';
+import { isDuplicateKey, mongodb } from './drivers.ts';
 
 /** What the connected server can do; FerretDB 1.x has no `$lookup`, change streams or transactions. */
 export interface Capabilities {
@@ -95,8 +95,8 @@ export async function insertMissing<T extends { _id: string }>(db: Db, collectio
       inserted = (await coll.insertMany(missing as never[], { ordered: false })).insertedCount;
     } catch (err) {
       // A concurrent seed inserted some of them first: those count as existing.
-      const e = err as { code?: number; insertedCount?: number; result?: { insertedCount?: number } };
-      if (e.code !== 11000) throw err;
+      const e = err as { insertedCount?: number; result?: { insertedCount?: number } };
+      if (!isDuplicateKey(err)) throw err;
       inserted = e.result?.insertedCount ?? e.insertedCount ?? 0;
     }
   }

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { GraphQLError } from 'graphql';
 import { ROLES, type Caller, type Role } from '../../lib/access.ts';
+import { isDuplicateKey } from '../../lib/drivers.ts';
 import { ensureIndexes, type CollectionSpec } from '../../lib/mongo.ts';
 import { ErrorCode, pickCodes } from '../../lib/errors.ts';
 
@@ -134,7 +135,7 @@ export class KeyStore {
     try {
       await this.keys.insertOne(full);
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) throw keyError(KeyErrorCode.KEY_EXISTS, `A key named "${input.name}" already exists`, 'name');
+      if (isDuplicateKey(err)) throw keyError(KeyErrorCode.KEY_EXISTS, `A key named "${input.name}" already exists`, 'name');
       throw err;
     }
     return { key, info: info(full) };

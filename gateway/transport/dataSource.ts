@@ -10,8 +10,8 @@
  * The stock pipeline (`process` → `willSendRequest` → fetch → `errorFromResponse` /
  * `didEncounterError` → `didReceiveResponse`) is kept: this class wraps `process` and replaces
  * only the `fetcher`; when none of the pipeline's hooks is set, it runs stock's own steps itself,
- * with the same request and answer and without the objects built for the hooks. A failed fetch never throws out of `process` for an
- * incoming operation: it is answered with GraphQL errors carrying `extensions.code` and
+ * with the same request and answer and without the objects built for the hooks. A failed fetch
+ * never throws out of `process` for an incoming operation: it is answered with GraphQL errors carrying `extensions.code` and
  * `serviceName` (./failures.ts), so the executor keeps the rest of the plan's data and places the
  * errors on the paths of the fields that subgraph would have resolved (./failurePaths.ts).
  */
@@ -202,7 +202,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
    * steps only: the same body (`query` first, then the rest of the request), the same headers, the
    * same errors and the same answer (`http`: the subgraph's response), without its node-fetch
    * `Headers` and `Request`, the copy of the headers and the context that carries the call to the
-   * fetcher. test/unit/subgraphTransport.test.ts compares the two.
+   * fetcher. test/integration/gateway/dataSource.test.ts compares the two.
    */
   private async processDirectly(request: GatewayGraphQLRequest, headers: Record<string, string>, call: CallState): Promise<ProcessResult> {
     if (!request.query) throw new Error('Missing query');
