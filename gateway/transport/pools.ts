@@ -6,8 +6,7 @@
  * process alone.
  */
 import { STATUS_CODES } from 'node:http';
-import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { RawResponse } from './response.ts';
 
 /** One HTTP request to a subgraph. */
@@ -45,23 +44,61 @@ export function isUndiciTimeout(err: unknown): boolean {
 }
 
 /**
- * An answer's body as text, read chunk by chunk as it arrives (events, not an async iterator: a
- * promise less per chunk), so that a budget spent by this answer aborts it before the rest arrives.
+ * One request's answer, collected by an undici dispatch handler as it arrives: no body stream and
+ * no promise per chunk. The caller's signal aborts it at any point (queued, waiting for headers,
+ * mid-body), and each chunk is counted against the request's budget before the next is read, so
+ * that a budget spent by this answer aborts it before the rest arrives.
  */
-function readBody(body: Readable, request: SubgraphRequest): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      request.onBytes?.(chunk.length);
-      if (request.signal.aborted) {
-        body.destroy();
-        reject(request.signal.reason);
-      }
-    });
-    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    body.on('error', reject);
-  });
+class AnswerCollector implements Dispatcher.DispatchHandler {
+  private readonly chunks: Buffer[] = [];
+  private status = 0;
+  private statusText = '';
+  private headers: [string, string][] = [];
+  private abort: ((reason: Error) => void) | undefined;
+  private readonly onAbort = () => this.abort?.(this.request.signal.reason as Error);
+
+  constructor(
+    private readonly request: SubgraphRequest,
+    private readonly resolve: (answer: Omit<RawResponse, 'url'>) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    request.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    if (this.request.signal.aborted) abort(this.request.signal.reason as Error);
+    else this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // an informational answer; the final one follows
+    this.status = statusCode;
+    this.statusText = statusText || STATUS_CODES[statusCode] || '';
+    const headers: [string, string][] = [];
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.push([rawHeaders[i]!.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1')]);
+    this.headers = headers;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    this.request.onBytes?.(chunk.length);
+    if (!this.request.signal.aborted) return true;
+    this.abort?.(this.request.signal.reason as Error);
+    return false;
+  }
+
+  onComplete(): void {
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    const chunks = this.chunks;
+    const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.resolve({ status: this.status, statusText: this.statusText, headers: this.headers, body });
+  }
+
+  onError(err: Error): void {
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    this.reject(err);
+  }
 }
 
 export class SubgraphPools {
@@ -96,30 +133,26 @@ export class SubgraphPools {
   async send(request: SubgraphRequest): Promise<Omit<RawResponse, 'url'>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.get(request.origin, request.connections).request({
-          path: request.path,
-          method: request.method as 'POST',
-          headers: request.headers,
-          body: request.body,
-          signal: request.signal,
-          headersTimeout: request.timeoutMs,
-          bodyTimeout: request.timeoutMs,
-        });
-        const text = await readBody(res.body, request);
-        const pairs: [string, string][] = [];
-        for (const [name, value] of Object.entries(res.headers)) {
-          for (const v of Array.isArray(value) ? value : [value ?? '']) pairs.push([name, v]);
-        }
-        return {
-          status: res.statusCode,
-          statusText: res.statusText || STATUS_CODES[res.statusCode] || '',
-          headers: pairs,
-          body: text,
-        };
+        return await this.exchange(request);
       } catch (err) {
         if (attempt === 1 && request.retryable && !request.signal.aborted && RETRYABLE_SOCKET_ERRORS.has(errorCode(err) ?? '')) continue;
         throw err;
       }
     }
+  }
+
+  private exchange(request: SubgraphRequest): Promise<Omit<RawResponse, 'url'>> {
+    if (request.signal.aborted) return Promise.reject(request.signal.reason);
+    return new Promise((resolve, reject) => {
+      const options: Dispatcher.DispatchOptions = {
+        path: request.path,
+        method: request.method as 'POST',
+        headers: request.headers,
+        body: request.body,
+        headersTimeout: request.timeoutMs,
+        bodyTimeout: request.timeoutMs,
+      };
+      this.get(request.origin, request.connections).dispatch(options, new AnswerCollector(request, resolve, reject));
+    });
   }
 }
