@@ -3,8 +3,12 @@
  * supergraph file, optionally pinned to a core with taskset, and measured from the outside
  * (bench/proc.ts).
  *
- *   ours            gateway/index.ts (node --import tsx, so the pid is the gateway itself),
- *                   NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
+ * Ours and stock run as JavaScript, as production runs (`node dist/gateway/index.js`): their
+ * entry points are compiled once per benchmark process by the production build's tsc into
+ * .cache/bench-gateways/ (bench/tsconfig.gateways.json), so that neither carries a TypeScript
+ * loader (tsx's loader thread and transformed sources cost either about 50 MB of resident memory).
+ *
+ *   ours            gateway/index.ts, NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
  *                   DEDUPE_SUBGRAPH_QUERIES=false (no sharing of subgraph requests between
  *                   concurrent client requests: the comparison counts no merging of requests)
  *   ours-dedupe     the same with DEDUPE_SUBGRAPH_QUERIES=true, its production default: identical
@@ -20,10 +24,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../lib/dbServer.ts';
+import { build } from '../scripts/build.ts';
 import type { GatewayName, WritableSubgraphs } from './types.ts';
 
-
 const root = path.resolve(import.meta.dirname, '..');
+/** The compiled gateways (inside the repository, so that Node finds node_modules from there). */
+const compiledRoot = path.join(root, '.cache', 'bench-gateways');
+let compiled: Promise<string> | undefined;
+
+/** Ours and stock's entry points compiled to JavaScript, once per process (about 10 s). */
+export function compileGateways(): Promise<string> {
+  return (compiled ??= build({ outDir: compiledRoot, project: path.join(root, 'bench', 'tsconfig.gateways.json') }));
+}
 
 function packageVersion(name: string): string {
   try {
@@ -36,11 +48,11 @@ function packageVersion(name: string): string {
 /** What each gateway is, for the report. */
 export function describeGateways(): Record<GatewayName, string> {
   const ours = (dedupe: boolean) =>
-    `gateway/index.ts (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=${dedupe}, rate limits, operation limits and execution limits on (anonymous budget 10^9/min, cost limit 10^9, response ceiling 1 GiB, deadline 300 s), SUBGRAPH_TIMEOUT_MS=300000`;
+    `gateway/index.ts compiled to JavaScript (@apollo/gateway ${packageVersion('@apollo/gateway')} + our runtime), NODE_ENV=production, ANONYMOUS_SCOPE=*, LOG_LEVEL=silent, DEDUPE_SUBGRAPH_QUERIES=${dedupe}, rate limits, operation limits and execution limits on (anonymous budget 10^9/min, cost limit 10^9, response ceiling 1 GiB, deadline 300 s), SUBGRAPH_TIMEOUT_MS=300000`;
   return {
     ours: `${ours(false)}: no subgraph request shared between clients`,
     'ours-dedupe': `${ours(true)} (its production default): identical subgraph requests in flight at the same time sent once, nothing cached`,
-    'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone, default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
+    'apollo-gateway': `stock @apollo/gateway ${packageVersion('@apollo/gateway')} in @apollo/server ${packageVersion('@apollo/server')} standalone (bench/gateways/apollo.ts compiled to JavaScript), default settings, NODE_ENV=production, APOLLO_TELEMETRY_DISABLED=true`,
     'ours-cache': `${ours(true)}, CACHE=memory (fetch and response caches in this process), GATEWAY_SIGNING_SECRET set and the subgraphs checking it (writes need it), MONGODB_URI for the key store of the writer's editor key, METRICS_ACCESS=open (the hit ratios are read from /metrics)`,
     'hive-gateway': `@graphql-hive/gateway ${packageVersion('@graphql-hive/gateway')} CLI, --fork 1, NODE_ENV=production, in-flight de-duplication off, no usage reporting`,
   };
@@ -93,9 +105,9 @@ function command(name: GatewayName, supergraphFile: string, port: number, opts: 
       env.ANONYMOUS_SCOPE = '*';
       env.METRICS_PORT = 'gateway';
       for (const [subgraph, url] of Object.entries(subgraphUrls)) env[`SUBGRAPH_${subgraph.toUpperCase()}_URL`] = url;
-      return { args: ['--import', 'tsx', path.join(root, 'gateway/index.ts'), '--supergraph', supergraphFile, '--port', String(port)], env };
+      return { args: [path.join(compiledRoot, 'gateway/index.js'), '--supergraph', supergraphFile, '--port', String(port)], env };
     case 'apollo-gateway':
-      return { args: ['--import', 'tsx', path.join(root, 'bench/gateways/apollo.ts'), '--supergraph', supergraphFile, '--port', String(port)], env };
+      return { args: [path.join(compiledRoot, 'bench/gateways/apollo.js'), '--supergraph', supergraphFile, '--port', String(port)], env };
     case 'hive-gateway':
       return {
         args: [
@@ -141,6 +153,7 @@ export interface StartOptions {
 
 /** Starts one gateway and waits until it answers `{ __typename }`. */
 export async function startGatewayProcess(name: GatewayName, opts: StartOptions): Promise<GatewayProcess> {
+  if (name !== 'hive-gateway') await compileGateways();
   const port = await freePort();
   const built = command(name, opts.supergraphFile, port, opts);
   const env = built.env;

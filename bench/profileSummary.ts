@@ -13,36 +13,39 @@ export interface CpuProfile {
 
 const root = path.resolve(import.meta.dirname, '..');
 
+/** Where bench/gateways.ts compiles the gateways to (their sources' layout below it). */
+const COMPILED = /^\.cache\/bench-gateways\//;
+
 /** Where a function lives: the package, node core, or the project's directory. */
 function area(url: string): string {
   if (!url) return '(native/V8)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return 'node core';
-  return url.replace(/^file:\/\//, '').replace(`${root}/`, '').split('/').slice(0, 2).join('/');
+  return url.replace(/^file:\/\//, '').replace(`${root}/`, '').replace(COMPILED, '').split('/').slice(0, 2).join('/');
 }
 
 /** The stages of a request, each recognised by where its functions live (first match wins). */
 const STAGES: readonly [stage: string, test: (fn: string, url: string) => boolean][] = [
   ['garbage collection', (fn) => fn === '(garbage collector)'],
   ['socket writes (responses and subgraph requests; the kernel\'s loopback TCP work included)', (fn, url) => !url && /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/.test(fn)],
-  ['parsing subgraph answers (JSON.parse)', (fn, url) => fn === 'json' && url.includes('gateway/transport/response.ts')],
+  ['parsing subgraph answers (JSON.parse)', (fn, url) => fn === 'json' && url.includes('gateway/transport/response.')],
   ['serialising the response (JSON.stringify in Apollo Server)', (fn) => fn === 'prettyJSONStringify'],
-  ['response-size ceiling (walk of the answer)', (_fn, url) => url.includes('gateway/executor/ceilings.ts')],
+  ['response-size ceiling (walk of the answer)', (_fn, url) => url.includes('gateway/executor/ceilings.')],
   ['cost: estimate and actual cost of the answer', (_fn, url) => url.includes('gateway/cost/')],
   ['lean executor: fetch requests, merging, shaping', (_fn, url) => url.includes('gateway/executor/')],
   [
     'subgraph transport (data source, pools, undici, Apollo\'s RemoteGraphQLDataSource)',
     (_fn, url) => /gateway\/transport\/|node_modules\/(undici|node-fetch)\/|datasources\/RemoteGraphQLDataSource/.test(url),
   ],
-  ['metrics and logs', (_fn, url) => /gateway\/metrics\.ts|node_modules\/(prom-client|pino|@opentelemetry)/.test(url)],
+  ['metrics and logs', (_fn, url) => /gateway\/metrics\.[jt]s|node_modules\/(prom-client|pino|@opentelemetry)/.test(url)],
   [
     'plan lookup and Apollo gateway',
     (_fn, url) => /node_modules\/@apollo\/(gateway|federation-internals|query-planner)\//.test(url),
   ],
   [
     'request pipeline: HTTP route, Apollo Server, parse/validate caches, limits, rate limit',
-    (_fn, url) => /node_modules\/(@apollo\/server|graphql|negotiator|zod)\/|\/(lib|gateway)\/[^/]+\.ts$|gateway\/(http|routes|pipeline|access|apollo)\//.test(url),
+    (_fn, url) => /node_modules\/(@apollo\/server|graphql|negotiator|zod)\/|\/(lib|gateway)\/[^/]+\.[jt]s$|gateway\/(http|routes|pipeline|access|apollo)\//.test(url),
   ],
   ['Node runtime: event loop, promises, streams, HTTP parsing', () => true],
 ];
@@ -81,8 +84,10 @@ export function summariseProfile(profile: CpuProfile, requests: number): string 
     byStage.set(stage, (byStage.get(stage) ?? 0) + us);
     const a = f.functionName === '(garbage collector)' ? f.functionName : area(f.url);
     byArea.set(a, (byArea.get(a) ?? 0) + us);
-    // tsx compiles each project file to one line: the file, not the line, locates its functions.
-    const where = f.url.startsWith('file://') && !f.url.includes('node_modules') ? f.url.replace(`file://${root}/`, '') : `${area(f.url)}:${f.lineNumber + 1}`;
+    // tsx compiles each project file to one line: the file, not the line, locates its functions
+    // there; in the compiled gateway (.js) the line does.
+    const file = f.url.replace(`file://${root}/`, '').replace(COMPILED, '');
+    const where = f.url.startsWith('file://') && !f.url.includes('node_modules') ? (file.endsWith('.js') ? `${file}:${f.lineNumber + 1}` : file) : `${area(f.url)}:${f.lineNumber + 1}`;
     const name = `${f.functionName || '(anonymous)'} ${f.url ? where : ''}`.trim();
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
   }

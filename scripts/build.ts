@@ -34,14 +34,21 @@ async function graphqlFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-export async function build(): Promise<string> {
-  const dist = path.join(root, 'dist');
+export interface BuildOptions {
+  /** Where the tree goes (default dist/); it must be inside the repository, so that Node finds node_modules from it. */
+  readonly outDir?: string;
+  /** The tsc project whose `files` are the entry points (default tsconfig.build.json). */
+  readonly project?: string;
+}
+
+export async function build(options: BuildOptions = {}): Promise<string> {
+  const dist = options.outDir ?? path.join(root, 'dist');
   const tmp = `${dist}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
     await buildUi();
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', tmp], { cwd: root }).catch(
+    await promisify(execFile)(process.execPath, [tsc, '-p', options.project ?? 'tsconfig.build.json', '--outDir', tmp], { cwd: root }).catch(
       (err: Error & { stdout?: string }) => {
         throw new Error(`tsc failed:\n${err.stdout?.trim() || err.message}`);
       },

@@ -1,6 +1,6 @@
 /**
  * Stock @apollo/gateway inside @apollo/server with default settings, as the benchmark's
- * baseline: `node --import tsx bench/gateways/apollo.ts --supergraph FILE --port N`.
+ * baseline: `node .cache/bench-gateways/bench/gateways/apollo.js --supergraph FILE --port N`, compiled by bench/gateways.ts.
  * Nothing is tuned; the only deviation is APOLLO_TELEMETRY_DISABLED=true (set by bench/run.ts
  * too), without which the gateway sends usage metrics to Apollo and probes the cloud metadata
  * addresses, which this network does not allow.

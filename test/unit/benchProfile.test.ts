@@ -39,3 +39,23 @@ describe('the benchmark profile summary', () => {
     expect(summary).toContain('applySet gateway/executor/shape.ts');
   });
 });
+
+describe('a profile of the compiled gateway (bench/gateways.ts runs JavaScript)', () => {
+  const compiled: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 3] },
+      { id: 2, callFrame: frame('jsonBytes', `file://${root}/.cache/bench-gateways/gateway/executor/ceilings.js`) },
+      { id: 3, callFrame: frame('consume', `file://${root}/.cache/bench-gateways/gateway/rateLimit.js`) },
+    ],
+    samples: [2, 3, 3],
+    timeDeltas: [1000, 1000, 1000],
+  };
+  const summary = summariseProfile(compiled, 1);
+
+  it('puts its functions in the same stages and areas as the sources', () => {
+    expect(summary).toMatch(/1\.000 ms\/req {2}response-size ceiling/);
+    expect(summary).toMatch(/2\.000 ms\/req {2}request pipeline/);
+    expect(summary).toMatch(/1\.000 ms\/req {2}gateway\/executor\n/);
+    expect(summary).toContain('jsonBytes gateway/executor/ceilings.js:1');
+  });
+});
