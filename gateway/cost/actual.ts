@@ -23,14 +23,14 @@ interface Entry {
   readonly field: ResolvedField;
   readonly weight: number;
   readonly argumentsCost: number;
-  /** Whether the field applies to an object of a type, by __typename (asked of the schema once per type). */
-  readonly appliesTo: Map<string, boolean>;
 }
 
 /** The entries of a selection, and whether two of them share a response key (on different types). */
 interface Compiled {
   readonly entries: readonly Entry[];
   readonly sharedKeys: boolean;
+  /** The entries that apply to an object of a type, by __typename: the objects of a list are mostly of a few types. */
+  readonly byTypename: Map<string, readonly Entry[]>;
 }
 
 /**
@@ -47,23 +47,28 @@ class Walk {
     if (out) return out;
     const entries = groups.map((group) => {
       const field = this.ctx.resolve(group);
-      return { key: group.key, on: group.on, field, weight: this.ctx.weight(field), argumentsCost: this.ctx.argumentsCost(field), appliesTo: new Map<string, boolean>() };
+      return { key: group.key, on: group.on, field, weight: this.ctx.weight(field), argumentsCost: this.ctx.argumentsCost(field) };
     });
     const sharedKeys = new Set(entries.map((e) => e.key)).size !== entries.length;
-    this.compiled.set(groups, (out = { entries, sharedKeys }));
+    this.compiled.set(groups, (out = { entries, sharedKeys, byTypename: new Map() }));
     return out;
   }
 
-  private applies(entry: Entry, typename: string): boolean {
-    let yes = entry.appliesTo.get(typename);
-    if (yes === undefined) entry.appliesTo.set(typename, (yes = applies(this.ctx.schema, entry.on, typename)));
-    return yes;
+  /** The entries of `selection` that apply to an object of type `typename` (all of them for an object without one). */
+  private entriesFor(selection: Compiled, typename: string | undefined): readonly Entry[] {
+    if (typename === undefined) return selection.entries;
+    let entries = selection.byTypename.get(typename);
+    if (!entries) {
+      entries = selection.entries.filter((entry) => applies(this.ctx.schema, entry.on, typename));
+      selection.byTypename.set(typename, entries);
+    }
+    return entries;
   }
 
   valueCost(entry: Entry, value: unknown): number {
     if (Array.isArray(value)) {
       let cost = 0;
-      for (const item of value) cost += this.valueCost(entry, item);
+      for (let i = 0; i < value.length; i++) cost += this.valueCost(entry, value[i]);
       return cost;
     }
     if (value === null || typeof value !== 'object') return entry.weight;
@@ -73,11 +78,12 @@ class Walk {
   /** Each response key of an object counted once, by the first field that selects it on the object's type. */
   objectCost(selection: Compiled, object: Record<string, unknown>): number {
     const typename = typeof object['__typename'] === 'string' ? object['__typename'] : undefined;
+    const entries = this.entriesFor(selection, typename);
     const counted = selection.sharedKeys ? new Set<string>() : undefined;
     let cost = 0;
-    for (const entry of selection.entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (counted?.has(entry.key) || !(entry.key in object)) continue;
-      if (typename && !this.applies(entry, typename)) continue;
       counted?.add(entry.key);
       cost += this.valueCost(entry, object[entry.key]) + entry.argumentsCost;
     }

@@ -45,6 +45,9 @@ export { compilePlan, executeCompiledPlan, type CompiledPlan, type FetchCache } 
 /** Which executor runs the gateway's query plans (GATEWAY_EXECUTOR). */
 export type ExecutorKind = 'lean' | 'stock';
 
+/** Plan-store keys remembered (a bound on memory against many distinct operations: past it, the memo starts afresh). */
+const PLAN_KEYS = 10_000;
+
 /** OpenTelemetry's SpanStatusCode.ERROR (the API is @apollo/gateway's dependency, not ours). */
 const SPAN_ERROR = 2;
 
@@ -117,6 +120,7 @@ class LeanExecutor {
   private readonly compiled = new WeakMap<QueryPlan, CompiledPlan | Fallback>();
   private readonly serviceMaps = new WeakMap<object, Record<string, GraphQLDataSource>>();
   private readonly unsafeSchemas = new WeakMap<GraphQLSchema, boolean>();
+  private readonly planKeys = new Map<string, string>();
   private readonly mergeFetches: boolean;
 
   constructor(
@@ -187,9 +191,7 @@ class LeanExecutor {
   private async queryPlan(requestContext: GatewayGraphQLRequestContext, recording: boolean): Promise<QueryPlan> {
     const g = this.g;
     const { request, queryHash } = requestContext;
-    const queryPlanStoreKey = request.operationName
-      ? createHash('sha256').update(queryHash).update(request.operationName).digest('hex')
-      : queryHash;
+    const queryPlanStoreKey = request.operationName ? this.planKey(queryHash, request.operationName) : queryHash;
     let queryPlan = await g.queryPlanStore.get(queryPlanStoreKey);
     if (queryPlan) return queryPlan;
     const apiSchema = g.apiSchema!;
@@ -216,6 +218,18 @@ class LeanExecutor {
       g.logger.warn('Could not store queryPlan' + ((err && (err as Error).message) || err));
     }
     return queryPlan;
+  }
+
+  /** Stock's plan-store key of a named operation, sha256(queryHash + operationName), remembered for the operations seen most. */
+  private planKey(queryHash: string, operationName: string): string {
+    const id = `${queryHash}\0${operationName}`;
+    let key = this.planKeys.get(id);
+    if (key === undefined) {
+      key = createHash('sha256').update(queryHash).update(operationName).digest('hex');
+      if (this.planKeys.size >= PLAN_KEYS) this.planKeys.clear();
+      this.planKeys.set(id, key);
+    }
+    return key;
   }
 
   private plan(requestContext: GatewayGraphQLRequestContext, apiSchema: Schema, queryPlanner: QueryPlanner, withoutDefer = false): QueryPlan {

@@ -4,7 +4,8 @@
  * Which subgraph is down is said in development only: in production anyone may ask, and the
  * subgraphs' names and state are for the operators (/metrics).
  */
-import { request as undiciRequest } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
 import { GATEWAY_TOKEN_HEADER, type Caller } from '../../lib/access.ts';
 import type { Signer } from '../access/signer.ts';
 import type { SupergraphSourceManager } from '../supergraph.ts';
@@ -24,6 +25,27 @@ export interface ReadyDeps {
 /** The gateway itself, reading only the subgraph it probes (subgraphs enforce the read scope). */
 const probeCaller = (subgraph: string): Caller => ({ sub: 'gateway', role: 'anonymous', read: [subgraph], write: [] });
 
+/** How long a subgraph has to answer a probe, whole. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * One POST and its whole answer within `timeoutMs`, over node:http or node:https: a probe every
+ * few seconds needs no connection pool, and no fetch (which would load Node's bundled undici).
+ */
+function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    const req = client.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export function readyRoute(deps: ReadyDeps): Handler {
   const subgraphUrls = () => {
     const s = deps.supergraph.state();
@@ -31,15 +53,10 @@ export function readyRoute(deps: ReadyDeps): Handler {
   };
   const probe = async (name: string, url: string): Promise<boolean> => {
     try {
-      const r = await undiciRequest(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(deps.sign ? { [GATEWAY_TOKEN_HEADER]: await deps.sign(probeCaller(name), name) } : {}) },
-        body: '{"query":"{ __typename }"}',
-        headersTimeout: 2000,
-        bodyTimeout: 2000,
-      });
-      const body = (await r.body.json()) as { data?: { __typename?: string } };
-      return r.statusCode === 200 && body.data?.__typename === 'Query';
+      const headers = { 'content-type': 'application/json', ...(deps.sign ? { [GATEWAY_TOKEN_HEADER]: await deps.sign(probeCaller(name), name) } : {}) };
+      const answer = await post(url, headers, '{"query":"{ __typename }"}', PROBE_TIMEOUT_MS);
+      const body = JSON.parse(answer.text) as { data?: { __typename?: string } } | null;
+      return answer.status === 200 && body?.data?.__typename === 'Query';
     } catch {
       return false;
     }

@@ -6,7 +6,8 @@
  * process alone.
  */
 import { STATUS_CODES } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool } from './undici.ts';
 import type { RawResponse } from './response.ts';
 
 /** One HTTP request to a subgraph. */
