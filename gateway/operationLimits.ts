@@ -24,7 +24,7 @@ import { ROLES, type Role } from '../lib/access.ts';
 import type { Config } from '../lib/config.ts';
 import { ErrorCode } from '../lib/errors.ts';
 import type { GatewayContext } from './context.ts';
-import { actualCost, collectFields, costVariables, CostError, estimateCost, fragmentsOf, MAX_COST_NODES, type CostOptions, type Fragments } from './cost/index.ts';
+import { ActualCost, collectFields, costVariables, CostError, estimateCost, fragmentsOf, MAX_COST_NODES, type CostOptions, type Fragments } from './cost/index.ts';
 
 /** The limits of one role; an operation may reach each value, not exceed it. */
 export interface OperationLimits {
@@ -151,6 +151,8 @@ interface OperationAnalysis {
   costVariables?: readonly string[] | CostError;
   /** Cost by the JSON of the cost variables' values ('' when there are none). */
   readonly costs: Map<string, number>;
+  /** The actual cost of its results, by the same key (its selections resolved once per key). */
+  readonly actual: Map<string, ActualCost>;
 }
 
 interface DocumentAnalysis {
@@ -199,7 +201,7 @@ function analyzeDocument(schema: GraphQLSchema, document: DocumentNode, source: 
   for (const d of document.definitions) {
     if (d.kind !== Kind.OPERATION_DEFINITION) continue;
     const fixed = { maxTokens: tokens, maxDepth: depth[i] ?? 0, maxAliases: aliases[i] ?? 0, maxDirectives: directives[i] ?? 0, maxRootFields: rootFieldCount(d, fragments) };
-    operations.set(d, { fixed, costs: new Map() });
+    operations.set(d, { fixed, costs: new Map(), actual: new Map() });
     i++;
   }
   return { schema, cost, fragments, operations };
@@ -239,6 +241,21 @@ function costOf(doc: DocumentAnalysis, operation: OperationDefinitionNode, varia
   if (op.costs.size >= COST_CACHE_SIZE) op.costs.delete(op.costs.keys().next().value!);
   op.costs.set(key, cost);
   return cost;
+}
+
+/** The actual cost of a result of an operation that got an estimate, kept with its estimate (same key, same bound). */
+function actualCostOf(doc: DocumentAnalysis, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): ActualCost {
+  const op = doc.operations.get(operation)!;
+  const names = op.costVariables;
+  if (!Array.isArray(names)) return new ActualCost(doc.schema, operation, doc.fragments, doc.cost, variables);
+  const key = costKey(names, variables);
+  let actual = op.actual.get(key);
+  if (!actual) {
+    actual = new ActualCost(doc.schema, operation, doc.fragments, doc.cost, variables);
+    if (op.actual.size >= COST_CACHE_SIZE) op.actual.delete(op.actual.keys().next().value!);
+    op.actual.set(key, actual);
+  }
+  return actual;
 }
 
 /**
@@ -309,7 +326,7 @@ export function operationLimitsPlugin(limitsFor: (ctx: GatewayContext) => Operat
           if (estimated === undefined || !doc || !operation) return;
           const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const data = result?.data;
-          const actual = data ? actualCost(doc.schema, operation, doc.fragments, doc.cost, request.variables, data) : undefined;
+          const actual = data ? actualCostOf(doc, operation, request.variables).of(data) : undefined;
           opts.onCost?.(contextValue.caller.role, estimated, actual);
           if (result && request.extensions?.['cost'] === true) {
             result.extensions = { ...result.extensions, cost: { estimated, actual: actual ?? null, max: limitsFor(contextValue).maxCost } };

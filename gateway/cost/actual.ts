@@ -25,12 +25,22 @@ interface Entry {
   readonly argumentsCost: number;
 }
 
-/** The entries of a selection, and whether two of them share a response key (on different types). */
+/** The entries of a selection. */
 interface Compiled {
+  /** The first entry of each response key (what an object without `__typename` is counted by). */
   readonly entries: readonly Entry[];
-  readonly sharedKeys: boolean;
-  /** The entries that apply to an object of a type, by __typename: the objects of a list are mostly of a few types. */
+  readonly all: readonly Entry[];
+  /**
+   * By `__typename`, the entries that count an object of that type: the first of each response
+   * key among those that apply to it (the objects of a list are mostly of a few types).
+   */
   readonly byTypename: Map<string, readonly Entry[]>;
+}
+
+/** The first entry of each response key, in order. */
+function firstOfEachKey(entries: readonly Entry[]): Entry[] {
+  const seen = new Set<string>();
+  return entries.filter((entry) => !seen.has(entry.key) && seen.add(entry.key));
 }
 
 /**
@@ -49,8 +59,7 @@ class Walk {
       const field = this.ctx.resolve(group);
       return { key: group.key, on: group.on, field, weight: this.ctx.weight(field), argumentsCost: this.ctx.argumentsCost(field) };
     });
-    const sharedKeys = new Set(entries.map((e) => e.key)).size !== entries.length;
-    this.compiled.set(groups, (out = { entries, sharedKeys, byTypename: new Map() }));
+    this.compiled.set(groups, (out = { entries: firstOfEachKey(entries), all: entries, byTypename: new Map() }));
     return out;
   }
 
@@ -59,7 +68,7 @@ class Walk {
     if (typename === undefined) return selection.entries;
     let entries = selection.byTypename.get(typename);
     if (!entries) {
-      entries = selection.entries.filter((entry) => applies(this.ctx.schema, entry.on, typename));
+      entries = firstOfEachKey(selection.all.filter((entry) => applies(this.ctx.schema, entry.on, typename)));
       selection.byTypename.set(typename, entries);
     }
     return entries;
@@ -79,15 +88,40 @@ class Walk {
   objectCost(selection: Compiled, object: Record<string, unknown>): number {
     const typename = typeof object['__typename'] === 'string' ? object['__typename'] : undefined;
     const entries = this.entriesFor(selection, typename);
-    const counted = selection.sharedKeys ? new Set<string>() : undefined;
     let cost = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (counted?.has(entry.key) || !(entry.key in object)) continue;
-      counted?.add(entry.key);
-      cost += this.valueCost(entry, object[entry.key]) + entry.argumentsCost;
+      if (entry.key in object) cost += this.valueCost(entry, object[entry.key]) + entry.argumentsCost;
     }
     return cost;
+  }
+}
+
+/**
+ * The actual cost of the results of one operation run with given values of the variables its
+ * cost reads (`@skip`/`@include` conditions, weighted arguments): its selections are resolved on
+ * first use and kept, so that one instance serves every result of the operation with those values
+ * (gateway/operationLimits.ts keeps them per operation, as it keeps the estimates).
+ */
+export class ActualCost {
+  private readonly walk: Walk;
+  private root: readonly FieldGroup[] | undefined;
+
+  constructor(
+    schema: GraphQLSchema,
+    private readonly operation: OperationDefinitionNode,
+    fragments: Fragments,
+    options: CostOptions,
+    variables: Readonly<Record<string, unknown>> | undefined,
+  ) {
+    this.walk = new Walk(new CostContext(schema, options, fragments, new Variables(operation, variables)));
+  }
+
+  /** The actual cost of `data`, a result of the operation. */
+  of(data: Readonly<Record<string, unknown>>): number {
+    const walk = this.walk;
+    const root = (this.root ??= walk.ctx.root(this.operation));
+    return (this.operation.operation === 'mutation' ? MUTATION_COST : 0) + walk.objectCost(walk.compile(root), data);
   }
 }
 
@@ -100,6 +134,5 @@ export function actualCost(
   variables: Readonly<Record<string, unknown>> | undefined,
   data: Readonly<Record<string, unknown>>,
 ): number {
-  const walk = new Walk(new CostContext(schema, options, fragments, new Variables(operation, variables)));
-  return (operation.operation === 'mutation' ? MUTATION_COST : 0) + walk.objectCost(walk.compile(walk.ctx.root(operation)), data);
+  return new ActualCost(schema, operation, fragments, options, variables).of(data);
 }

@@ -94,6 +94,21 @@ function representation(schema: GraphQLSchema, source: any, selections: readonly
   return result;
 }
 
+/**
+ * {@link representation} under flat `requires`, once {@link findFlatSlot} found every field: the
+ * fragment's fields in its order, lists copied, as stock's merge of the fragment into an empty
+ * object leaves them (without that second object and its merge).
+ */
+function flatRepresentation(flat: FlatRequires, entity: ResultMap): ResultMap {
+  const rep: ResultMap = {};
+  const fields = flat.fields;
+  for (let f = 0; f < fields.length; f++) {
+    const value = entity[fields[f]!];
+    rep[fields[f]!] = Array.isArray(value) ? value.slice() : value;
+  }
+  return rep;
+}
+
 /** The representations of a fetch's entities, each distinct one once. */
 export interface EntityRepresentations {
   /** Item `e` is entity `e`; its representation is `distinct.unique[distinct.indexOf[e]]`, if any. */
@@ -123,7 +138,7 @@ export function representEntities(schema: GraphQLSchema, fetch: FetchNode, requi
         distinct.repeat(u);
         continue;
       }
-      const rep = representation(schema, entity, selections)!; // non-null: the key's fields are all there
+      const rep = flatRepresentation(flat, entity);
       applyRewrites(schema, fetch.inputRewrites, rep);
       node.set(key, distinct.push(rep));
       typenames.push(entity['__typename']);

@@ -170,6 +170,25 @@ describe('estimated and actual cost, reported', () => {
       expect(now.sum - was.sum, name).toBe(value);
     }
   });
+
+  it('the actual cost follows each request’s @include variable, for one operation asked again and again', async () => {
+    const query = 'query Provinces($codes: Boolean!) { provinces { name code @include(if: $codes) } }';
+    const actual = async (codes: boolean) => {
+      const res = await fetch(`${stack.gatewayUrl}graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { codes }, extensions: { cost: true } }),
+      });
+      const body = (await res.json()) as { data: { provinces: { code?: string }[] }; extensions: { cost: { actual: number } } };
+      expect(body.data.provinces.every((p) => (p.code !== undefined) === codes)).toBe(true);
+      return { n: body.data.provinces.length, actual: body.extensions.cost.actual };
+    };
+    for (const codes of [true, false, true, false]) {
+      const { n, actual: cost } = await actual(codes);
+      expect(n).toBeGreaterThan(0);
+      expect(cost, `codes: ${codes}`).toBe(n * (codes ? 3 : 2));
+    }
+  });
 });
 
 describe('ceilings that hold whatever the estimate says', () => {

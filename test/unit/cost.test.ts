@@ -9,7 +9,7 @@ import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
 import { execute, getIntrospectionQuery, parse, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { actualCost, CostError, estimateCost, fragmentsOf, readCostDirectives, unsizedListFields, type CostOptions } from '../../gateway/cost/index.ts';
+import { ActualCost, actualCost, CostError, estimateCost, fragmentsOf, readCostDirectives, unsizedListFields, type CostOptions } from '../../gateway/cost/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const OURS = readFileSync(path.join(root, 'schema', 'supergraph.graphql'), 'utf8');
@@ -140,6 +140,24 @@ describe('the actual cost', () => {
     const data = { fundedProjects: { nodes: [{ beneficiary: { __typename: 'Alliance', id: 'ali-cn', name: 'ALI Cuneo' } }, { beneficiary: { __typename: 'ReuseSolution', id: 'x' } }] } };
     // fundedProjects 1 + nodes: 2 × 1 + beneficiary (1 + __typename 1 + 2) + (1 + 1 + 1)
     expect(actualCost(ours.schema, operation, new Map(), ours.cost, undefined, data)).toBe(1 + 2 + 4 + 3);
+  });
+
+  it('one ActualCost serves result after result of its operation: types met late, lists of other lengths, nulls', () => {
+    const document = parse('{ fundedProjects(first: 2) { nodes { beneficiary { __typename ... on Alliance { id name } ... on ReuseSolution { id } } } } }');
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const alliance = (id: string) => ({ beneficiary: { __typename: 'Alliance', id, name: id } });
+    const solution = (id: string) => ({ beneficiary: { __typename: 'ReuseSolution', id } });
+    const results = [
+      { fundedProjects: { nodes: [alliance('a'), alliance('b')] } },
+      { fundedProjects: { nodes: [solution('x'), alliance('c'), solution('y')] } },
+      { fundedProjects: { nodes: [] } },
+      { fundedProjects: { nodes: [{ beneficiary: null }, solution('z')] } },
+      { fundedProjects: null },
+    ];
+    const kept = new ActualCost(ours.schema, operation, new Map(), ours.cost, undefined);
+    const costs = results.map((data) => kept.of(data));
+    expect(costs).toEqual(results.map((data) => actualCost(ours.schema, operation, new Map(), ours.cost, undefined, data)));
+    expect(costs).toEqual([1 + 2 + 4 + 4, 1 + 3 + 3 + 4 + 3, 1, 1 + 2 + 1 + 3, 1]);
   });
 
   it('of GraphiQL’s introspection query is what its answer holds', () => {

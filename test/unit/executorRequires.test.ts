@@ -80,6 +80,18 @@ describe('flat requires (`... on T { __typename k }`): keyed by the key fields�
     expect(r.indexOf).toEqual([0, 1, 2, 0]);
   });
 
+  it('builds each representation as stock does: the fragment’s field order, whatever the entity’s, lists copied', () => {
+    const tags = ['x', 'y'];
+    const entity = { tags, upc: 'a', extra: 1, __typename: 'Product' };
+    const flat = represent([on('Product', [field('__typename'), field('upc'), field('tags')])], [entity]);
+    // The same fragment with a nested selection is not flat: stock's general path builds it.
+    const general = represent([on('Product', [field('__typename'), field('upc'), field('tags'), field('dims', [field('length')])])], [{ ...entity, dims: null }]);
+    expect(JSON.stringify(flat.sent)).toBe('[{"__typename":"Product","upc":"a","tags":["x","y"]}]');
+    expect(JSON.stringify(general.sent)).toBe('[{"__typename":"Product","upc":"a","tags":["x","y"],"dims":null}]');
+    expect((flat.sent[0] as { tags: string[] }).tags).not.toBe(tags);
+    expect((general.sent[0] as { tags: string[] }).tags).not.toBe(tags);
+  });
+
   it('leaves out entities of another type, without a type, or missing a key field', () => {
     const r = represent(byUpc, [{ __typename: 'Book', upc: 'a' }, { upc: 'a' }, { __typename: 'Product' }, { __typename: 'Product', upc: undefined }, { __typename: 'Product', upc: 'c' }]);
     expect(r.sent).toEqual([{ __typename: 'Product', upc: 'c' }]);
