@@ -44,14 +44,18 @@ class ShapeCompiler {
         const responseName = field.responseName();
         if (INHERITED_NAMES.has(responseName)) throw new UnsupportedOperation(`response name ${responseName}`);
         const isTypename = field.name === '__typename';
+        const type: ShapeType = isTypename ? { kind: LEAF, leaf: Leaf.String, enumValues: undefined, fed: this.schema.stringType() } : this.type(field.definition.type!);
+        const named = type.kind === NON_NULL ? type.ofType : type;
+        const selectionSet = selection.selectionSet ? this.set(selection.selectionSet) : undefined;
         out.push({
           kind: FIELD,
           responseName,
           skip,
           include,
           isTypename,
-          type: isTypename ? { kind: LEAF, leaf: Leaf.String, enumValues: undefined, fed: this.schema.stringType() } : this.type(field.definition.type!),
-          selection: selection.selectionSet ? this.set(selection.selectionSet) : undefined,
+          type,
+          selection: selectionSet,
+          leaf: named.kind === LEAF && !selectionSet ? named : undefined,
         });
       } else {
         out.push({

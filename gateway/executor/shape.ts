@@ -46,6 +46,8 @@ export interface ShapeField {
   readonly isTypename: boolean;
   readonly type: ShapeType;
   readonly selection: ShapeSet | undefined;
+  /** The leaf type of a field whose type is a leaf or a non-null leaf (the fast path of most fields); undefined otherwise. */
+  readonly leaf: LeafType | undefined;
 }
 
 export interface ShapeFragment {
@@ -81,6 +83,8 @@ export type ShapeType =
   | { readonly kind: typeof COMPOSITE; readonly fed: CompositeType }
   | { readonly kind: typeof LEAF; readonly leaf: Leaf; readonly enumValues: ReadonlySet<string> | undefined; readonly fed: OutputType };
 
+export type LeafType = ShapeType & { readonly kind: typeof LEAF };
+
 /** The operation, compiled for shaping; built once per query plan. */
 export interface CompiledShape {
   readonly operation: Operation;
@@ -95,14 +99,13 @@ export interface CompiledShape {
 /** Thrown where stock would fail an assertion: the answer is then stock's own. */
 class StockAssertion extends Error {}
 
-const integerString = /^-?(?:0|[1-9][0-9]*)$/;
-
-function validLeaf(type: ShapeType & { kind: typeof LEAF }, value: unknown): boolean {
+function validLeaf(type: LeafType, value: unknown): boolean {
   // federation-internals' isValidLeafValue, decided on the compiled leaf kind.
   if (type.leaf === Leaf.Custom) return true;
   if (typeof value === 'boolean') return type.leaf === Leaf.Boolean;
   if (typeof value === 'number' && isFinite(value)) {
-    if (type.leaf === Leaf.Int || type.leaf === Leaf.ID) return integerString.test(String(value));
+    // String(value) matches /^-?(?:0|[1-9][0-9]*)$/ exactly for integers below 1e21 (above, it has an exponent).
+    if (type.leaf === Leaf.Int || type.leaf === Leaf.ID) return Number.isInteger(value) && Math.abs(value) < 1e21;
     return type.leaf === Leaf.Float;
   }
   if (typeof value === 'string') {
@@ -172,6 +175,15 @@ class Shaper {
             output[responseName] = type.name;
           }
           continue;
+        }
+        const leaf = selection.leaf;
+        if (leaf !== undefined && outputValue === undefined) {
+          // A valid leaf value, the usual case, is copied as `update` would copy it (and leaves no null to bubble).
+          const value = input[responseName];
+          if (value !== undefined && value !== null && validLeaf(leaf, value)) {
+            output[responseName] = value;
+            continue;
+          }
         }
         path.push(responseName);
         const updated = this.update(outputValue, selection.type, input[responseName] ?? null, selection.selection, path, parentType);

@@ -5,8 +5,21 @@
  * "<id>.<timestamp>.<body>" with the endpoint's secret, signed by the `standardwebhooks` library).
  * A 2xx answer is a success; anything else, a redirect included, a timeout or a network error is a
  * failure, told apart in the delivery log.
+ *
+ * Attempts go through undici's fetch on an agent of their own, loaded on the first delivery (the
+ * gateway otherwise loads only undici's pool, ../transport/undici.ts). With Node 20's bundled
+ * fetch, an attempt to a receiver that had stopped since the last one was logged as a connection
+ * reset rather than refused (test/e2e/events/webhookRetries.test.ts).
  */
+import type { Agent, fetch as undiciFetch } from 'undici';
 import { Webhook } from 'standardwebhooks';
+
+let client: Promise<{ fetch: typeof undiciFetch; agent: Agent }> | undefined;
+
+/** undici's fetch and the agent of every delivery attempt, loaded once. */
+function webhookClient(): Promise<{ fetch: typeof undiciFetch; agent: Agent }> {
+  return (client ??= import('undici').then(({ fetch, Agent }) => ({ fetch, agent: new Agent() })));
+}
 
 export interface AttemptOutcome {
   readonly ok: boolean;
@@ -42,7 +55,8 @@ export async function sendAttempt(message: Message, now: number, timeoutMs: numb
   };
   const started = performance.now();
   try {
-    const res = await fetch(message.url, { method: 'POST', headers, body: message.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    const { fetch, agent } = await webhookClient();
+    const res = await fetch(message.url, { method: 'POST', headers, body: message.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), dispatcher: agent });
     await res.body?.cancel().catch(() => {});
     const ok = res.status >= 200 && res.status < 300;
     return { ok, status: res.status, error: ok ? null : `HTTP ${res.status}`, latencyMs: Math.round(performance.now() - started) };

@@ -72,11 +72,11 @@ const BASE: Record<string, unknown> = {
 
 /** Values to try in each field's place (undefined: the field missing). */
 const VALUES: Record<string, unknown[]> = {
-  i: [undefined, null, 2, -3, 1.5, '12', '-0', '012', 'x', true, { a: 1 }, [1]],
+  i: [undefined, null, 2, -3, 1.5, '12', '-0', '012', 'x', true, { a: 1 }, [1], -0, 1e20, 1e21, -1e21, 2 ** 53, 123456789012345678901, 1e-7, -1.5e300],
   f: [undefined, null, 2, 2.5, '2.5', false],
   b: [undefined, null, false, 'true', 0],
   s: [undefined, null, '', 5, true, { a: 1 }],
-  id: [undefined, null, 'a', 7, 7.5, '08', false],
+  id: [undefined, null, 'a', 7, 7.5, '08', false, -0, 999999999999999999999, 1e21, 5e-324],
   e: [undefined, null, 'B', 'C', 1],
   c: [undefined, null, 1, 'str', [1, { a: 2 }]],
   ni: [undefined, null, 4, 'x'],
