@@ -6,7 +6,7 @@
  * Ours and stock run as JavaScript, as production runs (`node dist/gateway/index.js`): their
  * entry points are compiled once per benchmark process by the production build's tsc into
  * .cache/bench-gateways/ (bench/tsconfig.gateways.json), so that neither carries a TypeScript
- * loader (tsx's loader thread and transformed sources cost either about 50 MB of resident memory).
+ * loader (tsx's loader thread and transformed sources cost each 35–50 MB of resident memory at idle).
  *
  *   ours            gateway/index.ts, NODE_ENV=production, LOG_LEVEL=silent, SUBGRAPH_<NAME>_URL overrides and
  *                   DEDUPE_SUBGRAPH_QUERIES=false (no sharing of subgraph requests between
