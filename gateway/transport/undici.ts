@@ -1,9 +1,10 @@
 /**
  * undici's connection pool, loaded without the rest of undici. The package's entry point also
  * loads its fetch, WebSocket, cache and cookie modules, and the cookie module reads the global
- * `Headers`, which makes Node load its own bundled copy of undici as well: about 9 MB of resident
- * memory in every gateway process for code the gateway never runs (it only dispatches requests
- * on pools, ./pools.ts). The package has no `exports` map, so this file of it is reachable; the
+ * `Headers`, which makes Node load its own bundled copy of undici as well: about 10 MB of
+ * resident memory in every gateway process on Node 20 for code the gateway never runs (it only
+ * dispatches requests on pools, ./pools.ts). On Node 22 and later an ES import of node:http loads
+ * the bundled copy anyway. The package has no `exports` map, so this file of it is reachable; the
  * version is pinned by the lock file, and test/unit/undici.test.ts checks that it is the pool the
  * package exports and that importing the gateway loads neither the rest nor Node's copy.
  */

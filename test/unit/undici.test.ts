@@ -25,7 +25,11 @@ console.log(JSON.stringify({
 
 describe('undici, loaded in part', () => {
   it('importing the gateway loads its pool, not its entry point, nor Node’s bundled undici', () => {
-    expect(loadedAfter("await import('./gateway/runtime.ts'); await import('./gateway/routes/index.ts');")).toEqual({ entry: false, pool: true, bundled: false });
+    // On Node 22 and later an ES import of node:http loads Node's bundled undici itself (for its
+    // WebSocket exports); the gateway must load nothing more than that. On Node 20, nothing.
+    const { bundled } = loadedAfter("await import('node:http');");
+    if (process.versions.node.startsWith('20.')) expect(bundled).toBe(false);
+    expect(loadedAfter("await import('./gateway/runtime.ts'); await import('./gateway/routes/index.ts');")).toEqual({ entry: false, pool: true, bundled });
   }, 60_000);
 
   it('the pool loaded is the one the package exports', async () => {
