@@ -124,15 +124,3 @@ export class ActualCost {
     return (this.operation.operation === 'mutation' ? MUTATION_COST : 0) + walk.objectCost(walk.compile(root), data);
   }
 }
-
-/** The actual cost of `data`, the result of `operation` run with these variables. */
-export function actualCost(
-  schema: GraphQLSchema,
-  operation: OperationDefinitionNode,
-  fragments: Fragments,
-  options: CostOptions,
-  variables: Readonly<Record<string, unknown>> | undefined,
-  data: Readonly<Record<string, unknown>>,
-): number {
-  return new ActualCost(schema, operation, fragments, options, variables).of(data);
-}

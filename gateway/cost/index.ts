@@ -2,5 +2,5 @@
 export { costDirectivesOrNone, NO_COST_DIRECTIVES, readCostDirectives, unsizedListFields } from './directives.ts';
 export { CostError, type CostOptions } from './analysis.ts';
 export { costVariables, estimateCost, MAX_COST_NODES } from './estimate.ts';
-export { ActualCost, actualCost } from './actual.ts';
+export { ActualCost } from './actual.ts';
 export { collectFields, fragmentsOf, type Fragments } from './selections.ts';

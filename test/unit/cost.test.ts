@@ -9,7 +9,7 @@ import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
 import { execute, getIntrospectionQuery, parse, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { ActualCost, actualCost, CostError, estimateCost, fragmentsOf, readCostDirectives, unsizedListFields, type CostOptions } from '../../gateway/cost/index.ts';
+import { ActualCost, CostError, estimateCost, fragmentsOf, readCostDirectives, unsizedListFields, type CostOptions, type Fragments } from '../../gateway/cost/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const OURS = readFileSync(path.join(root, 'schema', 'supergraph.graphql'), 'utf8');
@@ -31,6 +31,10 @@ function estimate(m: ReturnType<typeof model>, query: string, variables?: Record
 }
 
 const ours = model(OURS);
+
+/** The actual cost of one result, walked afresh. */
+const actualCost = (schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Fragments, cost: CostOptions, variables: Record<string, unknown> | undefined, data: Record<string, unknown>) =>
+  new ActualCost(schema, operation, fragments, cost, variables).of(data);
 
 describe('the directives of a supergraph', () => {
   it('reads ours: list sizes, slicing arguments with their sized fields, weights', () => {
