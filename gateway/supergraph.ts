@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SupergraphManager } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { parse, visit } from 'graphql';
+import { parse } from 'graphql';
 import type { Logger } from 'pino';
+import { holdOneByteNames, type HeldNames } from '../lib/oneByteNames.ts';
 
 export type SupergraphSource = { readonly sdl: string } | { readonly path: string; readonly watch: boolean };
 
@@ -35,27 +36,11 @@ export function inspectSupergraph(sdl: string): SubgraphEndpoint[] {
   return supergraph.subgraphsMetadata().map((s) => ({ name: s.name, url: s.url }));
 }
 
-/**
- * V8 keeps one string per property name (the internalized copy), and a string is encoded one byte
- * per character only when everything it was built from is: Apollo's federation code joins strings
- * that V8 treats as two-byte (strings made property names after they were created) into the SDL it
- * prints and parses again, so the names it slices from that SDL are two-byte, and the first copy of
- * a name in V8's table is the one every object key of that name shares, a subgraph answer's too.
- * One two-byte key makes the whole JSON text of an answer two-byte: twice the memory, and its
- * UTF-8 encoding about seven times slower. Holding a one-byte copy of every name of the supergraph
- * before Apollo builds anything from it (GraphQL names are ASCII) makes those copies the shared ones.
- * The names of the last two supergraphs validated are held (during a swap both are in use).
- */
-let heldNames: readonly Record<string, true>[] = [];
+/** One-byte copies of the names of the last two supergraphs validated (during a swap both are in use): lib/oneByteNames.ts. */
+let heldNames: readonly HeldNames[] = [];
 
 function holdNames(sdl: string): void {
-  const names: Record<string, true> = Object.create(null);
-  visit(parse(sdl, { noLocation: true }), {
-    Name(node) {
-      names[Buffer.from(node.value, 'latin1').toString('latin1')] = true;
-    },
-  });
-  heldNames = [heldNames.at(-1) ?? {}, names];
+  heldNames = [heldNames.at(-1) ?? {}, holdOneByteNames(parse(sdl, { noLocation: true }))];
 }
 
 export interface SupergraphSourceManager extends SupergraphManager {

@@ -14,6 +14,7 @@ import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Db } from 'mongodb';
 import { configDefault, loadConfig, subgraphDbName, subgraphPort, type Config, type SubgraphName } from './config.ts';
 import { listen } from './http.ts';
+import { holdOneByteNames, type HeldNames } from './oneByteNames.ts';
 import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 import { connect, detectCapabilities, ensureIndexes, type CollectionSpec, type SeedCount } from './mongo.ts';
@@ -129,9 +130,14 @@ function subgraphTypeDefs(name: SubgraphName): DocumentNode {
   return parse(subgraphSdl(name));
 }
 
+/** One-byte copies of each subgraph's names, held for the life of the process (./oneByteNames.ts). */
+const heldNames = new Map<SubgraphName, HeldNames>();
+
 /** The executable subgraph schema, as both HTTP and WebSocket serve it. */
 export function subgraphSchema<D>(mod: SubgraphModule<D>): GraphQLSchema {
-  return buildSubgraphSchema([{ typeDefs: subgraphTypeDefs(mod.name), resolvers: mod.resolvers as never }]);
+  const typeDefs = subgraphTypeDefs(mod.name);
+  if (!heldNames.has(mod.name)) heldNames.set(mod.name, holdOneByteNames(typeDefs));
+  return buildSubgraphSchema([{ typeDefs, resolvers: mod.resolvers as never }]);
 }
 
 function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): ApolloServer<SubgraphContext<D>> {

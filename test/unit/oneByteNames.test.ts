@@ -1,20 +1,21 @@
 /**
- * The supergraph's names stay one byte per character in V8 (gateway/supergraph.ts): Apollo's
- * federation code prints and parses the supergraph again from strings V8 treats as two-byte, and
- * the first copy of a name V8 keeps is the one every object key of that name shares, the keys of
- * parsed subgraph answers included; one two-byte key makes the whole JSON text of an answer
- * two-byte. The names here are new to the process (random), so no string literal of this or any
- * other module can have made them one-byte already.
+ * Schema names stay one byte per character in V8 (lib/oneByteNames.ts), in the gateway
+ * (gateway/supergraph.ts) and in the subgraphs (lib/subgraph.ts): the first copy of a name V8 keeps
+ * is the one every object key of that name shares, the keys of parsed answers included, and one
+ * two-byte key makes the whole JSON text of an answer two-byte. The supergraph's names here are new
+ * to the process (random), so no string literal of this or any other module can have made them
+ * one-byte already.
  */
 import { randomBytes } from 'node:crypto';
 import v8 from 'node:v8';
 import { composeServices } from '@apollo/composition';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner } from '@apollo/query-planner';
-import { parse } from 'graphql';
+import { isObjectType, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { augmentSupergraph } from '../../gateway/node/index.ts';
 import { inspectSupergraph } from '../../gateway/supergraph.ts';
+import { subgraphSchema, subgraphSdl } from '../../lib/subgraph.ts';
 
 /** Whether V8 holds `s` one byte per character (its serialisation format says which). */
 const oneByte = (s: string) => v8.serialize(s).toString('latin1', 2, 3) === '"';
@@ -46,5 +47,14 @@ describe('supergraph names', () => {
     for (const name of [type, field, list]) expect(oneByte(shared(name)), name).toBe(true);
     const answer = JSON.parse(Buffer.from(JSON.stringify({ data: { [list]: [{ id: '1', [field]: 2 }] } })).toString('utf8')) as unknown;
     expect(oneByte(JSON.stringify(answer))).toBe(true);
+  });
+
+  it('are one-byte in a subgraph whose SDL is two-byte (a character beyond Latin-1 in a description)', () => {
+    const sdl = subgraphSdl('funding');
+    expect(oneByte(sdl)).toBe(false);
+    const schema = subgraphSchema({ name: 'funding', resolvers: {} } as never);
+    const names = Object.values(schema.getTypeMap()).flatMap((t) => (isObjectType(t) && !t.name.startsWith('__') ? [t.name, ...Object.keys(t.getFields())] : []));
+    expect(names.length).toBeGreaterThan(100);
+    expect(names.filter((name) => !oneByte(shared(name)))).toEqual([]);
   });
 });
