@@ -26,6 +26,7 @@ import type { ExecutionLimits } from '../operationLimits.ts';
 import { startBudget, type RequestBudget } from '../transport/budget.ts';
 import type { DeferredPayload, DeferredResponse } from './defer.ts';
 import type { DeferredTimes } from './deferMetrics.ts';
+import { shapedBytesBound } from './shape.ts';
 
 /** Characters JSON.stringify escapes (or may: lone surrogates), so that a string takes more bytes than its UTF-8. */
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -108,8 +109,15 @@ function tooLarge(max: number): GraphQLError {
   });
 }
 
-/** A result within `maxResponseBytes`: as it is, or replaced by a RESPONSE_TOO_LARGE error (and no data). */
+/**
+ * A result within `maxResponseBytes`: as it is, or replaced by a RESPONSE_TOO_LARGE error (and no
+ * data). Data the lean executor shaped comes with an upper bound of its bytes: when that bound,
+ * the rest of the result and the JSON around them fit, the answer is not walked.
+ */
 export function boundedResult<R extends { data?: unknown; errors?: readonly unknown[]; extensions?: unknown }>(result: R, maxResponseBytes: number): R | { data: null; errors: GraphQLError[] } {
+  const data = result.data;
+  const bound = data !== null && typeof data === 'object' ? shapedBytesBound(data) : undefined;
+  if (bound !== undefined && bound + jsonBytes({ errors: result.errors, extensions: result.extensions }, maxResponseBytes) + 8 <= maxResponseBytes) return result;
   if (jsonBytes(result, maxResponseBytes) <= maxResponseBytes) return result;
   return { data: null, errors: [tooLarge(maxResponseBytes)] };
 }

@@ -50,6 +50,7 @@ class ShapeCompiler {
         out.push({
           kind: FIELD,
           responseName,
+          keyBytes: Buffer.byteLength(JSON.stringify(responseName)) + 2,
           skip,
           include,
           isTypename,

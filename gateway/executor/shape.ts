@@ -41,6 +41,8 @@ export const FRAGMENT = 1;
 export interface ShapeField {
   readonly kind: typeof FIELD;
   readonly responseName: string;
+  /** The bytes of `"responseName":` and a comma in the JSON text. */
+  readonly keyBytes: number;
   readonly skip: Condition;
   readonly include: Condition;
   readonly isTypename: boolean;
@@ -117,11 +119,38 @@ function validLeaf(type: LeafType, value: unknown): boolean {
 
 type Path = (string | number)[];
 
+/**
+ * At least the bytes a leaf value takes in the JSON text: a string at most 6 per UTF-16 unit (an
+ * escape \u00XX) and its quotes; a number at most 25 characters. Values of custom scalars can be
+ * objects, which may be shared between many places of the response: they get no bound.
+ */
+function leafBytesBound(value: unknown): number {
+  if (typeof value === 'string') return 6 * value.length + 2;
+  if (typeof value === 'number') return 25;
+  if (typeof value === 'boolean') return 5;
+  return Infinity;
+}
+
+/** Shaped `data` objects and an upper bound of the bytes of their JSON text (see {@link shapedBytesBound}). */
+const bytesBounds = new WeakMap<object, number>();
+
+/**
+ * An upper bound of the bytes of `JSON.stringify(data)` for a response's `data` as
+ * {@link shapeResponse} returned it, counted while shaping (nothing may add to it since), so that
+ * the response-size ceiling (./ceilings.ts) need not walk an answer well within it; undefined for
+ * any other object.
+ */
+export function shapedBytesBound(data: object): number | undefined {
+  return bytesBounds.get(data);
+}
+
 class Shaper {
   readonly errors: GraphQLError[] = [];
   /** Flags of the last `update`: a null that must bubble up, and whether errors were already reported for it. */
   private invalid = false;
   private hasErrors = false;
+  /** At least the bytes of the JSON text of what was shaped (over-counted where nulls bubble up). */
+  bytes = 2;
 
   constructor(
     private readonly schema: Schema,
@@ -173,6 +202,7 @@ class Shaper {
               inputValue !== null && typeof inputValue === 'string' ? (this.schema.type(inputValue) ?? parentType) : parentType;
             if (!isObjectType(type)) return false;
             output[responseName] = type.name;
+            this.bytes += selection.keyBytes + leafBytesBound(type.name);
           }
           continue;
         }
@@ -182,9 +212,11 @@ class Shaper {
           const value = input[responseName];
           if (value !== undefined && value !== null && validLeaf(leaf, value)) {
             output[responseName] = value;
+            this.bytes += selection.keyBytes + leafBytesBound(value);
             continue;
           }
         }
+        if (outputValue === undefined) this.bytes += selection.keyBytes;
         path.push(responseName);
         const updated = this.update(outputValue, selection.type, input[responseName] ?? null, selection.selection, path, parentType);
         output[responseName] = updated;
@@ -233,6 +265,7 @@ class Shaper {
     this.invalid = false;
     if (inputValue === null) {
       this.hasErrors = false;
+      this.bytes += 4;
       return null;
     }
     switch (type.kind) {
@@ -249,6 +282,7 @@ class Shaper {
           );
         }
         this.hasErrors = !valid;
+        this.bytes += valid ? leafBytesBound(inputValue) : 4;
         return valid ? inputValue : null;
       }
     }
@@ -259,6 +293,7 @@ class Shaper {
     const length = inputValue.length;
     if (outputValue !== undefined && outputValue.length !== length) throw new StockAssertion();
     const updated = new Array(length);
+    this.bytes += 2 + length;
     let nullify = false;
     let hasErrors = false;
     for (let i = 0; i < length; i++) {
@@ -292,6 +327,7 @@ class Shaper {
       objectType = named;
     }
     const output = outputValue === undefined ? {} : outputValue;
+    if (outputValue === undefined) this.bytes += 2;
     const ok = this.applySet(inputValue, selection, output, path, objectType);
     this.invalid = false;
     this.hasErrors = !ok;
@@ -317,6 +353,7 @@ export function shapeResponse(
   const data: Record<string, any> = {};
   try {
     const ok = shaper.applySet(input, shape.selection, data, [], shape.rootType);
+    if (ok) bytesBounds.set(data, shaper.bytes);
     return { data: ok ? data : null, errors: shaper.errors };
   } catch (err) {
     if (!(err instanceof StockAssertion)) throw err;

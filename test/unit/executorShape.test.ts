@@ -13,7 +13,8 @@ import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { computeResponse } from '../../gateway/apollo/internals.ts';
 import { compileSelection, compileShape } from '../../gateway/executor/compileShape.ts';
-import { shapeResponse, shapeSelection } from '../../gateway/executor/shape.ts';
+import { boundedResult } from '../../gateway/executor/ceilings.ts';
+import { shapeResponse, shapedBytesBound, shapeSelection } from '../../gateway/executor/shape.ts';
 
 const schema = buildSchema(`
   type Query {
@@ -75,10 +76,10 @@ const VALUES: Record<string, unknown[]> = {
   i: [undefined, null, 2, -3, 1.5, '12', '-0', '012', 'x', true, { a: 1 }, [1], -0, 1e20, 1e21, -1e21, 2 ** 53, 123456789012345678901, 1e-7, -1.5e300],
   f: [undefined, null, 2, 2.5, '2.5', false],
   b: [undefined, null, false, 'true', 0],
-  s: [undefined, null, '', 5, true, { a: 1 }],
+  s: [undefined, null, '', 5, true, { a: 1 }, 'é', '€𝄞', '\u0001\n"\\', '\ud800', '\u007f\u2028'],
   id: [undefined, null, 'a', 7, 7.5, '08', false, -0, 999999999999999999999, 1e21, 5e-324],
   e: [undefined, null, 'B', 'C', 1],
-  c: [undefined, null, 1, 'str', [1, { a: 2 }]],
+  c: [undefined, null, 1, 'str', [1, { a: 2 }], '\u0000'.repeat(3)],
   ni: [undefined, null, 4, 'x'],
   t: [undefined, null, 'not an object', [{ id: 't' }], {}, { __typename: 'T', id: 't', name: null }, { __typename: 'V', id: 'v' }, { __typename: 'Nope', id: 't' }, { __typename: 5 }, { __typename: 'E' }, { id: 't', n: '1', name: 'n' }],
   ts: [undefined, null, [], [null], [{ id: 'a' }, { id: 'b', n: 'x' }], { id: 'not a list' }, ['x']],
@@ -106,12 +107,19 @@ function stock(input: Record<string, unknown>, variables: Record<string, unknown
   }
 }
 
+/** Shaped data that came with a bound of its JSON bytes, and the bytes it has. */
+const bounded: { bound: number; bytes: number }[] = [];
+
 function lean(input: Record<string, unknown>, variables: Record<string, unknown>): string {
+  let result: ReturnType<typeof shapeResponse>;
   try {
-    return comparable(shapeResponse(shape, input, variables));
+    result = shapeResponse(shape, input, variables);
   } catch (err) {
     return `throws ${(err as Error).message}`;
   }
+  const bound = result.data ? shapedBytesBound(result.data) : undefined;
+  if (bound !== undefined) bounded.push({ bound, bytes: Buffer.byteLength(JSON.stringify(result.data)) });
+  return comparable(result);
 }
 
 describe('shapeResponse gives stock computeResponse answer', () => {
@@ -136,6 +144,39 @@ describe('shapeResponse gives stock computeResponse answer', () => {
     // The right answer comes back whole, in selection order, without errors.
     expect(JSON.parse(lean(BASE, { yes: true })).errors).toEqual([]);
     expect(Object.keys(JSON.parse(lean(BASE, { yes: true })).data)).toEqual(['i', 'f', 'b', 's', 'id', 'e', 'c', 'alias', 't', 'ts', 'grid', 'u', 'node', 'kept', 'literal', 'ni']);
+  });
+});
+
+describe('the bound of the JSON bytes of shaped data (the response-size ceiling skips its walk under it)', () => {
+  it('is at least the bytes of every answer shaped above, and finite whenever no custom scalar holds an object', () => {
+    for (const value of VALUES['s']!) for (const variables of VARIABLES) lean({ ...BASE, c: 'scalar', s: value }, variables);
+    lean({ ...BASE, c: { nested: ['object'] } }, { yes: true });
+    // Answers made mostly of one kind of value, so that no slack elsewhere hides a wrong count.
+    for (const s of ['\u0001'.repeat(3000), '"'.repeat(3000), '€'.repeat(3000), '\ud800'.repeat(3000)]) lean({ ...BASE, c: null, s }, { yes: true });
+    lean({ ...BASE, c: null, grid: [new Array(3000).fill(null)] }, { yes: true });
+    lean({ ...BASE, c: null, grid: [new Array(3000).fill(-1234567)] }, { yes: true });
+    lean({ ...BASE, c: null, ts: new Array(1000).fill({ id: '', n: null }) }, { yes: true });
+    expect(bounded.length).toBeGreaterThan(100);
+    expect(bounded.at(-1)!.bytes).toBeGreaterThan(10_000);
+    for (const { bound, bytes } of bounded) expect(bound).toBeGreaterThanOrEqual(bytes);
+    const finite = bounded.filter((b) => Number.isFinite(b.bound));
+    expect(finite.length).toBeGreaterThan(20);
+    expect(bounded.some((b) => b.bound === Infinity)).toBe(true);
+  });
+});
+
+describe('the response-size ceiling over shaped data', () => {
+  it('passes an answer under its bound without a walk, walks one between its size and its bound, replaces a larger one', () => {
+    const result = shapeResponse(shape, { ...BASE, c: null, s: '\u0001'.repeat(1000) }, { yes: true });
+    const bound = shapedBytesBound(result.data!)!;
+    const bytes = Buffer.byteLength(JSON.stringify(result));
+    expect(bound).toBeGreaterThan(bytes);
+    expect(boundedResult(result, bound + 100)).toBe(result);
+    expect(boundedResult(result, bytes)).toBe(result);
+    expect(boundedResult(result, bytes - 1)).toMatchObject({ data: null, errors: [{ extensions: { code: 'RESPONSE_TOO_LARGE' } }] });
+    // Errors count on top of the bound.
+    const withErrors = { ...result, errors: [{ message: 'x'.repeat(500) }] };
+    expect(boundedResult(withErrors, Buffer.byteLength(JSON.stringify(withErrors)) - 1)).not.toBe(withErrors);
   });
 });
 
