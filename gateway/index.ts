@@ -4,6 +4,7 @@
  * join__graph definitions unless overridden by SUBGRAPH_<NAME>_URL. Configuration: lib/config.ts.
  */
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
 import { ConfigError, gatewayDbName, loadConfig, subgraphUrlOverride } from '../lib/config.ts';
 import { connect } from '../lib/mongo.ts';
 import { createLogger } from '../lib/log.ts';
@@ -19,6 +20,8 @@ const cfg = loadConfig({
   ...(values.port ? { GATEWAY_PORT: values.port } : {}),
 });
 const log = createLogger('gateway', cfg.LOG_LEVEL);
+// V8 reads this flag at each full collection, so setting it now holds for the process's life.
+if (cfg.GATEWAY_HEAP_GROWTH_PERCENT > 0) v8.setFlagsFromString(`--heap-growing-percent=${cfg.GATEWAY_HEAP_GROWTH_PERCENT}`);
 const tracing = await startTracing({ serviceName: 'ali-gateway', otlpEndpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT });
 let subgraphs: string[];
 try {
@@ -45,7 +48,7 @@ const running = await startGateway({
   log.fatal(err.message);
   process.exit(1);
 });
-log.info({ url: `${running.url}graphql`, metrics: running.metricsUrl, subgraphs }, 'gateway ready');
+log.info({ url: `${running.url}graphql`, metrics: running.metricsUrl, subgraphs, heapGrowthPercent: cfg.GATEWAY_HEAP_GROWTH_PERCENT || 'V8 default' }, 'gateway ready');
 const stop = async (signal: string) => {
   log.info({ signal, graceMs: cfg.SHUTDOWN_GRACE_MS, listenMs: cfg.SHUTDOWN_LISTEN_MS }, 'shutting down');
   await running.stop(cfg.SHUTDOWN_GRACE_MS, cfg.SHUTDOWN_LISTEN_MS);
