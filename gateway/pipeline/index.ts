@@ -28,8 +28,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { DocumentStore } from '../access/documents.ts';
 import { incrementalFormat, type IncrementalHandoff, type InitialPayload, type SubsequentPayload } from './incremental.ts';
-import { nestingError } from './nesting.ts';
-import { subscriptionRootError } from './subscriptionRoot.ts';
+import { DocumentChecks } from './nesting.ts';
 import type { AcceptedSubscription, SubscriptionHandoff } from './plugin.ts';
 import { getAsPost, queryOf, trustedRequest } from './request.ts';
 
@@ -81,6 +80,7 @@ export interface PipelineDeps {
 }
 
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
+  const checks = new DocumentChecks(deps.maxTokens);
   /** A refusal of the pipeline's own, in the shape of Apollo Server's answers. */
   function refusal(error: GraphQLError, request: HTTPGraphQLRequest): PipelineOutcome {
     const { http, ...extensions } = error.extensions as { http?: { status?: number } };
@@ -104,7 +104,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
         http = trusted.http;
       }
       const query = queryOf(http);
-      const malformed = query === undefined ? undefined : (nestingError(query, deps.maxTokens) ?? subscriptionRootError(query, deps.maxTokens));
+      const malformed = query === undefined ? undefined : checks.error(query);
       if (malformed) return refusal(malformed, http);
       const handoff: SubscriptionHandoff | undefined = transport === 'http' ? undefined : { viaGet };
       const format = transport === 'http' ? incrementalFormat(http.headers.get('accept')) : 'deferSpec=20220824';

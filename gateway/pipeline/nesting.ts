@@ -8,6 +8,8 @@
  * anything recursive sees it.
  */
 import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import { subscriptionRootError } from './subscriptionRoot.ts';
 
 /**
  * Levels of `{`, `[` and `(` a document may nest. Far above what any role's maxDepth lets run
@@ -24,7 +26,7 @@ const CLOSING = new Set<TokenKind>([TokenKind.BRACE_R, TokenKind.BRACKET_R, Toke
  * otherwise. Reads at most `maxTokens` tokens: a longer document, or one the lexer rejects, is
  * left to the parser, which refuses it with its own message.
  */
-export function nestingError(query: string, maxTokens: number): GraphQLError | undefined {
+function nestingError(query: string, maxTokens: number): GraphQLError | undefined {
   const lexer = new Lexer(new Source(query));
   let depth = 0;
   try {
@@ -42,4 +44,30 @@ export function nestingError(query: string, maxTokens: number): GraphQLError | u
     if (!(err instanceof GraphQLError)) throw err;
   }
   return undefined;
+}
+
+/** Characters of document text remembered as well-formed, at most (about Apollo Server's own document cache). */
+const WELL_FORMED_CHARS = 8_000_000;
+
+/**
+ * The checks every document passes before Apollo Server parses it: {@link nestingError}, then
+ * `subscriptionRootError` (./subscriptionRoot.ts). A document that passed is remembered by its
+ * text, so that a repeated operation is not lexed again on every request (allocation profiles:
+ * the lexer's tokens were the only per-request parsing left of a cached operation).
+ */
+export class DocumentChecks {
+  private readonly passed = new LRUCache<string, true>({ maxSize: WELL_FORMED_CHARS, sizeCalculation: (_value, text) => Math.max(1, text.length) });
+  /** Documents lexed so far (the tests count them). */
+  lexed = 0;
+
+  constructor(private readonly maxTokens: number) {}
+
+  /** The error refusing `query`, or undefined when it may go on to Apollo Server's parser. */
+  error(query: string): GraphQLError | undefined {
+    if (this.passed.get(query)) return undefined;
+    this.lexed++;
+    const error = nestingError(query, this.maxTokens) ?? subscriptionRootError(query, this.maxTokens);
+    if (!error) this.passed.set(query, true);
+    return error;
+  }
 }
