@@ -243,7 +243,7 @@ export const configSpec = {
     schema: z.coerce.number().int().min(0).max(1000),
     default: '150',
     description:
-      "How far the gateway's JavaScript heap may grow past what its last full garbage collection kept, in percent (V8's --heap-growing-percent); 0: V8's own choice, up to 4x under load. 150 keeps peak memory about a quarter lower under load (docs/performance.md)",
+      "How far the gateway process's JavaScript heap may grow past what its last full garbage collection kept, in percent (V8's --heap-growing-percent; npm start's single development process keeps V8's default); 0: V8's own choice, up to 4x under load. 150 keeps peak memory about a quarter lower under load (docs/performance.md)",
   },
   GLOBAL_OBJECT_IDS: {
     schema: bool,
