@@ -155,7 +155,11 @@ it('survives losing a subgraph instance of each subgraph (SIGKILL), a gateway (S
       `  subscribers: ${SUBSCRIBERS}, reconnections ${subscribers.map((s) => s.connections - 1).join('/')}, events written ${written.length}, lost ${lost.join('/')}, received twice ${duplicates.join('/')}`,
     ].join('\n'),
   );
-  if (all.failedQueries + all.failedMutations > 0) console.log(`HAProxy's log of the requests that did not end well:\n${cluster.lbLog()}`);
+  if (all.failedQueries + all.failedMutations > 0) {
+    console.log(`HAProxy's log of the requests that did not end well:\n${cluster.lbLog()}`);
+    // What the gateways logged (warnings and errors), to tell why a request failed.
+    for (const gateway of [a!, b!]) console.log(`${gateway.name}'s log:\n${gateway.output.slice(-6000)}`);
+  }
 
   // Subgraph instances lost: no query fails, the gateway sent some again to the other instance.
   expect(subgraphPhase.failedQueries).toBe(0);
