@@ -192,6 +192,9 @@ function createApollo(opts: ResolvedGatewayOptions, deps: ApolloDeps): ApolloSer
     // A document larger than any role may send is not even parsed (each role's own limit is checked after).
     parseOptions: { maxTokens: deps.maxTokens },
     formatError: deps.formatError,
+    // The process stops Apollo Server after draining (RunningGateway.stop): Apollo's own SIGTERM
+    // handler would stop it at once, failing requests accepted before the signal.
+    stopOnTerminationSignals: false,
     // Apollo's default landing page loads Sandbox from a CDN, which a closed network cannot reach.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

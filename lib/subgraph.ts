@@ -147,6 +147,9 @@ function buildSubgraphServer<D>(mod: SubgraphModule<D>, opts: SubgraphOptions): 
     // hints (`@cacheControl`, else the default) become the Cache-Control the gateway's caches honour.
     plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControl({ defaultMaxAge: opts.cacheMaxAgeSeconds ?? configDefault('CACHE_MAX_AGE_SECONDS') }), ...(opts.plugins ?? [])],
     includeStacktraceInErrorResponses: !opts.production,
+    // The process stops Apollo Server after its HTTP server (RunningSubgraph.stop): Apollo's own
+    // SIGTERM handler would stop it at once, failing requests in flight.
+    stopOnTerminationSignals: false,
   });
 }
 

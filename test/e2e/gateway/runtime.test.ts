@@ -273,6 +273,43 @@ describe('graceful shutdown', () => {
     expect(await fetch(`${base}health`).then(() => 'up', () => 'down')).toBe('down');
   }, 120_000);
 
+  // Found by the scale-out test in CI: outside NODE_ENV=test Apollo Server stops itself on SIGTERM,
+  // at once, so a request the gateway had accepted but not yet handed to it (its body still
+  // arriving, or waiting for the rate limiter) failed with 500 while the gateway was draining.
+  it('serves a request accepted before SIGTERM whose body arrives during the drain (NODE_ENV=development)', async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', GATEWAY_PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_LISTEN_MS: '1500', GATEWAY_SIGNING_SECRET: stack.gatewaySecret };
+    for (const [name, url] of Object.entries(stack.subgraphUrls)) env[`SUBGRAPH_${name.toUpperCase()}_URL`] = url;
+    const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['gateway/index.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`gateway did not start: ${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const body = JSON.stringify({ query: '{ networkSummary { memberCount } }' });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 500);
+      }, 300);
+    });
+    const { status, text } = await answer;
+    expect({ status, text }).toMatchObject({ status: 200, text: expect.stringMatching(/^\{"data":\{"networkSummary":\{"memberCount":\d+\}\}\}/) });
+    expect(await exited).toBe(0);
+    expect(output).not.toContain('received during server shutdown');
+  }, 120_000);
+
   // Found serving other teams' supergraphs: under a SIGTERM to npm, `tsx` and its node child kept
   // running and holding the port. The script now `exec`s node, which npm signals directly.
   it('npm run gateway: a SIGTERM to npm stops the gateway, nothing keeps the port; the limits in force are logged at start', async () => {
