@@ -234,9 +234,10 @@ try {
       exitAfterStop(0);
     }
   });
-  // Started by a parent that went away while we were starting: there is no one to serve.
+  // Started by a parent that went away while we were starting: there is no one to serve. Told to
+  // stop while starting (the stop already under way): not ready either.
   if (process.send && !process.connected) exitAfterStop(0);
-  else send({ type: 'ready', ...host.ready });
+  else if (!exiting) send({ type: 'ready', ...host.ready });
 } catch (err) {
   // When stopping already, start-up failed because we stopped it: exitAfterStop exits when done.
   if (!exiting) {
