@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SupergraphManager } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { parse } from 'graphql';
+import { parse, type DocumentNode } from 'graphql';
 import type { Logger } from 'pino';
 import { holdOneByteNames, type HeldNames } from '../lib/oneByteNames.ts';
 
@@ -31,16 +31,17 @@ export type SupergraphState =
  * Returns its subgraphs as the `join__graph` definitions name them.
  */
 export function inspectSupergraph(sdl: string): SubgraphEndpoint[] {
-  holdNames(sdl);
-  const supergraph = Supergraph.build(sdl, { validateSupergraph: true });
+  const document = parse(sdl);
+  holdNames(document);
+  const supergraph = Supergraph.build(document, { validateSupergraph: true });
   return supergraph.subgraphsMetadata().map((s) => ({ name: s.name, url: s.url }));
 }
 
 /** One-byte copies of the names of the last two supergraphs validated (during a swap both are in use): lib/oneByteNames.ts. */
 let heldNames: readonly HeldNames[] = [];
 
-function holdNames(sdl: string): void {
-  heldNames = [heldNames.at(-1) ?? {}, holdOneByteNames(parse(sdl, { noLocation: true }))];
+function holdNames(document: DocumentNode): void {
+  heldNames = [heldNames.at(-1) ?? {}, holdOneByteNames(document)];
 }
 
 export interface SupergraphSourceManager extends SupergraphManager {

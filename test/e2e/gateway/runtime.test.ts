@@ -231,24 +231,28 @@ describe('HTTP front', () => {
   });
 });
 
+/** `gateway/index.ts` in a process of its own over the stack's subgraphs, once it answers /health. */
+async function startGatewayProcess(extraEnv: NodeJS.ProcessEnv) {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_PORT: String(port), LOG_LEVEL: 'warn', GATEWAY_SIGNING_SECRET: stack.gatewaySecret, ...extraEnv };
+  for (const [name, url] of Object.entries(stack.subgraphUrls)) env[`SUBGRAPH_${name.toUpperCase()}_URL`] = url;
+  const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['gateway/index.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs = { output: '' };
+  child.stdout.on('data', (d: Buffer) => (logs.output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (logs.output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`gateway did not start: ${logs.output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { port, child, logs, exited };
+}
+
 describe('graceful shutdown', () => {
   it('finishes every in-flight request on SIGTERM, then exits 0', async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '10000', GATEWAY_SIGNING_SECRET: stack.gatewaySecret };
-    for (const [name, url] of Object.entries(stack.subgraphUrls)) env[`SUBGRAPH_${name.toUpperCase()}_URL`] = url;
-    const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['gateway/index.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { port, child, exited } = await startGatewayProcess({ SHUTDOWN_GRACE_MS: '10000' });
     const base = `http://127.0.0.1:${port}/`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`gateway did not start: ${output}`);
-      const up = await fetch(`${base}health`).then((r) => r.ok, () => false);
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
     // 40 requests in flight at once, then SIGTERM while they run.
     const heavy = '{ alliances { members(first: 200) { nodes { name adoptions { status } } } fundedProjects { id } } }';
     const inFlight = Array.from({ length: 40 }, () =>
@@ -277,19 +281,7 @@ describe('graceful shutdown', () => {
   // at once, so a request the gateway had accepted but not yet handed to it (its body still
   // arriving, or waiting for the rate limiter) failed with 500 while the gateway was draining.
   it('serves a request accepted before SIGTERM whose body arrives during the drain (NODE_ENV=development)', async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', GATEWAY_PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_LISTEN_MS: '1500', GATEWAY_SIGNING_SECRET: stack.gatewaySecret };
-    for (const [name, url] of Object.entries(stack.subgraphUrls)) env[`SUBGRAPH_${name.toUpperCase()}_URL`] = url;
-    const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['gateway/index.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 60_000;
-    while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`gateway did not start: ${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const { port, child, logs, exited } = await startGatewayProcess({ NODE_ENV: 'development', SHUTDOWN_LISTEN_MS: '1500' });
     const body = JSON.stringify({ query: '{ networkSummary { memberCount } }' });
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -307,7 +299,7 @@ describe('graceful shutdown', () => {
     const { status, text } = await answer;
     expect({ status, text }).toMatchObject({ status: 200, text: expect.stringMatching(/^\{"data":\{"networkSummary":\{"memberCount":\d+\}\}\}/) });
     expect(await exited).toBe(0);
-    expect(output).not.toContain('received during server shutdown');
+    expect(logs.output).not.toContain('received during server shutdown');
   }, 120_000);
 
   // Found serving other teams' supergraphs: under a SIGTERM to npm, `tsx` and its node child kept
