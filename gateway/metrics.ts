@@ -15,6 +15,8 @@
  * | `<prefix>query_plan_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
  * | `<prefix>operation_cost_estimated`, `<prefix>operation_cost_actual` | histogram | `role` |
  * | `<prefix>executor_fallbacks_total` | counter | `reason` (gateway/executor/index.ts `FallbackReason`) |
+ * | `<prefix>operations_executing`, `<prefix>operations_waiting` | gauge | – |
+ * | `<prefix>operations_queued_total`, `<prefix>operations_let_in_early_total` | counter | – |
  * | `process_*`, `nodejs_*` (prom-client defaults, e.g. `nodejs_eventloop_lag_seconds`) | various | – |
  *
  * `<prefix>` is `ali_gateway_` unless {@link MetricsOptions.prefix} says otherwise. The `operation`
@@ -26,6 +28,7 @@ import type { GatewayConfig } from '@apollo/gateway';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FALLBACK_REASONS, type FallbackReason } from './executor/index.ts';
 import { DURATION_BUCKETS, requestSeries } from './metrics/requests.ts';
+import type { ExecutionSlotsState } from './pipeline/executions.ts';
 
 /** How one gateway → subgraph fetch ended (same literals as gateway/transport/failures.ts). */
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'circuit_open' | 'cancelled';
@@ -78,6 +81,8 @@ export interface GatewayMetrics {
   executorFallback(reason: FallbackReason): void;
   /** Subscription gauges, read from the subscription server at each scrape. */
   watchSubscriptions(stats: () => SubscriptionStats): void;
+  /** Operations executing and waiting for a slot (gateway/pipeline/executions.ts), read at each scrape. */
+  watchExecutions(state: () => ExecutionSlotsState): void;
   /** Text exposition for GET /metrics. */
   render(): Promise<{ contentType: string; body: string }>;
   /** Stops the event-loop delay monitor and GC observer of the default metrics. Idempotent. */
@@ -108,6 +113,8 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const cost = costSeries(prefix, registers);
   let subscriptionStats: (() => SubscriptionStats) | undefined;
   subscriptionGauges(prefix, registers, () => subscriptionStats?.());
+  let executionState: (() => ExecutionSlotsState) | undefined;
+  executionSeries(prefix, registers, () => executionState?.());
   const stopDefaultMetrics = collectStoppableDefaultMetrics(registry);
   return {
     registry,
@@ -120,6 +127,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     executorFallback: fallbackSeries(prefix, registers),
     watchSubscriptions(stats) {
       subscriptionStats = stats;
+    },
+    watchExecutions(state) {
+      executionState = state;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
@@ -225,6 +235,37 @@ function costSeries(prefix: string, registers: Registers): GatewayMetrics['opera
     estimated.observe({ role }, estimate);
     if (measured !== undefined) actual.observe({ role }, measured);
   };
+}
+
+/** Operations executing and waiting (gauges), and how many waited or went in past the limit (counters), read at each scrape. */
+function executionSeries(prefix: string, registers: Registers, state: () => ExecutionSlotsState | undefined): void {
+  const gauge = (name: string, help: string, read: (s: ExecutionSlotsState) => number) =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        const s = state();
+        this.set(s ? read(s) : 0);
+      },
+    });
+  gauge('operations_executing', 'Operations executing in this process (GATEWAY_CONCURRENT_OPERATIONS bounds them while the CPU is busy)', (s) => s.executing);
+  gauge('operations_waiting', 'Operations waiting for one of the GATEWAY_CONCURRENT_OPERATIONS slots', (s) => s.waiting);
+  const counter = (name: string, help: string, read: (s: ExecutionSlotsState) => number) => {
+    let reported = 0;
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        const value = state() ? read(state()!) : 0;
+        if (value > reported) this.inc(value - reported);
+        reported = Math.max(reported, value);
+      },
+    });
+  };
+  counter('operations_queued_total', 'Operations that waited for a slot before executing', (s) => s.queued);
+  counter('operations_let_in_early_total', 'Waiting operations let in past the limit: the event loop was idle, or they had waited 1 s', (s) => s.letInEarly);
 }
 
 /** Subscription gauges, read from the subscription server at each scrape. */

@@ -88,6 +88,8 @@ export interface GatewayOptions {
   readonly gatewayTokenTtlSeconds?: number;
   /** GATEWAY_EXECUTOR: who executes Apollo's query plans, the lean executor (gateway/executor/, default) or stock @apollo/gateway. */
   readonly executor?: ExecutorKind;
+  /** GATEWAY_CONCURRENT_OPERATIONS: operations executed at once before others wait (gateway/pipeline/executions.ts); 0: no limit. Default 8. */
+  readonly concurrentOperations?: number;
   /**
    * With the lean executor, called for every operation it executes: which executor ran it and why
    * stock did, by request id (the differential tests read it to know what they compared).
@@ -141,6 +143,7 @@ export function gatewayOptionsFromConfig(cfg: Config): Omit<GatewayOptions, 'sup
     ...(cfg.GATEWAY_SIGNING_SECRET ? { gatewaySecret: cfg.GATEWAY_SIGNING_SECRET } : {}),
     gatewayTokenTtlSeconds: cfg.GATEWAY_TOKEN_TTL_SECONDS,
     executor: cfg.GATEWAY_EXECUTOR,
+    concurrentOperations: cfg.GATEWAY_CONCURRENT_OPERATIONS,
     cache: resolveCacheMode(cfg.CACHE, cfg.REDIS_URL, cfg.NODE_ENV === 'production'),
     cacheMaxBytes: cfg.CACHE_MAX_BYTES,
     globalObjectIds: cfg.GLOBAL_OBJECT_IDS,
@@ -176,6 +179,7 @@ type Defaulted =
   | 'logger'
   | 'plugins'
   | 'executor'
+  | 'concurrentOperations'
   | 'globalObjectIds'
   | 'cache'
   | 'cacheMaxBytes';
@@ -222,6 +226,7 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
     logger: opts.logger ?? pino({ level: 'silent' }),
     plugins: opts.plugins ?? [],
     executor: opts.executor ?? configDefault('GATEWAY_EXECUTOR'),
+    concurrentOperations: opts.concurrentOperations ?? configDefault('GATEWAY_CONCURRENT_OPERATIONS'),
     globalObjectIds: opts.globalObjectIds ?? configDefault('GLOBAL_OBJECT_IDS'),
     cache: opts.cache ?? 'off',
     cacheMaxBytes: opts.cacheMaxBytes ?? configDefault('CACHE_MAX_BYTES'),
@@ -238,6 +243,7 @@ export function resolveGatewayOptions(opts: GatewayOptions): ResolvedGatewayOpti
 export function limitsInForce(opts: ResolvedGatewayOptions) {
   return {
     executor: opts.executor,
+    concurrentOperations: opts.concurrentOperations || 'no limit',
     anonymousScope: opts.anonymousScope,
     anonymousWriteScope: opts.anonymousWriteScope ?? [],
     headerRules: {

@@ -38,7 +38,7 @@ import { useCorrectedPlanner } from './apollo/planner.ts';
 import { useLeanExecutor, type LeanExecutorOptions } from './executor/index.ts';
 import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/index.ts';
 import { createGlobalObjects, NODE_GRAPH, type GlobalObjects } from './node/index.ts';
-import { createRequestPipeline, incrementalDeliveryPlugin, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
+import { createRequestPipeline, ExecutionSlots, incrementalDeliveryPlugin, requestPipelinePlugin, type RequestPipeline } from './pipeline/index.ts';
 import { createAdmission, type SpendBudget } from './http/admission.ts';
 import { createDrain } from './http/draining.ts';
 import { createRequestListener } from './http/handler.ts';
@@ -316,7 +316,9 @@ export async function startGateway(options: GatewayOptions & Listen): Promise<Ru
   useDeferDirective(gateway);
   const apollo = createApollo(opts, { gateway, metrics, contracts: served.contracts, cost: served.cost, formatError, maxTokens });
   await apollo.start();
-  const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError });
+  const slots = new ExecutionSlots(opts.concurrentOperations);
+  metrics.watchExecutions(() => slots.state());
+  const pipeline = createRequestPipeline({ apollo, documents: access.documents, maxTokens, formatError, slots });
   const subscriptions = createSubscriptions(opts, { gateway, pipeline, access, formatError, sign });
   metrics.watchSubscriptions(() => subscriptions.stats());
   const webhooks =

@@ -245,6 +245,12 @@ export const configSpec = {
     description:
       "How far the gateway process's JavaScript heap may grow past what its last full garbage collection kept, in percent (V8's --heap-growing-percent; npm start's single development process keeps V8's default); 0: V8's own choice, up to 4x under load. 150 keeps peak memory about a quarter lower under load (docs/performance.md)",
   },
+  GATEWAY_CONCURRENT_OPERATIONS: {
+    schema: z.coerce.number().int().min(0),
+    default: '8',
+    description:
+      'Operations one gateway process executes at once; more wait in arrival order while the process has no CPU to spare (an idle event loop lets them in at once, none waits over 1 s). Less memory in flight, less garbage-collection CPU under load (docs/performance.md); 0: no limit',
+  },
   GLOBAL_OBJECT_IDS: {
     schema: bool,
     default: 'true',

@@ -6,7 +6,9 @@
  * 1. trusted documents: a key bound to an app runs only its registered operations (./request.ts);
  * 2. the parser's depth guard (./nesting.ts), and the ban on `@skip`/`@include` at the root of a
  *    subscription, which graphql-js 16's validation throws on (./subscriptionRoot.ts);
- * 3. Apollo Server's own HTTP pipeline, `executeHTTPGraphQLRequest`: CSRF prevention (a GET, or
+ * 3. a slot among the operations executing at once (./executions.ts: past the limit, operations
+ *    wait in arrival order while the process has no CPU to spare);
+ * 4. Apollo Server's own HTTP pipeline, `executeHTTPGraphQLRequest`: CSRF prevention (a GET, or
  *    a POST whose content type a browser form can send, needs `apollo-require-preflight` or
  *    `x-apollo-operation-name`), request parsing, the token limit, parsing, validation (without
  *    suggestions in production), the ban on mutations over GET, then the gateway's plugins
@@ -28,11 +30,13 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayContext } from '../context.ts';
 import type { DocumentStore } from '../access/documents.ts';
 import { incrementalFormat, type IncrementalHandoff, type InitialPayload, type SubsequentPayload } from './incremental.ts';
+import type { ExecutionSlots } from './executions.ts';
 import { DocumentChecks } from './nesting.ts';
 import type { AcceptedSubscription, SubscriptionHandoff } from './plugin.ts';
 import { getAsPost, queryOf, trustedRequest } from './request.ts';
 
 export { requestPipelinePlugin, type AcceptedSubscription } from './plugin.ts';
+export { ExecutionSlots } from './executions.ts';
 export { incrementalDeliveryPlugin, incrementalPayloads } from './incremental.ts';
 export { paramsOf, readHttpRequest, webSocketRequest } from './request.ts';
 
@@ -77,6 +81,8 @@ export interface PipelineDeps {
   readonly maxTokens: number;
   /** The gateway's error formatting (client codes, masking in production). */
   readonly formatError: (error: GraphQLFormattedError) => GraphQLFormattedError;
+  /** How many operations execute at once (./executions.ts). */
+  readonly slots: ExecutionSlots;
 }
 
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
@@ -115,10 +121,12 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
         headers.set('accept', 'application/json');
         http = { ...http, headers };
       }
-      const response = await deps.apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: http,
-        context: async () => ({ ...context, ...(handoff ? { handoff } : {}), ...(incremental ? { incremental } : {}) }),
-      });
+      const response = await deps.slots.run(() =>
+        deps.apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: http,
+          context: async () => ({ ...context, ...(handoff ? { handoff } : {}), ...(incremental ? { incremental } : {}) }),
+        }),
+      );
       if (handoff?.accepted) return { kind: 'subscription', subscription: handoff.accepted };
       const deferred = incremental?.deferred;
       if (incremental?.delivery && deferred) return { kind: 'incremental', ...incremental.delivery, cancel: deferred.cancel };
