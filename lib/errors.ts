@@ -71,6 +71,11 @@ const CATALOGUE = {
     description: "A subgraph had not answered when the request's deadline (deadlineMs, EXECUTION_LIMITS) ran out: the request's pending fetches were stopped.",
   },
   SHUTTING_DOWN: { status: 503, client: true, description: 'The instance is stopping: retry on another one.' },
+  CLIENT_CLOSED_REQUEST: {
+    status: 499,
+    client: true,
+    description: 'The client went away while its operation waited to execute (GATEWAY_CONCURRENT_OPERATIONS): it was not executed, and no one reads this answer.',
+  },
   EVENT_BUS_UNAVAILABLE: { status: 503, client: true, description: 'The subscription event bus (Redis) cannot be reached.' },
   SLOW_CONSUMER: { status: null, client: true, description: 'A subscriber fell too far behind its events and was ended.' },
   EVENT_ID_UNKNOWN: {

@@ -63,7 +63,7 @@ export function requestSeries(prefix: string, registers: Registry[], options: Me
     help: 'Requests of valid operations counted as operation="other" because the budget of distinct operation names was spent',
     registers,
   });
-  const inFlight = new Gauge({ name: `${prefix}requests_in_flight`, help: 'GraphQL requests being processed', registers });
+  const inFlight = new Gauge({ name: `${prefix}requests_in_flight`, help: 'GraphQL operations being executed (those waiting for a slot: operations_waiting)', registers });
   const operationLabel = operationLabels(options.maxOperationNames ?? 100, options.maxOperationNameLength ?? 64, () => folded.inc());
 
   // Keyed by the request context, which Apollo Server passes unchanged to every hook, including

@@ -74,7 +74,7 @@ class Fifo<T> {
   }
 }
 
-/** An operation holding a slot, until it ends or has held it {@link SLOT_MS} ms. */
+/** An operation's slot, held until it ends or has held it {@link SLOT_MS} ms. */
 interface Slot {
   readonly since: number;
   held: boolean;
@@ -86,8 +86,8 @@ interface Waiter {
 }
 
 export class ExecutionSlots {
-  /** Slots held, oldest first (with some already given back). */
-  private readonly slots = new Fifo<Slot>();
+  /** Operations holding a slot, oldest first (a Set iterates in insertion order). */
+  private readonly holders = new Set<Slot>();
   private held = 0;
   private released = 0;
   private readonly waiting = new Fifo<Waiter>();
@@ -106,7 +106,7 @@ export class ExecutionSlots {
     if (this.held >= this.limit) await this.wait();
     else this.held++;
     const slot: Slot = { since: performance.now(), held: true };
-    this.slots.push(slot);
+    this.holders.add(slot);
     try {
       return await operation();
     } finally {
@@ -132,12 +132,11 @@ export class ExecutionSlots {
   private end(slot: Slot): void {
     if (slot.held) {
       slot.held = false;
+      this.holders.delete(slot);
       this.giveBack();
     } else {
       this.released--;
     }
-    // Ended operations at the front of the list are dropped now; the others when they expire.
-    while (this.slots.length > 0 && !this.slots.peek()!.held) this.slots.shift();
   }
 
   /** A slot given back: the next waiting operation takes it, or it is free. */
@@ -155,12 +154,10 @@ export class ExecutionSlots {
   /** While operations wait: slots held too long are given back, then an idle event loop or a long wait lets operations in. */
   private check(): void {
     const now = performance.now();
-    while (this.slots.length > 0 && this.waiting.length > 0) {
-      const slot = this.slots.peek()!;
-      if (slot.held && slot.since > now - SLOT_MS) break;
-      this.slots.shift();
-      if (!slot.held) continue;
+    for (const slot of this.holders) {
+      if (this.waiting.length === 0 || slot.since > now - SLOT_MS) break;
       slot.held = false;
+      this.holders.delete(slot);
       this.released++;
       this.giveBack();
     }

@@ -50,6 +50,8 @@ export interface PipelineRequest {
   readonly context: GatewayContext;
   /** The app whose trusted documents bind the caller's key, or null (any operation). */
   readonly documents: string | null;
+  /** Whether the client has gone away (an operation that waited for a slot is then not executed). */
+  readonly gone?: () => boolean;
 }
 
 export type PipelineOutcome =
@@ -89,15 +91,18 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const checks = new DocumentChecks(deps.maxTokens);
   /** A refusal of the pipeline's own, in the shape of Apollo Server's answers. */
   function refusal(error: GraphQLError, request: HTTPGraphQLRequest): PipelineOutcome {
+    return { kind: 'response', response: refusalResponse(error, request) };
+  }
+  function refusalResponse(error: GraphQLError, request: HTTPGraphQLRequest): HTTPGraphQLResponse {
     const { http, ...extensions } = error.extensions as { http?: { status?: number } };
     const body = JSON.stringify({ errors: [deps.formatError({ ...error.toJSON(), extensions })] });
     // In the media type the client accepts, as Apollo Server answers (../http/responses.ts).
     const headers = new HeaderMap([['content-type', `${graphqlMediaType(request.headers.get('accept'))}; charset=utf-8`]]);
-    return { kind: 'response', response: { status: http?.status ?? 400, headers, body: { kind: 'complete', string: body } } };
+    return { status: http?.status ?? 400, headers, body: { kind: 'complete', string: body } };
   }
 
   return {
-    async run({ transport, http, context, documents }) {
+    async run({ transport, http, context, documents, gone }) {
       const viaGet = transport === 'sse' && http.method === 'GET';
       if (viaGet) {
         const post = getAsPost(http);
@@ -121,11 +126,13 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
         headers.set('accept', 'application/json');
         http = { ...http, headers };
       }
-      const response = await deps.slots.run(() =>
-        deps.apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: http,
-          context: async () => ({ ...context, ...(handoff ? { handoff } : {}), ...(incremental ? { incremental } : {}) }),
-        }),
+      const response = await deps.slots.run(async () =>
+        gone?.()
+          ? refusalResponse(new GraphQLError('The client went away before its operation started', { extensions: { code: 'CLIENT_CLOSED_REQUEST', http: { status: 499 } } }), http)
+          : deps.apollo.executeHTTPGraphQLRequest({
+              httpGraphQLRequest: http,
+              context: async () => ({ ...context, ...(handoff ? { handoff } : {}), ...(incremental ? { incremental } : {}) }),
+            }),
       );
       if (handoff?.accepted) return { kind: 'subscription', subscription: handoff.accepted };
       const deferred = incremental?.deferred;

@@ -36,7 +36,7 @@ export function graphqlRoute(deps: GraphQLRouteDeps): Handler {
       return httpError(res, read.status, read.code, read.message);
     }
     const sse = deps.subscriptions.wantsEventStream(req);
-    const request: PipelineRequest = { transport: sse ? 'sse' : 'http', http: read.http, context: { requestId, caller: admitted.caller, log }, documents: admitted.documents };
+    const request: PipelineRequest = { transport: sse ? 'sse' : 'http', http: read.http, context: { requestId, caller: admitted.caller, log }, documents: admitted.documents, gone: () => res.destroyed };
     if (sse) return deps.subscriptions.sse(req, res, request);
     const outcome = await deps.pipeline.run(request);
     // Over plain HTTP the pipeline refuses subscriptions itself (gateway/pipeline/plugin.ts).

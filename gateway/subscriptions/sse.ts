@@ -136,6 +136,8 @@ export function createSseTransport({ deps, options, execution, shared }: Transpo
     const outcome = await deps.pipeline.run(request);
     if (outcome.kind === 'response') return answer(res, outcome.response);
     if (outcome.kind === 'incremental') return answerIncrementally(res, outcome);
+    // The subscriptions may have been closed while the operation waited for a slot (../pipeline/executions.ts).
+    if (closing) return httpError(res, 503, 'SHUTTING_DOWN', 'The gateway is shutting down');
     const { caller, requestId, log } = request.context;
     const session: Session = { caller, requestId, log: log.child({ transport: 'sse' }), quotaKey: deps.quotaKey(caller, req.socket.remoteAddress), open: 0 };
     const prepared: Prepared = await execution.subscribe(outcome.subscription, session, {
@@ -145,6 +147,10 @@ export function createSseTransport({ deps, options, execution, shared }: Transpo
       positions: true,
     });
     if (prepared.kind === 'refused') return json(res, statusOf(prepared.errors[0]!), { errors: prepared.errors.map(shared.formatError) });
+    if (closing) {
+      await prepared.stream.return();
+      return httpError(res, 503, 'SHUTTING_DOWN', 'The gateway is shutting down');
+    }
     return stream(res, prepared.stream, streams, { shared, options });
   }
 

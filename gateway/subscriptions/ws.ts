@@ -148,11 +148,12 @@ async function onSubscribe({ deps, options, execution, shared }: TransportDeps, 
   const limited = await shared.spend(session.caller, session.ip);
   if (limited) return [limited];
   const { caller, requestId, log, documents } = session;
-  const outcome = await deps.pipeline.run({ transport: 'ws', http: webSocketRequest(payload), context: { requestId, caller, log }, documents });
+  const socket = ctx.extra.socket;
+  const gone = () => socket.readyState !== socket.OPEN;
+  const outcome = await deps.pipeline.run({ transport: 'ws', http: webSocketRequest(payload), context: { requestId, caller, log }, documents, gone });
   if (outcome.kind === 'response') return answered(outcome.response);
   // A result with deferred parts: graphql-ws sends each payload as a `next` message, and stops it on `complete`.
   if (outcome.kind === 'incremental') return { ...ANSWERED, contextValue: { result: incrementalPayloads(outcome) } satisfies Operation };
-  const socket = ctx.extra.socket;
   const prepared = await execution.subscribe(outcome.subscription, session, {
     congested: () => socket.bufferedAmount > options.maxBufferedBytes,
     overflow: (queued) => socket.close(CloseCode.SLOW_CONSUMER, `Slow consumer: ${queued} events waiting`),

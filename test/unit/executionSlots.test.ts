@@ -35,6 +35,16 @@ function operation(slots: ExecutionSlots, name: string): Held {
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The private state the accounting tests check. */
+interface Internals {
+  holders: Set<unknown>;
+  held: number;
+  released: number;
+  timer: NodeJS.Timeout | undefined;
+}
+const internals = (s: ExecutionSlots) => s as unknown as Internals;
 
 /** Keeps the event loop busy (2 ms of work per turn) for `ms`, or until `until` holds. */
 async function busy(ms: number, until: () => boolean = () => false): Promise<void> {
@@ -130,5 +140,68 @@ describe('ExecutionSlots', () => {
     for (const op of ops) op.finish();
     await Promise.all(ops.map((op) => op.done));
     expect(slots.state()).toMatchObject({ executing: 0, waiting: 0 });
+  });
+
+  it('counts back to zero after random mixes of synchronous throws, rejections, long and short operations', async () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const limit of [1, 2, 3]) {
+      const slots = new ExecutionSlots(limit);
+      const all: Promise<unknown>[] = [];
+      for (let i = 0; i < 300; i++) {
+        const kind = rnd();
+        const ms = Math.floor(rnd() * 120);
+        all.push(
+          slots
+            .run(() => {
+              if (kind < 0.15) throw new Error('sync');
+              if (kind < 0.3) return sleep(ms).then(() => Promise.reject(new Error('async')));
+              if (kind < 0.6) {
+                // busy: keeps the loop from looking idle
+                const end = performance.now() + 3;
+                while (performance.now() < end);
+              }
+              return sleep(ms);
+            })
+            .catch(() => undefined),
+        );
+        if (rnd() < 0.3) await sleep(Math.floor(rnd() * 10));
+        const st = slots.state();
+        expect(st.executing).toBeGreaterThanOrEqual(0);
+        expect(internals(slots).held).toBeGreaterThanOrEqual(0);
+        expect(internals(slots).released).toBeGreaterThanOrEqual(0);
+      }
+      await Promise.all(all);
+      await tick();
+      expect(slots.state()).toMatchObject({ executing: 0, waiting: 0 });
+      expect(internals(slots).held).toBe(0);
+      expect(internals(slots).released).toBe(0);
+      expect(internals(slots).holders.size).toBe(0);
+      expect(internals(slots).timer).toBeUndefined();
+    }
+  });
+
+  it('keeps no entry for a finished operation while an older one holds its slot and no one waits', async () => {
+    const slots = new ExecutionSlots(8);
+    let finishLong!: () => void;
+    const long = slots.run(() => new Promise<void>((resolve) => (finishLong = resolve)));
+    // 100 000 short operations, one after another: never more than 2 at once, so no one waits.
+    for (let i = 0; i < 100_000; i++) await slots.run(async () => undefined);
+    expect(slots.state()).toMatchObject({ executing: 1, waiting: 0, queued: 0 });
+    // One operation executing: one slot kept, not 100 001.
+    const length = internals(slots).holders.size;
+    finishLong();
+    await long;
+    expect(length).toBe(1);
+  });
+
+  it('lets in an operation that another waits on in its own slot (limit 1): no deadlock', async () => {
+    const slots = new ExecutionSlots(1);
+    const t0 = performance.now();
+    const outer = slots.run(async () => slots.run(async () => 'inner'));
+    expect(await outer).toBe('inner');
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(slots.state()).toMatchObject({ executing: 0, waiting: 0 });
+    expect(internals(slots).timer).toBeUndefined();
   });
 });

@@ -261,11 +261,13 @@ describe('graceful shutdown', () => {
         (err: unknown) => ({ status: 0, errors: [String(err)] }),
       ),
     );
-    // Wait until the gateway is processing all of them (its in-flight gauge), then SIGTERM.
+    // Wait until the gateway has all of them (executing, or waiting for one of its execution
+    // slots: GATEWAY_CONCURRENT_OPERATIONS), then SIGTERM.
     let processing = 0;
     for (let i = 0; i < 500 && processing < 40; i++) {
       const metrics = await (await fetch(`${base}metrics`)).text();
-      processing = Number(/^ali_gateway_requests_in_flight (\d+)/m.exec(metrics)?.[1] ?? 0);
+      const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      processing = gauge('ali_gateway_requests_in_flight') + gauge('ali_gateway_operations_waiting');
       if (processing < 40) await new Promise((r) => setTimeout(r, 10));
     }
     expect(processing).toBe(40);
