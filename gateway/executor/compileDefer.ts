@@ -8,7 +8,7 @@
 import { isCompositeType, parseSelectionSet, type CompositeType, type Operation, type SelectionSet } from '@apollo/federation-internals';
 import type { DeferNode, PlanNode } from '@apollo/query-planner';
 import { compileSelection } from './compileShape.ts';
-import { COMPOSITE, FIELD, FRAGMENT, LEAF, LIST, NON_NULL, type CompiledShape, type ShapeField, type ShapeFragment, type ShapeSet, type ShapeType } from './shape.ts';
+import { COMPOSITE, FIELD, FRAGMENT, LEAF, LIST, NON_NULL, type CompiledShape, type ShapeField, type ShapeFragment, type ShapeSet, type ShapeType } from './compileShape.ts';
 
 /** A deferred block of a Defer node, compiled. */
 export interface DeferredBlock<Step> {

@@ -1,10 +1,75 @@
 /**
  * Compiles an operation, as stock builds it for execution (a federation-internals `Operation`),
- * into the form ./shape.ts shapes responses with: once per query plan, every selection's
- * `@skip`/`@include`, response name, type and sub-selection read up front.
+ * into the form ./shape.ts and ./shapeFast.ts shape responses with, defined here: once per query
+ * plan, every selection's `@skip`/`@include`, response name, type and sub-selection read up front.
  */
 import type { CompositeType, Operation, OutputType, Schema, SelectionSet } from '@apollo/federation-internals';
-import { COMPOSITE, FIELD, FRAGMENT, LEAF, Leaf, LIST, NON_NULL, type CompiledShape, type Condition, type ShapeField, type ShapeFragment, type ShapeSet, type ShapeType } from './shape.ts';
+
+/** The value of an `if:` argument: a literal, or the name of a variable. */
+export type Condition = undefined | boolean | { readonly variable: string };
+
+export const FIELD = 0;
+export const FRAGMENT = 1;
+
+export interface ShapeField {
+  readonly kind: typeof FIELD;
+  readonly responseName: string;
+  /** The bytes of `"responseName":` and a comma in the JSON text. */
+  readonly keyBytes: number;
+  readonly skip: Condition;
+  readonly include: Condition;
+  readonly isTypename: boolean;
+  readonly type: ShapeType;
+  readonly selection: ShapeSet | undefined;
+  /** The leaf type of a field whose type is a leaf or a non-null leaf (the fast path of most fields); undefined otherwise. */
+  readonly leaf: LeafType | undefined;
+}
+
+export interface ShapeFragment {
+  readonly kind: typeof FRAGMENT;
+  readonly skip: Condition;
+  readonly include: Condition;
+  readonly typeCondition: CompositeType | undefined;
+  readonly selection: ShapeSet;
+  /** Whether the type condition applies, by `__typename` (or `\0` + parent type when there is none). */
+  readonly applies: Map<string, boolean>;
+}
+
+export type ShapeSet = readonly (ShapeField | ShapeFragment)[];
+
+export const NON_NULL = 0;
+export const LIST = 1;
+export const COMPOSITE = 2;
+export const LEAF = 3;
+
+export const enum Leaf {
+  Custom,
+  Boolean,
+  Int,
+  Float,
+  String,
+  ID,
+  Enum,
+}
+
+export type ShapeType =
+  | { readonly kind: typeof NON_NULL; readonly ofType: ShapeType; readonly fed: OutputType }
+  | { readonly kind: typeof LIST; readonly ofType: ShapeType; readonly fed: OutputType }
+  | { readonly kind: typeof COMPOSITE; readonly fed: CompositeType }
+  | { readonly kind: typeof LEAF; readonly leaf: Leaf; readonly enumValues: ReadonlySet<string> | undefined; readonly fed: OutputType };
+
+export type LeafType = ShapeType & { readonly kind: typeof LEAF };
+
+/** The operation, compiled for shaping; built once per query plan. */
+export interface CompiledShape {
+  readonly operation: Operation;
+  readonly schema: Schema;
+  readonly rootType: CompositeType;
+  readonly selection: ShapeSet;
+  /** Operation variables' default values, merged under the request's variables for `@skip`/`@include`. */
+  readonly defaults: Readonly<Record<string, unknown>>;
+  readonly usesVariableConditions: boolean;
+}
 
 /** Why an operation is left to the stock executor. */
 export class UnsupportedOperation extends Error {}

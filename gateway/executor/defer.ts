@@ -24,7 +24,8 @@ import type { GraphQLError } from 'graphql';
 import { tracer } from '../apollo/internals.ts';
 import type { DeferredBlock, DeferStep } from './compileDefer.ts';
 import { deepMerge, type Cursor, type ResultMap } from './results.ts';
-import { shapeSelection, type CompiledShape, type ShapeSet } from './shape.ts';
+import type { CompiledShape, ShapeSet } from './compileShape.ts';
+import { shapeSelection } from './shape.ts';
 
 /** A deferred fragment at one position of the response, announced to the client (`pending`). */
 export interface PendingPart {

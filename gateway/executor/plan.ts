@@ -26,13 +26,13 @@ import type { GatewayExecutionResult, GatewayGraphQLRequestContext } from '@apol
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { applyRewrites, GraphQLDataSourceRequestKind, OpenTelemetrySpanNames, tracer } from '../apollo/internals.ts';
 import type { DistinctRepresentations } from '../transport/representations.ts';
-import { compileShape, UnsupportedOperation } from './compileShape.ts';
+import { compileShape, UnsupportedOperation, type CompiledShape } from './compileShape.ts';
 import { compileDefer, repeatsDeferLabels, type DeferStep } from './compileDefer.ts';
 import { Deferral, deliver, executeDefer, type DeferRun, type DeferredResponse } from './defer.ts';
 import { compileMergePart, FetchBatches, type FetchResult, type MergedOperation, type MergePart } from './merge.ts';
 import { compileRequires, representEntities, type CompiledRequires } from './requires.ts';
 import { deepMerge, downstreamServiceError, errorPathGenerator, mergeKeys, moveIntoCursor, type Cursor, type ResultMap } from './results.ts';
-import { shapeResponse, shapeSelection, type CompiledShape } from './shape.ts';
+import { shapeResponse, shapeSelection } from './shape.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Compiled plans.

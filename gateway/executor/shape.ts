@@ -16,7 +16,8 @@
  *
  * Whenever stock would fail an assertion (data of the wrong shape, a variable of the wrong type),
  * the walk stops and {@link shapeResponse} answers with stock's own `computeResponse`, so that
- * even those answers are stock's. The compiled form is defined here and built by ./compileShape.ts.
+ * even those answers are stock's. The compiled form is ./compileShape.ts's; well-formed answers
+ * are shaped by code generated from it (./shapeFast.ts), any other by the walk here.
  */
 import {
   ERRORS,
@@ -31,72 +32,8 @@ import {
 } from '@apollo/federation-internals';
 import type { GraphQLError } from 'graphql';
 import { computeResponse } from '../apollo/internals.ts';
-
-/** The value of an `if:` argument: a literal, or the name of a variable. */
-export type Condition = undefined | boolean | { readonly variable: string };
-
-export const FIELD = 0;
-export const FRAGMENT = 1;
-
-export interface ShapeField {
-  readonly kind: typeof FIELD;
-  readonly responseName: string;
-  /** The bytes of `"responseName":` and a comma in the JSON text. */
-  readonly keyBytes: number;
-  readonly skip: Condition;
-  readonly include: Condition;
-  readonly isTypename: boolean;
-  readonly type: ShapeType;
-  readonly selection: ShapeSet | undefined;
-  /** The leaf type of a field whose type is a leaf or a non-null leaf (the fast path of most fields); undefined otherwise. */
-  readonly leaf: LeafType | undefined;
-}
-
-export interface ShapeFragment {
-  readonly kind: typeof FRAGMENT;
-  readonly skip: Condition;
-  readonly include: Condition;
-  readonly typeCondition: CompositeType | undefined;
-  readonly selection: ShapeSet;
-  /** Whether the type condition applies, by `__typename` (or `\0` + parent type when there is none). */
-  readonly applies: Map<string, boolean>;
-}
-
-export type ShapeSet = readonly (ShapeField | ShapeFragment)[];
-
-export const NON_NULL = 0;
-export const LIST = 1;
-export const COMPOSITE = 2;
-export const LEAF = 3;
-
-export const enum Leaf {
-  Custom,
-  Boolean,
-  Int,
-  Float,
-  String,
-  ID,
-  Enum,
-}
-
-export type ShapeType =
-  | { readonly kind: typeof NON_NULL; readonly ofType: ShapeType; readonly fed: OutputType }
-  | { readonly kind: typeof LIST; readonly ofType: ShapeType; readonly fed: OutputType }
-  | { readonly kind: typeof COMPOSITE; readonly fed: CompositeType }
-  | { readonly kind: typeof LEAF; readonly leaf: Leaf; readonly enumValues: ReadonlySet<string> | undefined; readonly fed: OutputType };
-
-export type LeafType = ShapeType & { readonly kind: typeof LEAF };
-
-/** The operation, compiled for shaping; built once per query plan. */
-export interface CompiledShape {
-  readonly operation: Operation;
-  readonly schema: Schema;
-  readonly rootType: CompositeType;
-  readonly selection: ShapeSet;
-  /** Operation variables' default values, merged under the request's variables for `@skip`/`@include`. */
-  readonly defaults: Readonly<Record<string, unknown>>;
-  readonly usesVariableConditions: boolean;
-}
+import { COMPOSITE, FIELD, Leaf, LEAF, LIST, NON_NULL, type CompiledShape, type LeafType, type ShapeField, type ShapeFragment, type ShapeSet, type ShapeType } from './compileShape.ts';
+import { fastShaper } from './shapeFast.ts';
 
 /** Thrown where stock would fail an assertion: the answer is then stock's own. */
 class StockAssertion extends Error {}
@@ -349,6 +286,14 @@ export function shapeResponse(
   input: Record<string, any>,
   variables: Record<string, unknown> | undefined,
 ): { data: Record<string, any> | null; errors: GraphQLError[] } {
+  const fast = fastShaper(shape, variables);
+  if (fast) {
+    const shaped = fast.run(input);
+    if (shaped) {
+      bytesBounds.set(shaped, fast.bytes());
+      return { data: shaped, errors: [] };
+    }
+  }
   const shaper = new Shaper(shape.schema, conditionVariables(shape, variables));
   const data: Record<string, any> = {};
   try {
