@@ -234,8 +234,10 @@ class Shaper {
     let nullify = false;
     let hasErrors = false;
     for (let i = 0; i < length; i++) {
+      const element = inputValue[i];
+      if (element === undefined) throw new StockAssertion(); // a missing element (not JSON): stock asserts
       path.push(i);
-      updated[i] = this.update(outputValue === undefined ? undefined : outputValue[i], type.ofType, inputValue[i], selection, path, parentType);
+      updated[i] = this.update(outputValue === undefined ? undefined : outputValue[i], type.ofType, element, selection, path, parentType);
       path.pop();
       nullify ||= this.invalid;
       hasErrors ||= this.hasErrors;
@@ -246,7 +248,8 @@ class Shaper {
   }
 
   private updateObject(outputValue: any, type: ShapeType & { kind: typeof COMPOSITE }, inputValue: any, selection: ShapeSet | undefined, path: Path, parentType: CompositeType): any {
-    if (!selection || typeof inputValue !== 'object' || (outputValue !== undefined && typeof outputValue !== 'object')) throw new StockAssertion();
+    // An array where an object belongs is stock's to shape: it reads own properties only, this walk would read Array.prototype's.
+    if (!selection || typeof inputValue !== 'object' || Array.isArray(inputValue) || (outputValue !== undefined && typeof outputValue !== 'object')) throw new StockAssertion();
     const typename: unknown = inputValue['__typename'];
     if (typename !== undefined && typeof typename !== 'string') throw new StockAssertion();
     let objectType: CompositeType = type.fed;
@@ -259,6 +262,7 @@ class Shaper {
           }),
         );
         this.hasErrors = true;
+        this.bytes += 4;
         return null;
       }
       objectType = named;
@@ -268,6 +272,7 @@ class Shaper {
     const ok = this.applySet(inputValue, selection, output, path, objectType);
     this.invalid = false;
     this.hasErrors = !ok;
+    if (!ok) this.bytes += 4; // null where `{…}` was counted
     return ok ? output : null;
   }
 }
@@ -286,6 +291,7 @@ export function shapeResponse(
   input: Record<string, any>,
   variables: Record<string, unknown> | undefined,
 ): { data: Record<string, any> | null; errors: GraphQLError[] } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return stockShaped(shape, input, variables);
   const fast = fastShaper(shape, variables);
   if (fast) {
     const shaped = fast.run(input);
@@ -302,16 +308,21 @@ export function shapeResponse(
     return { data: ok ? data : null, errors: shaper.errors };
   } catch (err) {
     if (!(err instanceof StockAssertion)) throw err;
-    const stock = computeResponse({
-      operation: shape.operation,
-      ...(variables ? { variables } : {}),
-      input,
-      introspectionHandling: () => {
-        throw new Error('introspection is not planned by the lean executor');
-      },
-    });
-    return { data: stock.data ?? null, errors: stock.errors };
+    return stockShaped(shape, input, variables);
   }
+}
+
+/** Stock's own `computeResponse`, for what the walk leaves to it. */
+function stockShaped(shape: CompiledShape, input: Record<string, any>, variables: Record<string, unknown> | undefined): { data: Record<string, any> | null; errors: GraphQLError[] } {
+  const stock = computeResponse({
+    operation: shape.operation,
+    ...(variables ? { variables } : {}),
+    input,
+    introspectionHandling: () => {
+      throw new Error('introspection is not planned by the lean executor');
+    },
+  });
+  return { data: stock.data ?? null, errors: stock.errors };
 }
 
 /**

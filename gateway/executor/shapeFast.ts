@@ -4,6 +4,11 @@
  * answer with an object literal per object of the response and a property read per field, where
  * the general walk looks every field up by name and adds it to an empty object.
  *
+ * Its input is JSON (the subgraphs' answers merged into an object without a prototype): like the
+ * general walk, it reads properties without checking that they are an object's own, which in
+ * JSON they are (response names an `Object.prototype` member has are left to stock, by
+ * ./compileShape.ts; arrays where an object belongs are given up on).
+ *
  * It gives the general walk's data for every answer it completes, and gives up (undefined) on
  * anything else: a null where the schema forbids one, a value of the wrong type, a `__typename`
  * that names no possible type of its object, a condition variable that is not a boolean. The general walk then shapes that answer from the start, errors and all.
@@ -92,9 +97,14 @@ function tn(i, r, p) {
 }
 ${this.functions.join('\n')}
 return {
-  run(i) { b = 0; if (i.__typename !== undefined) throw bail; return ${root}(i); },
+  run(i) {
+    b = 0;
+    if (i === null || typeof i !== 'object' || Array.isArray(i) || i.__typename !== undefined) throw bail;
+    return ${root}(i);
+  },
   bytes() { return b; },
-};`;
+};
+//# sourceURL=gateway/executor/shapeFast.generated.js`;
   }
 
   private id(o: object): number {
@@ -272,7 +282,8 @@ export function fastShaper(shape: CompiledShape, variables: Record<string, unkno
   let key = '';
   if (variants.names.length > 0) {
     for (const name of variants.names) {
-      const value = variables?.[name] !== undefined ? variables[name] : shape.defaults[name];
+      // As `{ ...defaults, ...variables }` has it: a variable given as undefined hides its default.
+      const value = variables && Object.hasOwn(variables, name) ? variables[name] : shape.defaults[name];
       if (typeof value !== 'boolean') return undefined;
       key += value ? '1' : '0';
     }
