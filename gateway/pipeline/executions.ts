@@ -3,7 +3,7 @@
  * flight holds its subgraphs' answers until it is answered; when many interleave on the one
  * JavaScript thread, each lives longer than the young generation of the heap, so the garbage
  * collector copies and promotes all of it, and CPU per request rises with the number in flight
- * (docs/performance.md: about a quarter more CPU per request with 50 operations interleaved than
+ * (docs/performance.md: about a third more CPU per request with 50 operations interleaved than
  * with 8). {@link ExecutionSlots} lets a few execute and queues the others in arrival order: the
  * same work in less memory and CPU, each operation answered sooner once started.
  *
