@@ -9,8 +9,10 @@
  *
  * A slot is for an operation competing for the CPU, so a queue must not hold operations back
  * behind slow ones:
- * - an operation that has executed for {@link SLOT_MS} ms (it waits on a slow subgraph, most
- *   likely) gives its slot to the next in the queue, and no longer counts against the limit;
+ * - an operation that has executed for {@link SLOT_MS} ms gives its slot to the next in the
+ *   queue, and no longer counts against the limit, while the event loop has time to spare (it
+ *   waits on a slow subgraph, then: on a busy loop, operations take that long for want of CPU
+ *   alone, and letting more in would make each slower still, until the limit no longer held);
  * - when the event loop was mostly idle over the last {@link IDLE_WINDOW_MS} ms, every waiting
  *   operation goes in (checked every {@link CHECK_MS} ms while any waits);
  * - no operation waits longer than {@link MAX_WAIT_MS} ms.
@@ -28,6 +30,9 @@ const IDLE_WINDOW_MS = 100;
 
 /** Event-loop utilisation (0..1) over the window below which waiting operations are let in. */
 const IDLE_BELOW = 0.3;
+
+/** Event-loop utilisation (0..1) over the last check from which slots held long are kept (the CPU is the limit). */
+const BUSY_FROM = 0.9;
 
 /** The longest an operation waits for a slot: then it goes in whatever the limit. */
 export const MAX_WAIT_MS = 1000;
@@ -74,6 +79,32 @@ class Fifo<T> {
   }
 }
 
+/** How busy the event loop was, from a sample taken at each check while operations wait. */
+class LoopUtilization {
+  /** Samples of the current window, oldest first. */
+  private readonly samples: EventLoopUtilization[] = [];
+
+  restart(): void {
+    this.samples.length = 0;
+    this.samples.push(performance.eventLoopUtilization());
+  }
+
+  /**
+   * A new sample: `busy`, the loop was busy at least {@link BUSY_FROM} of the time since the last
+   * one; `idle`, less than {@link IDLE_BELOW} of the last {@link IDLE_WINDOW_MS} ms (judged once
+   * the window is full).
+   */
+  sample(): { busy: boolean; idle: boolean } {
+    const samples = this.samples;
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, samples[samples.length - 1]).utilization >= BUSY_FROM;
+    samples.push(now);
+    if (samples.length <= IDLE_WINDOW_MS / CHECK_MS) return { busy, idle: false };
+    const oldest = samples.shift()!;
+    return { busy, idle: performance.eventLoopUtilization(now, oldest).utilization < IDLE_BELOW };
+  }
+}
+
 /** An operation's slot, held until it ends or has held it {@link SLOT_MS} ms. */
 interface Slot {
   readonly since: number;
@@ -94,8 +125,7 @@ export class ExecutionSlots {
   private queued = 0;
   private letInEarly = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Event-loop utilisation at each check of the current window, oldest first. */
-  private readonly utilization: EventLoopUtilization[] = [];
+  private readonly utilization = new LoopUtilization();
 
   /** `limit`: operations holding a slot at once before others wait; 0: no limit. */
   constructor(private readonly limit: number) {}
@@ -121,8 +151,7 @@ export class ExecutionSlots {
   private wait(): Promise<void> {
     this.queued++;
     if (!this.timer) {
-      this.utilization.length = 0;
-      this.utilization.push(performance.eventLoopUtilization());
+      this.utilization.restart();
       this.timer = setInterval(() => this.check(), CHECK_MS);
       this.timer.unref();
     }
@@ -154,29 +183,20 @@ export class ExecutionSlots {
   /** While operations wait: slots held too long are given back, then an idle event loop or a long wait lets operations in. */
   private check(): void {
     const now = performance.now();
+    const { busy, idle } = this.utilization.sample();
     for (const slot of this.holders) {
-      if (this.waiting.length === 0 || slot.since > now - SLOT_MS) break;
+      if (busy || this.waiting.length === 0 || slot.since > now - SLOT_MS) break;
       slot.held = false;
       this.holders.delete(slot);
       this.released++;
       this.giveBack();
     }
-    const idle = this.idle();
     const overdue = now - MAX_WAIT_MS;
     while (this.waiting.length > 0 && (idle || this.waiting.peek()!.since <= overdue)) {
       this.held++;
       this.letInEarly++;
       this.letIn();
     }
-  }
-
-  /** Whether the event loop was busy less than {@link IDLE_BELOW} of the last {@link IDLE_WINDOW_MS} ms (judged once the window is full). */
-  private idle(): boolean {
-    const samples = this.utilization;
-    samples.push(performance.eventLoopUtilization());
-    if (samples.length <= IDLE_WINDOW_MS / CHECK_MS) return false;
-    const oldest = samples.shift()!;
-    return performance.eventLoopUtilization(samples[samples.length - 1], oldest).utilization < IDLE_BELOW;
   }
 
   private stopChecks(): void {

@@ -89,17 +89,17 @@ describe('ExecutionSlots', () => {
     expect(slots.state().queued).toBe(0);
   });
 
-  it(`gives the slot of an operation executing for ${SLOT_MS} ms to the next, while the event loop is busy`, async () => {
+  it(`gives the slot of an operation executing for ${SLOT_MS} ms to the next while the event loop has time to spare`, async () => {
     const slots = new ExecutionSlots(1);
     const slow = operation(slots, 'slow');
     const next = operation(slots, 'next');
     const queuedAt = performance.now();
-    await busy(SLOT_MS / 2);
+    await sleep(SLOT_MS / 2);
     expect(next.isStarted()).toBe(false);
-    await busy(2_000, next.isStarted);
-    expect(next.isStarted()).toBe(true);
+    await next.started;
     expect(performance.now() - queuedAt).toBeGreaterThanOrEqual(SLOT_MS);
-    // The slow one still executes, no longer counted against the limit; nothing went in early.
+    // The slow one still executes, no longer counted against the limit; nothing went in early
+    // (the idle loop would have let it in too, but only after its 100 ms window).
     expect(slots.state()).toEqual({ executing: 2, waiting: 0, queued: 1, letInEarly: 0 });
     // A third waits for the slot "next" holds, not for "slow" to end.
     const third = operation(slots, 'third');
@@ -111,6 +111,24 @@ describe('ExecutionSlots', () => {
     third.finish();
     await Promise.all([slow.done, next.done, third.done]);
     expect(slots.state()).toMatchObject({ executing: 0, waiting: 0 });
+  });
+
+  // On a busy loop an operation takes long for want of CPU; giving its slot away would let more
+  // in, each slower still, until the limit no longer held.
+  it(`keeps the slot of an operation executing for ${SLOT_MS} ms while the event loop is busy, and gives it once the loop has time`, async () => {
+    const slots = new ExecutionSlots(1);
+    const slow = operation(slots, 'slow');
+    const next = operation(slots, 'next');
+    await busy(6 * SLOT_MS);
+    expect(next.isStarted()).toBe(false);
+    expect(slots.state()).toEqual({ executing: 1, waiting: 1, queued: 1, letInEarly: 0 });
+    const freedAt = performance.now();
+    await next.started;
+    expect(performance.now() - freedAt).toBeLessThan(500);
+    expect(slots.state().letInEarly).toBe(0);
+    slow.finish();
+    next.finish();
+    await Promise.all([slow.done, next.done]);
   });
 
   it('lets every waiting operation in when the event loop is idle', async () => {
@@ -128,10 +146,8 @@ describe('ExecutionSlots', () => {
     const ops = Array.from({ length: 200 }, (_, i) => operation(slots, String(i)));
     const queuedAt = performance.now();
     await busy(MAX_WAIT_MS / 2);
-    // Busy: only slots held too long were given back, one per check at most.
-    const early = ops.filter((op) => op.isStarted()).length;
-    expect(early).toBeGreaterThan(1);
-    expect(early).toBeLessThan(60);
+    // Busy: no slot given away, no one let in.
+    expect(ops.filter((op) => op.isStarted()).length).toBe(1);
     expect(slots.state().letInEarly).toBe(0);
     await busy(5 * MAX_WAIT_MS, () => ops.every((op) => op.isStarted()));
     expect(ops.every((op) => op.isStarted())).toBe(true);
