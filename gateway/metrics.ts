@@ -258,7 +258,8 @@ function executionSeries(prefix: string, registers: Registers, state: () => Exec
       help,
       registers,
       collect() {
-        const value = state() ? read(state()!) : 0;
+        const s = state();
+        const value = s ? read(s) : 0;
         if (value > reported) this.inc(value - reported);
         reported = Math.max(reported, value);
       },
