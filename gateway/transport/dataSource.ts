@@ -29,7 +29,7 @@ import { propagatedHeaders, signCaller, type Signer } from './headers.ts';
 import { instanceUrls, isConnectionFailure, SubgraphInstances, type SubgraphInstance } from './instances.ts';
 import { isUndiciTimeout, type SubgraphPools } from './pools.ts';
 import { deduplicateVariables, expandAnswer } from './representations.ts';
-import { BufferedResponse, isJsonAnswer, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
+import { BufferedResponse, isJsonAnswer, parseAnswer, type FetcherRequestInit, type FetcherResponse, type RawResponse } from './response.ts';
 import { exchangeAlone, InFlightQueries, type ExchangeHooks } from './sharing.ts';
 
 export interface DataSourceHooks {
@@ -210,7 +210,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const raw = await this.fetchRaw(this.url, 'POST', headers, JSON.stringify({ query, ...rest }), call);
     const response = new BufferedResponse(raw);
     if (!response.ok) throw await this.errorFromResponse(response);
-    const body: unknown = isJsonAnswer(raw) ? JSON.parse(raw.body) : raw.body;
+    const body: unknown = isJsonAnswer(raw) ? parseAnswer(raw) : raw.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
     return { ...body, http: response } as ProcessResult;
   }

@@ -1,7 +1,8 @@
 /**
  * HTTP exchanges with a subgraph and the requests waiting for their answers. While a query is in
  * flight to a subgraph, an identical one (same URL, body and forwarded headers) joins it instead of
- * sending its own request; only in flight: nothing is cached, and each caller parses its own copy.
+ * sending its own request; only in flight: nothing is cached. The answer's body is parsed once for
+ * all who share it, each getting a copy of its own (`SharedBody`, ./response.ts).
  *
  * Each waiting request may carry a budget (./budget.ts): the bytes of the answer are counted
  * against every waiting budget as they arrive, and a request whose budget is spent (its deadline,
@@ -9,7 +10,7 @@
  * one request's ceiling never fails another request sharing the same answer.
  */
 import { REQUEST_ID_HEADER } from '../context.ts';
-import type { RawResponse } from './response.ts';
+import { SharedBody, type RawResponse } from './response.ts';
 
 /** A request waiting for an answer: gives up when its signal aborts (with the reason it rejects with). */
 export interface Participant {
@@ -34,10 +35,15 @@ class Exchange {
   private readonly waiting = new Set<Participant>();
   /** A caller without a budget waits for the end, whatever the others do. */
   private kept = false;
+  /** Callers given the answer, or waiting for it. */
+  private takers = 0;
   readonly answer: Promise<RawResponse>;
 
   constructor(send: Send) {
-    this.answer = send({ signal: this.controller.signal, onBytes: (n) => this.received(n) });
+    this.answer = send({ signal: this.controller.signal, onBytes: (n) => this.received(n) }).then((raw) => ({
+      ...raw,
+      shared: new SharedBody(raw.body, () => this.takers),
+    }));
     this.answer.catch(() => {}); // every waiting request gets the failure through join()
   }
 
@@ -48,10 +54,12 @@ class Exchange {
   join(participant: Participant | undefined): Promise<RawResponse> {
     if (!participant) {
       this.kept = true;
+      this.takers++;
       return this.answer;
     }
     if (participant.signal.aborted) return Promise.reject(participant.signal.reason);
     this.waiting.add(participant);
+    this.takers++;
     return new Promise<RawResponse>((resolve, reject) => {
       const leave = () => {
         this.waiting.delete(participant);
@@ -59,6 +67,7 @@ class Exchange {
       };
       const onAbort = () => {
         leave();
+        this.takers--;
         reject(participant.signal.reason);
         if (this.waiting.size === 0 && !this.kept) this.controller.abort(participant.signal.reason);
       };
