@@ -96,7 +96,14 @@ export class SharedBody {
       this.parsed = JSON.parse(this.body);
       this.isParsed = true;
     }
-    if (++this.taken < this.takers()) return copyJson(this.parsed);
+    if (++this.taken < this.takers()) {
+      try {
+        return copyJson(this.parsed);
+      } catch {
+        // Nested deeper than the copy's recursion goes (JSON.parse's is not recursive).
+        return JSON.parse(this.body);
+      }
+    }
     this.handedOut = true;
     return this.parsed;
   }
