@@ -241,9 +241,9 @@ export const configSpec = {
   },
   GATEWAY_HEAP_GROWTH_PERCENT: {
     schema: z.coerce.number().int().min(0).max(1000),
-    default: '150',
+    default: '100',
     description:
-      "How far the gateway process's JavaScript heap may grow past what its last full garbage collection kept, in percent (V8's --heap-growing-percent; npm start's single development process keeps V8's default); 0: V8's own choice, up to 4x under load. 150 keeps peak memory about a quarter lower under load (docs/performance.md)",
+      "How far the gateway process's JavaScript heap may grow past what its last full garbage collection kept, in percent (V8's --heap-growing-percent; npm start's single development process keeps V8's default); 0: V8's own choice, up to 4x under load. 100 keeps peak memory about a third lower under load, for about 3% more CPU (docs/performance.md)",
   },
   GATEWAY_CONCURRENT_OPERATIONS: {
     schema: z.coerce.number().int().min(0),

@@ -336,7 +336,7 @@ describe('graceful shutdown', () => {
     const limits = output.split('\n').filter((l) => l.includes('gateway limits in force')).map((l) => JSON.parse(l));
     expect(limits).toHaveLength(1);
     const ready = output.split('\n').filter((l) => l.includes('gateway ready')).map((l) => JSON.parse(l));
-    expect(ready).toMatchObject([{ heapGrowthPercent: 150 }]);
+    expect(ready).toMatchObject([{ heapGrowthPercent: 100 }]);
     expect(limits[0]).toMatchObject({ executor: 'lean', rateLimits: { perRole: { anonymous: { points: expect.any(Number) } }, shared: 'this process only' }, operationLimits: { anonymous: { maxDepth: expect.any(Number) } }, executionLimits: { anonymous: { deadlineMs: expect.any(Number) } }, subgraphTimeoutMs: 30_000 });
 
     npm.kill('SIGTERM');
