@@ -79,8 +79,8 @@ export function isJsonAnswer(raw: RawResponse): boolean {
  * handed out (it may be changed from then on), a taker beyond that count parses the body again.
  */
 export class SharedBody {
+  /** Undefined until parsed (JSON.parse never returns undefined). */
   private parsed: unknown;
-  private isParsed = false;
   private taken = 0;
   private handedOut = false;
 
@@ -92,10 +92,7 @@ export class SharedBody {
   /** The parsed body, this taker's own to change. */
   take(): unknown {
     if (this.handedOut) return JSON.parse(this.body);
-    if (!this.isParsed) {
-      this.parsed = JSON.parse(this.body);
-      this.isParsed = true;
-    }
+    this.parsed ??= JSON.parse(this.body);
     if (++this.taken < this.takers()) {
       try {
         return copyJson(this.parsed);

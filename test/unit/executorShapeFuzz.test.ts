@@ -13,6 +13,7 @@
 import { buildSchema, operationFromDocument } from '@apollo/federation-internals';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../integration/differential/corpus.ts';
 import { computeResponse } from '../../gateway/apollo/internals.ts';
 import { compileShape, COMPOSITE, FIELD, Leaf, LEAF, LIST, NON_NULL, type CompiledShape, type ShapeSet, type ShapeType } from '../../gateway/executor/compileShape.ts';
 import { shapeResponse, shapedBytesBound } from '../../gateway/executor/shape.ts';
@@ -92,16 +93,6 @@ const SDL = `
 `;
 const schema = buildSchema(SDL);
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ABSTRACT = ['Node', 'Named', 'Pet', 'U', 'W'];
 const OBJECTS = ['A', 'B', 'C', 'D', 'Deep', 'Query'];
@@ -248,7 +239,8 @@ function gen(next: () => number, bad: number) {
 
 describe('the generated shaper and shapeResponse against stock, fuzzed', () => {
   it('on about 2,000 random operations with 40 random answers each', () => {
-    const next = rng(987654);
+    const random = new Rng(987654);
+    const next = () => random.next();
     const failures = new Map<string, string[]>();
     let total = 0;
     let completed = 0;

@@ -4,20 +4,11 @@
  * JSON.parse would have given it, and its own to change.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Rng } from '../integration/differential/corpus.ts';
 import { copyJson, parseAnswer, SharedBody, type RawResponse } from '../../gateway/transport/response.ts';
 import { InFlightQueries, type ExchangeHooks } from '../../gateway/transport/sharing.ts';
 import { RequestBudget } from '../../gateway/transport/budget.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['id', 'name', '__typename', '__proto__', 'constructor', 'toString', '0', '7', '10', '-1', '1.5', 'é', '', 'a b'];
 
@@ -66,7 +57,8 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('copyJson', () => {
   it('gives what JSON.parse gives, for 2,000 random documents', () => {
-    const next = rng(20261205);
+    const random = new Rng(20261205);
+    const next = () => random.next();
     for (let i = 0; i < 2000; i++) {
       const text = JSON.stringify(randomJson(next, 5));
       const parsed = JSON.parse(text) as unknown;
